@@ -1,0 +1,93 @@
+"""The ``riskplan`` command line: ``riskplan <group> <command>``."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+from rich.table import Table
+
+from riskplan import __version__
+from riskplan.cli_support import console, database, user_errors
+from riskplan.demo import DemoContext, run_demo
+from riskplan.plan.cli import app as plan_app
+from riskplan.settings import get_settings
+from riskplan.store.migrate import is_current
+
+app = typer.Typer(
+    help="riskplan: an EU Risk Management Plan run as software (GVP Modules V, VI, VII, IX, XVI).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(plan_app, name="plan")
+
+db_app = typer.Typer(help="The database: create and upgrade its tables.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+# Groups from folders that may not be built yet: (module, attribute, name).
+_OPTIONAL_GROUPS = (
+    ("riskplan.terms.cli", "app", "terms"),
+    ("riskplan.cases.cli", "app", "case"),
+    ("riskplan.synth.cli", "app", "synth"),
+)
+for _module, _attr, _name in _OPTIONAL_GROUPS:
+    try:
+        _group = getattr(importlib.import_module(_module), _attr)
+    except ModuleNotFoundError as _exc:
+        if _exc.name is None or not (_module + ".").startswith(_exc.name + "."):
+            raise
+        continue
+    app.add_typer(_group, name=_name)
+
+
+@db_app.command("upgrade")
+@user_errors
+def db_upgrade() -> None:
+    """Create or upgrade every table to the latest migration."""
+    engine = database()
+    console.print(f"database {engine.url.render_as_string(hide_password=True)} is at the latest revision")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the database is at the latest revision."""
+    from riskplan.store.db import make_engine
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        current = is_current(engine)
+    except Exception as exc:  # an unreachable server or a foreign file
+        console.print(f"cannot read the database: {exc}")
+        raise typer.Exit(1) from None
+    console.print("up to date" if current else "needs `riskplan db upgrade`")
+    raise typer.Exit(0 if current else 1)
+
+
+@app.command()
+@user_errors
+def demo() -> None:
+    """Run the main job on the embedded default and print where its outputs are."""
+    settings = get_settings()
+    ctx = DemoContext(settings=settings, engine=database(), console=console)
+    outputs = run_demo(ctx)
+    table = Table(title="riskplan demo: outputs")
+    table.add_column("what")
+    table.add_column("where")
+    table.add_row("database", settings.database_url)
+    for label, path in outputs:
+        table.add_row(label, str(path))
+    console.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the riskplan version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""The EU Risk Management Plan as data (GVP Module V and the EU RMP template, Rev. 2.0.1).
+
+The shape follows the public "Summary of the risk management plan" (RMP Part VI):
+
+* Part VI.I   the medicine: :class:`Product`
+* Part VI.II.A the list of important risks and missing information: :class:`SafetyConcern` with its
+  :class:`ConcernCategory`
+* Part VI.II.B the summary of each important risk: evidence, risk factors, routine and additional
+  risk-minimisation measures (GVP Module XVI)
+* Part VI.II.C the post-authorisation development plan: :class:`PharmacovigilanceStudy`
+
+Two blocks are not in the public summary but are needed to run the plan: the concern ``definition``
+(what makes a case or a patient count toward a concern) and the plan's ``reference_safety_information``
+(the expected adverse reactions used for listedness, GVP Module VII.B.5.6 / ICH E2C(R2) 3.4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import IntEnum, StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# SmPC / PL section numbers: "4.4", "5.1", "2" (the PL has numbered sections 1-6).
+SectionNumber = Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class ConcernCategory(StrEnum):
+    """The three kinds of safety concern of GVP Module V (V.A, V.B.8)."""
+
+    IMPORTANT_IDENTIFIED_RISK = "important identified risk"
+    IMPORTANT_POTENTIAL_RISK = "important potential risk"
+    MISSING_INFORMATION = "missing information"
+
+    @property
+    def heading(self) -> str:
+        """The label used in Part VI.II.B, e.g. ``Important identified risk``."""
+        return self.value[0].upper() + self.value[1:]
+
+    @property
+    def list_heading(self) -> str:
+        """The row label of Table II.A.1, e.g. ``Important identified risks``."""
+        return self.heading if self is ConcernCategory.MISSING_INFORMATION else self.heading + "s"
+
+
+class Product(_Model):
+    """Part VI.I: the medicine and what it is used for."""
+
+    name: NonEmpty
+    active_substance: NonEmpty
+    indication: NonEmpty
+    route: NonEmpty
+    setting: str | None = Field(
+        default=None, description="Where the medicine is given, e.g. an infusion centre or hospital"
+    )
+    marketing_authorisation_holder: str | None = None
+    epar_url: str | None = None
+
+
+class Recommendation(_Model):
+    """A recommendation in the product information, e.g. for proper administration (SmPC 4.2)."""
+
+    topic: NonEmpty = Field(description='What it is about, e.g. "proper administration"')
+    smpc_sections: list[SectionNumber] = Field(default_factory=list)
+
+
+class RoutineRiskMinimisation(_Model):
+    """Routine risk-minimisation measures (GVP Module XVI.B.1): product information, pack, legal status."""
+
+    smpc_sections: list[SectionNumber] = Field(default_factory=list)
+    pl_sections: list[SectionNumber] = Field(default_factory=list)
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    clinical_setting: str | None = None
+    legal_status: str | None = None
+    pack_size: str | None = None
+    other: list[str] = Field(default_factory=list)
+
+
+class AdditionalRiskMinimisation(_Model):
+    """An additional risk-minimisation measure (GVP Module XVI.B.2), e.g. a patient card."""
+
+    name: NonEmpty
+    description: str | None = None
+    content: list[str] = Field(default_factory=list, description="Key messages the tool carries")
+
+
+class LabComparator(StrEnum):
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+
+
+class LabCriterion(_Model):
+    """A laboratory finding that makes a case or patient count toward a concern."""
+
+    analyte: NonEmpty
+    comparator: LabComparator
+    value: float
+    unit: NonEmpty
+    source: NonEmpty = Field(description="Where the threshold comes from, e.g. CTCAE v5.0")
+
+    def is_met(self, value: float) -> bool:
+        match self.comparator:
+            case LabComparator.LT:
+                return value < self.value
+            case LabComparator.LE:
+                return value <= self.value
+            case LabComparator.GT:
+                return value > self.value
+            case LabComparator.GE:
+                return value >= self.value
+        raise AssertionError(self.comparator)  # pragma: no cover
+
+
+class PatientCharacteristic(StrEnum):
+    AGE_OVER = "age over"
+    EXPOSURE_IN_PREGNANCY = "exposure in pregnancy"
+    EXPOSURE_DURING_LACTATION = "exposure during lactation"
+    FOETAL_OR_NEONATAL_EXPOSURE = "foetal or neonatal exposure"
+    CONCOMITANT_MEDICATION = "concomitant medication"
+
+
+class PatientCriterion(_Model):
+    """A patient characteristic that makes a case or patient count toward a concern."""
+
+    characteristic: PatientCharacteristic
+    age_years: float | None = Field(default=None, description="For 'age over': the age in years")
+    substances: list[NonEmpty] = Field(
+        default_factory=list, description="For 'concomitant medication': active substances"
+    )
+    source: NonEmpty
+
+    @model_validator(mode="after")
+    def _parameters_match_characteristic(self) -> PatientCriterion:
+        if self.characteristic is PatientCharacteristic.AGE_OVER and self.age_years is None:
+            raise ValueError("'age over' needs age_years")
+        if self.characteristic is PatientCharacteristic.CONCOMITANT_MEDICATION and not self.substances:
+            raise ValueError("'concomitant medication' needs at least one substance")
+        return self
+
+
+class ConcernDefinition(_Model):
+    """What makes a case or a patient count toward a safety concern.
+
+    A case counts when any reaction is coded to one of ``meddra_pts`` or falls in one of ``meddra_socs``
+    (restricted to serious reactions when ``serious_only``), or any lab criterion is met, or any patient
+    criterion holds.
+    """
+
+    meddra_pts: list[NonEmpty] = Field(default_factory=list)
+    meddra_socs: list[NonEmpty] = Field(default_factory=list)
+    serious_only: bool = False
+    lab_criteria: list[LabCriterion] = Field(default_factory=list)
+    patient_criteria: list[PatientCriterion] = Field(default_factory=list)
+    source: str | None = Field(default=None, description="Citation for the definition as a whole")
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.meddra_pts or self.meddra_socs or self.lab_criteria or self.patient_criteria)
+
+
+class SafetyConcern(_Model):
+    """A safety concern of the plan (GVP Module V.B.8; RMP Part VI.II.A and II.B)."""
+
+    id: Identifier
+    title: NonEmpty = Field(description="As in the summary of important risks (Part VI.II.B)")
+    short_title: str | None = Field(
+        default=None, description="As in the list of important risks (Part VI.II.A), where it differs"
+    )
+    category: ConcernCategory
+    evidence: str | None = Field(default=None, description="Evidence for linking the risk to the medicine")
+    risk_factors: str | None = Field(default=None, description="Risk factors and risk groups")
+    routine_measures: RoutineRiskMinimisation = Field(default_factory=RoutineRiskMinimisation)
+    additional_measures: list[AdditionalRiskMinimisation] = Field(default_factory=list)
+    definition: ConcernDefinition = Field(default_factory=ConcernDefinition)
+
+    @property
+    def list_title(self) -> str:
+        return self.short_title or self.title
+
+
+class StudyCategory(IntEnum):
+    """GVP Module V / RMP Part III categories of additional pharmacovigilance activities."""
+
+    IMPOSED_CONDITION = 1  # imposed as a condition of the marketing authorisation
+    SPECIFIC_OBLIGATION = 2  # specific obligation (conditional MA / exceptional circumstances)
+    REQUIRED = 3  # required additional pharmacovigilance activity
+
+
+class StudyStatus(StrEnum):
+    PLANNED = "planned"
+    ONGOING = "ongoing"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+
+
+class Milestone(_Model):
+    name: NonEmpty
+    due: dt.date | None = None
+    description: str | None = None
+
+
+class PharmacovigilanceStudy(_Model):
+    """A study of the pharmacovigilance plan (RMP Part III; Part VI.II.C)."""
+
+    id: Identifier
+    short_name: NonEmpty = Field(description='Heading in the summary, e.g. "SPHERES Registry Study"')
+    title: NonEmpty
+    sponsor: str | None = None
+    category: StudyCategory
+    purpose: NonEmpty
+    objectives: list[NonEmpty] = Field(default_factory=list)
+    safety_concerns: list[Identifier] = Field(
+        default_factory=list, description="Ids of the safety concerns the study addresses"
+    )
+    status: StudyStatus | None = None
+    milestones: list[Milestone] = Field(default_factory=list)
+
+
+class ExpectedReaction(_Model):
+    """An adverse reaction listed in the reference safety information."""
+
+    pt: NonEmpty = Field(description="MedDRA preferred term")
+    soc: str | None = None
+    frequency: Literal["very common", "common", "uncommon", "rare", "very rare", "not known"] | None = None
+
+
+class ReferenceSafetyInformation(_Model):
+    """The reference for listedness: the expected adverse reactions (ICH E2C(R2) 3.4; GVP VII.B.5.6)."""
+
+    document: NonEmpty = Field(description='e.g. "SmPC section 4.8"')
+    version: str | None = None
+    expected_reactions: list[ExpectedReaction] = Field(default_factory=list)
+    note: str | None = None
+
+    def is_listed(self, pt: str) -> bool:
+        wanted = pt.casefold()
+        return any(r.pt.casefold() == wanted for r in self.expected_reactions)
+
+
+class RoutinePharmacovigilance(_Model):
+    """Routine pharmacovigilance activities (GVP Module V; RMP Part III.1)."""
+
+    activities: list[NonEmpty] = Field(default_factory=list)
+    psur_required: bool = True
+    psur_interval_months: int | None = Field(default=None, ge=1)
+
+
+class RiskManagementPlan(_Model):
+    """An EU risk management plan: the unit riskplan loads, versions and runs."""
+
+    name: Identifier = Field(description="Short name used on the command line, e.g. uplizna")
+    product: Product
+    rmp_version: str | None = Field(default=None, description="The RMP's own version number")
+    rmp_date: dt.date | None = None
+    source: str | None = Field(default=None, description="The document this plan was taken from")
+    safety_concerns: list[SafetyConcern]
+    studies: list[PharmacovigilanceStudy] = Field(default_factory=list)
+    studies_conditions_of_authorisation: str | None = Field(
+        default=None, description="Statement of Part VI.II.C.1 where there are no such studies"
+    )
+    reference_safety_information: ReferenceSafetyInformation | None = None
+    routine_pharmacovigilance: RoutinePharmacovigilance = Field(default_factory=RoutinePharmacovigilance)
+
+    @field_validator("safety_concerns")
+    @classmethod
+    def _concerns_present_and_unique(cls, concerns: list[SafetyConcern]) -> list[SafetyConcern]:
+        if not concerns:
+            raise ValueError("a plan needs at least one safety concern")
+        _reject_duplicates([c.id for c in concerns], "safety concern id")
+        return concerns
+
+    @model_validator(mode="after")
+    def _studies_reference_known_concerns(self) -> RiskManagementPlan:
+        _reject_duplicates([s.id for s in self.studies], "study id")
+        known = {c.id for c in self.safety_concerns}
+        for study in self.studies:
+            unknown = [cid for cid in study.safety_concerns if cid not in known]
+            if unknown:
+                raise ValueError(
+                    f"study {study.id!r} names unknown safety concern(s) {', '.join(unknown)}; "
+                    f"known: {', '.join(sorted(known))}"
+                )
+        return self
+
+    def concern(self, concern_id: str) -> SafetyConcern:
+        for c in self.safety_concerns:
+            if c.id == concern_id:
+                return c
+        raise KeyError(concern_id)
+
+    def concerns_in(self, category: ConcernCategory) -> list[SafetyConcern]:
+        return [c for c in self.safety_concerns if c.category is category]
+
+
+def _reject_duplicates(values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"duplicate {what} {v!r}")
+        seen.add(v)
+
+
+def slugify(text: str, max_length: int = 60) -> str:
+    """A stable identifier from a title: lower case, words joined by hyphens."""
+    words = re.findall(r"[a-z0-9]+", text.casefold())
+    slug = ""
+    for w in words:
+        candidate = f"{slug}-{w}" if slug else w
+        if len(candidate) > max_length:
+            break
+        slug = candidate
+    return slug or "item"

@@ -1,0 +1,73 @@
+"""Alembic migrations, one branch per folder that owns tables.
+
+Each folder keeps its revisions in ``<folder>/migrations/`` with its folder name as branch label, so
+folders evolve their own tables independently; :func:`upgrade` brings every branch to its head.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+# Modules that declare tables, in dependency order; a folder not yet built is skipped.
+TABLE_MODULES = (
+    "riskplan.store.audit",
+    "riskplan.plan.tables",
+    "riskplan.terms.tables",
+    "riskplan.cases.tables",
+    "riskplan.signals.tables",
+    "riskplan.studies.tables",
+    "riskplan.minimisation.tables",
+    "riskplan.web.tables",
+)
+_MIGRATION_FOLDERS = ("store", "plan", "terms", "cases", "signals", "studies", "minimisation", "web")
+
+
+def import_table_modules() -> None:
+    for name in TABLE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (name + ".").startswith(exc.name + "."):
+                raise
+
+
+def _package_root() -> Path:
+    return Path(str(resources.files("riskplan")))
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    root = _package_root()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(root / "store" / "migrations"))
+    locations = [
+        str(root / folder / "migrations" / "versions")
+        for folder in _MIGRATION_FOLDERS
+        if (root / folder / "migrations" / "versions").is_dir()
+    ]
+    cfg.set_main_option("version_locations", " ".join(locations))
+    cfg.set_main_option("path_separator", "space")
+    if engine is not None:
+        cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Create or upgrade every table of every folder to the latest revision."""
+    cfg = alembic_config(engine)
+    command.upgrade(cfg, "heads")
+
+
+def is_current(engine: Engine) -> bool:
+    cfg = alembic_config(engine)
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current == heads

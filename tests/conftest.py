@@ -1,0 +1,114 @@
+"""Shared fixtures: a fresh database on SQLite and on PostgreSQL, and a CLI environment.
+
+PostgreSQL tests use the server at 127.0.0.1:5432 (trust auth, database ``test``), or the URL in
+``RISKPLAN_TEST_POSTGRES_URL``; each test gets a database of its own, dropped afterwards. Where no
+server is reachable they are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from riskplan.settings import get_settings
+from riskplan.store.db import make_engine, normalise_url
+from riskplan.store.migrate import upgrade
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+SEED_SUMMARY = SHARED / "seeds" / "000_87823eff0a2665f8.txt"
+POSTGRES_ADMIN_URL = os.environ.get("RISKPLAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+_pg_unreachable_reason: str | None = None
+_pg_checked = False
+
+
+def postgres_unreachable() -> str | None:
+    """Why PostgreSQL cannot be used for tests, or None when it can (checked once per run)."""
+    global _pg_checked, _pg_unreachable_reason
+    if not _pg_checked:
+        _pg_checked = True
+        try:
+            engine = create_engine(normalise_url(POSTGRES_ADMIN_URL), connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+            engine.dispose()
+        except Exception as exc:
+            _pg_unreachable_reason = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
+    return _pg_unreachable_reason
+
+
+def shared_file(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared data folder ../shared is needed for this test")
+    return path
+
+
+@pytest.fixture
+def seed_summary() -> Path:
+    return shared_file("seeds", "000_87823eff0a2665f8.txt")
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    reason = postgres_unreachable()
+    if reason:
+        pytest.skip(reason)
+    name = f"riskplan_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(POSTGRES_ADMIN_URL)).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'riskplan.db'}"
+    url: str = request.getfixturevalue("postgres_database")
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated database engine, on SQLite and on PostgreSQL."""
+    eng = make_engine(database_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = make_engine(f"sqlite:///{tmp_path / 'riskplan.db'}")
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Run CLI commands in an empty working directory with their own SQLite database."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RISKPLAN_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'riskplan.db'}")
+    monkeypatch.setenv("RISKPLAN_OUTPUT_DIR", str(tmp_path / "var" / "out"))
+    monkeypatch.setenv("RISKPLAN_USER", "tester")
+    monkeypatch.delenv("RISKPLAN_CONFIG", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
