@@ -23,7 +23,10 @@ SEED_CONCERNS = [
     ("Serious Infections, Viral Reactivation, and Opportunistic Infections", "important potential risk"),
     ("Progressive Multifocal Leukoencephalopathy", "important potential risk"),
     ("Malignancy", "important potential risk"),
-    ("Blood disorders, particularly decrease in B-cell levels in foetal and newborns", "important potential risk"),
+    (
+        "Blood disorders, particularly decrease in B-cell levels in foetal and newborns",
+        "important potential risk",
+    ),
     ("Safety in patients > 65 years", "missing information"),
     ("Use during pregnancy and lactation", "missing information"),
     ("Patients concomitantly receiving other immunosuppressive agents", "missing information"),
@@ -175,7 +178,9 @@ def test_loading_a_changed_plan_creates_a_version_and_diff_shows_the_changes(cli
     assert "stored as version 2" in second.output
 
     versions = _flat(runner.invoke(app, ["plan", "versions"], env=WIDE).output)
-    assert re.search(r"1 \d{4}-\d\d-\d\d [\d:]+ tester bundled|1 \d{4}-\d\d-\d\d [\d:]+ tester uplizna", versions)
+    assert re.search(
+        r"1 \d{4}-\d\d-\d\d [\d:]+ tester bundled|1 \d{4}-\d\d-\d\d [\d:]+ tester uplizna", versions
+    )
     assert "signal SIG-2026-001" in versions
 
     diff = runner.invoke(app, ["plan", "diff", "1", "2"], env=WIDE)

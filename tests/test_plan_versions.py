@@ -34,7 +34,9 @@ def test_versions_are_added_only_when_the_content_changes(engine: Engine) -> Non
 
     concern = plan.concern("pml")
     changed_concern = concern.model_copy(
-        update={"additional_measures": [*concern.additional_measures, AdditionalRiskMinimisation(name="DHPC")]}
+        update={
+            "additional_measures": [*concern.additional_measures, AdditionalRiskMinimisation(name="DHPC")]
+        }
     )
     changed = plan.model_copy(
         update={"safety_concerns": [changed_concern if c.id == "pml" else c for c in plan.safety_concerns]}
