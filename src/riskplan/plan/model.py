@@ -151,14 +151,17 @@ class PatientCriterion(_Model):
 class ConcernDefinition(_Model):
     """What makes a case or a patient count toward a safety concern.
 
-    A case counts when any reaction is coded to one of ``meddra_pts`` or falls in one of ``meddra_socs``
-    (restricted to serious reactions when ``serious_only``), or any lab criterion is met, or any patient
-    criterion holds.
+    Three groups of criteria: reaction terms (a reaction coded to one of ``meddra_pts``, or in one of
+    ``meddra_socs`` — for the SOCs only serious reactions when ``serious_only``), lab criteria (any met)
+    and patient criteria (any holds). With ``combine: any`` a case counts when any group matches; with
+    ``combine: all`` every group that has criteria must match (e.g. a blood disorder *in a foetus or
+    newborn*).
     """
 
     meddra_pts: list[NonEmpty] = Field(default_factory=list)
     meddra_socs: list[NonEmpty] = Field(default_factory=list)
-    serious_only: bool = False
+    serious_only: bool = Field(default=False, description="Restricts the SOC criterion to serious reactions")
+    combine: Literal["any", "all"] = "any"
     lab_criteria: list[LabCriterion] = Field(default_factory=list)
     patient_criteria: list[PatientCriterion] = Field(default_factory=list)
     source: str | None = Field(default=None, description="Citation for the definition as a whole")
