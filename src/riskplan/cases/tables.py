@@ -1,0 +1,122 @@
+"""Tables owned by ``cases/``.
+
+A case (``icsr_case``) is a stable identity with a pointer to its latest version; every version
+(``icsr_case_version``) holds the full ICSR as received or amended and is never changed. The reaction,
+drug and concern rows are projections of one version, kept for counting and tabulation. Links between
+cases (confirmed duplicates) and submissions are only ever added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from riskplan.store.db import Base
+
+
+class CaseRow(Base):
+    __tablename__ = "icsr_case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_number: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
+    worldwide_id: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)  # C.1.8.1
+    plan_name: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
+    latest_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class CaseVersionRow(Base):
+    __tablename__ = "icsr_case_version"
+    __table_args__ = (UniqueConstraint("case_id", "version", name="uq_icsr_case_version_case_id_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("icsr_case.id"), nullable=False, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    icsr_json: Mapped[str] = mapped_column(Text, nullable=False)
+    sender_report_id: Mapped[str | None] = mapped_column(String(200))  # C.1.1
+    first_received: Mapped[dt.date | None] = mapped_column(Date)  # C.1.4
+    received: Mapped[dt.date] = mapped_column(Date, nullable=False)  # C.1.5
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    valid: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    invalid_reasons: Mapped[str | None] = mapped_column(Text)
+    serious: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    plan_version: Mapped[int | None] = mapped_column(Integer)
+    day_zero: Mapped[dt.date | None] = mapped_column(Date)
+    due: Mapped[dt.date | None] = mapped_column(Date)
+    age_years: Mapped[float | None] = mapped_column(Float)
+    sex: Mapped[str | None] = mapped_column(String(10))
+    country: Mapped[str | None] = mapped_column(String(10))
+
+
+class CaseReactionRow(Base):
+    __tablename__ = "icsr_reaction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_version_id: Mapped[int] = mapped_column(ForeignKey("icsr_case_version.id"), nullable=False, index=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    verbatim: Mapped[str] = mapped_column(Text, nullable=False)
+    llt_code: Mapped[str | None] = mapped_column(String(20))
+    pt_code: Mapped[str | None] = mapped_column(String(20))
+    pt_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    soc_name: Mapped[str | None] = mapped_column(String(200))
+    coding_status: Mapped[str] = mapped_column(String(20), nullable=False)
+    terminology: Mapped[str | None] = mapped_column(String(80))
+    serious: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    seriousness_criteria: Mapped[str | None] = mapped_column(String(200))
+    listedness: Mapped[str] = mapped_column(String(20), nullable=False)
+    onset: Mapped[dt.date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+
+
+class CaseDrugRow(Base):
+    __tablename__ = "icsr_drug"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_version_id: Mapped[int] = mapped_column(ForeignKey("icsr_case_version.id"), nullable=False, index=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    characterisation: Mapped[str] = mapped_column(String(20), nullable=False)
+    product: Mapped[str | None] = mapped_column(String(300))
+    substances: Mapped[str | None] = mapped_column(Text)  # "; "-joined, case as given
+
+
+class CaseConcernRow(Base):
+    __tablename__ = "icsr_case_concern"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_version_id: Mapped[int] = mapped_column(ForeignKey("icsr_case_version.id"), nullable=False, index=True)
+    concern_id: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
+    reasons: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class CaseLinkRow(Base):
+    """A confirmed relation between two cases (e.g. duplicates); both cases are kept."""
+
+    __tablename__ = "icsr_case_link"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("icsr_case.id"), nullable=False, index=True)
+    other_case_id: Mapped[int] = mapped_column(ForeignKey("icsr_case.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    score: Mapped[float | None] = mapped_column(Float)
+    linked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    linked_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SubmissionRow(Base):
+    """A version of a case sent as an E2B(R3) message: what meets its reporting obligation."""
+
+    __tablename__ = "icsr_submission"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_version_id: Mapped[int] = mapped_column(ForeignKey("icsr_case_version.id"), nullable=False, index=True)
+    batch_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    file_name: Mapped[str] = mapped_column(Text, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    submitted_by: Mapped[str] = mapped_column(String(200), nullable=False)
