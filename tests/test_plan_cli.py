@@ -241,3 +241,25 @@ def test_settings_come_from_riskplan_toml(cli_env: Path, monkeypatch: object) ->
     result = runner.invoke(app, ["plan", "load", "uplizna"])
     assert result.exit_code == 0
     assert (cli_env / "from-toml.db").is_file()
+
+
+def test_parse_the_seed_summary_into_a_plan_file_and_show_it(cli_env: Path, seed_summary: Path) -> None:
+    out = cli_env / "parsed.yaml"
+    result = runner.invoke(app, ["plan", "parse", str(seed_summary), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "9 safety concerns, 4 studies" in result.output
+    parsed = load_plan(str(out))
+    bundled = load_plan("uplizna")
+    assert [(c.id, c.title, c.category) for c in parsed.safety_concerns] == [
+        (c.id, c.title, c.category) for c in bundled.safety_concerns
+    ]
+    assert parsed.studies == bundled.studies
+
+
+def test_parse_of_a_file_that_is_not_a_summary_exits_2_naming_what_was_expected(cli_env: Path) -> None:
+    recipe = cli_env / "recipe.txt"
+    recipe.write_text("Pancakes\n\nMix flour, eggs and milk.\n")
+    result = runner.invoke(app, ["plan", "parse", str(recipe)])
+    assert result.exit_code == 2
+    assert "not an RMP summary" in result.output
+    assert "II.A List of important risks and missing information" in result.output

@@ -119,12 +119,9 @@ def parse(
     name: Annotated[str | None, typer.Option(help="Plan name (default: from the product name)")] = None,
 ) -> None:
     """Read a published RMP summary (Part VI) into a plan file."""
-    from riskplan.plan.parser import SummaryParseError, parse_summary_file
+    from riskplan.plan.parser import parse_summary_file
 
-    try:
-        rmp = parse_summary_file(file, name=name)
-    except SummaryParseError as exc:
-        raise UserInputError(f"{file}: {exc}") from None
+    rmp = parse_summary_file(file, name=name)
     text = plan_to_yaml(rmp)
     if output is None:
         typer.echo(text, nl=False)
