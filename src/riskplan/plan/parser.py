@@ -230,7 +230,11 @@ def parse_summary_file(path: Path, *, name: str | None = None) -> RiskManagement
             raise SummaryParseError(
                 f"{path.name} is not UTF-8 text (byte {exc.start}): expected a UTF-8 .txt RMP summary"
             ) from exc
-    return _parse(text, name=name, source=None, origin=path.name)
+    try:
+        return _parse(text, name=name, source=None, origin=path.name)
+    except SummaryParseError as exc:
+        message = str(exc)
+        raise SummaryParseError(message if path.name in message else f"{path}: {message}") from None
 
 
 def _parse(text: str, *, name: str | None, source: str | None, origin: str | None) -> RiskManagementPlan:
