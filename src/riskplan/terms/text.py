@@ -1,0 +1,18 @@
+"""Normalising term names for matching.
+
+MedDRA Term Selection: Points to Consider (MTS:PTC) asks that the reported verbatim be coded to the
+LLT that most accurately reflects it, without altering MedDRA; riskplan treats two spellings as "the
+same term" only when they differ in letter case, Unicode composition or white space, nothing else.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def fold_term(text: str) -> str:
+    """The matching key of a term name: NFC-normalised, white space collapsed, case-folded.
+
+    ``fold_term("  PNEUMONIA  ") == fold_term("Pneumonia") == "pneumonia"``.
+    """
+    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
