@@ -1,0 +1,136 @@
+"""Time to first event: Kaplan–Meier curves and a Cox proportional-hazards model (lifelines).
+
+Uses the per-person time-at-risk tables of an :class:`~riskplan.studies.incidence.IncidenceResult`:
+duration = days at risk (to the first event or the end of time at risk), event = outcome seen.
+
+* Kaplan–Meier product-limit estimator (Kaplan & Meier 1958) with Greenwood-based CIs
+  (lifelines ``KaplanMeierFitter``, exponential Greenwood "log(-log)" intervals).
+* Cox proportional-hazards model (Cox 1972; Efron ties, lifelines ``CoxPHFitter``) with covariates
+  target cohort (vs comparator), age >= 65 and female sex; only fitted when both cohorts have events.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskplan.studies.cdm import Cdm
+from riskplan.studies.incidence import IncidenceResult
+from riskplan.studies.tables import ResultTable
+
+
+@dataclass(frozen=True)
+class KaplanMeierCurve:
+    cohort: str
+    table: ResultTable  # days, at_risk, events, survival, ci_lower, ci_upper (one row per event/censor time)
+    median_days: float | None
+
+
+@dataclass(frozen=True)
+class SurvivalResult:
+    outcome: str
+    curves: tuple[KaplanMeierCurve, ...]
+    cox: ResultTable | None
+    notes: tuple[str, ...]
+
+
+def _fetch(cdm: Cdm, table: str) -> dict[str, np.ndarray]:
+    return cdm.con.execute(
+        f"SELECT days_at_risk, CAST(outcome AS INTEGER) AS outcome, "
+        f"CAST(age_group = '>=65' AS INTEGER) AS age65, CAST(sex = 'female' AS INTEGER) AS female FROM {table}"
+    ).fetchnumpy()
+
+
+def kaplan_meier(durations: np.ndarray, events: np.ndarray, label: str) -> KaplanMeierCurve:
+    """Kaplan–Meier estimate of the event-free proportion (lifelines ``KaplanMeierFitter``)."""
+    from lifelines import KaplanMeierFitter  # type: ignore[import-untyped]
+
+    kmf = KaplanMeierFitter(label=label)
+    kmf.fit(durations, event_observed=events)
+    sf = kmf.survival_function_
+    ci = kmf.confidence_interval_survival_function_
+    table = kmf.event_table
+    rows = []
+    for t, s, lo, hi, at_risk, ev in zip(
+        sf.index.to_numpy(),
+        sf.iloc[:, 0].to_numpy(),
+        ci.iloc[:, 0].to_numpy(),
+        ci.iloc[:, 1].to_numpy(),
+        table["at_risk"].to_numpy(),
+        table["observed"].to_numpy(),
+        strict=True,
+    ):
+        rows.append((float(t), int(at_risk), int(ev), float(s), float(lo), float(hi)))
+    median = float(kmf.median_survival_time_)
+    return KaplanMeierCurve(
+        cohort=label,
+        table=ResultTable.from_records(
+            f"Kaplan-Meier {label}", ("days", "at_risk", "events", "survival", "ci_lower", "ci_upper"), rows
+        ),
+        median_days=None if not np.isfinite(median) else median,
+    )
+
+
+def time_to_first_event(cdm: Cdm, result: IncidenceResult) -> SurvivalResult:
+    """Kaplan–Meier per cohort and, with a comparator, a Cox model of the hazard ratio."""
+    notes: list[str] = []
+    curves = []
+    data: dict[str, dict[str, np.ndarray]] = {}
+    for cohort, table in result.person_time_tables.items():
+        d = _fetch(cdm, table)
+        data[cohort] = d
+        if len(d["days_at_risk"]) == 0:
+            notes.append(f"{cohort}: nobody at risk, no Kaplan-Meier curve")
+            continue
+        curves.append(kaplan_meier(d["days_at_risk"].astype(float), d["outcome"].astype(int), cohort))
+    cox = None
+    if result.comparator is not None:
+        cox = _cox(data, result.target, result.comparator, notes)
+    return SurvivalResult(result.outcome, tuple(curves), cox, tuple(notes))
+
+
+def _cox(data: dict[str, dict[str, np.ndarray]], target: str, comparator: str, notes: list[str]) -> ResultTable | None:
+    import pandas as pd  # type: ignore[import-untyped]
+    from lifelines import CoxPHFitter
+
+    t, c = data.get(target), data.get(comparator)
+    if t is None or c is None or t["outcome"].sum() == 0 or c["outcome"].sum() == 0:
+        notes.append("Cox model not fitted: a cohort has no events")
+        return None
+    frame = pd.DataFrame(
+        {
+            "duration": np.concatenate([t["days_at_risk"], c["days_at_risk"]]).astype(float),
+            "event": np.concatenate([t["outcome"], c["outcome"]]).astype(int),
+            "target": np.concatenate([np.ones(len(t["outcome"])), np.zeros(len(c["outcome"]))]),
+            "age_65_or_over": np.concatenate([t["age65"], c["age65"]]).astype(float),
+            "female": np.concatenate([t["female"], c["female"]]).astype(float),
+        }
+    )
+    for col in ("age_65_or_over", "female"):
+        if frame[col].nunique() < 2:
+            frame = frame.drop(columns=col)
+            notes.append(f"Cox model: {col} dropped (no variation)")
+    fitter = CoxPHFitter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitter.fit(frame, duration_col="duration", event_col="event")
+    except Exception as exc:  # lifelines raises ConvergenceError and others
+        notes.append(f"Cox model did not converge: {exc.__class__.__name__}")
+        return None
+    s = fitter.summary
+    rows = [
+        (
+            str(name),
+            float(s.loc[name, "exp(coef)"]),
+            float(s.loc[name, "exp(coef) lower 95%"]),
+            float(s.loc[name, "exp(coef) upper 95%"]),
+            float(s.loc[name, "p"]),
+        )
+        for name in s.index
+    ]
+    return ResultTable.from_records(
+        "Cox proportional hazards", ("covariate", "hazard_ratio", "ci_lower", "ci_upper", "p_value"), rows
+    )
