@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 from rich.table import Table
 
 from riskplan import __version__
+from riskplan.cases.cli import app as case_app
+from riskplan.cases.cli import synth_cases
 from riskplan.cli_support import console, database, user_errors
 from riskplan.demo import DemoContext, run_demo
 from riskplan.plan.cli import app as plan_app
 from riskplan.settings import get_settings
 from riskplan.store.migrate import is_current
+from riskplan.studies.cli import app as study_app
+from riskplan.studies.cli import synth_omop
+from riskplan.terms.cli import app as terms_app
 
 app = typer.Typer(
     help="riskplan: an EU Risk Management Plan run as software (GVP Modules V, VI, VII, IX, XVI).",
@@ -24,20 +27,14 @@ app.add_typer(plan_app, name="plan")
 db_app = typer.Typer(help="The database: create and upgrade its tables.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-# Groups from folders that may not be built yet: (module, attribute, name).
-_OPTIONAL_GROUPS = (
-    ("riskplan.terms.cli", "app", "terms"),
-    ("riskplan.cases.cli", "app", "case"),
-    ("riskplan.synth.cli", "app", "synth"),
-)
-for _module, _attr, _name in _OPTIONAL_GROUPS:
-    try:
-        _group = getattr(importlib.import_module(_module), _attr)
-    except ModuleNotFoundError as _exc:
-        if _exc.name is None or not (_module + ".").startswith(_exc.name + "."):
-            raise
-        continue
-    app.add_typer(_group, name=_name)
+app.add_typer(terms_app, name="terms")
+app.add_typer(case_app, name="case")
+
+synth_app = typer.Typer(help="Synthetic data for demos, tests and benchmarks (seeded).", no_args_is_help=True)
+app.add_typer(synth_app, name="synth")
+synth_app.command("cases")(synth_cases)
+synth_app.command("omop")(synth_omop)
+app.add_typer(study_app, name="study")
 
 
 @db_app.command("upgrade")

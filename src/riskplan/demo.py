@@ -58,9 +58,72 @@ def step_plan(ctx: DemoContext) -> None:
     ctx.plan = plan
 
 
+DEMO_CASES = 300
+DEMO_SEED = 2026
+
+
+def step_cases(ctx: DemoContext) -> None:
+    """Create seeded synthetic UPLIZNA cases, then report counts per safety concern and the overdue list."""
+    import datetime as dt
+    import json
+
+    from rich.table import Table
+
+    from riskplan.cases.intake import intake, intake_context
+    from riskplan.cases.store import concern_counts, due_cases, list_cases
+    from riskplan.cases.synth import synthesise_cases
+
+    plan = ctx.plan or load_plan(ctx.settings.default_plan)
+    icsrs = synthesise_cases(DEMO_CASES, seed=DEMO_SEED)
+    with session_scope(ctx.engine) as session:
+        context = intake_context(session, plan.name, ctx.settings.user)
+        outcomes = intake(session, icsrs, context=context, who=ctx.settings.user, reason="demo synthetic cases")
+    created = sum(o.status == "created" for o in outcomes)
+    today = dt.date.today()
+    with session_scope(ctx.engine) as session:
+        counts = concern_counts(session, plan_name=plan.name)
+        due = due_cases(session, today)
+        listing = list_cases(session, plan_name=plan.name)
+    invalid = sum(not c.valid for c in listing)
+    ctx.console.print(f"cases: {len(listing)} stored ({created} new this run), {invalid} invalid (kept, with reasons)")
+    table = Table(title=f"Cases per safety concern ({plan.product.name}, valid cases, latest versions)")
+    table.add_column("safety concern")
+    table.add_column("category")
+    table.add_column("cases", justify="right")
+    for concern in plan.safety_concerns:
+        table.add_row(concern.title, concern.category.value, str(counts.get(concern.id, 0)))
+    ctx.console.print(table)
+    overdue = [d for d in due if d.overdue]
+    ctx.console.print(f"reporting clock (GVP VI.C.3) as of {today}: {len(due)} open, {len(overdue)} overdue")
+    for d in overdue[:15]:
+        kind = "15-day" if d.serious else "90-day"
+        ctx.console.print(f"  OVERDUE {d.case_number} {d.worldwide_id} {kind}, due {d.due} ({-d.days_left} days late)")
+    if len(overdue) > 15:
+        ctx.console.print(f"  ... and {len(overdue) - 15} more: riskplan case due")
+    folder = ctx.out_dir / "cases"
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = folder / "cases_per_concern.json"
+    summary.write_text(
+        json.dumps(
+            {
+                "as_of": today.isoformat(),
+                "cases": len(listing),
+                "invalid": invalid,
+                "per_concern": counts,
+                "open": len(due),
+                "overdue": [d.worldwide_id for d in overdue],
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    ctx.wrote("cases per safety concern (json)", summary)
+
+
 Step = Callable[[DemoContext], None]
 STEPS: list[tuple[str, Step]] = [
     ("plan", step_plan),
+    ("cases", step_cases),
 ]
 
 

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     )
     output_dir: Path = Field(default=Path("var/out"), description="Where reports and renderings are written")
     default_plan: str = Field(default="uplizna", description="Bundled plan used when none is named")
+    e2b_sender_id: str = Field(default="RISKPLAN", description="E2B(R3) N.1.3 batch sender identifier")
+    e2b_receiver_id: str = Field(default="EVHUMAN", description="E2B(R3) N.1.4 batch receiver (EudraVigilance)")
     user: str = Field(
         default_factory=lambda: os.environ.get("USER") or "riskplan",
         description="Who is recorded in the audit trail for command-line changes",

@@ -20,7 +20,6 @@ class CaseRow(Base):
     __tablename__ = "icsr_case"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_number: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
     worldwide_id: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)  # C.1.8.1
     plan_name: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
     latest_version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -48,6 +47,7 @@ class CaseVersionRow(Base):
     plan_version: Mapped[int | None] = mapped_column(Integer)
     day_zero: Mapped[dt.date | None] = mapped_column(Date)
     due: Mapped[dt.date | None] = mapped_column(Date)
+    clock_version: Mapped[int | None] = mapped_column(Integer)
     age_years: Mapped[float | None] = mapped_column(Float)
     sex: Mapped[str | None] = mapped_column(String(10))
     country: Mapped[str | None] = mapped_column(String(10))
@@ -66,6 +66,7 @@ class CaseReactionRow(Base):
     soc_name: Mapped[str | None] = mapped_column(String(200))
     coding_status: Mapped[str] = mapped_column(String(20), nullable=False)
     terminology: Mapped[str | None] = mapped_column(String(80))
+    coding_note: Mapped[str | None] = mapped_column(Text)  # fuzzy suggestions for an uncoded verbatim
     serious: Mapped[bool] = mapped_column(Boolean, nullable=False)
     seriousness_criteria: Mapped[str | None] = mapped_column(String(200))
     listedness: Mapped[str] = mapped_column(String(20), nullable=False)

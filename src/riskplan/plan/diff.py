@@ -7,16 +7,9 @@ its path with the old and new value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from riskplan.plan.model import PharmacovigilanceStudy, RiskManagementPlan, SafetyConcern
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    path: str
-    old: Any
-    new: Any
+from riskplan.store.changes import FieldChange, field_changes
 
 
 @dataclass(frozen=True)
@@ -39,19 +32,6 @@ class PlanDiff:
 
     def of_kind(self, kind: str, change: str) -> list[ItemChange]:
         return [i for i in self.items if i.kind == kind and i.change == change]
-
-
-def field_changes(old: Any, new: Any, path: str = "") -> list[FieldChange]:
-    """Leaf-level differences between two JSON-like values (dicts by key, lists of scalars as sets)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        changes: list[FieldChange] = []
-        for key in list(old) + [k for k in new if k not in old]:
-            sub = f"{path}.{key}" if path else str(key)
-            changes.extend(field_changes(old.get(key), new.get(key), sub))
-        return changes
-    if old == new:
-        return []
-    return [FieldChange(path, old, new)]
 
 
 def _diff_items(

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy import DateTime, Integer, String, Text, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from riskplan.store.db import Base
@@ -56,9 +56,7 @@ def record_change(
     """Record one action; one row per changed field (or one row when nothing field-level changed)."""
     when = at or utcnow()
     rows: list[AuditEvent] = []
-    items: Sequence[tuple[str | None, tuple[Any, Any]]] = (
-        list(changes.items()) if changes else [(None, (None, None))]
-    )
+    items: Sequence[tuple[str | None, tuple[Any, Any]]] = list(changes.items()) if changes else [(None, (None, None))]
     for field, (old, new) in items:
         rows.append(
             AuditEvent(
@@ -75,6 +73,38 @@ def record_change(
         )
     session.add_all(rows)
     return rows
+
+
+def audit_row(
+    *,
+    who: str,
+    entity_type: str,
+    entity_id: str,
+    action: str,
+    at: dt.datetime,
+    field: str | None = None,
+    old: Any = None,
+    new: Any = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """One audit row as a mapping, for :func:`insert_audit_rows`."""
+    return {
+        "at": at,
+        "who": who,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "action": action,
+        "field": field,
+        "old_value": _dump(old),
+        "new_value": _dump(new),
+        "reason": reason,
+    }
+
+
+def insert_audit_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many audit rows in one statement (bulk intake)."""
+    if rows:
+        session.execute(insert(AuditEvent), list(rows))
 
 
 def history(session: Session, entity_type: str, entity_id: str) -> list[AuditEvent]:

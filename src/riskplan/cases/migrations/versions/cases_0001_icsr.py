@@ -24,14 +24,12 @@ def upgrade() -> None:
     op.create_table(
         "icsr_case",
         _id(),
-        sa.Column("case_number", sa.String(40), nullable=False),
         sa.Column("worldwide_id", sa.String(200), nullable=False),
         sa.Column("plan_name", sa.String(80), nullable=False),
         sa.Column("latest_version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_icsr_case"),
-        sa.UniqueConstraint("case_number", name="uq_icsr_case_case_number"),
         sa.UniqueConstraint("worldwide_id", name="uq_icsr_case_worldwide_id"),
     )
     op.create_index("ix_icsr_case_plan_name", "icsr_case", ["plan_name"])
@@ -53,6 +51,7 @@ def upgrade() -> None:
         sa.Column("plan_version", sa.Integer()),
         sa.Column("day_zero", sa.Date()),
         sa.Column("due", sa.Date()),
+        sa.Column("clock_version", sa.Integer()),
         sa.Column("age_years", sa.Float()),
         sa.Column("sex", sa.String(10)),
         sa.Column("country", sa.String(10)),
@@ -73,6 +72,7 @@ def upgrade() -> None:
         sa.Column("soc_name", sa.String(200)),
         sa.Column("coding_status", sa.String(20), nullable=False),
         sa.Column("terminology", sa.String(80)),
+        sa.Column("coding_note", sa.Text()),
         sa.Column("serious", sa.Boolean(), nullable=False),
         sa.Column("seriousness_criteria", sa.String(200)),
         sa.Column("listedness", sa.String(20), nullable=False),

@@ -1,0 +1,123 @@
+"""What E2B(R3) import, export and the business rules share: result and error types, the schema.
+
+The ICH ICSR XML schema set (entry ``MCCI_IN200100UV01.xsd``) is compiled once per process, lazily,
+and cached; compiling takes a second or two. Its location is ``RISKPLAN_E2B_SCHEMA`` (the path of
+``MCCI_IN200100UV01.xsd``) or, by default, the ``shared/standards/e2b_r3/schema`` folder next to
+the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import xmlschema
+
+from riskplan.cases.codes import Severity
+from riskplan.cases.model import Icsr
+
+SCHEMA_ENV: Final = "RISKPLAN_E2B_SCHEMA"
+DEFAULT_SCHEMA: Final = (
+    Path(__file__).resolve().parents[3].parent
+    / "shared"
+    / "standards"
+    / "e2b_r3"
+    / "schema"
+    / "multicacheschemas"
+    / "MCCI_IN200100UV01.xsd"
+)
+DEFAULT_MAX_BYTES: Final = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RuleViolation:
+    """A business rule a case does not meet (ICH IG / FDA business-rule sheet)."""
+
+    element: str  # E2B data element number, e.g. "C.1.5"
+    path: str  # where in the Icsr, e.g. "reactions[0].results_in_death"
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        return f"{self.severity.value} {self.element} at {self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why (part of) an E2B file was not imported."""
+
+    message_index: int | None  # 0-based position of the PORR_IN049016UV message in the batch
+    case_id: str | None  # C.1.1 of the message, when it could be read
+    path: str  # element path in the file, e.g. /MCCI_IN200100UV01/PORR_IN049016UV[2]/...
+    reason: str
+
+    def __str__(self) -> str:
+        where = "file" if self.message_index is None else f"message {self.message_index}"
+        case = f" (case {self.case_id})" if self.case_id else ""
+        return f"{where}{case}: {self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """N.1 ICH ICSR transmission identification (the batch wrapper)."""
+
+    batch_id: str | None  # N.1.2
+    sender_id: str | None  # N.1.3
+    receiver_id: str | None  # N.1.4
+    created: str | None  # N.1.5, HL7 TS as sent
+
+
+@dataclass
+class ImportResult:
+    """What an import produced: the cases, and (with ``skip_invalid``) the messages left out."""
+
+    icsrs: list[Icsr] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    batch: BatchInfo | None = None
+
+
+class E2bError(Exception):
+    """An E2B file or case that cannot be imported or exported, with every reason found."""
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        rejections: tuple[Rejection, ...] | list[Rejection] = (),
+        violations: tuple[RuleViolation, ...] | list[RuleViolation] = (),
+    ) -> None:
+        self.summary = summary
+        self.rejections: tuple[Rejection, ...] = tuple(rejections)
+        self.violations: tuple[RuleViolation, ...] = tuple(violations)
+        lines = [summary, *(f"  - {item}" for item in self.rejections), *(f"  - {item}" for item in self.violations)]
+        super().__init__("\n".join(lines))
+
+
+_schema_lock = threading.Lock()
+_schemas: dict[Path, xmlschema.XMLSchema] = {}
+
+
+def schema_path() -> Path:
+    """Where the ICH schema set's entry point is (``RISKPLAN_E2B_SCHEMA`` or the shared folder)."""
+    configured = os.environ.get(SCHEMA_ENV)
+    return Path(configured) if configured else DEFAULT_SCHEMA
+
+
+def get_schema(path: Path | None = None) -> xmlschema.XMLSchema:
+    """The compiled ICH ICSR schema (``MCCI_IN200100UV01``), compiled once per process and path."""
+    location = (path or schema_path()).resolve()
+    with _schema_lock:
+        schema = _schemas.get(location)
+        if schema is None:
+            if not location.is_file():
+                raise E2bError(
+                    f"the ICH E2B(R3) schema set is not at {location}; set {SCHEMA_ENV} to the path of "
+                    "MCCI_IN200100UV01.xsd"
+                )
+            # local files only, parsed with xmlschema's defused parser: compiling never touches the network
+            schema = xmlschema.XMLSchema(str(location), allow="local", defuse="always")
+            _schemas[location] = schema
+        return schema

@@ -1,0 +1,69 @@
+"""Intake: from ICSRs to stored, processed cases against the current version of a plan.
+
+The plan is the latest stored version of the named plan (the bundled plan is stored as version 1 the
+first time); coding uses the user's loaded MedDRA release, or the plan's open term list where none is
+loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from riskplan.cases.model import Icsr
+from riskplan.cases.processing import CaseProcessor
+from riskplan.cases.store import StoreOutcome, store_cases
+from riskplan.plan.catalogue import load_plan
+from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan.versions import latest_version, record_plan
+from riskplan.terms.coding import MeddraTerminology, OpenTermList, Terminology
+from riskplan.terms.meddra import current_release
+
+
+@dataclass(frozen=True)
+class IntakeContext:
+    plan: RiskManagementPlan
+    plan_version: int
+    processor: CaseProcessor
+
+
+def current_plan(session: Session, plan_name: str, who: str) -> tuple[RiskManagementPlan, int]:
+    """The latest stored version of ``plan_name``; a bundled plan not yet stored is stored first."""
+    stored = latest_version(session, plan_name)
+    if stored is None:
+        stored, _ = record_plan(
+            session, load_plan(plan_name), who=who, source=f"bundled plan {plan_name}", reason="first case intake"
+        )
+    return stored.plan, stored.version
+
+
+def terminology(session: Session, plan: RiskManagementPlan) -> Terminology:
+    release = current_release(session)
+    return MeddraTerminology(session, release) if release is not None else OpenTermList(plan)
+
+
+def intake_context(session: Session, plan_name: str, who: str) -> IntakeContext:
+    plan, version = current_plan(session, plan_name, who)
+    return IntakeContext(plan, version, CaseProcessor(plan, terminology(session, plan)))
+
+
+def intake(
+    session: Session,
+    icsrs: Sequence[Icsr],
+    *,
+    context: IntakeContext,
+    who: str,
+    reason: str | None = None,
+) -> list[StoreOutcome]:
+    """Process and store ``icsrs`` in the caller's transaction."""
+    assessed = [context.processor.assess(i) for i in icsrs]
+    return store_cases(
+        session, assessed, plan_name=context.plan.name, plan_version=context.plan_version, who=who, reason=reason
+    )
+
+
+def batches(items: Sequence[Icsr], size: int) -> Iterator[Sequence[Icsr]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,704 @@
+"""Cases in the database: intake, follow-up versions, reads, links, submissions and the audit trail.
+
+Nothing is overwritten or deleted. A new worldwide case id (E2B C.1.8.1) creates a case with version 1;
+the same id again with different content creates the next version (follow-up information or an
+amendment), recording each changed field with its old and new value in the audit trail; the same
+content again changes nothing. Intake is done in batches with one statement per table, so a batch is
+stored whole or not at all (one transaction, by the caller's :func:`~riskplan.store.db.session_scope`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import and_, exists, func, insert, select
+from sqlalchemy.orm import Session, aliased
+
+from riskplan.cases.clock import ReportingClock, VersionFacts, reporting_clock
+from riskplan.cases.model import Icsr
+from riskplan.cases.processing import AssessedCase
+from riskplan.cases.tables import (
+    CaseConcernRow,
+    CaseDrugRow,
+    CaseLinkRow,
+    CaseReactionRow,
+    CaseRow,
+    CaseVersionRow,
+    SubmissionRow,
+)
+from riskplan.errors import NotFoundError, UserInputError
+from riskplan.store.audit import AuditEvent, audit_row, history, insert_audit_rows, utcnow
+from riskplan.store.changes import field_changes
+from riskplan.terms.coding import CodingResult
+
+CASE_PREFIX = "RP"
+ENTITY = "case"
+_CHUNK = 500
+
+
+def case_number(case_id: int) -> str:
+    """riskplan's own case number, e.g. ``RP0000042``."""
+    return f"{CASE_PREFIX}{case_id:07d}"
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    worldwide_id: str
+    case_id: int
+    version: int
+    status: Literal["created", "follow-up", "unchanged"]
+
+    @property
+    def case_number(self) -> str:
+        return case_number(self.case_id)
+
+
+def _received(icsr: Icsr, now: dt.datetime) -> dt.date:
+    """C.1.5 (date of most recent information), else C.1.4, else today."""
+    for ts in (icsr.most_recent_info, icsr.first_received):
+        if ts is not None:
+            return ts.earliest_date()
+    return now.date()
+
+
+def _version_row(
+    case_id: int,
+    version: int,
+    a: AssessedCase,
+    clock: ReportingClock,
+    *,
+    plan_version: int | None,
+    who: str,
+    reason: str | None,
+    now: dt.datetime,
+    icsr_json: str,
+) -> dict[str, Any]:
+    f = a.facts
+    return {
+        "case_id": case_id,
+        "version": version,
+        "icsr_json": icsr_json,
+        "sender_report_id": a.icsr.sender_report_id,
+        "first_received": a.icsr.first_received.earliest_date() if a.icsr.first_received else None,
+        "received": _received(a.icsr, now),
+        "recorded_at": now,
+        "recorded_by": who,
+        "reason": reason,
+        "valid": a.validity.valid,
+        "invalid_reasons": "; ".join(a.validity.missing) or None,
+        "serious": a.serious,
+        "plan_version": plan_version,
+        "day_zero": clock.day_zero,
+        "due": clock.due,
+        "clock_version": clock.clock_version,
+        "age_years": f.age_years,
+        "sex": f.sex,
+        "country": f.reporter_country,
+    }
+
+
+def _projection_rows(version_id: int, a: AssessedCase) -> tuple[list[dict[str, Any]], ...]:
+    reactions = [
+        {
+            "case_version_id": version_id,
+            "seq": i,
+            "verbatim": r.verbatim,
+            "llt_code": str(r.coding.llt_code) if r.coding and r.coding.llt_code is not None else None,
+            "pt_code": str(r.coding.pt_code) if r.coding and r.coding.pt_code is not None else None,
+            "pt_name": r.coding.pt_name if r.coding else None,
+            "soc_name": r.coding.soc_name if r.coding else None,
+            "coding_status": r.coding.status.value if r.coding else "no verbatim",
+            "terminology": (
+                f"{r.coding.terminology} {r.coding.terminology_version or ''}".strip() if r.coding else None
+            ),
+            "coding_note": _coding_note(r.coding),
+            "serious": r.serious,
+            "seriousness_criteria": "; ".join(r.seriousness_criteria) or None,
+            "listedness": r.listedness.value,
+            "onset": r.onset,
+            "outcome": r.outcome,
+        }
+        for i, r in enumerate(a.reactions, start=1)
+    ]
+    drugs = [
+        {
+            "case_version_id": version_id,
+            "seq": i,
+            "characterisation": d.characterisation,
+            "product": d.product,
+            "substances": "; ".join(d.substances) or None,
+        }
+        for i, d in enumerate(a.facts.drugs, start=1)
+    ]
+    concerns = [
+        {"case_version_id": version_id, "concern_id": m.concern_id, "reasons": "; ".join(m.reasons)} for m in a.concerns
+    ]
+    return reactions, drugs, concerns
+
+
+def _coding_note(coding: CodingResult | None) -> str | None:
+    if coding is None or coding.is_coded:
+        return coding.note if coding is not None else None
+    if not coding.suggestions:
+        return "no term matches; no close suggestion"
+    return "suggestions: " + ", ".join(f"{s.term} → {s.pt_name} ({s.score:.0f})" for s in coding.suggestions)
+
+
+def _insert_projections(session: Session, version_ids: Sequence[int], cases: Sequence[AssessedCase]) -> None:
+    reactions: list[dict[str, Any]] = []
+    drugs: list[dict[str, Any]] = []
+    concerns: list[dict[str, Any]] = []
+    for vid, a in zip(version_ids, cases, strict=True):
+        r, d, c = _projection_rows(vid, a)
+        reactions += r
+        drugs += d
+        concerns += c
+    for table, rows in ((CaseReactionRow, reactions), (CaseDrugRow, drugs), (CaseConcernRow, concerns)):
+        if rows:
+            session.execute(insert(table), rows)
+
+
+def store_cases(
+    session: Session,
+    cases: Sequence[AssessedCase],
+    *,
+    plan_name: str,
+    plan_version: int | None,
+    who: str,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+) -> list[StoreOutcome]:
+    """Store assessed cases: new ones as version 1, known ones as follow-up versions when changed."""
+    now = now or utcnow()
+    keys = [a.icsr.case_key for a in cases]
+    existing = _existing_cases(session, set(keys))
+    seen: set[str] = set()
+    fresh: list[AssessedCase] = []
+    later: list[AssessedCase] = []
+    for a, key in zip(cases, keys, strict=True):
+        (later if key in existing or key in seen else fresh).append(a)
+        seen.add(key)
+    outcomes = {
+        id(a): o for a, o in zip(fresh, _create(session, fresh, plan_name, plan_version, who, reason, now), strict=True)
+    }
+    for a in later:
+        outcomes[id(a)] = _follow_up(session, a, plan_version=plan_version, who=who, reason=reason, now=now)
+    return [outcomes[id(a)] for a in cases]
+
+
+def _existing_cases(session: Session, keys: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), _CHUNK):
+        chunk = ordered[i : i + _CHUNK]
+        for wid, cid in session.execute(
+            select(CaseRow.worldwide_id, CaseRow.id).where(CaseRow.worldwide_id.in_(chunk))
+        ):
+            found[wid] = cid
+    return found
+
+
+def _create(
+    session: Session,
+    cases: Sequence[AssessedCase],
+    plan_name: str,
+    plan_version: int | None,
+    who: str,
+    reason: str | None,
+    now: dt.datetime,
+) -> list[StoreOutcome]:
+    if not cases:
+        return []
+    case_rows = [
+        {
+            "worldwide_id": a.icsr.case_key,
+            "plan_name": plan_name,
+            "latest_version": 1,
+            "created_at": now,
+            "created_by": who,
+        }
+        for a in cases
+    ]
+    ids = _insert_returning_ids(session, CaseRow, case_rows, CaseRow.worldwide_id, "worldwide_id")
+    version_rows = []
+    audit = []
+    for a, case_id in zip(cases, ids, strict=True):
+        clock = reporting_clock([VersionFacts(1, _received(a.icsr, now), valid=a.validity.valid, serious=a.serious)])
+        version_rows.append(
+            _version_row(
+                case_id,
+                1,
+                a,
+                clock,
+                plan_version=plan_version,
+                who=who,
+                reason=reason,
+                now=now,
+                icsr_json=a.icsr.model_dump_json(),
+            )
+        )
+        audit.append(
+            audit_row(
+                who=who,
+                entity_type=ENTITY,
+                entity_id=a.icsr.case_key,
+                action="created",
+                at=now,
+                field="version",
+                old=None,
+                new=1,
+                reason=reason or "initial report",
+            )
+        )
+        if not a.validity.valid:
+            audit.append(
+                audit_row(
+                    who=who,
+                    entity_type=ENTITY,
+                    entity_id=a.icsr.case_key,
+                    action="stored invalid",
+                    at=now,
+                    field="validity",
+                    old=None,
+                    new=list(a.validity.missing),
+                    reason="ICH minimum criteria",
+                )
+            )
+    version_ids = _insert_returning_ids(session, CaseVersionRow, version_rows, CaseVersionRow.case_id, "case_id")
+    _insert_projections(session, version_ids, cases)
+    insert_audit_rows(session, audit)
+    return [StoreOutcome(a.icsr.case_key, cid, 1, "created") for a, cid in zip(cases, ids, strict=True)]
+
+
+def _insert_returning_ids(
+    session: Session, table: Any, rows: list[dict[str, Any]], key_column: Any, key: str
+) -> list[int]:
+    """Insert ``rows`` in one statement and return their ids in the rows' order."""
+    result = session.execute(insert(table).returning(table.id, key_column, sort_by_parameter_order=True), rows)
+    returned = result.all()
+    assert [r[1] for r in returned] == [row[key] for row in rows]
+    return [int(r[0]) for r in returned]
+
+
+def _versions_facts(session: Session, case_id: int) -> list[VersionFacts]:
+    submitted = exists().where(SubmissionRow.case_version_id == CaseVersionRow.id)
+    rows = session.execute(
+        select(
+            CaseVersionRow.version,
+            CaseVersionRow.received,
+            CaseVersionRow.valid,
+            CaseVersionRow.serious,
+            submitted.label("submitted"),
+        )
+        .where(CaseVersionRow.case_id == case_id)
+        .order_by(CaseVersionRow.version)
+    ).all()
+    return [VersionFacts(v, r, valid=ok, serious=s, submitted=bool(sub)) for v, r, ok, s, sub in rows]
+
+
+def _follow_up(
+    session: Session, a: AssessedCase, *, plan_version: int | None, who: str, reason: str | None, now: dt.datetime
+) -> StoreOutcome:
+    case = session.scalars(select(CaseRow).where(CaseRow.worldwide_id == a.icsr.case_key)).one()
+    latest = session.scalars(
+        select(CaseVersionRow).where(CaseVersionRow.case_id == case.id, CaseVersionRow.version == case.latest_version)
+    ).one()
+    new_json = a.icsr.model_dump_json()
+    if new_json == latest.icsr_json:
+        return StoreOutcome(case.worldwide_id, case.id, latest.version, "unchanged")
+    number = latest.version + 1
+    facts = [
+        *_versions_facts(session, case.id),
+        VersionFacts(number, _received(a.icsr, now), valid=a.validity.valid, serious=a.serious),
+    ]
+    clock = reporting_clock(facts)
+    row = _version_row(
+        case.id, number, a, clock, plan_version=plan_version, who=who, reason=reason, now=now, icsr_json=new_json
+    )
+    [version_id] = _insert_returning_ids(session, CaseVersionRow, [row], CaseVersionRow.case_id, "case_id")
+    _insert_projections(session, [version_id], [a])
+    why = reason or "follow-up information"
+    changes = field_changes(json.loads(latest.icsr_json), json.loads(new_json))
+    audit = [
+        audit_row(
+            who=who,
+            entity_type=ENTITY,
+            entity_id=case.worldwide_id,
+            action="new version",
+            at=now,
+            field="version",
+            old=latest.version,
+            new=number,
+            reason=why,
+        )
+    ]
+    audit += [
+        audit_row(
+            who=who,
+            entity_type=ENTITY,
+            entity_id=case.worldwide_id,
+            action="changed",
+            at=now,
+            field=c.path,
+            old=c.old,
+            new=c.new,
+            reason=why,
+        )
+        for c in changes
+    ]
+    if latest.valid != a.validity.valid:
+        audit.append(
+            audit_row(
+                who=who,
+                entity_type=ENTITY,
+                entity_id=case.worldwide_id,
+                action="validity changed",
+                at=now,
+                field="valid",
+                old=latest.valid,
+                new=a.validity.valid,
+                reason=why,
+            )
+        )
+    insert_audit_rows(session, audit)
+    case.latest_version = number
+    return StoreOutcome(case.worldwide_id, case.id, number, "follow-up")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reads
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredCase:
+    case_id: int
+    worldwide_id: str
+    plan_name: str
+    version: int
+    latest_version: int
+    icsr: Icsr
+    valid: bool
+    invalid_reasons: tuple[str, ...]
+    serious: bool
+    received: dt.date
+    day_zero: dt.date | None
+    due: dt.date | None
+    recorded_at: dt.datetime
+    recorded_by: str
+    reason: str | None
+    concerns: tuple[tuple[str, str], ...]  # (concern id, reasons)
+    reactions: tuple[dict[str, Any], ...]
+    links: tuple[tuple[str, str, str | None], ...]  # (kind, other worldwide id, reason)
+
+    @property
+    def case_number(self) -> str:
+        return case_number(self.case_id)
+
+
+def resolve_case_id(session: Session, ref: str) -> int:
+    """A case by riskplan number (``RP0000042`` or ``42``) or by worldwide case id (C.1.8.1)."""
+    ref = ref.strip()
+    by_wid = session.scalar(select(CaseRow.id).where(CaseRow.worldwide_id == ref))
+    if by_wid is not None:
+        return by_wid
+    digits = ref[len(CASE_PREFIX) :] if ref.upper().startswith(CASE_PREFIX) else ref
+    if digits.isdigit():
+        found = session.scalar(select(CaseRow.id).where(CaseRow.id == int(digits)))
+        if found is not None:
+            return found
+    raise NotFoundError(f"no case {ref!r}: give a case number like RP0000042 or a worldwide case id (C.1.8.1)")
+
+
+def get_case(session: Session, ref: str, version: int | None = None) -> StoredCase:
+    case_id = resolve_case_id(session, ref)
+    case = session.get_one(CaseRow, case_id)
+    wanted = version or case.latest_version
+    row = session.scalars(
+        select(CaseVersionRow).where(CaseVersionRow.case_id == case_id, CaseVersionRow.version == wanted)
+    ).first()
+    if row is None:
+        raise NotFoundError(
+            f"case {case_number(case_id)} has no version {wanted} (versions 1 to {case.latest_version})"
+        )
+    concerns = session.execute(
+        select(CaseConcernRow.concern_id, CaseConcernRow.reasons)
+        .where(CaseConcernRow.case_version_id == row.id)
+        .order_by(CaseConcernRow.id)
+    ).all()
+    reactions = (
+        session.execute(
+            select(CaseReactionRow).where(CaseReactionRow.case_version_id == row.id).order_by(CaseReactionRow.seq)
+        )
+        .scalars()
+        .all()
+    )
+    other = aliased(CaseRow)
+    links = session.execute(
+        select(CaseLinkRow.kind, other.worldwide_id, CaseLinkRow.reason)
+        .join(other, other.id == CaseLinkRow.other_case_id)
+        .where(CaseLinkRow.case_id == case_id)
+    ).all()
+    reverse = session.execute(
+        select(CaseLinkRow.kind, other.worldwide_id, CaseLinkRow.reason)
+        .join(other, other.id == CaseLinkRow.case_id)
+        .where(CaseLinkRow.other_case_id == case_id)
+    ).all()
+    return StoredCase(
+        case_id=case_id,
+        worldwide_id=case.worldwide_id,
+        plan_name=case.plan_name,
+        version=row.version,
+        latest_version=case.latest_version,
+        icsr=Icsr.model_validate_json(row.icsr_json),
+        valid=row.valid,
+        invalid_reasons=tuple(row.invalid_reasons.split("; ")) if row.invalid_reasons else (),
+        serious=row.serious,
+        received=row.received,
+        day_zero=row.day_zero,
+        due=row.due,
+        recorded_at=row.recorded_at,
+        recorded_by=row.recorded_by,
+        reason=row.reason,
+        concerns=tuple((c, r) for c, r in concerns),
+        reactions=tuple(
+            {
+                k: getattr(r, k)
+                for k in (
+                    "seq",
+                    "verbatim",
+                    "pt_name",
+                    "soc_name",
+                    "coding_status",
+                    "serious",
+                    "seriousness_criteria",
+                    "listedness",
+                    "onset",
+                    "outcome",
+                )
+            }
+            for r in reactions
+        ),
+        links=tuple((k, w, r) for k, w, r in [*links, *reverse]),
+    )
+
+
+@dataclass(frozen=True)
+class CaseListing:
+    case_id: int
+    worldwide_id: str
+    version: int
+    received: dt.date
+    valid: bool
+    serious: bool
+    due: dt.date | None
+    concerns: tuple[str, ...]
+    pts: tuple[str, ...]
+
+    @property
+    def case_number(self) -> str:
+        return case_number(self.case_id)
+
+
+def _latest_versions() -> Any:
+    return select(CaseVersionRow).join(
+        CaseRow, and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version)
+    )
+
+
+def list_cases(session: Session, *, plan_name: str | None = None, limit: int | None = None) -> list[CaseListing]:
+    """The latest version of each case, in case-number order."""
+    stmt = (
+        select(CaseVersionRow, CaseRow.worldwide_id)
+        .join(CaseRow, and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version))
+        .order_by(CaseVersionRow.case_id)
+    )
+    if plan_name:
+        stmt = stmt.where(CaseRow.plan_name == plan_name)
+    if limit:
+        stmt = stmt.limit(limit)
+    rows = session.execute(stmt).all()
+    ids = [r.id for r, _ in rows]
+    concerns = _grouped(session, CaseConcernRow.case_version_id, CaseConcernRow.concern_id, ids)
+    pts = _grouped(session, CaseReactionRow.case_version_id, CaseReactionRow.pt_name, ids)
+    return [
+        CaseListing(
+            r.case_id,
+            wid,
+            r.version,
+            r.received,
+            r.valid,
+            r.serious,
+            r.due,
+            tuple(concerns.get(r.id, ())),
+            tuple(p for p in pts.get(r.id, ()) if p),
+        )
+        for r, wid in rows
+    ]
+
+
+def _grouped(session: Session, key: Any, value: Any, ids: Sequence[int]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for i in range(0, len(ids), _CHUNK):
+        for k, v in session.execute(select(key, value).where(key.in_(ids[i : i + _CHUNK]))):
+            out.setdefault(k, []).append(v)
+    return out
+
+
+@dataclass(frozen=True)
+class DueItem:
+    case_id: int
+    worldwide_id: str
+    version: int
+    serious: bool
+    day_zero: dt.date | None
+    due: dt.date
+    days_left: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left < 0
+
+    @property
+    def case_number(self) -> str:
+        return case_number(self.case_id)
+
+
+def due_cases(session: Session, today: dt.date) -> list[DueItem]:
+    """Valid cases whose reporting obligation is not yet met, soonest due first (GVP VI.C.3)."""
+    v2 = aliased(CaseVersionRow)
+    met = (
+        exists()
+        .where(SubmissionRow.case_version_id == v2.id)
+        .where(v2.case_id == CaseVersionRow.case_id)
+        .where(v2.version >= CaseVersionRow.clock_version)
+    )
+    stmt = (
+        select(CaseVersionRow, CaseRow.worldwide_id)
+        .join(CaseRow, and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version))
+        .where(CaseVersionRow.due.is_not(None), ~met)
+        .order_by(CaseVersionRow.due, CaseVersionRow.case_id)
+    )
+    items = []
+    for row, wid in session.execute(stmt):
+        assert row.due is not None
+        items.append(DueItem(row.case_id, wid, row.version, row.serious, row.day_zero, row.due, (row.due - today).days))
+    return items
+
+
+def concern_counts(session: Session, *, plan_name: str | None = None, valid_only: bool = True) -> dict[str, int]:
+    """Number of cases (latest versions) counted toward each safety concern."""
+    stmt = (
+        select(CaseConcernRow.concern_id, func.count(func.distinct(CaseVersionRow.case_id)))
+        .join(CaseVersionRow, CaseVersionRow.id == CaseConcernRow.case_version_id)
+        .join(CaseRow, and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version))
+        .group_by(CaseConcernRow.concern_id)
+    )
+    if valid_only:
+        stmt = stmt.where(CaseVersionRow.valid.is_(True))
+    if plan_name:
+        stmt = stmt.where(CaseRow.plan_name == plan_name)
+    return {cid: int(n) for cid, n in session.execute(stmt)}
+
+
+def case_history(session: Session, ref: str) -> list[AuditEvent]:
+    case = session.get_one(CaseRow, resolve_case_id(session, ref))
+    return history(session, ENTITY, case.worldwide_id)
+
+
+def latest_icsrs(session: Session, refs: Iterable[str] | None = None) -> list[tuple[int, int, Icsr]]:
+    """(case id, version, ICSR) of the latest version of the given cases, or of every case."""
+    stmt = _latest_versions().order_by(CaseVersionRow.case_id)
+    if refs is not None:
+        ids = [resolve_case_id(session, r) for r in refs]
+        stmt = stmt.where(CaseVersionRow.case_id.in_(ids))
+    return [(r.case_id, r.version, Icsr.model_validate_json(r.icsr_json)) for r in session.scalars(stmt)]
+
+
+def link_cases(
+    session: Session, ref_a: str, ref_b: str, *, kind: str, who: str, reason: str | None, score: float | None = None
+) -> None:
+    """Confirm a relation (e.g. duplicate) between two cases; both are kept, the link is audited on both."""
+    a, b = resolve_case_id(session, ref_a), resolve_case_id(session, ref_b)
+    if a == b:
+        raise UserInputError("a case cannot be linked to itself")
+    already = session.scalar(
+        select(CaseLinkRow.id).where(
+            CaseLinkRow.kind == kind,
+            ((CaseLinkRow.case_id == a) & (CaseLinkRow.other_case_id == b))
+            | ((CaseLinkRow.case_id == b) & (CaseLinkRow.other_case_id == a)),
+        )
+    )
+    if already is not None:
+        raise UserInputError(f"{case_number(a)} and {case_number(b)} are already linked as {kind}")
+    now = utcnow()
+    session.add(
+        CaseLinkRow(case_id=a, other_case_id=b, kind=kind, score=score, linked_at=now, linked_by=who, reason=reason)
+    )
+    wa, wb = session.get_one(CaseRow, a).worldwide_id, session.get_one(CaseRow, b).worldwide_id
+    insert_audit_rows(
+        session,
+        [
+            audit_row(
+                who=who,
+                entity_type=ENTITY,
+                entity_id=wa,
+                action=f"linked as {kind}",
+                at=now,
+                field="link",
+                new=wb,
+                reason=reason,
+            ),
+            audit_row(
+                who=who,
+                entity_type=ENTITY,
+                entity_id=wb,
+                action=f"linked as {kind}",
+                at=now,
+                field="link",
+                new=wa,
+                reason=reason,
+            ),
+        ],
+    )
+
+
+def record_submission(
+    session: Session, case_id: int, version: int, *, batch_id: str, file_name: str, sha256: str, who: str
+) -> None:
+    """Record that a version was sent as an E2B(R3) message (this meets its reporting obligation)."""
+    version_id = session.scalar(
+        select(CaseVersionRow.id).where(CaseVersionRow.case_id == case_id, CaseVersionRow.version == version)
+    )
+    if version_id is None:
+        raise NotFoundError(f"case {case_number(case_id)} has no version {version}")
+    now = utcnow()
+    session.add(
+        SubmissionRow(
+            case_version_id=version_id,
+            batch_id=batch_id,
+            file_name=file_name,
+            sha256=sha256,
+            submitted_at=now,
+            submitted_by=who,
+        )
+    )
+    wid = session.get_one(CaseRow, case_id).worldwide_id
+    insert_audit_rows(
+        session,
+        [
+            audit_row(
+                who=who,
+                entity_type=ENTITY,
+                entity_id=wid,
+                action="exported as E2B(R3)",
+                at=now,
+                field="submission",
+                new={"version": version, "file": file_name, "batch": batch_id, "sha256": sha256},
+            )
+        ],
+    )

@@ -1,0 +1,131 @@
+"""Case processing as a case processor sees it on the command line."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from case_factory import make_icsr
+from riskplan.cases.codes import Outcome
+from riskplan.cases.model import Hl7Timestamp, Icsr, Reaction
+from riskplan.cli import app
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "250"}
+
+
+def _write(folder: Path, icsr: Icsr, name: str | None = None) -> Path:
+    path = folder / (name or f"{icsr.worldwide_case_id}.json")
+    path.write_text(icsr.model_dump_json(indent=2))
+    return path
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[│┃┏┓┗┛━─┡┩┼╇┳┻┣┫└┘┌┐├┤┬┴]", " ", text))
+
+
+def test_new_case_is_processed_and_shown(cli_env: Path) -> None:
+    result = runner.invoke(app, ["case", "new", str(_write(cli_env, make_icsr()))], env=WIDE)
+    assert result.exit_code == 0, result.output
+    out = _flat(result.output)
+    assert "RP0000001 (GB-RPDEMO-2026-000001): created" in out
+    assert "valid: yes; serious: yes; day 0: 2026-11-02; due: 2026-11-17" in out
+    assert "pneumonia Pneumonia Infections and infestations coded yes caused/prolonged hospitalisation unlisted" in out
+    assert "safety concern serious-infections: serious reaction Pneumonia in SOC Infections and infestations" in out
+    assert "safety concern safety-in-patients-65-years: age 67 years > 65" in out
+
+
+def test_follow_up_and_history(cli_env: Path) -> None:
+    first = make_icsr()
+    runner.invoke(app, ["case", "new", str(_write(cli_env, first))])
+    follow = first.model_copy(
+        update={
+            "most_recent_info": Hl7Timestamp("20261109"),
+            "reactions": (first.reactions[0].model_copy(update={"outcome": Outcome.RECOVERED}),),
+        }
+    )
+    result = runner.invoke(
+        app, ["case", "new", str(_write(cli_env, follow, "fu.json")), "--reason", "GP letter"], env=WIDE
+    )
+    assert result.exit_code == 0, result.output
+    assert "follow-up stored as version 2" in result.output
+    hist = _flat(runner.invoke(app, ["case", "history", "RP0000001"], env=WIDE).output)
+    assert 'tester changed reactions.0.outcome "2" "1" GP letter' in hist
+    assert "tester new version version 1 2 GP letter" in hist
+    v1 = json.loads(runner.invoke(app, ["case", "show", "RP0000001", "--version", "1", "--format", "json"]).output)
+    assert v1["reactions"][0]["outcome"] == "2"
+
+
+def test_list_json_and_due(cli_env: Path) -> None:
+    runner.invoke(app, ["case", "new", str(_write(cli_env, make_icsr("DE-1", received="20261101")))])
+    mild = make_icsr("DE-2", received="20261101", reactions=(Reaction(verbatim_term="back pain"),))
+    runner.invoke(app, ["case", "new", str(_write(cli_env, mild))])
+    listed = json.loads(runner.invoke(app, ["case", "list", "--format", "json"]).output)
+    assert [(c["worldwide_id"], c["serious"], c["reactions"]) for c in listed] == [
+        ("DE-1", True, ["Pneumonia"]),
+        ("DE-2", False, ["Back pain"]),
+    ]
+    due = json.loads(runner.invoke(app, ["case", "due", "--as-of", "2026-11-20", "--format", "json"]).output)
+    assert [(d["worldwide_id"], d["due"], d["overdue"]) for d in due] == [
+        ("DE-1", "2026-11-16", True),
+        ("DE-2", "2027-01-30", False),
+    ]
+    table = _flat(runner.invoke(app, ["case", "due", "--as-of", "2026-11-20"], env=WIDE).output)
+    assert "2 open, 1 overdue" in table
+
+
+def test_duplicates_are_ranked_and_linked(cli_env: Path) -> None:
+    a = make_icsr(
+        "DE-HCP-1",
+        reactions=(Reaction(verbatim_term="PML", start_date=Hl7Timestamp("20261001"), results_in_death=True),),
+    )
+    b = make_icsr(
+        "DE-LIT-9",
+        received="20261110",
+        reactions=(
+            Reaction(
+                verbatim_term="progressive multifocal leukoencephalopathy",
+                start_date=Hl7Timestamp("20261002"),
+                results_in_death=True,
+            ),
+        ),
+    )
+    for icsr in (a, b):
+        runner.invoke(app, ["case", "new", str(_write(cli_env, icsr))])
+    found = _flat(runner.invoke(app, ["case", "duplicates"], env=WIDE).output)
+    assert "RP0000001 (DE-HCP-1) ~ RP0000002 (DE-LIT-9)" in found
+    assert "reaction progressive multifocal leukoencephalopathy in both" in found
+    linked = runner.invoke(app, ["case", "link", "RP0000001", "DE-LIT-9", "--reason", "same patient"])
+    assert linked.exit_code == 0, linked.output
+    shown = _flat(runner.invoke(app, ["case", "show", "DE-HCP-1"], env=WIDE).output)
+    assert "linked as duplicate with DE-LIT-9: same patient" in shown
+
+
+def test_bad_case_files_are_refused_with_every_field_path(cli_env: Path) -> None:
+    data = json.loads(make_icsr().model_dump_json())
+    data["patient"]["sex"] = "9"
+    data["reactions"][0]["hospitalisation"] = "often"
+    del data["worldwide_case_id"]
+    bad = cli_env / "bad.json"
+    bad.write_text(json.dumps(data))
+    result = runner.invoke(app, ["case", "new", str(bad)], env=WIDE)
+    assert result.exit_code == 2
+    out = _flat(result.output)
+    assert "worldwide_case_id: Field required" in out
+    assert "patient.sex: Input should be" in out
+    assert "reactions.0.hospitalisation: Input should be a valid boolean" in out
+    listed = json.loads(runner.invoke(app, ["case", "list", "--format", "json"]).output)
+    assert listed == []  # nothing stored
+    assert runner.invoke(app, ["case", "show", "RP0000404"]).exit_code == 2
+    assert runner.invoke(app, ["case", "due", "--as-of", "25/11/2026"]).exit_code == 2
+    broken = cli_env / "broken.yaml"
+    broken.write_text("patient: [")
+    assert "not valid YAML" in runner.invoke(app, ["case", "new", str(broken)]).output
+
+
+def test_schema_is_printed(cli_env: Path) -> None:
+    schema = json.loads(runner.invoke(app, ["case", "schema"]).output)
+    assert "worldwide_case_id" in schema["properties"]
