@@ -69,7 +69,7 @@ def demo() -> None:
     outputs = run_demo(ctx)
     table = Table(title="riskplan demo: outputs")
     table.add_column("what")
-    table.add_column("where")
+    table.add_column("where", overflow="fold")
     table.add_row("database", settings.database_url)
     for label, path in outputs:
         table.add_row(label, str(path))

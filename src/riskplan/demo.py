@@ -6,6 +6,7 @@ reports) and records what it wrote. Later capabilities add their step to :data:`
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,6 @@ DEMO_SEED = 2026
 
 def step_cases(ctx: DemoContext) -> None:
     """Create seeded synthetic UPLIZNA cases, then report counts per safety concern and the overdue list."""
-    import datetime as dt
     import json
 
     from rich.table import Table
@@ -80,12 +80,16 @@ def step_cases(ctx: DemoContext) -> None:
         outcomes = intake(session, icsrs, context=context, who=ctx.settings.user, reason="demo synthetic cases")
     created = sum(o.status == "created" for o in outcomes)
     today = dt.date.today()
+    submitted = _submit_past_due(ctx, today)
     with session_scope(ctx.engine) as session:
         counts = concern_counts(session, plan_name=plan.name)
         due = due_cases(session, today)
         listing = list_cases(session, plan_name=plan.name)
     invalid = sum(not c.valid for c in listing)
-    ctx.console.print(f"cases: {len(listing)} stored ({created} new this run), {invalid} invalid (kept, with reasons)")
+    ctx.console.print(
+        f"cases: {len(listing)} stored ({created} new this run), {invalid} invalid (kept, with reasons); "
+        f"{submitted} exported as E2B(R3) this run"
+    )
     table = Table(title=f"Cases per safety concern ({plan.product.name}, valid cases, latest versions)")
     table.add_column("safety concern")
     table.add_column("category")
@@ -118,6 +122,56 @@ def step_cases(ctx: DemoContext) -> None:
         encoding="utf-8",
     )
     ctx.wrote("cases per safety concern (json)", summary)
+
+
+DEMO_MISSED_SHARE = 0.03  # share of past-due cases the demo department has not yet sent
+
+
+def _submit_past_due(ctx: DemoContext, today: dt.date) -> int:
+    """Play the department's routine: send past-due cases as one E2B(R3) batch, missing a seeded few."""
+    import hashlib
+    import random
+
+    from riskplan.cases.e2b import E2bError, export_icsrs
+    from riskplan.cases.store import due_cases, latest_icsrs, record_submission
+
+    rng = random.Random(DEMO_SEED)
+    with session_scope(ctx.engine) as session:
+        past_due = [d for d in due_cases(session, today) if d.overdue]
+        chosen = [d for d in past_due if rng.random() >= DEMO_MISSED_SHARE]
+        if not chosen:
+            return 0
+        cases = latest_icsrs(session, [str(d.case_id) for d in chosen])
+        now = dt.datetime.now(dt.UTC)
+        batch_id = f"RP-DEMO-{now:%Y%m%d%H%M%S}"
+        try:
+            data = export_icsrs(
+                [icsr for _, _, icsr in cases],
+                batch_id=batch_id,
+                sender_id=ctx.settings.e2b_sender_id,
+                receiver_id=ctx.settings.e2b_receiver_id,
+                created=now,
+            )
+        except E2bError as exc:
+            ctx.console.print(f"E2B(R3) export skipped: {exc}")
+            return 0
+        folder = ctx.out_dir / "e2b"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{batch_id}.xml"
+        target.write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        for case_id, version, _ in cases:
+            record_submission(
+                session,
+                case_id,
+                version,
+                batch_id=batch_id,
+                file_name=target.name,
+                sha256=digest,
+                who=ctx.settings.user,
+            )
+    ctx.wrote("E2B(R3) batch of past-due cases", target)
+    return len(cases)
 
 
 Step = Callable[[DemoContext], None]
