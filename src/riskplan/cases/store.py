@@ -13,9 +13,9 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import and_, exists, func, insert, select
+from sqlalchemy import Table, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from riskplan.cases.clock import ReportingClock, VersionFacts, reporting_clock
@@ -33,6 +33,7 @@ from riskplan.cases.tables import (
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.store.audit import AuditEvent, audit_row, history, insert_audit_rows, utcnow
 from riskplan.store.changes import field_changes
+from riskplan.store.db import bulk_insert, insert_returning_ids
 from riskplan.terms.coding import CodingResult
 
 CASE_PREFIX = "RP"
@@ -159,7 +160,7 @@ def _insert_projections(session: Session, version_ids: Sequence[int], cases: Seq
         concerns += c
     for table, rows in ((CaseReactionRow, reactions), (CaseDrugRow, drugs), (CaseConcernRow, concerns)):
         if rows:
-            session.execute(insert(table), rows)
+            bulk_insert(session, cast(Table, table.__table__), rows)
 
 
 def store_cases(
@@ -277,11 +278,7 @@ def _create(
 def _insert_returning_ids(
     session: Session, table: Any, rows: list[dict[str, Any]], key_column: Any, key: str
 ) -> list[int]:
-    """Insert ``rows`` in one statement and return their ids in the rows' order."""
-    result = session.execute(insert(table).returning(table.id, key_column, sort_by_parameter_order=True), rows)
-    returned = result.all()
-    assert [r[1] for r in returned] == [row[key] for row in rows]
-    return [int(r[0]) for r in returned]
+    return insert_returning_ids(session, cast(Table, table.__table__), rows, key)
 
 
 def _versions_facts(session: Session, case_id: int) -> list[VersionFacts]:

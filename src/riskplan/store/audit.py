@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Integer, String, Text, insert, select
+from sqlalchemy import DateTime, Integer, String, Table, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from riskplan.store.db import Base
+from riskplan.store.db import Base, bulk_insert
 
 
 def utcnow() -> dt.datetime:
@@ -103,8 +103,7 @@ def audit_row(
 
 def insert_audit_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert many audit rows in one statement (bulk intake)."""
-    if rows:
-        session.execute(insert(AuditEvent), list(rows))
+    bulk_insert(session, cast(Table, AuditEvent.__table__), rows)
 
 
 def history(session: Session, entity_type: str, entity_id: str) -> list[AuditEvent]:

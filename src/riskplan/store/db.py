@@ -7,12 +7,12 @@ command leaves stored data untouched.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -78,3 +78,49 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows in the session's transaction: PostgreSQL COPY, elsewhere a Core executemany.
+
+    COPY avoids building and parsing one huge multi-row INSERT (psycopg parses every placeholder of it);
+    on SQLite the executemany is already a prepared statement run per row.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.insert(), list(rows))
+        return
+    columns = list(rows[0].keys())
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    column_list = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
+def insert_returning_ids(session: Session, table: Table, rows: list[dict[str, Any]], key: str) -> list[int]:
+    """Insert ``rows`` and return their new ids in the rows' order (``key`` is unique within the rows).
+
+    PostgreSQL: ids are drawn from the table's sequence first and the rows copied in with COPY. Elsewhere:
+    one INSERT ... RETURNING, matched back by ``key`` (SQLite could keep parameter order only row by row).
+    """
+    if not rows:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        sequence = f"{table.name}_id_seq"
+        ids = [
+            int(i)
+            for (i,) in connection.execute(
+                text("SELECT nextval(CAST(:seq AS regclass)) FROM generate_series(1, :n)"),
+                {"seq": sequence, "n": len(rows)},
+            )
+        ]
+        bulk_insert(session, table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
+    result = connection.execute(table.insert().returning(table.c.id, table.c[key]), rows)
+    by_key = {k: int(i) for i, k in result.all()}
+    return [by_key[row[key]] for row in rows]
