@@ -4,8 +4,10 @@ In the spirit of vigiMatch (Norén, Orre, Bate, Edwards 2007, Data Min Knowl Dis
 al. 2014, Drug Saf 37:249): each field contributes a log2 likelihood-ratio weight — positive when two
 reports agree on it, negative when they disagree, nothing when either lacks it — and agreement on a
 rare reaction term counts more than on a common one (weight log2 of the inverse relative frequency of
-the PT in the case base, as in the hit-miss model). Pairs are blocked on a shared suspect substance and
-a shared reaction term, scored, and ranked with the reason for every weight.
+the PT in the case base, as in the hit-miss model). Pairs are blocked on keys two reports of one patient's
+event are likely to share (reaction term with sex and age band, reaction term with onset date, birth
+date, initials with sex), scored, and ranked with the reason for every weight. Shared suspect drugs
+weigh by their rarity too, so in a single-product database the product itself adds nothing.
 
 The weights are documented defaults, not fitted to a labelled set of duplicates; a pair above
 :data:`DEFAULT_THRESHOLD` is a *candidate* for a case processor to confirm, never merged automatically.
@@ -21,7 +23,7 @@ from itertools import combinations
 
 from riskplan.cases.facts import CaseFacts
 
-DEFAULT_THRESHOLD = 8.0
+DEFAULT_THRESHOLD = 12.0
 
 # (agree, disagree) weights in bits.
 WEIGHTS: dict[str, tuple[float, float]] = {
@@ -34,7 +36,7 @@ WEIGHTS: dict[str, tuple[float, float]] = {
     "onset": (4.0, -1.5),
     "received": (1.5, -0.5),
 }
-SUSPECT_AGREE = 1.0  # per shared suspect substance
+SUSPECT_WEIGHT_CAP = 4.0  # per shared suspect substance, by its rarity in the case base
 SUSPECT_NONE_SHARED = -4.0
 PT_WEIGHT_CAP = 6.0
 PT_UNMATCHED = -0.5  # per reaction term in one report and not the other
@@ -60,16 +62,28 @@ def _norm_substances(facts: CaseFacts) -> set[str]:
     return names
 
 
-def pt_weights(cases: Sequence[CaseFacts]) -> dict[str, float]:
-    """log2(number of cases / cases with the PT), capped: agreement on a rare PT says more."""
+def _rarity_weights(sets: Sequence[frozenset[str] | set[str]], cap: float, floor: float) -> dict[str, float]:
+    """log2(number of cases / cases with the value), between ``floor`` and ``cap`` (hit-miss model)."""
     counts: Counter[str] = Counter()
-    for c in cases:
-        counts.update(c.pt_names)
-    total = max(len(cases), 1)
-    return {pt: min(PT_WEIGHT_CAP, max(0.5, math.log2(total / n))) for pt, n in counts.items()}
+    for values in sets:
+        counts.update(values)
+    total = max(len(sets), 1)
+    return {v: min(cap, max(floor, math.log2(total / n))) for v, n in counts.items()}
 
 
-def score_pair(a: CaseFacts, b: CaseFacts, pt_weight: dict[str, float]) -> tuple[float, list[str]]:
+def pt_weights(cases: Sequence[CaseFacts]) -> dict[str, float]:
+    """Agreement on a rare PT says more than on a common one."""
+    return _rarity_weights([c.pt_names for c in cases], PT_WEIGHT_CAP, 0.5)
+
+
+def drug_weights(cases: Sequence[CaseFacts]) -> dict[str, float]:
+    """A suspect drug shared by every case in a single-product database says nothing."""
+    return _rarity_weights([_norm_substances(c) for c in cases], SUSPECT_WEIGHT_CAP, 0.0)
+
+
+def score_pair(
+    a: CaseFacts, b: CaseFacts, pt_weight: dict[str, float], drug_weight: dict[str, float] | None = None
+) -> tuple[float, list[str]]:
     """The match score of two cases and the reason for each contribution."""
     score = 0.0
     reasons: list[str] = []
@@ -110,9 +124,9 @@ def score_pair(a: CaseFacts, b: CaseFacts, pt_weight: dict[str, float]) -> tuple
 
     shared_drugs = _norm_substances(a) & _norm_substances(b)
     if shared_drugs:
-        w = SUSPECT_AGREE * len(shared_drugs)
+        w = sum((drug_weight or {}).get(d, 1.0) for d in shared_drugs)
         score += w
-        reasons.append(f"+{w:g} suspect drug(s) shared: {', '.join(sorted(shared_drugs))}")
+        reasons.append(f"+{w:.2f} suspect drug(s) shared: {', '.join(sorted(shared_drugs))}")
     elif _norm_substances(a) and _norm_substances(b):
         score += SUSPECT_NONE_SHARED
         reasons.append(f"{SUSPECT_NONE_SHARED:g} no suspect drug shared")
@@ -129,15 +143,32 @@ def score_pair(a: CaseFacts, b: CaseFacts, pt_weight: dict[str, float]) -> tuple
     return score, reasons
 
 
+def _age_band(facts: CaseFacts) -> str:
+    return "?" if facts.age_years is None else str(int(facts.age_years // 5))
+
+
+def _blocking_keys(c: CaseFacts) -> set[tuple[str, ...]]:
+    """Keys two reports of one patient and event are likely to share; a pair must share one to be scored."""
+    keys: set[tuple[str, ...]] = set()
+    for pt in c.pt_names:
+        keys.add(("pt-patient", pt, c.sex or "?", _age_band(c)))
+    for r in c.reactions:
+        if r.onset is not None:
+            keys.add(("onset", (r.pt_name or r.verbatim).casefold(), r.onset.isoformat()))
+    if c.birth_date:
+        keys.add(("birth date", c.birth_date.isoformat()))
+    if c.patient_initials:
+        keys.add(("initials", c.patient_initials.upper().replace(".", ""), c.sex or "?"))
+    return keys
+
+
 def candidate_pairs(cases: Sequence[CaseFacts]) -> set[tuple[int, int]]:
-    """Blocking: pairs sharing a suspect substance and a reaction term (or a birth date)."""
-    blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
+    """Blocking: pairs sharing a reaction term and patient sex and age band, a reaction term and onset date,
+    a birth date, or initials and sex."""
+    blocks: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i, c in enumerate(cases):
-        for substance in _norm_substances(c):
-            for pt in c.pt_names:
-                blocks[(substance, pt)].append(i)
-        if c.birth_date:
-            blocks[("birth date", c.birth_date.isoformat())].append(i)
+        for key in _blocking_keys(c):
+            blocks[key].append(i)
     pairs: set[tuple[int, int]] = set()
     for members in blocks.values():
         pairs.update(combinations(sorted(set(members)), 2))
@@ -149,12 +180,13 @@ def find_duplicates(
 ) -> list[DuplicateCandidate]:
     """Candidate duplicate pairs scoring at least ``threshold``, best first (optionally only with ``only``)."""
     weights = pt_weights(cases)
+    drugs = drug_weights(cases)
     found = []
     for i, j in candidate_pairs(cases):
         a, b = cases[i], cases[j]
         if only is not None and only not in (a.case_key, b.case_key):
             continue
-        score, reasons = score_pair(a, b, weights)
+        score, reasons = score_pair(a, b, weights, drugs)
         if score >= threshold:
             found.append(DuplicateCandidate(a.case_key, b.case_key, round(score, 2), tuple(reasons)))
     return sorted(found, key=lambda d: (-d.score, d.case_a, d.case_b))
