@@ -337,13 +337,23 @@ class E2bModel(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
 
+    @classmethod
+    def _null_flavor_pairs(cls) -> tuple[tuple[str, str], ...]:
+        """(value field, nullFlavor field) pairs of this class, worked out once per class."""
+        pairs: tuple[tuple[str, str], ...] | None = cls.__dict__.get("_nf_pairs_cache")
+        if pairs is None:
+            pairs = tuple(
+                (name[: -len(NULL_FLAVOR_SUFFIX)], name)
+                for name in cls.model_fields
+                if name.endswith(NULL_FLAVOR_SUFFIX)
+            )
+            type.__setattr__(cls, "_nf_pairs_cache", pairs)
+        return pairs
+
     @model_validator(mode="after")
     def _value_xor_null_flavor(self) -> Self:
-        for name in type(self).model_fields:
-            if not name.endswith(NULL_FLAVOR_SUFFIX):
-                continue
+        for base, name in type(self)._null_flavor_pairs():
             flavor = getattr(self, name)
-            base = name[: -len(NULL_FLAVOR_SUFFIX)]
             if flavor is not None and getattr(self, base, None) is not None:
                 raise ValueError(f"{base}: give either a value or nullFlavor {flavor}, not both")
         return self

@@ -23,6 +23,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from riskplan.plan.checks import InfusionChecks, PatientCard
+
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # SmPC / PL section numbers: "4.4", "5.1", "2" (the PL has numbered sections 1-6).
@@ -273,6 +275,10 @@ class RiskManagementPlan(_Model):
     )
     reference_safety_information: ReferenceSafetyInformation | None = None
     routine_pharmacovigilance: RoutinePharmacovigilance = Field(default_factory=RoutinePharmacovigilance)
+    infusion_checks: InfusionChecks = Field(
+        default_factory=list, description="The pre-infusion checklist (GVP XVI), see riskplan.plan.checks"
+    )
+    patient_card: PatientCard | None = Field(default=None, description="The patient card's key messages")
 
     @field_validator("safety_concerns")
     @classmethod

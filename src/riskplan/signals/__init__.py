@@ -1,1 +1,75 @@
+"""Signal detection over spontaneous reports (GVP Module IX): disproportionality analysis.
 
+Steps, one function each (as in openEBGM): :func:`count_pairs` (N, margins, expected counts E, in
+DuckDB) → :func:`fit_hyperparameters` (MGPS prior, DuMouchel 1999) → scores (:func:`prr`, :func:`ror`,
+:func:`chi_squared_yates`, :func:`information_component`/:func:`ic_interval`, :func:`mgps_scores`) →
+thresholds (:func:`flag`). :func:`detect` runs them all on a long table; sources
+(:class:`SpontaneousSource`) provide long tables from files, FAERS and synthetic data.
+"""
+
+from riskplan.signals.bcpnn import ic_interval, information_component
+from riskplan.signals.counts import PairCounts, count_pairs, expected_counts
+from riskplan.signals.disproportionality import MEASURE_COLUMNS, DetectionResult, detect, score_pairs
+from riskplan.signals.faers import ImportReport, import_faers
+from riskplan.signals.frequentist import TwoByTwo, chi_squared_yates, prr, ror, two_by_two
+from riskplan.signals.mgps import (
+    HyperparameterFit,
+    Hyperparameters,
+    MGPSScores,
+    ebgm,
+    fit_hyperparameters,
+    mgps_scores,
+    posterior_quantile,
+    qn,
+    read_hyperparameters,
+    squash_data,
+)
+from riskplan.signals.sources import FaersParquet, LongTableFile, SpontaneousSource, SyntheticSource
+from riskplan.signals.synth import InjectedTruth, Injection, SyntheticReports, synthesise_spontaneous
+from riskplan.signals.thresholds import THRESHOLD_SETS, ThresholdSet, flag, flagged_pairs, threshold_sets
+from riskplan.signals.trend import TrendTable, plot_trend, time_trend
+
+__all__ = [
+    "MEASURE_COLUMNS",
+    "THRESHOLD_SETS",
+    "DetectionResult",
+    "FaersParquet",
+    "HyperparameterFit",
+    "Hyperparameters",
+    "ImportReport",
+    "InjectedTruth",
+    "Injection",
+    "LongTableFile",
+    "MGPSScores",
+    "PairCounts",
+    "SpontaneousSource",
+    "SyntheticReports",
+    "SyntheticSource",
+    "ThresholdSet",
+    "TrendTable",
+    "TwoByTwo",
+    "chi_squared_yates",
+    "count_pairs",
+    "detect",
+    "ebgm",
+    "expected_counts",
+    "fit_hyperparameters",
+    "flag",
+    "flagged_pairs",
+    "ic_interval",
+    "import_faers",
+    "information_component",
+    "mgps_scores",
+    "plot_trend",
+    "posterior_quantile",
+    "prr",
+    "qn",
+    "read_hyperparameters",
+    "ror",
+    "score_pairs",
+    "squash_data",
+    "synthesise_spontaneous",
+    "threshold_sets",
+    "time_trend",
+    "two_by_two",
+]
