@@ -12,6 +12,8 @@ from riskplan.cli_support import console, database, user_errors
 from riskplan.demo import DemoContext, run_demo
 from riskplan.plan.cli import app as plan_app
 from riskplan.settings import get_settings
+from riskplan.signals.cli import app as signal_app
+from riskplan.signals.cli import synth_spontaneous_command
 from riskplan.store.migrate import is_current
 from riskplan.studies.cli import app as study_app
 from riskplan.studies.cli import synth_omop
@@ -34,6 +36,8 @@ synth_app = typer.Typer(help="Synthetic data for demos, tests and benchmarks (se
 app.add_typer(synth_app, name="synth")
 synth_app.command("cases")(synth_cases)
 synth_app.command("omop")(synth_omop)
+synth_app.command("spontaneous")(synth_spontaneous_command)
+app.add_typer(signal_app, name="signal")
 app.add_typer(study_app, name="study")
 
 

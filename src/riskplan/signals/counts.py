@@ -1,0 +1,353 @@
+"""Step 1 of disproportionality analysis: counts and expected counts, in DuckDB SQL.
+
+Input: a long table with one row per report-product-event (columns ``report_id``, ``product``,
+``event`` and optional strata columns) as a DuckDB relation. For each (product, event) pair seen at
+least once:
+
+- ``N``: the number of distinct reports that mention both (a report counts once per pair even when a
+  row repeats);
+- ``n_product``, ``n_event``: the number of distinct reports that mention the product, the event;
+- ``n_total``: the number of distinct reports in the table (with at least one product and event);
+- ``E``: the expected count under independence, ``n_product · n_event / n_total``, or stratified
+  ``E = Σ_s n_product,s · n_event,s / n_total,s`` over strata ``s`` (DuMouchel 1999, eq. 2; openEBGM
+  ``processRaw`` with ``stratify = TRUE``: the stratum of a report is the combination of its strata
+  columns; missing values form a stratum of their own; when a report carries several values, the
+  smallest is used).
+
+Rows with a missing report id, product or event are left out and counted in
+``PairCounts.excluded_rows``. Products and events are coded 0..k-1 in name order, and pairs are in
+(product, event) name order, like openEBGM's output. All counting is SQL; NumPy holds the per-pair
+arrays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+from numpy.typing import NDArray
+
+from riskplan.errors import UserInputError
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+REQUIRED_COLUMNS = ("report_id", "product", "event")
+_counter = itertools.count()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class PairCounts:
+    """Per-pair counts (arrays aligned by pair index) and the DuckDB tables they came from.
+
+    ``tables`` names temporary tables on ``con``: ``products`` (code, name), ``events`` (code, name),
+    ``triples`` (report_id, pc, ec: the distinct report-product-event rows) and ``reports``
+    (report_id, stratum) when stratified.
+    """
+
+    con: duckdb.DuckDBPyConnection
+    tables: dict[str, str]
+    product_code: NDArray[np.int32]
+    event_code: NDArray[np.int32]
+    n: I64
+    n_product: I64
+    n_event: I64
+    n_total: int
+    excluded_rows: int
+    strata: tuple[str, ...] = ()
+    n_strata: int = 1
+    expected: F64 = field(default_factory=lambda: np.empty(0))
+    arrays: dict[str, NDArray[np.generic]] = field(default_factory=dict, repr=False)
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.n.shape[0])
+
+    def names(self, kind: str) -> list[str]:
+        """All product (``kind='products'``) or event names, indexed by code."""
+        rows = self.con.sql(f"SELECT name FROM {self.tables[kind]} ORDER BY code").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def register_triples(self) -> None:
+        """Make the ``triples`` table available in SQL (the packed route keeps it as NumPy keys)."""
+        if "packed" not in self.arrays or "report_id" in self.arrays:
+            return
+        packed = np.asarray(self.arrays["packed"], dtype=np.int64)
+        r_min, pb, eb = (int(v) for v in self.arrays["layout"])
+        self.arrays["report_id"] = (packed >> (pb + eb)) + r_min
+        self.arrays["pc"] = ((packed >> eb) & ((1 << pb) - 1)).astype(np.int32)
+        self.arrays["ec"] = (packed & ((1 << eb) - 1)).astype(np.int32)
+        self.con.register(self.tables["triples"], {k: self.arrays[k] for k in ("report_id", "pc", "ec")})
+
+    def drop(self) -> None:
+        """Drop the temporary tables and views of this count (when many analyses share a connection)."""
+        for key, name in self.tables.items():
+            if key == "triples" and self.arrays:
+                if "report_id" in self.arrays:
+                    self.con.unregister(name)
+                continue
+            kind = "VIEW" if key == "src" else "TABLE"
+            self.con.execute(f"DROP {kind} IF EXISTS {name}")
+        self.arrays = {}
+        with contextlib.suppress(duckdb.Error, KeyError):
+            self.con.unregister(f"{self.tables['src']}_scores")
+
+    def product_codes(self, names: Sequence[str]) -> dict[str, int]:
+        """Codes of the given product names that occur in the data (exact match)."""
+        wanted = {n for n in names}
+        return {name: code for code, name in enumerate(self.names("products")) if name in wanted}
+
+
+def _check_columns(rel: duckdb.DuckDBPyRelation, strata: Sequence[str]) -> None:
+    columns = set(rel.columns)
+    missing = [c for c in (*REQUIRED_COLUMNS, *strata) if c not in columns]
+    if missing:
+        raise UserInputError(
+            f"the report table has no column(s) {', '.join(missing)} (it has: {', '.join(rel.columns)})"
+        )
+
+
+def count_pairs(
+    con: duckdb.DuckDBPyConnection,
+    rel: duckdb.DuckDBPyRelation,
+    strata: Sequence[str] = (),
+    method: str = "auto",
+) -> PairCounts:
+    """Count N, n_product, n_event, n_total for every observed pair, and the expected counts E.
+
+    ``rel`` must be a relation on ``con``. ``strata``: columns of ``rel`` to stratify E by (none:
+    unstratified E). ``method``: ``"sql"`` (DISTINCT and GROUP BY in DuckDB only), ``"packed"``
+    (integer report ids; see below) or ``"auto"`` (packed when possible).
+
+    Two exact routes give the same numbers. With integer report ids (the usual case) DuckDB codes
+    products and events against their dictionaries and NumPy sorts the rows by report (a stable sort
+    that is nearly free when the table is already grouped by report); duplicates and the report margins
+    are then found inside each report's block of sorted keys, and DuckDB groups the distinct rows by
+    pair. Otherwise everything runs as SQL (DISTINCT and GROUP BY).
+    """
+    _check_columns(rel, strata)
+    tag = f"_sig{next(_counter)}"
+    src, products, events, triples = (f"{tag}_{n}" for n in ("src", "products", "events", "triples"))
+    rel.create_view(src, replace=True)
+    valid = "report_id IS NOT NULL AND product IS NOT NULL AND event IS NOT NULL"
+    con.execute(
+        f"CREATE TEMP TABLE {products} AS SELECT (row_number() OVER (ORDER BY name) - 1)::INTEGER AS code,"
+        f" name FROM (SELECT DISTINCT product::VARCHAR AS name FROM {src} WHERE {valid})"
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {events} AS SELECT (row_number() OVER (ORDER BY name) - 1)::INTEGER AS code,"
+        f" name FROM (SELECT DISTINCT event::VARCHAR AS name FROM {src} WHERE {valid})"
+    )
+    n_prod_codes = _scalar(con, f"SELECT count(*) FROM {products}")
+    n_event_codes = _scalar(con, f"SELECT count(*) FROM {events}")
+    tables = {"src": src, "products": products, "events": events, "triples": triples}
+    encoded = (
+        f"FROM {src} s JOIN {products} p ON s.product::VARCHAR = p.name"
+        f" JOIN {events} e ON s.event::VARCHAR = e.name WHERE s.report_id IS NOT NULL"
+    )
+    report_type = str(dict(zip(rel.columns, rel.types, strict=True))["report_id"]).upper()
+    fast = None
+    if method not in ("auto", "sql", "packed"):
+        raise ValueError(f"unknown counting method {method!r}")
+    if method == "packed" and report_type not in _INTEGER_TYPES:
+        raise UserInputError(f"packed counting needs integer report ids, not {report_type}")
+    if method != "sql" and report_type in _INTEGER_TYPES:
+        fast = _count_packed(con, encoded, src, n_prod_codes, n_event_codes, f"{tag}_rows")
+    keep: dict[str, NDArray[np.generic]] = {}
+    if fast is not None:
+        pc, ec, n, product_margin, event_margin, n_total, keep, excluded = fast
+    else:
+        con.execute(f"CREATE TEMP TABLE {triples} AS SELECT DISTINCT s.report_id, p.code AS pc, e.code AS ec {encoded}")
+        excluded = _scalar(con, f"SELECT count(*) FILTER (WHERE NOT ({valid})) FROM {src}")
+        pairs = con.sql(f"SELECT pc, ec, count(*)::BIGINT AS n FROM {triples} GROUP BY pc, ec").fetchnumpy()
+        by_product = con.sql(
+            f"SELECT pc, count(DISTINCT report_id)::BIGINT AS n FROM {triples} GROUP BY pc"
+        ).fetchnumpy()
+        by_event = con.sql(f"SELECT ec, count(DISTINCT report_id)::BIGINT AS n FROM {triples} GROUP BY ec").fetchnumpy()
+        n_total = _scalar(con, f"SELECT count(DISTINCT report_id) FROM {triples}")
+        product_margin = np.zeros(n_prod_codes, dtype=np.int64)
+        product_margin[by_product["pc"]] = by_product["n"]
+        event_margin = np.zeros(n_event_codes, dtype=np.int64)
+        event_margin[by_event["ec"]] = by_event["n"]
+        order = np.lexsort((pairs["ec"], pairs["pc"]))
+        pc = np.asarray(pairs["pc"], dtype=np.int32)[order]
+        ec = np.asarray(pairs["ec"], dtype=np.int32)[order]
+        n = np.asarray(pairs["n"], dtype=np.int64)[order]
+    counts = PairCounts(
+        con=con,
+        tables=tables,
+        product_code=pc,
+        event_code=ec,
+        n=n,
+        n_product=product_margin[pc],
+        n_event=event_margin[ec],
+        n_total=n_total,
+        excluded_rows=excluded,
+        strata=tuple(strata),
+        arrays=keep,
+    )
+    counts.expected = expected_counts(counts)
+    return counts
+
+
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+
+
+def _bits(count: int) -> int:
+    return max(1, int(count - 1).bit_length())
+
+
+def _first_of_runs(sorted_keys: NDArray[np.int64]) -> NDArray[np.bool_]:
+    first = np.empty(sorted_keys.shape[0], dtype=bool)
+    if sorted_keys.shape[0]:
+        first[0] = True
+        np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
+    return first
+
+
+def _count_packed(
+    con: duckdb.DuckDBPyConnection,
+    encoded: str,
+    src: str,
+    n_products: int,
+    n_events: int,
+    rows: str,
+) -> tuple[NDArray[np.int32], NDArray[np.int32], I64, I64, I64, int, dict[str, NDArray[np.generic]], int] | None:
+    """Counts for integer report ids: each coded row packed in one int64 (report | product | event).
+
+    The packed keys are sorted with NumPy's stable sort (timsort), which is close to linear when the
+    rows arrive grouped by report, as they do from FAERS, the synthetic generator or a report-ordered
+    file (any order is still correct). Distinct keys give the distinct report-product-event rows;
+    distinct (report, product) and (report, event) prefixes give the report margins. DuckDB counts all
+    rows per pair (a hash aggregate over two integer columns); rows repeated within a report are then
+    subtracted. None when the keys do not fit in 63 bits (then the SQL route is used).
+    """
+    bounds = con.execute(f"SELECT min(report_id)::BIGINT, max(report_id)::BIGINT FROM {src}").fetchall()[0]
+    if bounds[0] is None:
+        return None
+    r_min, r_max = int(bounds[0]), int(bounds[1])
+    eb, pb, rb = _bits(n_events), _bits(n_products), _bits(r_max - r_min + 1)
+    if eb + pb + rb > 63:
+        return None
+    pair_bits = pb + eb
+    con.execute(
+        f"CREATE TEMP TABLE {rows} AS SELECT ((s.report_id::BIGINT - {r_min}) << {pair_bits})"
+        f" | (p.code::BIGINT << {eb}) | e.code::BIGINT AS k {encoded}"
+    )
+    try:
+        pairs = con.execute(
+            f"SELECT k & {(1 << pair_bits) - 1} AS pk, count(*)::BIGINT AS n FROM {rows} GROUP BY pk"
+        ).fetchnumpy()
+        keys = np.asarray(con.execute(f"SELECT k FROM {rows}").fetchnumpy()["k"], dtype=np.int64)
+        excluded = _scalar(con, f"SELECT count(*) FROM {src}") - int(keys.shape[0])
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {rows}")
+    if keys.shape[0] == 0:
+        return None
+    keys.sort(kind="stable")
+    # Adjacent keys differ in their high bits exactly when the report (or the report and product) changes.
+    change = np.empty(keys.shape[0], dtype=np.int64)
+    change[0] = -1
+    np.bitwise_xor(keys[1:], keys[:-1], out=change[1:])
+    first = change != 0
+    duplicates = keys[~first] & ((1 << pair_bits) - 1)
+    distinct = keys[first]
+    change = change[first]
+    del keys, first
+    by_product = np.bincount(
+        (distinct[(change < 0) | (change >= 1 << eb)] >> eb) & ((1 << pb) - 1), minlength=n_products
+    )
+    n_total = int(np.count_nonzero((change < 0) | (change >= 1 << pair_bits)))
+    del change
+    report_event = distinct >> pair_bits
+    report_event <<= eb
+    report_event |= distinct & ((1 << eb) - 1)
+    report_event.sort(kind="stable")
+    by_event = np.bincount(report_event[_first_of_runs(report_event)] & ((1 << eb) - 1), minlength=n_events)
+    del report_event
+    pair_key = np.asarray(pairs["pk"], dtype=np.int64)
+    order = np.argsort(pair_key)
+    pair_key = pair_key[order]
+    n = np.asarray(pairs["n"], dtype=np.int64)[order]
+    if duplicates.shape[0]:
+        dup_keys, dup_counts = np.unique(duplicates, return_counts=True)
+        n[np.searchsorted(pair_key, dup_keys)] -= dup_counts
+    keep = {"packed": distinct, "layout": np.array([r_min, pb, eb], dtype=np.int64)}
+    return (
+        (pair_key >> eb).astype(np.int32),
+        (pair_key & ((1 << eb) - 1)).astype(np.int32),
+        n,
+        by_product.astype(np.int64),
+        by_event.astype(np.int64),
+        n_total,
+        keep,
+        excluded,
+    )
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    rows = con.execute(sql).fetchall()
+    row = rows[0] if rows else None
+    return int(row[0]) if row is not None and row[0] is not None else 0
+
+
+def expected_counts(counts: PairCounts) -> F64:
+    """E per pair: ``n_product · n_event / n_total``, or stratified over ``counts.strata``.
+
+    The stratified sum runs over the strata of each pair's product and event; per-stratum margins come
+    from SQL, the sum from NumPy in chunks of pairs (a dense product × stratum and event × stratum
+    matrix each).
+    """
+    if counts.n_total == 0:
+        return np.zeros(0)
+    if not counts.strata:
+        return counts.n_product.astype(np.float64) * counts.n_event / float(counts.n_total)
+    con, t = counts.con, counts.tables
+    counts.register_triples()
+    reports = t["src"] + "_reports"
+    t["reports"] = reports
+    cols = ", ".join(f"coalesce(min({_quote(s)})::VARCHAR, '(missing)') AS s{i}" for i, s in enumerate(counts.strata))
+    keys = ", ".join(f"s{i}" for i in range(len(counts.strata)))
+    con.execute(
+        f"CREATE TEMP TABLE {reports} AS SELECT report_id, (dense_rank() OVER (ORDER BY {keys}) - 1)::INTEGER"
+        f" AS stratum FROM (SELECT s.report_id, {cols} FROM {t['src']} s"
+        f" SEMI JOIN (SELECT DISTINCT report_id FROM {t['triples']}) d ON s.report_id = d.report_id"
+        f" GROUP BY s.report_id)"
+    )
+    n_strata = _scalar(con, f"SELECT coalesce(max(stratum) + 1, 0) FROM {reports}")
+    counts.n_strata = n_strata
+    stratum_size = np.zeros(n_strata, dtype=np.float64)
+    sizes = con.sql(f"SELECT stratum, count(*)::BIGINT AS n FROM {reports} GROUP BY stratum").fetchnumpy()
+    stratum_size[sizes["stratum"]] = sizes["n"]
+
+    def margin(code: str, n_codes: int) -> F64:
+        data = con.sql(
+            f"SELECT {code} AS code, r.stratum, count(*)::BIGINT AS n FROM"
+            f" (SELECT DISTINCT report_id, {code} FROM {t['triples']}) x JOIN {reports} r USING (report_id)"
+            f" GROUP BY {code}, r.stratum"
+        ).fetchnumpy()
+        out = np.zeros((n_codes, n_strata), dtype=np.float64)
+        out[data["code"], data["stratum"]] = data["n"]
+        return out
+
+    n_products = int(counts.n_product.shape[0] and counts.product_code.max() + 1)
+    n_events = int(counts.n_event.shape[0] and counts.event_code.max() + 1)
+    by_product = margin("pc", max(n_products, _scalar(con, f"SELECT count(*) FROM {t['products']}")))
+    by_event = margin("ec", max(n_events, _scalar(con, f"SELECT count(*) FROM {t['events']}")))
+    by_event /= np.where(stratum_size > 0, stratum_size, 1.0)
+    expected = np.empty(counts.n_pairs, dtype=np.float64)
+    chunk = max(1, 4_000_000 // max(1, n_strata))
+    for start in range(0, counts.n_pairs, chunk):
+        stop = min(counts.n_pairs, start + chunk)
+        expected[start:stop] = np.einsum(
+            "ij,ij->i", by_product[counts.product_code[start:stop]], by_event[counts.event_code[start:stop]]
+        )
+    return expected
