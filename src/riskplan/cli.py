@@ -2,43 +2,66 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+from typing import Any
+
 import typer
 from rich.table import Table
 
 from riskplan import __version__
-from riskplan.cases.cli import app as case_app
-from riskplan.cases.cli import synth_cases
 from riskplan.cli_support import console, database, user_errors
-from riskplan.demo import DemoContext, run_demo
-from riskplan.plan.cli import app as plan_app
 from riskplan.settings import get_settings
-from riskplan.signals.cli import app as signal_app
-from riskplan.signals.cli import synth_spontaneous_command
-from riskplan.store.migrate import is_current
-from riskplan.studies.cli import app as study_app
-from riskplan.studies.cli import synth_omop
-from riskplan.terms.cli import app as terms_app
 
-app = typer.Typer(
-    help="riskplan: an EU Risk Management Plan run as software (GVP Modules V, VI, VII, IX, XVI).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+# Groups: (name, module, Typer attribute). Each module is imported only when its group is run, so a
+# command starts without loading every folder's dependencies.
+GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("plan", "riskplan.plan.cli", "app"),
+    ("terms", "riskplan.terms.cli", "app"),
+    ("case", "riskplan.cases.cli", "app"),
+    ("signal", "riskplan.signals.cli", "app"),
+    ("study", "riskplan.studies.cli", "app"),
 )
-app.add_typer(plan_app, name="plan")
+# ``riskplan synth <kind>``: (command, module, function).
+SYNTH_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("cases", "riskplan.cases.cli", "synth_cases"),
+    ("spontaneous", "riskplan.signals.cli", "synth_spontaneous_command"),
+    ("omop", "riskplan.studies.cli", "synth_omop"),
+)
 
 db_app = typer.Typer(help="The database: create and upgrade its tables.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
 
-app.add_typer(terms_app, name="terms")
-app.add_typer(case_app, name="case")
 
-synth_app = typer.Typer(help="Synthetic data for demos, tests and benchmarks (seeded).", no_args_is_help=True)
-app.add_typer(synth_app, name="synth")
-synth_app.command("cases")(synth_cases)
-synth_app.command("omop")(synth_omop)
-synth_app.command("spontaneous")(synth_spontaneous_command)
-app.add_typer(signal_app, name="signal")
-app.add_typer(study_app, name="study")
+def build_app(only: str | None = None) -> typer.Typer:
+    """The command line; with ``only``, just that group is loaded (the others still list in --help)."""
+    root = typer.Typer(
+        help="riskplan: an EU Risk Management Plan run as software (GVP Modules V, VI, VII, IX, XVI).",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+    root.command()(demo)
+    root.command()(version)
+    root.add_typer(db_app, name="db")
+    for name, module, attr in GROUPS:
+        if only is None or only == name:
+            root.add_typer(getattr(importlib.import_module(module), attr), name=name)
+        else:
+            root.add_typer(typer.Typer(help=_GROUP_HELP.get(name, "")), name=name)
+    synth = typer.Typer(help="Synthetic data for demos, tests and benchmarks (seeded).", no_args_is_help=True)
+    if only is None or only == "synth":
+        for command, module, function in SYNTH_COMMANDS:
+            synth.command(command)(getattr(importlib.import_module(module), function))
+    root.add_typer(synth, name="synth")
+    return root
+
+
+_GROUP_HELP = {
+    "plan": "The risk management plan: show, export, parse, load, versions, diff.",
+    "terms": "Terminology: MedDRA loader, open term list, verbatim coding.",
+    "case": "Individual case safety reports: intake, E2B(R3) exchange, assessment, clocks.",
+    "signal": "Signal detection (disproportionality) over spontaneous reports, and signal management.",
+    "study": "The plan's observational studies on OMOP CDM data.",
+}
 
 
 @db_app.command("upgrade")
@@ -53,6 +76,7 @@ def db_upgrade() -> None:
 def db_status() -> None:
     """Say whether the database is at the latest revision."""
     from riskplan.store.db import make_engine
+    from riskplan.store.migrate import is_current
 
     engine = make_engine(get_settings().database_url)
     try:
@@ -64,10 +88,11 @@ def db_status() -> None:
     raise typer.Exit(0 if current else 1)
 
 
-@app.command()
 @user_errors
 def demo() -> None:
     """Run the main job on the embedded default and print where its outputs are."""
+    from riskplan.demo import DemoContext, run_demo
+
     settings = get_settings()
     ctx = DemoContext(settings=settings, engine=database(), console=console)
     outputs = run_demo(ctx)
@@ -80,14 +105,22 @@ def demo() -> None:
     console.print(table)
 
 
-@app.command()
 def version() -> None:
     """Print the riskplan version."""
     console.print(__version__)
 
 
 def main() -> None:
-    app()
+    group = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else None
+    known = {name for name, _, _ in GROUPS} | {"synth"}
+    build_app(only=group if group in known else None)()
+
+
+def __getattr__(name: str) -> Any:
+    """``riskplan.cli.app``: the whole command line, built on first use."""
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
 
 
 if __name__ == "__main__":
