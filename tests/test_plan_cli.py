@@ -178,9 +178,7 @@ def test_loading_a_changed_plan_creates_a_version_and_diff_shows_the_changes(cli
     assert "stored as version 2" in second.output
 
     versions = _flat(runner.invoke(app, ["plan", "versions"], env=WIDE).output)
-    assert re.search(
-        r"1 \d{4}-\d\d-\d\d [\d:]+ tester bundled|1 \d{4}-\d\d-\d\d [\d:]+ tester uplizna", versions
-    )
+    assert re.search(r"1 \d{4}-\d\d-\d\d [\d:]+ tester bundled|1 \d{4}-\d\d-\d\d [\d:]+ tester uplizna", versions)
     assert "signal SIG-2026-001" in versions
 
     diff = runner.invoke(app, ["plan", "diff", "1", "2"], env=WIDE)
@@ -218,14 +216,25 @@ def test_every_group_has_help(cli_env: Path) -> None:
 def test_demo_prints_the_paths_it_wrote(cli_env: Path) -> None:
     result = runner.invoke(app, ["demo"], env=WIDE)
     assert result.exit_code == 0, result.output
-    out = _flat(result.output)
+    written = dict(
+        line.rsplit(": ", 1) for line in result.output.split("riskplan demo: outputs", 1)[1].splitlines() if ": " in line
+    )
     for suffix in ("html", "md", "json"):
         path = cli_env / "var" / "out" / "plan" / f"uplizna.{suffix}"
         assert path.is_file()
-        assert str(path) in out
+        assert written[f"plan ({suffix})"] == str(path)
+    for label, path in written.items():
+        if label != "database":
+            assert Path(path).is_file(), label
+    assert any(label.startswith("study report") for label in written)
+    assert "cases per safety concern (json)" in written
+    out = _flat(result.output)
     assert "stored as new version 1" in out
-    rerun = runner.invoke(app, ["demo"], env=WIDE)
+    rerun = runner.invoke(app, ["demo", "--steps", "plan"], env=WIDE)
     assert "unchanged, version 1" in _flat(rerun.output)
+    bad = runner.invoke(app, ["demo", "--steps", "plan,nonsense"])
+    assert bad.exit_code == 2
+    assert "unknown step(s) nonsense" in bad.output
 
 
 def test_settings_come_from_riskplan_toml(cli_env: Path, monkeypatch: object) -> None:

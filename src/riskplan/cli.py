@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from riskplan import __version__
 from riskplan.cli_support import console, database, user_errors
+from riskplan.errors import UserInputError
 from riskplan.settings import get_settings
 
 # Groups: (name, module, Typer attribute). Each module is imported only when its group is run, so a
@@ -89,20 +89,27 @@ def db_status() -> None:
 
 
 @user_errors
-def demo() -> None:
+def demo(
+    steps: Annotated[str | None, typer.Option(help="Comma-separated steps to run (default: all, in order)")] = None,
+) -> None:
     """Run the main job on the embedded default and print where its outputs are."""
-    from riskplan.demo import DemoContext, run_demo
+    from riskplan.demo import STEPS, DemoContext, run_demo
 
+    names = [n for n, _ in STEPS]
+    chosen = None
+    if steps:
+        wanted = [w.strip() for w in steps.split(",") if w.strip()]
+        unknown = [w for w in wanted if w not in names]
+        if unknown:
+            raise UserInputError(f"--steps: unknown step(s) {', '.join(unknown)}; steps: {', '.join(names)}")
+        chosen = [(n, f) for n, f in STEPS if n in wanted]
     settings = get_settings()
     ctx = DemoContext(settings=settings, engine=database(), console=console)
-    outputs = run_demo(ctx)
-    table = Table(title="riskplan demo: outputs")
-    table.add_column("what")
-    table.add_column("where", overflow="fold")
-    table.add_row("database", settings.database_url)
+    outputs = run_demo(ctx, chosen)
+    console.rule("[bold]riskplan demo: outputs")
+    console.print(f"database: {settings.database_url}", soft_wrap=True)
     for label, path in outputs:
-        table.add_row(label, str(path))
-    console.print(table)
+        console.print(f"{label}: {path}", soft_wrap=True)
 
 
 def version() -> None:

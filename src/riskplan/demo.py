@@ -124,6 +124,35 @@ def step_cases(ctx: DemoContext) -> None:
     ctx.wrote("cases per safety concern (json)", summary)
 
 
+DEMO_PERSONS = 4000
+
+
+def step_studies(ctx: DemoContext) -> None:
+    """Run the plan's four studies on a seeded synthetic NMOSD population (OMOP CDM) and write reports."""
+    import time
+
+    from riskplan.reports.study_report import write_study_report
+    from riskplan.studies import open_cdm, synthesise_omop
+    from riskplan.studies.plan_studies import run_plan_study
+
+    plan = ctx.plan or load_plan(ctx.settings.default_plan)
+    cdm_dir = ctx.out_dir / "cdm"
+    if not (cdm_dir / "person.parquet").is_file():
+        synthesise_omop(DEMO_PERSONS, DEMO_SEED, cdm_dir)
+    ctx.console.print(f"synthetic OMOP CDM: {DEMO_PERSONS:,} persons in {cdm_dir}")
+    cdm = open_cdm(cdm_dir)
+    for study in plan.studies:
+        started = time.perf_counter()
+        run = run_plan_study(cdm, plan, study.id)
+        files = write_study_report(run, ctx.out_dir / "studies")
+        ctx.console.print(
+            f"study {study.short_name}: {len(run.sections)} analyses in {time.perf_counter() - started:.1f} s"
+        )
+        ctx.wrote(f"study report: {study.short_name} (html)", files.html)
+        if files.pdf is not None:
+            ctx.wrote(f"study report: {study.short_name} (pdf)", files.pdf)
+
+
 DEMO_MISSED_SHARE = 0.03  # share of past-due cases the demo department has not yet sent
 
 
@@ -178,6 +207,7 @@ Step = Callable[[DemoContext], None]
 STEPS: list[tuple[str, Step]] = [
     ("plan", step_plan),
     ("cases", step_cases),
+    ("studies", step_studies),
 ]
 
 
