@@ -21,6 +21,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("case", "riskplan.cases.cli", "app"),
     ("signal", "riskplan.signals.cli", "app"),
     ("study", "riskplan.studies.cli", "app"),
+    ("check", "riskplan.minimisation.cli", "app"),
 )
 # ``riskplan synth <kind>``: (command, module, function).
 SYNTH_COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -61,6 +62,7 @@ _GROUP_HELP = {
     "case": "Individual case safety reports: intake, E2B(R3) exchange, assessment, clocks.",
     "signal": "Signal detection (disproportionality) over spontaneous reports, and signal management.",
     "study": "The plan's observational studies on OMOP CDM data.",
+    "check": "Risk minimisation: pre-infusion checklist, patient card, effectiveness indicators.",
 }
 
 

@@ -29,7 +29,7 @@ class _CurrentConsole:
         self._stderr = stderr
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(Console(stderr=self._stderr, highlight=False), name)
+        return getattr(Console(stderr=self._stderr, highlight=False, soft_wrap=True), name)
 
 
 console: Any = _CurrentConsole()

@@ -153,6 +153,29 @@ def step_studies(ctx: DemoContext) -> None:
             ctx.wrote(f"study report: {study.short_name} (pdf)", files.pdf)
 
 
+def step_minimisation(ctx: DemoContext) -> None:
+    """The demo patient's pre-infusion checklist for their latest infusion, and their patient card (PDF)."""
+    from riskplan.minimisation.card import write_patient_card
+    from riskplan.minimisation.checklist import evaluate_infusion
+    from riskplan.minimisation.record import demo_patient_record
+
+    plan = ctx.plan or load_plan(ctx.settings.default_plan)
+    record = demo_patient_record()
+    latest = max((i.date for i in record.infusions or []), default=None)
+    result = evaluate_infusion(record, plan, latest)
+    counts = {s: sum(r.status.value == s for r in result.results) for s in ("pass", "warn", "block")}
+    ctx.console.print(
+        f"pre-infusion checklist for patient {result.patient_id}, infusion {result.infusion_number} on "
+        f"{result.infusion_date}: {result.status.value} ({counts['pass']} pass, {counts['warn']} warn, "
+        f"{counts['block']} block)"
+    )
+    for r in result.results:
+        if r.status.value != "pass":
+            ctx.console.print(f"  {r.status.value.upper()} {r.title} (SmPC {r.smpc_section}): {r.message}")
+    card = write_patient_card(record, plan, ctx.out_dir / "minimisation" / f"patient-card-{result.patient_id}.pdf")
+    ctx.wrote("patient card (pdf)", card)
+
+
 DEMO_MISSED_SHARE = 0.03  # share of past-due cases the demo department has not yet sent
 
 
@@ -208,6 +231,7 @@ STEPS: list[tuple[str, Step]] = [
     ("plan", step_plan),
     ("cases", step_cases),
     ("studies", step_studies),
+    ("minimisation", step_minimisation),
 ]
 
 

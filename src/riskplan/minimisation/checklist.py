@@ -1,0 +1,111 @@
+"""The pre-infusion checklist: the plan's infusion checks evaluated against a patient's record.
+
+Each check gives ``pass``, ``warn`` or ``block`` with the SmPC section that justifies it. A failed check
+takes the plan's ``severity_if_failed``; missing data is always a ``warn`` naming the missing item, never
+a silent pass. Checks that apply to the first dose only are listed as not applicable at later infusions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from riskplan.errors import UserInputError
+from riskplan.minimisation.record import PatientRecord
+from riskplan.minimisation.rules import RULES, RuleContext, Verdict
+from riskplan.plan.checks import CheckApplies, CheckSeverity, InfusionCheck, RuleKind
+from riskplan.plan.model import RiskManagementPlan
+
+
+class CheckStatus(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    BLOCK = "block"
+
+
+EXIT_CODES: dict[CheckStatus, int] = {CheckStatus.PASS: 0, CheckStatus.WARN: 1, CheckStatus.BLOCK: 3}
+"""Exit codes of ``riskplan check infusion`` (2 is bad input)."""
+
+_ORDER = {CheckStatus.PASS: 0, CheckStatus.WARN: 1, CheckStatus.BLOCK: 2}
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RuleResult(_Result):
+    id: str
+    title: str
+    rule: str
+    status: CheckStatus
+    message: str
+    smpc_section: str
+    concern_ids: list[str]
+
+
+class ChecklistResult(_Result):
+    patient_id: str
+    plan: str
+    infusion_date: dt.date
+    infusion_number: int
+    first_dose: bool
+    results: list[RuleResult]
+    not_applicable: list[str]
+
+    @property
+    def status(self) -> CheckStatus:
+        return max((r.status for r in self.results), key=_ORDER.__getitem__, default=CheckStatus.PASS)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    def count(self, status: CheckStatus) -> int:
+        return sum(1 for r in self.results if r.status is status)
+
+
+def evaluate_check(check: InfusionCheck, ctx: RuleContext) -> RuleResult:
+    finding = RULES[RuleKind(check.rule)](check.parameters, ctx)
+    if finding.verdict is Verdict.PASS:
+        status = CheckStatus.PASS
+    elif finding.verdict is Verdict.MISSING or check.severity_if_failed is CheckSeverity.WARN:
+        status = CheckStatus.WARN
+    else:
+        status = CheckStatus.BLOCK
+    return RuleResult(
+        id=check.id,
+        title=check.title,
+        rule=check.rule,
+        status=status,
+        message=finding.message,
+        smpc_section=check.smpc_section,
+        concern_ids=list(check.concern_ids),
+    )
+
+
+def evaluate_infusion(
+    record: PatientRecord, plan: RiskManagementPlan, infusion_date: dt.date | None = None
+) -> ChecklistResult:
+    """Evaluate the plan's infusion checks for the infusion on ``infusion_date`` (default: today)."""
+    if not plan.infusion_checks:
+        raise UserInputError(f"plan {plan.name!r} declares no infusion checks (infusion_checks)")
+    when = infusion_date or dt.date.today()
+    ctx = RuleContext.of(record, when)
+    results: list[RuleResult] = []
+    not_applicable: list[str] = []
+    for check in plan.infusion_checks:
+        if check.applies is CheckApplies.FIRST_DOSE and not ctx.is_first_dose:
+            not_applicable.append(check.id)
+            continue
+        results.append(evaluate_check(check, ctx))
+    return ChecklistResult(
+        patient_id=record.patient.id,
+        plan=plan.name,
+        infusion_date=when,
+        infusion_number=ctx.infusion_number,
+        first_dose=ctx.is_first_dose,
+        results=results,
+        not_applicable=not_applicable,
+    )
