@@ -217,7 +217,9 @@ def test_demo_prints_the_paths_it_wrote(cli_env: Path) -> None:
     result = runner.invoke(app, ["demo"], env=WIDE)
     assert result.exit_code == 0, result.output
     written = dict(
-        line.rsplit(": ", 1) for line in result.output.split("riskplan demo: outputs", 1)[1].splitlines() if ": " in line
+        line.rsplit(": ", 1)
+        for line in result.output.split("riskplan demo: outputs", 1)[1].splitlines()
+        if ": " in line
     )
     for suffix in ("html", "md", "json"):
         path = cli_env / "var" / "out" / "plan" / f"uplizna.{suffix}"
