@@ -9,11 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 import re
 import shutil
-import statistics
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,6 +53,7 @@ from riskplan.terms.meddra import (
     release_counts,
     socs_of_pt,
 )
+from riskplan.terms.synthetic import write_synthetic_release
 from riskplan.terms.tables import (
     MeddraHierarchy,
     MeddraHlgt,
@@ -690,81 +688,21 @@ def test_the_migration_creates_exactly_the_declared_tables(any_db: Engine) -> No
 # --- a release of real size ------------------------------------------------------------------------
 
 
-def write_synthetic_release(folder: Path, n_llt: int = 80_000, seed: int = 7) -> dict[str, int]:
-    """An invented release the size of a real one: 27 SOCs, ~1,700 HLTs, 26,000 PTs, ``n_llt`` LLTs."""
-    rng = random.Random(seed)
-    syllables = [a + b for a in "bcdfglmnprstv" for b in "aeiou"]
-    words = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(9000)})
-
-    def name() -> str:
-        return " ".join(rng.choice(words) for _ in range(rng.randint(1, 4))).capitalize()
-
-    n_soc, n_hlgt, n_hlt, n_pt = 27, 337, 1737, max(1, n_llt * 26 // 80)
-    socs = [10_000_001 + i for i in range(n_soc)]
-    hlgt_soc = {11_000_001 + i: socs[i % n_soc] for i in range(n_hlgt)}
-    hlgts = list(hlgt_soc)
-    hlt_hlgt = {12_000_001 + i: hlgts[i % n_hlgt] for i in range(n_hlt)}
-    hlts = list(hlt_hlgt)
-    pts: list[tuple[int, str, list[int]]] = []
-    for i in range(n_pt):
-        paths = [hlts[i % n_hlt]]
-        other = hlts[(i * 7 + 11) % n_hlt]
-        if i % 3 == 0 and hlgt_soc[hlt_hlgt[other]] != hlgt_soc[hlt_hlgt[paths[0]]]:
-            paths.append(other)  # multi-axial
-        pts.append((13_000_001 + i, f"{name()} {i}", paths))
-
-    def write(file: str, rows: list[list[object]]) -> None:
-        body = "".join("".join(f"{v}$" for v in row) + "\n" for row in rows)
-        (folder / file).write_text(body, encoding="utf-8")
-
-    folder.mkdir(parents=True, exist_ok=True)
-    write("soc.asc", [[c, f"Soc {c}", f"S{i}", *[""] * 7] for i, c in enumerate(socs)])
-    write("hlgt.asc", [[c, f"Hlgt {c}", *[""] * 7] for c in hlgts])
-    write("hlt.asc", [[c, f"Hlt {c}", *[""] * 7] for c in hlts])
-    write("soc_hlgt.asc", [[s, c] for c, s in hlgt_soc.items()])
-    write("hlgt_hlt.asc", [[g, c] for c, g in hlt_hlgt.items()])
-    write("pt.asc", [[c, n, "", hlgt_soc[hlt_hlgt[p[0]]], *[""] * 7] for c, n, p in pts])
-    write("hlt_pt.asc", [[h, c] for c, _, p in pts for h in p])
-    paths_rows: list[list[object]] = []
-    for c, n, p in pts:
-        primary = hlgt_soc[hlt_hlgt[p[0]]]
-        for h in p:
-            g, s = hlt_hlgt[h], hlgt_soc[hlt_hlgt[h]]
-            flag = "Y" if s == primary else "N"
-            paths_rows.append([c, h, g, s, n, f"Hlt {h}", f"Hlgt {g}", f"Soc {s}", "S", "", primary, flag])
-    write("mdhier.asc", paths_rows)
-    llts: list[list[object]] = [[c, n, c, *[""] * 6, "Y", ""] for c, n, _ in pts]
-    for i in range(n_llt - n_pt):
-        llts.append([14_000_001 + i, f"{name()} {i}", pts[rng.randrange(n_pt)][0], *[""] * 6, "YN"[i % 10 == 0], ""])
-    write("llt.asc", llts)
-    write("meddra_release.asc", [["99.0", "English", ""]])
-    return {"LLT": len(llts), "PT": n_pt, "hierarchy paths": len(paths_rows)}
-
-
 @pytest.mark.slow
-def test_a_release_of_80000_llts_loads_in_well_under_a_minute_and_codes_fast(db: Engine, tmp_path: Path) -> None:
+def test_a_release_the_size_of_a_real_one_loads_and_codes(db: Engine, tmp_path: Path) -> None:
+    """Correctness at full size; its speed is measured by bench/bench_terms.py, not asserted here."""
     expected = write_synthetic_release(tmp_path / "big")
-    started = time.perf_counter()
     with session_scope(db) as session:
         release = load_meddra(session, tmp_path / "big", who="bench")
         counts = release_counts(release)
-    elapsed = time.perf_counter() - started
     assert counts["LLT"] == expected["LLT"] == 80_000
     assert counts["hierarchy paths"] == expected["hierarchy paths"]
-    assert elapsed < 30, f"loading 80,000 LLTs took {elapsed:.1f} s"
-
     with session_scope(db) as session:
         terms = MeddraTerminology(session)
-    assert len(terms) == 80_000
-    with session_scope(db) as session:
         some_name = session.scalars(select(MeddraLlt.llt_name).where(MeddraLlt.is_current).limit(1)).one()
+    assert len(terms) == 80_000
     find_name = some_name[0] + some_name[2] + some_name[1] + some_name[3:]  # a transposition
-    timings = []
-    for _ in range(7):
-        t0 = time.perf_counter()
-        result = code_verbatim(find_name, terms)
-        timings.append(time.perf_counter() - t0)
-    assert statistics.median(timings) < 0.05, f"fuzzy suggestions took {statistics.median(timings) * 1000:.0f} ms"
+    result = code_verbatim(find_name, terms)
     assert code_verbatim(some_name.upper(), terms).is_coded
     assert result.suggestions and result.suggestions[0].term == some_name
 

@@ -65,8 +65,13 @@ def upgrade(engine: Engine) -> None:
 
 
 def is_current(engine: Engine) -> bool:
+    """Whether every revision of every branch is applied (dependencies between branches included)."""
     cfg = alembic_config(engine)
-    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    script = ScriptDirectory.from_config(cfg)
     with engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    return current == heads
+        current = MigrationContext.configure(conn).get_current_heads()
+    if not current:
+        return False
+    applied = {rev.revision for rev in script.revision_map.iterate_revisions(current, "base") if rev is not None}
+    everything = {rev.revision for rev in script.walk_revisions()}
+    return applied == everything
