@@ -226,10 +226,18 @@ def _submit_past_due(ctx: DemoContext, today: dt.date) -> int:
     return len(cases)
 
 
+def step_signals(ctx: DemoContext) -> None:
+    """Disproportionality over the demo cases plus a synthetic spontaneous database; signals recorded."""
+    from riskplan.signals.demo import step_signals as run
+
+    run(ctx)
+
+
 Step = Callable[[DemoContext], None]
 STEPS: list[tuple[str, Step]] = [
     ("plan", step_plan),
     ("cases", step_cases),
+    ("signals", step_signals),
     ("studies", step_studies),
     ("minimisation", step_minimisation),
 ]

@@ -5,15 +5,21 @@
 - ``signal import-faers``: FAERS quarterly ASCII extracts → Parquet tables;
 - ``signal trend``: the measures by cumulative period for one product (CSV + PNG);
 - ``signal report``: an HTML report for one product with the plan's safety-concern PTs highlighted;
+- ``signal new``, ``list``, ``show``, ``transition``: signal management (GVP Module IX), see
+  :mod:`riskplan.signals.workflow`. ``transition --role`` says in which role the user acts; it defaults to
+  ``qppv`` (the command line is run by the QPPV's office), and only ``qppv`` may close a signal;
 - ``synth spontaneous``: synthetic reports with injected associations (Parquet + ground truth CSV).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
 import sys
 import tempfile
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +37,8 @@ from riskplan.signals.synth import injections_from_json, synthesise_spontaneous
 from riskplan.signals.thresholds import DEFAULT_THRESHOLDS, threshold_sets
 
 app = typer.Typer(
-    help="Signal detection over spontaneous reports: disproportionality (PRR, ROR, IC, MGPS), FAERS import.",
+    help="Signals: disproportionality (PRR, ROR, IC, MGPS) over spontaneous reports, FAERS import, and signal"
+    " management (GVP Module IX: new, list, show, transition).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -77,8 +84,17 @@ def _source(
     strata: list[str] | None,
     period_col: str | None,
     roles: str,
+    cases: bool = False,
 ) -> Iterator[SpontaneousSource]:
     """The source chosen by the options; a raw FAERS extract is imported to a temporary folder first."""
+    if cases:
+        if faers is not None or reports is not None:
+            raise UserInputError("give either --faers DIR|ZIP or --reports FILE or --cases (one of them)")
+        from riskplan.cli_support import database
+        from riskplan.signals.sources import CaseStoreSource
+
+        yield CaseStoreSource(database(), use_strata=tuple(strata or ()))
+        return
     if (faers is None) == (reports is None):
         raise UserInputError("give either --faers DIR|ZIP or --reports FILE (one of them)")
     if reports is not None:
@@ -133,6 +149,14 @@ def detect_command(
     ] = None,
     squash: Annotated[bool, typer.Option("--squash", help="Fit MGPS on openEBGM-squashed points")] = False,
     roles: RolesOpt = ",".join(FAERS_ROLES),
+    cases: Annotated[
+        bool,
+        typer.Option(
+            "--cases",
+            help="Use riskplan's case store: latest valid case versions, suspect/interacting substances, coded PTs"
+            " (strata: sex, country, year)",
+        ),
+    ] = False,
 ) -> None:
     """Disproportionality for every product-event pair: N, E, PRR, χ², ROR, IC, EBGM, EB05, EB95, flags.
 
@@ -143,9 +167,12 @@ def detect_command(
         raise UserInputError(f"{out}: --out must name a .csv or .parquet file")
     con = duckdb.connect()
     try:
-        with _source(faers, reports, report_col, product_col, event_col, strata_col, None, roles) as source:
+        with _source(faers, reports, report_col, product_col, event_col, strata_col, None, roles, cases) as source:
             result = _run_detect(source, con, hyperparameters, squash)
             rows = result.write(out, [s.name for s in sets], product or None)
+            note = getattr(source, "note", "")
+        if note:
+            console.print(f"{source.description}: {note}", markup=False)
         hyper_path = out.with_name(out.name + ".hyperparameters.json")
         if result.fit is not None:
             result.fit.write_json(hyper_path)
@@ -283,6 +310,215 @@ def report_command(
         console.print(f"report: {out}")
     finally:
         con.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Signal management (GVP Module IX): riskplan.signals.workflow
+# ---------------------------------------------------------------------------------------------------
+
+
+def _date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(f"{option}: expected a date as YYYY-MM-DD, not {text!r}") from None
+
+
+@app.command("new")
+@user_errors
+def new_command(
+    title: Annotated[str, typer.Option("--title", help="What the signal is, e.g. 'Herpes zoster with inebilizumab'")],
+    product: Annotated[str | None, typer.Option("--product", help="The product (active substance)")] = None,
+    event: Annotated[str | None, typer.Option("--event", help="The event (MedDRA PT)")] = None,
+    concern: Annotated[str | None, typer.Option("--concern", help="Id of the plan's safety concern")] = None,
+    source: Annotated[
+        str, typer.Option("--source", help="disproportionality, case-series, study, literature or other")
+    ] = "other",
+    case: Annotated[
+        list[str] | None, typer.Option("--case", help="A linked case: RP number or worldwide case id (repeatable)")
+    ] = None,
+    plan: Annotated[
+        str | None, typer.Option("--plan", "-p", help="The plan the signal belongs to (default: the settings' plan)")
+    ] = None,
+    detected: Annotated[
+        str | None, typer.Option("--detected", help="Date of detection, YYYY-MM-DD (default: today)")
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", help="Free-text description")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it is recorded (audit trail)")] = None,
+) -> None:
+    """Record a detected signal (GVP IX.B.2); it starts in the state 'detected'."""
+    from riskplan.cli_support import current_user, database
+    from riskplan.plan.catalogue import load_plan
+    from riskplan.settings import get_settings
+    from riskplan.signals.workflow import new_signal
+    from riskplan.store.db import session_scope
+
+    rmp = load_plan(plan) if plan is not None and Path(plan).suffix else None
+    plan_name = rmp.name if rmp is not None else plan or get_settings().default_plan
+    with session_scope(database()) as session:
+        signal = new_signal(
+            session,
+            title=title,
+            who=current_user(),
+            product=product,
+            event=event,
+            concern_id=concern,
+            plan_name=plan_name,
+            source=source,
+            cases=case or (),
+            description=description,
+            detected=_date(detected, "--detected"),
+            reason=reason,
+            plan=rmp,
+        )
+    console.print(f"{signal.id}: {signal.title} — {signal.state.value}", markup=False)
+
+
+class ListFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@app.command("list")
+@user_errors
+def list_command(
+    state: Annotated[str | None, typer.Option("--state", help="Only signals in this state")] = None,
+    plan: Annotated[str | None, typer.Option("--plan", "-p", help="Only signals of this plan")] = None,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json")] = ListFormat.TABLE,
+) -> None:
+    """List the signals with their state, outcome and the plan version an outcome produced."""
+    from riskplan.cli_support import database
+    from riskplan.signals.workflow import list_signals, signal_to_dict
+    from riskplan.store.db import session_scope
+
+    with session_scope(database()) as session:
+        signals = list_signals(session, state, plan_name=plan)
+    if fmt is ListFormat.JSON:
+        typer.echo(json.dumps([signal_to_dict(s) for s in signals], indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"Signals ({len(signals)})")
+    for column in ("id", "title", "product", "event", "concern", "source", "state", "detected", "closed", "outcome"):
+        table.add_column(column, overflow="fold")
+    for s in signals:
+        outcome = s.outcome.value if s.outcome else ""
+        if s.plan_version is not None:
+            outcome += f" → {s.plan_name} v{s.plan_version}"
+        table.add_row(
+            s.id,
+            s.title,
+            s.product or "",
+            s.event or "",
+            ", ".join(s.concern_ids),
+            s.source.value,
+            s.state.value,
+            s.detected_on.isoformat(),
+            s.closed_on.isoformat() if s.closed_on else "",
+            outcome,
+        )
+    console.print(table)
+
+
+@app.command("show")
+@user_errors
+def show_command(signal_id: Annotated[str, typer.Argument(help="The signal, e.g. SIG-2026-0001")]) -> None:
+    """One signal: what it is about, its statistics, linked cases and its history of transitions."""
+    from riskplan.cli_support import database
+    from riskplan.signals.workflow import get_signal, signal_history
+    from riskplan.store.db import session_scope
+
+    with session_scope(database()) as session:
+        s = get_signal(session, signal_id)
+        moves = signal_history(session, signal_id)
+    info = Table(title=f"{s.id}: {s.title}", show_header=False)
+    rows = [
+        (
+            "state",
+            s.state.value + ("" if not s.allowed_next else f" (next: {', '.join(n.value for n in s.allowed_next)})"),
+        ),
+        ("product", s.product or ""),
+        ("event (PT)", s.event or ""),
+        ("safety concern(s)", ", ".join(s.concern_ids)),
+        ("plan", s.plan_name or ""),
+        ("source", s.source.value),
+        ("detected", f"{s.detected_on} by {s.detected_by}"),
+        ("closed", f"{s.closed_on} by {s.closed_by}" if s.closed_at else ""),
+        ("outcome", s.outcome.value if s.outcome else ""),
+        ("plan version produced", f"{s.plan_name} v{s.plan_version}" if s.plan_version is not None else ""),
+        ("linked cases", ", ".join(s.cases)),
+        ("description", s.description or ""),
+    ]
+    if s.statistics:
+        shown = ("N", "expected", "PRR", "chi2", "ROR025", "IC025", "EBGM", "EB05", "flagged_by")
+        rows.append(("statistics", ", ".join(f"{k} {_stat(s.statistics.get(k))}" for k in shown if k in s.statistics)))
+    for key, value in rows:
+        if value:
+            info.add_row(key, value)
+    console.print(info)
+    history = Table(title="History")
+    for column in ("at (UTC)", "from", "to", "who", "acting as", "reason", "outcome", "plan version"):
+        history.add_column(column, overflow="fold")
+    for m in moves:
+        history.add_row(
+            m.at.strftime("%Y-%m-%d %H:%M:%S"),
+            m.from_state.value if m.from_state else "",
+            m.to_state.value,
+            m.who,
+            m.role or "",
+            m.reason,
+            m.outcome.value if m.outcome else "",
+            f"{m.plan_name} v{m.plan_version}" if m.plan_version is not None else "",
+        )
+    console.print(history)
+
+
+def _stat(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, list):
+        return "/".join(str(v) for v in value)
+    return "—" if value is None else str(value)
+
+
+@app.command("transition")
+@user_errors
+def transition_command(
+    signal_id: Annotated[str, typer.Argument(help="The signal, e.g. SIG-2026-0001")],
+    state: Annotated[str, typer.Argument(help="validated, refuted, prioritised, assessed or closed")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded with the transition and in the audit trail)")],
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            "--outcome",
+            help="When closing: new-safety-concern, changed-safety-concern, risk-minimisation-change or no-action",
+        ),
+    ] = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option("--plan", help="The changed plan (.yaml/.json) for an outcome that changes the plan"),
+    ] = None,
+    role: Annotated[str, typer.Option("--role", help="The role you act in; only 'qppv' may close a signal")] = "qppv",
+) -> None:
+    """Move a signal on: detected → validated | refuted; validated → prioritised → assessed → closed.
+
+    Closing needs --outcome and --role qppv (the default); an outcome that changes the plan needs --plan
+    with the changed plan, which is stored as a new plan version whose reason names the signal.
+    """
+    from riskplan.cli_support import current_user, database
+    from riskplan.signals.workflow import transition
+    from riskplan.store.db import session_scope
+
+    with session_scope(database()) as session:
+        s = transition(
+            session, signal_id, state, who=current_user(), role=role, reason=reason, outcome=outcome, plan=plan
+        )
+    message = f"{s.id}: {s.state.value}"
+    if s.outcome is not None:
+        message += f" ({s.outcome.value})"
+    if s.plan_version is not None:
+        message += f"; plan {s.plan_name} stored as version {s.plan_version}"
+    console.print(message, markup=False)
 
 
 @synth_app.command("spontaneous")

@@ -6,9 +6,9 @@ column (text that sorts in time order, e.g. ``2024Q1``) for time trends. Impleme
 
 - :class:`LongTableFile`: a CSV or Parquet file with user-named columns;
 - :class:`FaersParquet`: a folder written by :func:`riskplan.signals.faers.import_faers`;
-- :class:`SyntheticSource`: :func:`riskplan.signals.synth.synthesise_spontaneous`.
-
-Our own case store will be another implementation of the same protocol.
+- :class:`SyntheticSource`: :func:`riskplan.signals.synth.synthesise_spontaneous`;
+- :class:`CaseStoreSource`: riskplan's own case store (:mod:`riskplan.cases`), the latest valid version
+  of each case (GVP Module IX.B.1: the MAH's own database is a source of signals).
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import duckdb
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Engine, and_, func, select
 
 from riskplan.errors import UserInputError
 from riskplan.signals.synth import Injection, SyntheticReports, synthesise_spontaneous
@@ -211,3 +214,188 @@ class SyntheticSource:
         rel = self.reports.to_relation(con)
         strata = "".join(f", {s}" for s in self.use_strata)
         return rel.select(f"report_id, product, event{strata}, period")
+
+
+#: Drug characterisations (E2B(R3) G.k.1) whose drugs count as the report's products.
+CASE_STORE_ROLES = ("suspect", "interacting")
+_CASE_STRATA = ("sex", "country", "year")
+
+
+@dataclass(frozen=True)
+class CaseStoreCounts:
+    """What :class:`CaseStoreSource` read and what it left out (for the note beside the results)."""
+
+    cases: int  # latest versions read (valid and invalid)
+    invalid_cases: int  # left out: the latest version is not a valid ICSR
+    cases_without_product: int  # valid, but no suspect or interacting drug with a substance or product name
+    uncoded_reactions: int  # reactions of valid cases without a MedDRA PT, left out
+    cases_with_uncoded: int
+    reports: int  # cases that give at least one row
+    rows: int  # report-product-event rows
+
+    @property
+    def note(self) -> str:
+        parts = [f"{self.reports:,} of {self.cases:,} case(s) counted ({self.rows:,} report-product-event rows)"]
+        if self.invalid_cases:
+            parts.append(f"{self.invalid_cases:,} invalid case(s) left out")
+        if self.cases_without_product:
+            parts.append(f"{self.cases_without_product:,} case(s) without a suspect or interacting drug left out")
+        if self.uncoded_reactions:
+            parts.append(
+                f"{self.uncoded_reactions:,} reaction(s) without a MedDRA PT in {self.cases_with_uncoded:,} "
+                "case(s) left out (code them to count them)"
+            )
+        return "; ".join(parts)
+
+
+def _columns(rows: Sequence[Any], names: dict[str, type[Any]]) -> dict[str, NDArray[Any]]:
+    """Rows from the database as NumPy columns (``object`` for text and dates: DuckDB types them)."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return {name: np.array(col, dtype=kind) for (name, kind), col in zip(names.items(), columns, strict=True)}
+
+
+@dataclass
+class CaseStoreSource:
+    """riskplan's case store as a spontaneous source (GVP Module IX.B.1-IX.B.2; one report = one case).
+
+    One row per (case, product, event) over the **latest version of each case that is a valid ICSR**:
+
+    - product: each active substance of a suspect or interacting drug (E2B G.k.1), or the product name
+      when the drug has no substance; trimmed and lower-cased so that ``Inebilizumab`` and
+      ``inebilizumab`` are one product (concomitant drugs are not counted);
+    - event: the MedDRA PT of each coded reaction; reactions without a PT are left out and counted in
+      :attr:`counts` (``.note``);
+    - strata (optional): ``sex``, ``country`` (of the primary source) and ``year`` (of first receipt,
+      C.1.4, else C.1.5); period: the quarter of first receipt (``2026Q1``).
+
+    The rows are read with SQLAlchemy (three queries) and handed to DuckDB as NumPy columns; the
+    cartesian product of each case's products and events is formed in DuckDB.
+    """
+
+    engine: Engine
+    plan_name: str | None = None
+    use_strata: tuple[str, ...] = ()
+    counts: CaseStoreCounts | None = field(default=None, init=False)
+
+    @property
+    def description(self) -> str:
+        scope = f" of plan {self.plan_name}" if self.plan_name else ""
+        return f"case store{scope} (latest valid versions)"
+
+    @property
+    def strata(self) -> tuple[str, ...]:
+        return self.use_strata
+
+    @property
+    def has_period(self) -> bool:
+        return True
+
+    @property
+    def note(self) -> str:
+        """What was counted and left out (empty before :meth:`to_relation`)."""
+        return self.counts.note if self.counts is not None else ""
+
+    def _fetch(self) -> tuple[dict[str, NDArray[Any]], ...]:
+        from riskplan.cases.tables import CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
+
+        latest = select(
+            CaseVersionRow.id.label("version_id"),
+            CaseVersionRow.case_id.label("case_id"),
+            CaseVersionRow.valid.label("valid"),
+            CaseVersionRow.sex.label("sex"),
+            CaseVersionRow.country.label("country"),
+            func.coalesce(CaseVersionRow.first_received, CaseVersionRow.received).label("first_received"),
+        ).join(CaseRow, and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version))
+        if self.plan_name is not None:
+            latest = latest.where(CaseRow.plan_name == self.plan_name)
+        versions = latest.subquery("latest")
+        drugs = (
+            select(versions.c.case_id, CaseDrugRow.product, CaseDrugRow.substances)
+            .join(CaseDrugRow, CaseDrugRow.case_version_id == versions.c.version_id)
+            .where(versions.c.valid.is_(True), CaseDrugRow.characterisation.in_(CASE_STORE_ROLES))
+        )
+        reactions = (
+            select(versions.c.case_id, CaseReactionRow.pt_name, CaseReactionRow.coding_status)
+            .join(CaseReactionRow, CaseReactionRow.case_version_id == versions.c.version_id)
+            .where(versions.c.valid.is_(True))
+        )
+        reports = select(
+            versions.c.case_id, versions.c.valid, versions.c.sex, versions.c.country, versions.c.first_received
+        )
+        with self.engine.connect() as conn:
+            report_rows = conn.execute(reports).all()
+            drug_rows = conn.execute(drugs).all()
+            reaction_rows = conn.execute(reactions).all()
+        i64, text = np.int64, object
+        return (
+            _columns(
+                report_rows,
+                {"case_id": i64, "valid": np.bool_, "sex": text, "country": text, "first_received": text},
+            ),
+            _columns(drug_rows, {"case_id": i64, "product": text, "substances": text}),
+            _columns(reaction_rows, {"case_id": i64, "pt_name": text, "coding_status": text}),
+        )
+
+    def to_relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+        bad = [s for s in self.use_strata if s not in _CASE_STRATA]
+        if bad:
+            raise UserInputError(f"case-store strata can be {', '.join(_CASE_STRATA)}, not {', '.join(bad)}")
+        reports, drugs, reactions = self._fetch()
+        tag = f"_cases_{id(self):x}"
+        con.register(f"{tag}_reports", reports)
+        con.register(f"{tag}_drugs", drugs)
+        con.register(f"{tag}_reactions", reactions)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {tag}_products AS
+            SELECT DISTINCT case_id, product FROM (
+                SELECT case_id,
+                       lower(trim(unnest(string_split(
+                           coalesce(nullif(trim(substances::VARCHAR), ''), product::VARCHAR), '; ')))) AS product
+                FROM {tag}_drugs)
+            WHERE product IS NOT NULL AND product <> ''
+            """
+        )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {tag}_events AS
+            SELECT case_id, trim(pt_name::VARCHAR) AS event,
+                   coding_status::VARCHAR = 'coded' AND nullif(trim(pt_name::VARCHAR), '') IS NOT NULL AS coded
+            FROM {tag}_reactions
+            """
+        )
+        strata = {
+            "sex": "r.sex::VARCHAR AS sex",
+            "country": "r.country::VARCHAR AS country",
+            "year": "year(r.first_received::DATE)::INTEGER AS year",
+        }
+        strata_sql = "".join(f", {strata[s]}" for s in self.use_strata)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {tag}_rows AS
+            SELECT r.case_id::BIGINT AS report_id, p.product, e.event{strata_sql},
+                   year(r.first_received::DATE)::VARCHAR || 'Q' || quarter(r.first_received::DATE)::VARCHAR AS period
+            FROM {tag}_reports r
+            JOIN {tag}_products p ON p.case_id = r.case_id
+            JOIN (SELECT DISTINCT case_id, event FROM {tag}_events WHERE coded) e ON e.case_id = r.case_id
+            WHERE r.valid::BOOLEAN
+            ORDER BY report_id, p.product, e.event
+            """
+        )
+        summary = con.execute(
+            f"""
+            SELECT
+                (SELECT count(*) FROM {tag}_reports),
+                (SELECT count(*) FROM {tag}_reports WHERE NOT valid::BOOLEAN),
+                (SELECT count(*) FROM {tag}_reports r WHERE valid::BOOLEAN
+                    AND NOT EXISTS (SELECT 1 FROM {tag}_products p WHERE p.case_id = r.case_id)),
+                (SELECT count(*) FROM {tag}_events WHERE NOT coded),
+                (SELECT count(DISTINCT case_id) FROM {tag}_events WHERE NOT coded),
+                (SELECT count(DISTINCT report_id) FROM {tag}_rows),
+                (SELECT count(*) FROM {tag}_rows)
+            """
+        ).fetchall()
+        self.counts = CaseStoreCounts(*(int(v) for v in summary[0]))
+        for name in ("reports", "drugs", "reactions"):
+            con.unregister(f"{tag}_{name}")
+        return con.sql(f"SELECT * FROM {tag}_rows")
