@@ -22,6 +22,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("signal", "riskplan.signals.cli", "app"),
     ("study", "riskplan.studies.cli", "app"),
     ("check", "riskplan.minimisation.cli", "app"),
+    ("report", "riskplan.reports.cli", "app"),
 )
 # ``riskplan synth <kind>``: (command, module, function).
 SYNTH_COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -45,7 +46,10 @@ def build_app(only: str | None = None) -> typer.Typer:
     root.add_typer(db_app, name="db")
     for name, module, attr in GROUPS:
         if only is None or only == name:
-            root.add_typer(getattr(importlib.import_module(module), attr), name=name)
+            group = getattr(importlib.import_module(module), attr)
+            if name == "plan":
+                _add_plan_summary(group)
+            root.add_typer(group, name=name)
         else:
             root.add_typer(typer.Typer(help=_GROUP_HELP.get(name, "")), name=name)
     synth = typer.Typer(help="Synthetic data for demos, tests and benchmarks (seeded).", no_args_is_help=True)
@@ -56,12 +60,19 @@ def build_app(only: str | None = None) -> typer.Typer:
     return root
 
 
+def _add_plan_summary(plan_app: typer.Typer) -> None:
+    """``riskplan plan summary``: the plan renders its public summary through ``reports`` (data flows one way)."""
+    if not any(c.name == "summary" for c in plan_app.registered_commands):
+        plan_app.command("summary")(importlib.import_module("riskplan.reports.cli").plan_summary)
+
+
 _GROUP_HELP = {
     "plan": "The risk management plan: show, export, parse, load, versions, diff.",
     "terms": "Terminology: MedDRA loader, open term list, verbatim coding.",
     "case": "Individual case safety reports: intake, E2B(R3) exchange, assessment, clocks.",
     "signal": "Signal detection (disproportionality) over spontaneous reports, and signal management.",
     "study": "The plan's observational studies on OMOP CDM data.",
+    "report": "Periodic reports: the PSUR / PBRER (ICH E2C(R2), GVP Module VII).",
     "check": "Risk minimisation: pre-infusion checklist, patient card, effectiveness indicators.",
 }
 

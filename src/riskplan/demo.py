@@ -176,6 +176,29 @@ def step_minimisation(ctx: DemoContext) -> None:
     ctx.wrote("patient card (pdf)", card)
 
 
+PSUR_FROM = dt.date(2025, 11, 1)
+PSUR_TO = dt.date(2026, 10, 31)  # data lock point
+
+
+def step_psur(ctx: DemoContext) -> None:
+    """The PSUR/PBRER for the demo interval from the stored cases, signals and the synthetic CDM's exposure."""
+    from riskplan.reports.psur import write_psur
+
+    plan = ctx.plan or load_plan(ctx.settings.default_plan)
+    cdm_dir = ctx.out_dir / "cdm"
+    result = write_psur(
+        ctx.engine,
+        plan.name,
+        PSUR_FROM,
+        PSUR_TO,
+        ctx.out_dir / "psur",
+        cdm=cdm_dir if (cdm_dir / "person.parquet").is_file() else None,
+    )
+    ctx.console.print(f"PSUR {PSUR_FROM} to {PSUR_TO} (data lock point): input checksum {result.checksum}")
+    for path in result.paths:
+        ctx.wrote(f"PSUR ({path.suffix.lstrip('.')})", path)
+
+
 DEMO_MISSED_SHARE = 0.03  # share of past-due cases the demo department has not yet sent
 
 
@@ -240,6 +263,7 @@ STEPS: list[tuple[str, Step]] = [
     ("signals", step_signals),
     ("studies", step_studies),
     ("minimisation", step_minimisation),
+    ("psur", step_psur),
 ]
 
 

@@ -1,0 +1,254 @@
+"""PSUR benchmark: the PBRER (HTML and PDF) over a case store of 1 million cases on SQLite.
+
+The cases are generated fast by bulk-inserting the stored rows directly with SQLAlchemy Core (case,
+version, reaction and concern rows, 5% with a follow-up version, 3% invalid), not through intake: the
+report reads only these rows. The ICSR JSON of each version is the compact part the report reads (C.1.1,
+C.1.3, C.1.4, C.1.5, C.5); ``--json-bytes N`` pads it with a narrative to N bytes to time realistic
+documents (the synthetic ICSRs of ``riskplan synth cases`` are about 7 KB).
+
+The report runs in a fresh process so that its peak memory (VmHWM) is its own. Target: under 60 s.
+
+    .venv/bin/python bench/bench_psur.py [--cases 1000000] [--json-bytes 0] [--db PATH] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, Table, func, select
+
+from riskplan.cases.intake import intake_context
+from riskplan.cases.tables import CaseConcernRow, CaseReactionRow, CaseRow, CaseVersionRow
+from riskplan.plan.catalogue import load_plan
+from riskplan.store.db import make_engine, session_scope
+from riskplan.store.migrate import upgrade
+
+START = dt.date(2025, 1, 1)
+DAYS = 730  # cases first received over two years
+INTERVAL = (dt.date(2026, 1, 1), dt.date(2026, 6, 30))
+CHUNK = 100_000
+CONCERNS = (
+    "infusion-reaction",
+    "neutropenia",
+    "serious-infections",
+    "pml",
+    "malignancy",
+    "blood-disorders",
+    "safety-in-patients-65-years",
+    "use-during-pregnancy-and-lactation",
+    "patients-concomitantly-receiving-other-immunosuppressive-agents",
+)
+CONCERN_SHARE = (0.12, 0.03, 0.10, 0.001, 0.01, 0.002, 0.08, 0.02, 0.25)
+
+
+def _terms() -> list[tuple[str, str]]:
+    text = (resources.files("riskplan.terms") / "data" / "open_terms.csv").read_text(encoding="utf-8")
+    return sorted({(r["pt_name"], r["soc_name"]) for r in csv.DictReader(text.splitlines())})
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def _icsr_json(wid: str, report_type: str, study_type: str | None, first: str, latest: str, pad: int) -> str:
+    doc: dict[str, Any] = {
+        "sender_report_id": wid,
+        "report_type": report_type,
+        "first_received": first.replace("-", ""),
+        "most_recent_info": latest.replace("-", ""),
+        "worldwide_case_id": wid,
+        "study": None if study_type is None else {"study_type": study_type},
+    }
+    text = json.dumps(doc, separators=(",", ":"))
+    if pad > len(text):
+        doc["narrative"] = "x" * (pad - len(text) - 14)
+        text = json.dumps(doc, separators=(",", ":"))
+    return text
+
+
+def generate(engine: Engine, cases: int, pad: int, seed: int = 1) -> dict[str, int]:
+    """Bulk-insert ``cases`` cases with their versions, reactions and concern links."""
+    rng = np.random.default_rng(seed)
+    terms = _terms()
+    soc_of = dict(terms)
+    pts = [pt for pt, _ in terms]
+    with session_scope(engine) as session:
+        intake_context(session, "uplizna", "bench")  # stores the plan version
+    rsi = load_plan("uplizna").reference_safety_information
+    listed = {e.pt.casefold() for e in rsi.expected_reactions} if rsi else set()
+    now = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
+    totals = {"cases": 0, "versions": 0, "reactions": 0, "concern_links": 0}
+    version_id = 0
+    for first_id in range(1, cases + 1, CHUNK):
+        n = min(CHUNK, cases - first_id + 1)
+        ids = np.arange(first_id, first_id + n)
+        first_day = rng.integers(0, DAYS, n)
+        follow = rng.random(n) < 0.05
+        follow_day = first_day + rng.integers(5, 400, n)
+        valid = rng.random(n) >= 0.03
+        serious = rng.random(n) < 0.15
+        kind = rng.choice(4, n, p=(0.80, 0.12, 0.06, 0.02))  # spontaneous, solicited, clinical trial, n/a
+        n_reactions = rng.choice((1, 2, 3), n, p=(0.55, 0.35, 0.10))
+        pt_index = rng.integers(0, len(pts), (n, 3))
+        linked = rng.random((n, len(CONCERNS))) < np.array(CONCERN_SHARE)
+        case_rows = []
+        version_rows = []
+        reaction_rows = []
+        concern_rows = []
+        for i in range(n):
+            cid = int(ids[i])
+            wid = f"XX-BENCH-{cid:08d}"
+            versions = 2 if follow[i] else 1
+            case_rows.append(
+                {
+                    "id": cid,
+                    "worldwide_id": wid,
+                    "plan_name": "uplizna",
+                    "latest_version": versions,
+                    "created_at": now,
+                    "created_by": "bench",
+                }
+            )
+            first = (START + dt.timedelta(days=int(first_day[i]))).isoformat()
+            report_type, study_type = (("1", None), ("2", "3"), ("2", "1"), ("4", None))[int(kind[i])]
+            for version in range(1, versions + 1):
+                version_id += 1
+                latest = first if version == 1 else (START + dt.timedelta(days=int(follow_day[i]))).isoformat()
+                version_rows.append(
+                    {
+                        "id": version_id,
+                        "case_id": cid,
+                        "version": version,
+                        "icsr_json": _icsr_json(wid, report_type, study_type, first, latest, pad),
+                        "sender_report_id": wid,
+                        "first_received": dt.date.fromisoformat(first),
+                        "received": dt.date.fromisoformat(latest),
+                        "recorded_at": now,
+                        "recorded_by": "bench",
+                        "valid": bool(valid[i]),
+                        "serious": bool(serious[i]),
+                    }
+                )
+                for seq in range(1, int(n_reactions[i]) + 1):
+                    pt = pts[int(pt_index[i, seq - 1])]
+                    reaction_rows.append(
+                        {
+                            "case_version_id": version_id,
+                            "seq": seq,
+                            "verbatim": pt.lower(),
+                            "pt_name": pt,
+                            "soc_name": soc_of[pt],
+                            "coding_status": "coded",
+                            "terminology": "open term list (bench)",
+                            "serious": bool(serious[i]) and seq == 1,
+                            "listedness": "listed" if pt.casefold() in listed else "unlisted",
+                        }
+                    )
+                for k, concern in enumerate(CONCERNS):
+                    if linked[i, k]:
+                        concern_rows.append({"case_version_id": version_id, "concern_id": concern, "reasons": "bench"})
+        with session_scope(engine) as session:
+            connection = session.connection()
+            connection.execute(_table(CaseRow).insert(), case_rows)
+            connection.execute(_table(CaseVersionRow).insert(), version_rows)
+            connection.execute(_table(CaseReactionRow).insert(), reaction_rows)
+            if concern_rows:
+                connection.execute(_table(CaseConcernRow).insert(), concern_rows)
+        totals["cases"] += len(case_rows)
+        totals["versions"] += len(version_rows)
+        totals["reactions"] += len(reaction_rows)
+        totals["concern_links"] += len(concern_rows)
+        print(f"  generated {totals['cases']:,} cases", flush=True)
+    return totals
+
+
+def report(db: Path, out: Path, pdf: bool) -> None:
+    """Run in a fresh process: the PSUR, then one JSON line with seconds and peak memory."""
+    from riskplan.reports.psur import peak_rss_mib, write_psur
+
+    engine = make_engine(f"sqlite:///{db}")
+    started = time.perf_counter()
+    result = write_psur(engine, "uplizna", INTERVAL[0], INTERVAL[1], out, pdf=pdf)
+    seconds = time.perf_counter() - started
+    meta = json.loads(result.metadata.read_text(encoding="utf-8"))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_rss_mib": peak_rss_mib(),
+                "timings": meta["timings"],
+                "checksum": result.checksum,
+                "html_bytes": result.html.stat().st_size,
+                "pdf_bytes": result.pdf.stat().st_size if result.pdf else 0,
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--json-bytes", type=int, default=0, help="pad each ICSR JSON to this many bytes")
+    parser.add_argument("--db", type=Path, help="SQLite file to use (reused when it already holds cases)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--no-pdf", action="store_true")
+    parser.add_argument("--report-only", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.report_only:
+        report(args.report_only, args.out, pdf=not args.no_pdf)
+        return
+
+    folder = Path(tempfile.mkdtemp(prefix="bench_psur_"))
+    db = args.db or folder / "psur.db"
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        stored = session.scalar(select(func.count()).select_from(CaseRow)) or 0
+    if stored == 0:
+        print(f"generating {args.cases:,} cases into {db} ...", flush=True)
+        t0 = time.perf_counter()
+        totals = generate(engine, args.cases, args.json_bytes)
+        print(f"generated {totals} in {time.perf_counter() - t0:.1f} s", flush=True)
+    else:
+        print(f"reusing {db} with {stored:,} cases", flush=True)
+    engine.dispose()
+
+    command = [sys.executable, __file__, "--report-only", str(db), "--out", str(folder / "out")]
+    if args.no_pdf:
+        command.append("--no-pdf")
+    run = subprocess.run(command, capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        print(run.stdout, run.stderr, sep="\n")
+        raise SystemExit(run.returncode)
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    timings = {k: result["timings"].get(f"{k}_seconds", 0.0) for k in ("collect", "html", "pdf")}
+    print(
+        f"PSUR {INTERVAL[0]} to {INTERVAL[1]} over {args.cases:,} cases: {result['seconds']:.1f} s "
+        f"(collect {timings['collect']:.1f} s, html {timings['html']:.1f} s, pdf {timings['pdf']:.1f} s); "
+        f"peak RSS {result['peak_rss_mib']:.0f} MiB; "
+        f"HTML {result['html_bytes']:,} bytes, PDF {result['pdf_bytes']:,} bytes"
+    )
+    print(f"target < 60 s: {'met' if result['seconds'] < 60 else 'NOT met'}")
+    if not args.keep and args.db is None:
+        for path in sorted(folder.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        folder.rmdir()
+    else:
+        print(f"kept {folder}")
+
+
+if __name__ == "__main__":
+    main()

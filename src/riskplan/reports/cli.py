@@ -1,0 +1,121 @@
+"""``riskplan report ...`` (periodic reports) and the ``plan summary`` command function.
+
+* ``riskplan report psur --from DATE --to DATE [--plan NAME] [--out DIR] [--cdm PATH] [--exposure FILE]``
+  writes the PSUR / PBRER (ICH E2C(R2), GVP Module VII) as HTML, PDF and a metadata JSON.
+* :func:`plan_summary` — ``riskplan plan summary [--plan NAME] [--version N] --out FILE.(html|pdf|txt)`` —
+  renders the public RMP Part VI summary of a stored plan version (GVP Module V.C.3); the ``plan`` group
+  registers it.
+
+Bad input (dates, files, unknown plans or versions) exits with code 2 and a message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from riskplan.cli_support import console, database, user_errors
+from riskplan.errors import NotFoundError, UserInputError
+from riskplan.plan.catalogue import bundled_plan_names, load_plan
+from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan.versions import get_version, latest_version
+from riskplan.reports.plan_summary import SummaryFormat, render_plan_summary
+from riskplan.reports.psur import parse_date, write_psur
+from riskplan.settings import get_settings
+from riskplan.store.db import session_scope
+
+app = typer.Typer(
+    help="Periodic reports: the PSUR / PBRER (ICH E2C(R2), GVP Module VII).",
+    no_args_is_help=True,
+)
+
+
+@app.callback()
+def reports() -> None:
+    """Periodic reports: the PSUR / PBRER (ICH E2C(R2), GVP Module VII)."""
+
+
+_SUFFIXES = {
+    ".txt": SummaryFormat.TXT,
+    ".html": SummaryFormat.HTML,
+    ".htm": SummaryFormat.HTML,
+    ".pdf": SummaryFormat.PDF,
+}
+
+
+@app.command("psur")
+@user_errors
+def psur(
+    from_: Annotated[str, typer.Option("--from", help="First day of the reporting interval (YYYY-MM-DD)")],
+    to: Annotated[str, typer.Option("--to", help="Data lock point: last day of the interval (YYYY-MM-DD)")],
+    plan: Annotated[str | None, typer.Option("--plan", "-p", help="Plan name (default: the configured plan)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for the report (default: <output dir>/psur)")
+    ] = None,
+    cdm: Annotated[
+        str | None,
+        typer.Option("--cdm", help="OMOP CDM (folder, DuckDB file or postgresql:// URL) for exposure and study rates"),
+    ] = None,
+    exposure: Annotated[
+        Path | None,
+        typer.Option("--exposure", help="Exposure CSV: period,patients,patient_years,source (instead of --cdm)"),
+    ] = None,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write the HTML and metadata only")] = False,
+) -> None:
+    """Write the PSUR / PBRER for a reporting interval ending at the data lock point."""
+    start = parse_date(from_, "--from")
+    end = parse_date(to, "--to")
+    if end < start:
+        raise UserInputError(f"--to ({end}) is before --from ({start}): the data lock point ends the interval")
+    if exposure is not None and not exposure.is_file():
+        raise UserInputError(f"--exposure: {exposure}: no such file")
+    settings = get_settings()
+    name = plan or settings.default_plan
+    out_dir = out or settings.output_dir / "psur"
+    result = write_psur(database(), name, start, end, out_dir, cdm=cdm, exposure=exposure, pdf=not no_pdf)
+    for path in result.paths:
+        console.print(f"wrote {path}")
+    console.print(f"input checksum (SHA-256): {result.checksum}")
+
+
+def _summary_plan(plan: str | None, version: int | None) -> tuple[str, RiskManagementPlan]:
+    """The stored plan version to publish: the given one, else the latest; a plan file as given."""
+    ref = plan or get_settings().default_plan
+    if Path(ref).suffix.lower() in (".yaml", ".yml", ".json"):
+        if version is not None:
+            raise UserInputError("--version applies to a stored plan, not to a plan file")
+        return f"plan file {ref}", load_plan(ref)
+    with session_scope(database()) as session:
+        if version is not None:
+            if version < 1:
+                raise UserInputError(f"--version must be 1 or more, not {version}")
+            stored = get_version(session, ref, version)
+            return f"plan {ref} version {stored.version}", stored.plan
+        latest = latest_version(session, ref)
+    if latest is not None:
+        return f"plan {ref} version {latest.version}", latest.plan
+    if ref in bundled_plan_names():
+        return f"bundled plan {ref} (not stored)", load_plan(ref)
+    raise NotFoundError(f"no plan {ref!r}: neither stored (load it with `riskplan plan load`) nor bundled")
+
+
+@user_errors
+def plan_summary(
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write: .txt, .html or .pdf")],
+    plan: Annotated[str | None, typer.Option("--plan", "-p", help="Plan name (default: the configured plan)")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="Stored version (default: the latest)")] = None,
+) -> None:
+    """Render the public summary of the risk management plan (RMP Part VI) of a stored plan version."""
+    kind = _SUFFIXES.get(out.suffix.lower())
+    if kind is None:
+        raise UserInputError(f"--out: {out.name}: the file must end in .txt, .html or .pdf")
+    label, rmp = _summary_plan(plan, version)
+    rendered = render_plan_summary(rmp, kind)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(rendered, bytes):
+        out.write_bytes(rendered)
+    else:
+        out.write_text(rendered, encoding="utf-8")
+    console.print(f"wrote {out}: RMP Part VI summary of {label}")
