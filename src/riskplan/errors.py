@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class UserInputError(ValueError):
     """Bad input from a user: a file, an argument, a record. Stored data is left untouched."""
@@ -9,3 +11,12 @@ class UserInputError(ValueError):
 
 class NotFoundError(UserInputError):
     """Something named by the user does not exist (a plan, a version, a case)."""
+
+
+def validation_problems(exc: ValidationError, where: str, subject: str) -> str:
+    """A pydantic validation error as a user reads it: where, how many problems, each field path and why."""
+    lines = [f"{where}: {exc.error_count()} problem(s) with the {subject}:"]
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  - {path}: {err['msg']}")
+    return "\n".join(lines)

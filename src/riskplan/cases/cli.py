@@ -29,7 +29,7 @@ from riskplan.cases.store import (
     record_submission,
 )
 from riskplan.cli_support import console, current_user, database, user_errors
-from riskplan.errors import UserInputError
+from riskplan.errors import UserInputError, validation_problems
 from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
 
@@ -43,12 +43,6 @@ ReasonOption = Annotated[str | None, typer.Option(help="Why (recorded in the aud
 
 def _plan_name(plan: str | None) -> str:
     return plan or get_settings().default_plan
-
-
-def _validation_message(exc: ValidationError, where: str) -> str:
-    lines = [f"{where}: {exc.error_count()} problem(s) with the case:"]
-    lines += [f"  - {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()]
-    return "\n".join(lines)
 
 
 def read_case_file(path: Path) -> Icsr:
@@ -65,7 +59,7 @@ def read_case_file(path: Path) -> Icsr:
     try:
         return Icsr.model_validate(data)
     except ValidationError as exc:
-        raise UserInputError(_validation_message(exc, str(path))) from None
+        raise UserInputError(validation_problems(exc, str(path), "case")) from None
 
 
 def _print_outcomes(outcomes: list[StoreOutcome]) -> None:

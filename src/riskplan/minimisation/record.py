@@ -37,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from riskplan.errors import UserInputError
+from riskplan.errors import UserInputError, validation_problems
 from riskplan.plan.checks import DiagnosisStatus, PremedicationCategory, ScreeningTest
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -211,11 +211,7 @@ def shipped_schema_text() -> str:
 
 
 def format_record_errors(exc: ValidationError, where: str) -> str:
-    lines = [f"{where}: {exc.error_count()} problem(s) with the patient record:"]
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  - {path}: {err['msg']}")
-    return "\n".join(lines)
+    return validation_problems(exc, where, "patient record")
 
 
 def parse_patient_record(text: str, where: str) -> PatientRecord:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from riskplan.errors import NotFoundError, UserInputError
+from riskplan.errors import NotFoundError, UserInputError, validation_problems
 from riskplan.plan.model import RiskManagementPlan
 
 _PLAN_SUFFIXES = (".yaml", ".yml", ".json")
@@ -26,11 +26,7 @@ def bundled_plan_names() -> list[str]:
 
 
 def format_validation_error(exc: ValidationError, where: str) -> str:
-    lines = [f"{where}: {exc.error_count()} problem(s) with the plan:"]
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  - {path}: {err['msg']}")
-    return "\n".join(lines)
+    return validation_problems(exc, where, "plan")
 
 
 def plan_from_data(data: Any, where: str) -> RiskManagementPlan:
