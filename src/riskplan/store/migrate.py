@@ -23,7 +23,6 @@ TABLE_MODULES = (
     "riskplan.terms.tables",
     "riskplan.cases.tables",
     "riskplan.signals.tables",
-    "riskplan.minimisation.tables",
     "riskplan.web.tables",
 )
 _MIGRATION_FOLDERS = ("store", "plan", "terms", "cases", "signals", "studies", "minimisation", "web")
