@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -79,8 +80,9 @@ def main() -> None:
     gc.freeze()
 
     results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        results["SQLite"] = run(f"sqlite:///{Path(tmp) / 'bench.db'}", cases, args.batch)
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["SQLite"] = run(f"sqlite:///{Path(tmp) / 'bench.db'}", cases, args.batch)
     if not args.skip_postgres:
         name = f"riskplan_bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(normalise_url(POSTGRES), isolation_level="AUTOCOMMIT")
