@@ -23,6 +23,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("study", "riskplan.studies.cli", "app"),
     ("check", "riskplan.minimisation.cli", "app"),
     ("report", "riskplan.reports.cli", "app"),
+    ("user", "riskplan.web.cli", "user_app"),
 )
 # ``riskplan synth <kind>``: (command, module, function).
 SYNTH_COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -43,6 +44,7 @@ def build_app(only: str | None = None) -> typer.Typer:
     )
     root.command()(demo)
     root.command()(version)
+    root.command()(serve)
     root.add_typer(db_app, name="db")
     for name, module, attr in GROUPS:
         if only is None or only == name:
@@ -72,6 +74,7 @@ _GROUP_HELP = {
     "case": "Individual case safety reports: intake, E2B(R3) exchange, assessment, clocks.",
     "signal": "Signal detection (disproportionality) over spontaneous reports, and signal management.",
     "study": "The plan's observational studies on OMOP CDM data.",
+    "user": "Users of the web application: add, list, unlock.",
     "report": "Periodic reports: the PSUR / PBRER (ICH E2C(R2), GVP Module VII).",
     "check": "Risk minimisation: pre-infusion checklist, patient card, effectiveness indicators.",
 }
@@ -123,6 +126,16 @@ def demo(
     console.print(f"database: {settings.database_url}", soft_wrap=True)
     for label, path in outputs:
         console.print(f"{label}: {path}", soft_wrap=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on", min=1, max=65535)] = 8000,
+) -> None:
+    """Run the web application (pages and JSON API) on the configured database."""
+    from riskplan.web.cli import serve as run
+
+    run(host=host, port=port)
 
 
 def version() -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
@@ -199,6 +199,28 @@ def step_psur(ctx: DemoContext) -> None:
         ctx.wrote(f"PSUR ({path.suffix.lstrip('.')})", path)
 
 
+DEMO_USERS = (("qppv", "qppv"), ("processor", "case processor"))
+DEMO_PASSWORD = "riskplan-demo"  # demo database only
+
+
+def step_web(ctx: DemoContext) -> None:
+    """Demo logins for the web application, and how to start it."""
+    from riskplan.web.auth import Auth
+    from riskplan.web.config import WebSettings
+    from riskplan.web.roles import parse_role
+    from riskplan.web.tables import WebUser
+
+    auth = Auth(ctx.engine, WebSettings())
+    with session_scope(ctx.engine) as session:
+        existing = set(session.scalars(select(WebUser.username)))
+        for name, role in DEMO_USERS:
+            if name not in existing:
+                auth.add_user(session, name, parse_role(role), DEMO_PASSWORD, who=ctx.settings.user)
+    ctx.console.print("web application: run `.venv/bin/riskplan serve`, then open http://127.0.0.1:8000/")
+    for name, role in DEMO_USERS:
+        ctx.console.print(f"  demo login ({role}): {name} / {DEMO_PASSWORD}")
+
+
 DEMO_MISSED_SHARE = 0.03  # share of past-due cases the demo department has not yet sent
 
 
@@ -264,6 +286,7 @@ STEPS: list[tuple[str, Step]] = [
     ("studies", step_studies),
     ("minimisation", step_minimisation),
     ("psur", step_psur),
+    ("web", step_web),
 ]
 
 

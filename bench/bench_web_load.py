@@ -1,0 +1,305 @@
+"""Web load benchmark: concurrent case processors entering and following up cases over the JSON API.
+
+``riskplan serve`` runs in a child process against a fresh PostgreSQL database on 127.0.0.1; N clients
+(default 50, one login each) enter new cases and send follow-ups of their own cases for a fixed time
+(default 60 s), then stop by themselves. Afterwards every acknowledged write is checked in the
+database: each acknowledged case stored exactly once, every acknowledged version present, versions
+numbered without gaps, and the audit trail complete (one "created" row per case, one "new version" row
+per later version, field-level "changed" rows for each follow-up). Prints throughput and p50/p95 latency.
+
+    .venv/bin/python bench/bench_web_load.py [--clients 50] [--seconds 60] [--postgres URL] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from riskplan.cases.tables import CaseRow, CaseVersionRow
+from riskplan.store.audit import AuditEvent
+from riskplan.store.db import make_engine, normalise_url, session_scope
+from riskplan.store.migrate import upgrade
+from riskplan.web.auth import Auth
+from riskplan.web.config import WebSettings
+from riskplan.web.roles import Role
+
+POSTGRES = os.environ.get("RISKPLAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PASSWORD = "benchmark password 2026"
+REQUEST_TIMEOUT = 30.0
+
+
+def case_body(wid: str, narrative: str, outcome: str = "2") -> dict[str, Any]:
+    """A spontaneous UPLIZNA case with what E2B(R3) needs (as JSON for POST /api/cases)."""
+    return {
+        "sender_report_id": wid,
+        "worldwide_case_id": wid,
+        "report_type": "1",
+        "created": "20261102120000",
+        "first_received": "20261102",
+        "most_recent_info": "20261102",
+        "primary_sources": [{"country": "GB", "qualification": "1", "primary_for_regulatory_purposes": True}],
+        "sender": {"sender_type": "1", "organisation": "Riskplan Bench Pharma"},
+        "patient": {"name": "JD", "age": {"value": "67", "unit": "a"}, "sex": "2"},
+        "reactions": [
+            {
+                "id": f"{wid}-r1",
+                "verbatim_term": "pneumonia",
+                "verbatim_language": "eng",
+                "hospitalisation": True,
+                "start_date": "20261020",
+                "outcome": outcome,
+            }
+        ],
+        "drugs": [
+            {
+                "id": f"{wid}-d1",
+                "role": "1",
+                "name": "UPLIZNA",
+                "substances": [{"name": "inebilizumab"}],
+                "dosages": [{"dose": {"value": "300", "unit": "mg"}, "start_date": "20260301"}],
+            }
+        ],
+        "narrative": narrative,
+    }
+
+
+@dataclass
+class Results:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    created: set[str] = field(default_factory=set)
+    versions: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+
+async def client(
+    n: int, base: str, username: str, until: float, results: Results, rng: random.Random, prefix: str
+) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT) as http:
+        r = await http.post("/api/auth/token", json={"username": username, "password": PASSWORD})
+        r.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        mine: list[str] = []
+        i = 0
+        while time.monotonic() < until:
+            follow = bool(mine) and rng.random() < 0.5
+            if follow:
+                wid = rng.choice(mine)
+                body = case_body(wid, f"follow-up {i} of client {n}", outcome=rng.choice("0123"))
+                kind, url = "follow-up", f"/api/cases/{wid}/follow-ups"
+            else:
+                wid = f"BENCH-{prefix}{n:03d}-{i:06d}"
+                body = case_body(wid, f"initial report {i} of client {n}")
+                kind, url = "intake", "/api/cases"
+            i += 1
+            t0 = time.perf_counter()
+            try:
+                response = await http.post(url, json=body)
+            except httpx.HTTPError as exc:
+                results.errors[f"{kind}: {type(exc).__name__}"] += 1
+                continue
+            results.latencies[kind].append(time.perf_counter() - t0)
+            results.statuses[(kind, response.status_code)] += 1
+            if response.status_code == 201:
+                data = response.json()
+                results.versions[wid].add(int(data["version"]))
+                if kind == "intake":
+                    results.created.add(wid)
+                    mine.append(wid)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "RISKPLAN_DATABASE_URL": url,
+        "RISKPLAN_OUTPUT_DIR": str(folder / "out"),
+        "RISKPLAN_CONFIG": str(folder / "none.toml"),
+    }
+    code = f"from riskplan.web.cli import serve; serve(host='127.0.0.1', port={port})"
+    log = (folder / "server.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise SystemExit(f"the server did not start; see {folder / 'server.log'}")
+
+
+def verify(url: str, results: Results) -> dict[str, int]:
+    """Every acknowledged write is stored exactly once with its audit trail."""
+    engine = make_engine(url)
+    problems: list[str] = []
+    with session_scope(engine) as s:
+        cases = {
+            wid: (cid, latest)
+            for wid, cid, latest in s.execute(
+                select(CaseRow.worldwide_id, CaseRow.id, CaseRow.latest_version).where(
+                    CaseRow.worldwide_id.like("BENCH-%")
+                )
+            )
+        }
+        per_wid = dict(
+            s.execute(
+                select(CaseRow.worldwide_id, func.count())
+                .where(CaseRow.worldwide_id.like("BENCH-%"))
+                .group_by(CaseRow.worldwide_id)
+            ).all()
+        )
+        versions: dict[int, list[int]] = defaultdict(list)
+        for cid, version in s.execute(select(CaseVersionRow.case_id, CaseVersionRow.version)):
+            versions[cid].append(version)
+        audit: Counter[tuple[str, str]] = Counter()
+        for entity, action in s.execute(
+            select(AuditEvent.entity_id, AuditEvent.action).where(AuditEvent.entity_type == "case")
+        ):
+            audit[(entity, action)] += 1
+        total_audit = s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    engine.dispose()
+    for wid in results.created:
+        if per_wid.get(wid) != 1:
+            problems.append(f"{wid}: stored {per_wid.get(wid, 0)} times")
+    acknowledged_versions = 0
+    for wid, acked in results.versions.items():
+        acknowledged_versions += len(acked)
+        if wid not in cases:
+            problems.append(f"{wid}: acknowledged but not stored")
+            continue
+        cid, latest = cases[wid]
+        stored = sorted(versions[cid])
+        if stored != list(range(1, latest + 1)):
+            problems.append(f"{wid}: versions {stored} (latest {latest})")
+        if not acked <= set(stored):
+            problems.append(f"{wid}: acknowledged versions {sorted(acked - set(stored))} missing")
+        if audit[(wid, "created")] != 1 or audit[(wid, "new version")] != len(stored) - 1:
+            problems.append(f"{wid}: audit created={audit[(wid, 'created')]} new version={audit[(wid, 'new version')]}")
+        if len(stored) > 1 and audit[(wid, "changed")] < len(stored) - 1:
+            problems.append(f"{wid}: {audit[(wid, 'changed')]} field changes for {len(stored) - 1} follow-ups")
+    if problems:
+        print("PROBLEMS:", *problems[:20], sep="\n  ")
+        raise SystemExit(f"{len(problems)} integrity problem(s)")
+    return {
+        "cases stored": len(cases),
+        "versions stored": sum(len(versions[cid]) for cid, _ in cases.values()),
+        "acknowledged versions": acknowledged_versions,
+        "audit rows": total_audit,
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def drive(
+    base: str, users: list[str], clients: int, seconds: float, seed: int, prefix: str
+) -> tuple[Results, float]:
+    results = Results()
+    start = time.monotonic()
+    until = start + seconds
+    tasks = [
+        client(n, base, users[n % len(users)], until, results, random.Random(seed + n), prefix) for n in range(clients)
+    ]
+    # bounded: every request has a timeout, and the whole run a hard deadline
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + REQUEST_TIMEOUT + 60)
+    return results, time.monotonic() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--postgres", default=POSTGRES, help="admin URL; a fresh database is made and dropped")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args()
+
+    admin = create_engine(normalise_url(args.postgres), isolation_level="AUTOCOMMIT")
+    name = f"riskplan_bench_web_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(args.postgres)).set(database=name).render_as_string(hide_password=False)
+    proc = None
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+        auth = Auth(engine, WebSettings())
+        users = [f"bench-{i:02d}" for i in range(min(args.clients, 10))]
+        with session_scope(engine) as s:
+            for user in users:
+                auth.add_user(s, user, Role.CASE_PROCESSOR, PASSWORD, who="bench")
+        engine.dispose()
+        with tempfile.TemporaryDirectory(prefix="bench_web_") as tmp:
+            proc, base = start_server(url, Path(tmp))
+            # the plan is stored with the first case; do it once before the timing
+            warm = asyncio.run(drive(base, users, 1, 0.5, args.seed, "W"))[0]
+            results, elapsed = asyncio.run(drive(base, users, args.clients, args.seconds, args.seed + 1000, "L"))
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+            proc = None
+        merged = Results()
+        for r in (warm, results):
+            merged.created |= r.created
+            for wid, v in r.versions.items():
+                merged.versions[wid] |= v
+        checked = verify(url, merged)
+        ok = sum(n for (kind, status), n in results.statuses.items() if status == 201)
+        print(f"web load: {args.clients} clients, {elapsed:.1f} s, PostgreSQL {make_url(url).database}")
+        print(f"  acknowledged writes: {ok} ({ok / elapsed:.1f}/s)")
+        for kind in ("intake", "follow-up"):
+            lat = results.latencies.get(kind, [])
+            print(
+                f"  {kind:9}: {len(lat):6d} requests, p50 {percentile(lat, 0.5) * 1000:7.1f} ms, "
+                f"p95 {percentile(lat, 0.95) * 1000:7.1f} ms, mean {statistics.fmean(lat) * 1000 if lat else 0:7.1f} ms"
+            )
+        print(f"  statuses: {dict(sorted(results.statuses.items()))}")
+        if results.errors:
+            print(f"  transport errors: {dict(results.errors)}")
+        print("  integrity: every acknowledged case stored once, every acknowledged version present, audit complete")
+        for key, value in checked.items():
+            print(f"    {key}: {value}")
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait(10)
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,338 @@
+"""Request and response bodies of the JSON API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from riskplan.cases.model import Icsr
+from riskplan.plan.model import RiskManagementPlan
+from riskplan.web.case_ops import Causality
+from riskplan.web.signals_port import OUTCOMES, STATES
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- auth ------------------------------------------------------------------------------------------
+
+
+class TokenRequest(In):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class TokenResponse(Out):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the session ends at the latest (it ends sooner when idle)")
+    idle_timeout: int = Field(description="Seconds of inactivity after which the token stops working")
+    role: str
+
+
+class Me(Out):
+    username: str
+    role: str
+    permissions: list[str]
+
+
+class Message(Out):
+    detail: str
+
+
+# -- plans -----------------------------------------------------------------------------------------
+
+
+class PlanSummaryOut(Out):
+    name: str
+    bundled: bool
+    latest_version: int | None
+    approved_versions: list[int]
+
+
+class PlanVersionOut(Out):
+    plan_name: str
+    version: int
+    content_sha256: str
+    loaded_at: dt.datetime
+    loaded_by: str
+    source: str | None
+    reason: str | None
+    approved_at: dt.datetime | None = None
+    approved_by: str | None = None
+
+
+class PlanOut(Out):
+    name: str
+    version: int | None = Field(description="Stored version shown; null for a bundled plan not yet stored")
+    plan: RiskManagementPlan
+
+
+class FieldChangeOut(Out):
+    path: str
+    old: Any
+    new: Any
+
+
+class ItemChangeOut(Out):
+    kind: str
+    id: str
+    title: str
+    change: str
+    fields: list[FieldChangeOut]
+
+
+class PlanDiffOut(Out):
+    old: str
+    new: str
+    items: list[ItemChangeOut]
+    plan_fields: list[FieldChangeOut]
+
+
+class ApproveIn(In):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ApprovalOut(Out):
+    plan_name: str
+    version: int
+    approved_at: dt.datetime
+    approved_by: str
+    reason: str | None
+
+
+# -- cases -----------------------------------------------------------------------------------------
+
+
+class ConcernOut(Out):
+    id: str
+    reasons: str
+
+
+class LinkOut(Out):
+    kind: str
+    other: str
+    reason: str | None
+
+
+class ReactionOut(Out):
+    seq: int
+    verbatim: str
+    pt_name: str | None
+    soc_name: str | None
+    coding_status: str
+    serious: bool
+    seriousness_criteria: str | None
+    listedness: str
+    onset: dt.date | None
+    outcome: str | None
+
+
+class CaseOut(Out):
+    case_number: str
+    worldwide_id: str
+    plan_name: str
+    version: int
+    latest_version: int
+    valid: bool
+    invalid_reasons: list[str]
+    serious: bool
+    received: dt.date
+    day_zero: dt.date | None
+    due: dt.date | None
+    recorded_at: dt.datetime
+    recorded_by: str
+    reason: str | None
+    safety_concerns: list[ConcernOut]
+    reactions: list[ReactionOut]
+    links: list[LinkOut]
+    icsr: Icsr
+
+
+class IntakeOut(Out):
+    case_number: str
+    worldwide_id: str
+    version: int
+    status: Literal["created", "follow-up", "unchanged"]
+    valid: bool
+    invalid_reasons: list[str]
+    serious: bool
+    due: dt.date | None
+    safety_concerns: list[str]
+
+
+class StoredOut(Out):
+    case_number: str
+    worldwide_id: str
+    version: int
+    status: Literal["created", "follow-up", "unchanged"]
+
+
+class ImportOut(Out):
+    file_name: str
+    imported: list[StoredOut]
+    rejected: list[str]
+
+
+class ExportIn(In):
+    cases: list[str] | None = Field(
+        default=None, max_length=1000, description="Case numbers or worldwide ids; default: every case due"
+    )
+
+
+class CaseListingOut(Out):
+    case_number: str
+    worldwide_id: str
+    version: int
+    received: dt.date
+    valid: bool
+    serious: bool
+    due: dt.date | None
+    safety_concerns: list[str]
+    reactions: list[str]
+
+
+class CaseVersionOut(Out):
+    version: int
+    recorded_at: dt.datetime
+    recorded_by: str
+    reason: str | None
+    received: dt.date
+    valid: bool
+    serious: bool
+    due: dt.date | None
+
+
+class AuditEventOut(Out):
+    at: dt.datetime
+    who: str
+    entity_type: str
+    entity_id: str
+    action: str
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    reason: str | None
+
+
+class DueOut(Out):
+    case_number: str
+    worldwide_id: str
+    version: int
+    serious: bool
+    day_zero: dt.date | None
+    due: dt.date
+    days_left: int
+    overdue: bool
+
+
+class AssessIn(In):
+    causality: Causality
+    comment: str | None = Field(default=None, max_length=5000)
+
+
+class AssessmentOut(Out):
+    version: int
+    causality: str
+    comment: str | None
+    assessed_at: dt.datetime
+    assessed_by: str
+
+
+class LinkIn(In):
+    other: str = Field(min_length=1, max_length=200, description="Case number or worldwide id of the duplicate")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+# -- signals ---------------------------------------------------------------------------------------
+
+
+class SignalOut(Out):
+    id: str = Field(description="Signal id, e.g. SIG-2026-0001")
+    title: str
+    product: str | None
+    event: str | None = Field(description="MedDRA PT")
+    state: str
+    allowed_next: list[str]
+    plan_name: str | None
+    concern_id: str | None
+    source: str | None
+    outcome: str | None
+    plan_version: int | None = Field(description="The plan version the outcome produced")
+    detected_on: dt.date | None
+    updated_at: dt.datetime | None
+    updated_by: str | None
+    cases: list[str]
+
+
+class SignalMoveOut(Out):
+    from_state: str | None
+    to_state: str
+    at: dt.datetime
+    who: str
+    role: str | None
+    reason: str
+    outcome: str | None
+    plan_version: int | None
+
+
+class SignalDetailOut(SignalOut):
+    history: list[SignalMoveOut]
+
+
+SignalState = Literal["detected", "validated", "refuted", "prioritised", "assessed", "closed"]
+SignalOutcome = Literal["no action", "new safety concern", "changed safety concern", "risk-minimisation change"]
+assert set(STATES) == set(get_args(SignalState)) and set(OUTCOMES) == set(get_args(SignalOutcome))
+
+
+class TransitionIn(In):
+    to: SignalState
+    reason: str = Field(min_length=1, max_length=2000, description="Why (recorded with the move)")
+    outcome: SignalOutcome | None = Field(default=None, description="Only when closing (GVP IX.B.6)")
+    plan: RiskManagementPlan | None = Field(
+        default=None, description="The changed plan, when the outcome changes it (stored as a new plan version)"
+    )
+
+
+class DisproportionalityOut(Out):
+    source: str
+    total: int
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
+# -- studies ---------------------------------------------------------------------------------------
+
+
+class StudyOut(Out):
+    id: str
+    short_name: str
+    title: str
+    category: str
+    safety_concerns: list[str]
+    runnable: bool
+
+
+class RunIn(In):
+    cdm: str = Field(min_length=1, max_length=1000, description="CDM folder or DuckDB file under a CDM folder")
+    plan: str | None = Field(default=None, max_length=80)
+    pdf: bool = Field(default=False, description="Also make the PDF report (slower)")
+
+
+class RunOut(Out):
+    id: int
+    plan_name: str
+    study_id: str
+    cdm_source: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    run_by: str
+    sections: int
+    formats: list[str]

@@ -1,0 +1,302 @@
+"""Case work as the web application does it (shared by the JSON API and the pages)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from riskplan.cases.e2b import E2bError, Rejection, export_icsrs, import_e2b
+from riskplan.cases.intake import IntakeContext, intake, intake_context
+from riskplan.cases.model import Icsr
+from riskplan.cases.store import (
+    ENTITY,
+    StoreOutcome,
+    case_history,
+    case_number,
+    due_cases,
+    latest_icsrs,
+    link_cases,
+    record_submission,
+    resolve_case_id,
+)
+from riskplan.cases.tables import CaseConcernRow, CaseRow, CaseVersionRow
+from riskplan.errors import NotFoundError, UserInputError
+from riskplan.plan.tables import PlanVersionRow
+from riskplan.store.audit import AuditEvent, record_change
+from riskplan.terms.meddra import current_release
+from riskplan.web.context import Conflict, WebContext
+from riskplan.web.tables import WebCaseAssessment
+
+
+class Causality(StrEnum):
+    """WHO-UMC causality categories."""
+
+    CERTAIN = "certain"
+    PROBABLE = "probable"
+    POSSIBLE = "possible"
+    UNLIKELY = "unlikely"
+    CONDITIONAL = "conditional"
+    UNASSESSABLE = "unassessable"
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """What an intake answers with: the stored version's assessment."""
+
+    valid: bool
+    invalid_reasons: tuple[str, ...]
+    serious: bool
+    due: dt.date | None
+    concerns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Entered:
+    outcome: StoreOutcome
+    case: CaseSummary
+
+
+def _plan(ctx: WebContext, plan: str | None) -> str:
+    return plan or ctx.settings.default_plan
+
+
+class IntakeContexts:
+    """Intake contexts kept between requests while neither the plan version nor the terminology changes.
+
+    Building one means loading the plan and indexing the open term list (milliseconds per request);
+    with a MedDRA release loaded the terminology reads the request's session, so it is built each time.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, int, str], IntakeContext] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, plan_name: str, who: str) -> IntakeContext:
+        if current_release(session) is not None:
+            return intake_context(session, plan_name, who)
+        latest = session.execute(
+            select(PlanVersionRow.version, PlanVersionRow.content_sha256)
+            .where(PlanVersionRow.plan_name == plan_name)
+            .order_by(PlanVersionRow.version.desc())
+            .limit(1)
+        ).first()
+        if latest is not None:
+            cached = self._cache.get((plan_name, latest[0], latest[1]))
+            if cached is not None:
+                return cached
+        context = intake_context(session, plan_name, who)  # stores a bundled plan as version 1 first
+        sha = session.scalar(
+            select(PlanVersionRow.content_sha256).where(
+                PlanVersionRow.plan_name == plan_name, PlanVersionRow.version == context.plan_version
+            )
+        )
+        if sha is not None:
+            with self._lock:
+                self._cache[(plan_name, context.plan_version, sha)] = context
+        return context
+
+
+def _summary(session: Session, case_id: int, version: int) -> CaseSummary:
+    row = session.scalars(
+        select(CaseVersionRow).where(CaseVersionRow.case_id == case_id, CaseVersionRow.version == version)
+    ).one()
+    concerns = session.scalars(
+        select(CaseConcernRow.concern_id).where(CaseConcernRow.case_version_id == row.id).order_by(CaseConcernRow.id)
+    )
+    reasons = tuple(row.invalid_reasons.split("; ")) if row.invalid_reasons else ()
+    return CaseSummary(row.valid, reasons, row.serious, row.due, tuple(concerns))
+
+
+def enter_case(ctx: WebContext, icsr: Icsr, *, who: str, plan: str | None = None, reason: str | None = None) -> Entered:
+    """A new case (version 1); a worldwide case id already stored is a conflict (send a follow-up)."""
+
+    def work(session: Session) -> Entered:
+        known = session.scalar(select(CaseRow.id).where(CaseRow.worldwide_id == icsr.worldwide_case_id))
+        if known is not None:
+            raise Conflict(
+                f"case {icsr.worldwide_case_id!r} already exists as {case_number(known)}; "
+                f"send follow-up information to /api/cases/{case_number(known)}/follow-ups"
+            )
+        context = ctx.intake_contexts.get(session, _plan(ctx, plan), who)
+        [outcome] = intake(session, [icsr], context=context, who=who, reason=reason)
+        return Entered(outcome, _summary(session, outcome.case_id, outcome.version))
+
+    return ctx.write(work)
+
+
+def follow_up(ctx: WebContext, ref: str, icsr: Icsr, *, who: str, reason: str | None = None) -> Entered:
+    """Follow-up information for a stored case: a new version when the content changed."""
+
+    def work(session: Session) -> Entered:
+        case_id = resolve_case_id(session, ref)
+        # one follow-up of a case at a time: a second waits here (PostgreSQL row lock; SQLite
+        # transactions here hold the database's write lock already) and then numbers its version after
+        case = session.scalars(select(CaseRow).where(CaseRow.id == case_id).with_for_update()).one()
+        if icsr.worldwide_case_id != case.worldwide_id:
+            raise UserInputError(
+                f"worldwide_case_id {icsr.worldwide_case_id!r} is not that of case {case_number(case_id)} "
+                f"({case.worldwide_id!r})"
+            )
+        context = ctx.intake_contexts.get(session, case.plan_name, who)
+        [outcome] = intake(session, [icsr], context=context, who=who, reason=reason or "follow-up information")
+        return Entered(outcome, _summary(session, outcome.case_id, outcome.version))
+
+    return ctx.write(work)
+
+
+@dataclass(frozen=True)
+class Imported:
+    file_name: str
+    outcomes: list[StoreOutcome]
+    rejected: list[Rejection]
+
+
+def import_batch(
+    ctx: WebContext,
+    data: bytes,
+    *,
+    file_name: str,
+    who: str,
+    skip_invalid: bool = False,
+    plan: str | None = None,
+) -> Imported:
+    """An E2B(R3) batch, stored whole in one transaction (or not at all); E2bError for a refused file."""
+    result = import_e2b(data, skip_invalid=skip_invalid, max_bytes=ctx.web.max_upload_mib * 1024 * 1024)
+    if not result.icsrs:
+        raise E2bError("the file holds no case that could be imported", rejections=result.rejected)
+    ids = [i.worldwide_case_id for i in result.icsrs]
+    if len(set(ids)) != len(ids):
+        raise E2bError("the batch holds the same worldwide case id (C.1.8.1) more than once")
+
+    def work(session: Session) -> list[StoreOutcome]:
+        context = ctx.intake_contexts.get(session, _plan(ctx, plan), who)
+        return intake(session, result.icsrs, context=context, who=who, reason=f"E2B(R3) import of {file_name}")
+
+    return Imported(file_name, ctx.write(work), list(result.rejected))
+
+
+@dataclass(frozen=True)
+class Exported:
+    batch_id: str
+    file_name: str
+    data: bytes
+    cases: list[tuple[int, int]]  # (case id, version)
+
+
+def export_batch(ctx: WebContext, refs: Sequence[str] | None, *, who: str) -> Exported:
+    """The given cases (default: every case whose report is due) as one E2B(R3) batch, recorded as sent."""
+    now = ctx.now()
+    batch_id = f"RP-{now:%Y%m%d%H%M%S%f}"
+    file_name = f"{batch_id}.xml"
+
+    def work(session: Session) -> Exported:
+        if refs:
+            chosen = latest_icsrs(session, refs)
+        else:
+            due = [str(d.case_id) for d in due_cases(session, now.date())]
+            chosen = latest_icsrs(session, due) if due else []
+        if not chosen:
+            raise NotFoundError("nothing to export: no case given and no case is due")
+        data = export_icsrs(
+            [icsr for _, _, icsr in chosen],
+            batch_id=batch_id,
+            sender_id=ctx.settings.e2b_sender_id,
+            receiver_id=ctx.settings.e2b_receiver_id,
+            created=now,
+        )
+        digest = hashlib.sha256(data).hexdigest()
+        for case_id, version, _ in chosen:
+            record_submission(session, case_id, version, batch_id=batch_id, file_name=file_name, sha256=digest, who=who)
+        return Exported(batch_id, file_name, data, [(c, v) for c, v, _ in chosen])
+
+    return ctx.write(work)
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    version: int
+    recorded_at: dt.datetime
+    recorded_by: str
+    reason: str | None
+    received: dt.date
+    valid: bool
+    serious: bool
+    due: dt.date | None
+
+
+def case_versions(session: Session, ref: str) -> list[VersionSummary]:
+    case_id = resolve_case_id(session, ref)
+    rows = session.scalars(
+        select(CaseVersionRow).where(CaseVersionRow.case_id == case_id).order_by(CaseVersionRow.version)
+    )
+    return [
+        VersionSummary(r.version, r.recorded_at, r.recorded_by, r.reason, r.received, r.valid, r.serious, r.due)
+        for r in rows
+    ]
+
+
+def history(session: Session, ref: str) -> list[AuditEvent]:
+    return case_history(session, ref)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    version: int
+    causality: str
+    comment: str | None
+    assessed_at: dt.datetime
+    assessed_by: str
+
+
+def assessments(session: Session, ref: str) -> list[Assessment]:
+    case_id = resolve_case_id(session, ref)
+    rows = session.scalars(
+        select(WebCaseAssessment).where(WebCaseAssessment.case_id == case_id).order_by(WebCaseAssessment.id)
+    )
+    return [Assessment(r.version, r.causality, r.comment, r.assessed_at, r.assessed_by) for r in rows]
+
+
+def assess(ctx: WebContext, ref: str, causality: Causality, comment: str | None, *, who: str) -> Assessment:
+    """Record a medical assessment of the latest version of a case (and in its audit trail)."""
+
+    def work(session: Session) -> Assessment:
+        case_id = resolve_case_id(session, ref)
+        case = session.get_one(CaseRow, case_id)
+        now = ctx.now()
+        row = WebCaseAssessment(
+            case_id=case_id,
+            version=case.latest_version,
+            causality=causality.value,
+            comment=comment,
+            assessed_at=now,
+            assessed_by=who,
+        )
+        session.add(row)
+        record_change(
+            session,
+            who=who,
+            entity_type=ENTITY,
+            entity_id=case.worldwide_id,
+            action="medically assessed",
+            changes={"causality": (None, causality.value), "comment": (None, comment)},
+            reason=f"assessment of version {case.latest_version}",
+            at=now,
+        )
+        return Assessment(row.version, row.causality, row.comment, now, who)
+
+    return ctx.write(work)
+
+
+def link_duplicate(ctx: WebContext, ref: str, other: str, reason: str, *, who: str) -> None:
+    ctx.write(lambda session: link_cases(session, ref, other, kind="duplicate", who=who, reason=reason))
+
+
+def case_ids_of_plan(session: Session, plan_name: str) -> set[int]:
+    return set(session.scalars(select(CaseRow.id).where(CaseRow.plan_name == plan_name)))

@@ -1,0 +1,100 @@
+"""``riskplan user ...`` (``user_app``) and ``riskplan serve`` (``serve``)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select, update
+
+from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.errors import NotFoundError, UserInputError
+from riskplan.store.audit import record_change
+from riskplan.store.db import session_scope
+from riskplan.web.auth import USER_ENTITY, Auth
+from riskplan.web.config import WebSettings
+from riskplan.web.roles import Role, parse_role
+from riskplan.web.tables import WebUser
+
+user_app = typer.Typer(help="Users of the web application: add, list, unlock.", no_args_is_help=True)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UserInputError("no password on standard input")
+        return password
+    value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+@user_app.command("add")
+@user_errors
+def add(
+    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ - @)")],
+    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(r.value for r in Role)}")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input")
+    ] = False,
+) -> None:
+    """Add a user with a role; the password is asked for (or read from standard input)."""
+    try:
+        chosen = parse_role(role)
+    except ValueError as exc:
+        raise UserInputError(str(exc)) from None
+    password = _read_password(password_stdin)
+    engine = database()
+    auth = Auth(engine, WebSettings())
+    with session_scope(engine) as session:
+        user = auth.add_user(session, name, chosen, password, who=current_user())
+        username = user.username
+    console.print(f"user {username} added as {chosen.label}")
+
+
+@user_app.command("list")
+@user_errors
+def list_users() -> None:
+    """List the users with role, last login and lock state."""
+    with session_scope(database()) as session:
+        users = list(session.scalars(select(WebUser).order_by(WebUser.username)))
+    table = Table(title=f"Users ({len(users)})")
+    for col in ("user", "role", "active", "last login (UTC)", "locked until (UTC)"):
+        table.add_column(col)
+    for u in users:
+        table.add_row(
+            u.username,
+            Role(u.role).label,
+            "yes" if u.active else "no",
+            f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "",
+            f"{u.locked_until:%Y-%m-%d %H:%M}" if u.locked_until else "",
+        )
+    console.print(table)
+
+
+@user_app.command("unlock")
+@user_errors
+def unlock(name: Annotated[str, typer.Argument(help="User name")]) -> None:
+    """Lift a lock-out after failed logins before it runs out."""
+    with session_scope(database()) as session:
+        if session.scalar(select(WebUser.id).where(WebUser.username == name)) is None:
+            raise NotFoundError(f"no user {name!r}")
+        session.execute(update(WebUser).where(WebUser.username == name).values(locked_until=None, failed_logins=0))
+        record_change(session, who=current_user(), entity_type=USER_ENTITY, entity_id=name, action="unlocked")
+    console.print(f"user {name} unlocked")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on", min=1, max=65535)] = 8000,
+) -> None:
+    """Run the web application (pages and JSON API) with uvicorn."""
+    import uvicorn
+
+    from riskplan.web.app import create_app
+
+    app = create_app()
+    console.print(f"riskplan web on http://{host}:{port}/ (API description: /openapi.json after login)")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)

@@ -1,0 +1,51 @@
+"""Settings of the web application, from the environment (``RISKPLAN_WEB_*``).
+
+The shared settings (database, output folder, default plan, E2B ids) come from
+:class:`riskplan.settings.Settings`; these are the ones only the web application reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from riskplan.settings import Settings
+
+
+class WebSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RISKPLAN_WEB_", extra="ignore")
+
+    secret_key: str | None = Field(
+        default=None,
+        description="Key that signs session cookies; when unset one is generated once and kept in the database",
+    )
+    session_idle_minutes: int = Field(default=480, ge=1, description="A session ends after this long unused")
+    session_max_hours: int = Field(default=24, ge=1, description="A session ends this long after login regardless")
+    lockout_attempts: int = Field(default=5, ge=1, description="Failed logins in a row that lock an account")
+    lockout_minutes: int = Field(default=15, ge=1, description="How long a locked account stays locked")
+    cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only")
+    argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes")
+    argon2_memory_kib: int = Field(default=65536, ge=8, description="argon2id memory in KiB")
+    cdm_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders whose OMOP CDM sources studies may read (default: <output dir>/cdm)",
+    )
+    signal_results: Path | None = Field(
+        default=None,
+        description="Disproportionality results of `riskplan signal detect` (.parquet or .csv; "
+        "default: <output dir>/signals/disproportionality.parquet)",
+    )
+    max_upload_mib: int = Field(default=50, ge=1, description="Largest E2B file accepted for import")
+
+
+def cdm_roots(settings: Settings, web: WebSettings) -> list[Path]:
+    roots = web.cdm_roots or [settings.output_dir / "cdm"]
+    return [root.resolve() for root in roots]
+
+
+def signal_results_path(settings: Settings, web: WebSettings) -> Path:
+    if web.signal_results is not None:
+        return web.signal_results
+    return settings.output_dir / "signals" / "disproportionality.parquet"

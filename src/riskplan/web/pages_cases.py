@@ -1,0 +1,245 @@
+"""Case pages: list, intake form (HTMX, field-level messages), case view with versions, assessment
+and audit trail, follow-up, E2B(R3) import and export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse
+
+from riskplan.cases.codes import Outcome, Qualification, ReportType, Sex
+from riskplan.cases.store import get_case, list_cases
+from riskplan.web import case_ops
+from riskplan.web.auth import Principal
+from riskplan.web.context import Conflict, WebContext
+from riskplan.web.deps import Ctx, page_require
+from riskplan.web.forms import SERIOUSNESS_LABELS, CaseForm, FollowUpForm, form_errors, form_values
+from riskplan.web.roles import Permission
+from riskplan.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+LIST_LIMIT = 500
+
+
+def need(permission: Permission) -> Any:
+    return Depends(page_require(permission))
+
+
+def _choices(enum: Any) -> list[tuple[str, str]]:
+    return [(m.value, m.label) for m in enum]
+
+
+FORM_CHOICES: dict[str, Any] = {
+    "report_types": _choices(ReportType),
+    "qualifications": _choices(Qualification),
+    "sexes": _choices(Sex),
+    "outcomes": _choices(Outcome),
+    "seriousness_labels": SERIOUSNESS_LABELS,
+}
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/cases")
+def cases(
+    request: Request,
+    ctx: Ctx,
+    user: Annotated[Principal, need(Permission.CASE_READ)],
+    plan: Annotated[str | None, Query(max_length=80)] = None,
+    concern: Annotated[str | None, Query(max_length=80)] = None,
+) -> HTMLResponse:
+    rows = ctx.read(lambda s: list_cases(s, plan_name=plan or None))
+    if concern:
+        rows = [r for r in rows if concern in r.concerns]
+    return render(request, "cases.html", user, cases=rows[:LIST_LIMIT], more=len(rows) > LIST_LIMIT, concern=concern)
+
+
+# -- intake ----------------------------------------------------------------------------------------
+
+
+def _form_page(
+    request: Request, user: Principal, values: dict[str, Any], errors: dict[str, str], *, status_code: int
+) -> HTMLResponse:
+    htmx = request.headers.get("HX-Request") == "true"
+    template = "_case_form.html" if htmx else "case_new.html"
+    # HTMX swaps 2xx answers only: the form with its messages comes back as 200 there
+    return render(
+        request, template, user, status_code=200 if htmx else status_code, values=values, errors=errors, **FORM_CHOICES
+    )
+
+
+@router.get("/cases/new")
+def new_case_form(request: Request, ctx: Ctx, user: Annotated[Principal, need(Permission.CASE_WRITE)]) -> HTMLResponse:
+    values = {
+        "product": "UPLIZNA",
+        "substance": "inebilizumab",
+        "report_type": ReportType.SPONTANEOUS.value,
+        "first_received": ctx.today().isoformat(),
+        "reaction_language": "eng",
+    }
+    return _form_page(request, user, values, {}, status_code=200)
+
+
+@router.post("/cases/new")
+async def new_case(request: Request, ctx: Ctx, user: Annotated[Principal, need(Permission.CASE_WRITE)]) -> Response:
+    form = await request.form()
+    values = form_values([(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"])
+    try:
+        parsed = CaseForm.model_validate(values)
+    except ValidationError as exc:
+        return _form_page(request, user, values, form_errors(exc), status_code=422)
+    try:
+        icsr = parsed.to_icsr(created=ctx.now(), sender_organisation=ctx.settings.e2b_sender_id)
+    except ValidationError as exc:
+        return _form_page(request, user, values, form_errors(exc, icsr=True), status_code=422)
+    try:
+        entered = await run_in_threadpool(
+            case_ops.enter_case, ctx, icsr, who=user.username, reason="entered on the intake form"
+        )
+    except Conflict as exc:
+        return _form_page(request, user, values, {"worldwide_case_id": str(exc)}, status_code=409)
+    target = f"/cases/{entered.outcome.case_number}?done=created"
+    if request.headers.get("HX-Request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return see_other(target)
+
+
+# -- one case --------------------------------------------------------------------------------------
+
+
+def _case_context(ctx: WebContext, user: Principal, ref: str, version: int | None) -> dict[str, Any]:
+    def work(session: Session) -> dict[str, Any]:
+        case = get_case(session, ref, version)
+        return {
+            "case": case,
+            "versions": case_ops.case_versions(session, ref),
+            "assessments": case_ops.assessments(session, ref),
+            "history": case_ops.history(session, ref) if user.can(Permission.CASE_HISTORY) else None,
+            "icsr_json": case.icsr.model_dump_json(indent=2, exclude_defaults=True),
+            "causalities": [c.value for c in case_ops.Causality],
+        }
+
+    return ctx.read(work)
+
+
+@router.get("/cases/import")
+def import_form(request: Request, user: Annotated[Principal, need(Permission.CASE_WRITE)]) -> HTMLResponse:
+    return render(request, "case_import.html", user, result=None)
+
+
+@router.post("/cases/import")
+async def import_file(
+    request: Request,
+    ctx: Ctx,
+    user: Annotated[Principal, need(Permission.CASE_WRITE)],
+    file: UploadFile,
+    skip_invalid: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    limit = ctx.web.max_upload_mib * 1024 * 1024
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"the file is larger than {ctx.web.max_upload_mib} MiB")
+    result = await run_in_threadpool(
+        case_ops.import_batch,
+        ctx,
+        data,
+        file_name=(file.filename or "upload.xml")[:200],
+        who=user.username,
+        skip_invalid=skip_invalid,
+    )
+    return render(request, "case_import.html", user, status_code=201, result=result)
+
+
+@router.post("/cases/export")
+def export(
+    ctx: Ctx,
+    user: Annotated[Principal, need(Permission.CASE_EXPORT)],
+    case: Annotated[list[str] | None, Form(max_length=1000)] = None,
+) -> Response:
+    refs = [c for c in (case or []) if c.strip()]
+    result = case_ops.export_batch(ctx, refs or None, who=user.username)
+    return Response(
+        result.data,
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{result.file_name}"'},
+    )
+
+
+@router.get("/cases/{ref}")
+def case_page(
+    request: Request,
+    ctx: Ctx,
+    user: Annotated[Principal, need(Permission.CASE_READ)],
+    ref: str,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> HTMLResponse:
+    return render(request, "case.html", user, _case_context(ctx, user, ref, version))
+
+
+@router.get("/cases/{ref}/follow-up")
+def follow_up_form(
+    request: Request, ctx: Ctx, user: Annotated[Principal, need(Permission.CASE_WRITE)], ref: str
+) -> HTMLResponse:
+    case = ctx.read(lambda s: get_case(s, ref))
+    values = {"most_recent_info": ctx.today().isoformat(), "narrative": case.icsr.narrative or ""}
+    return render(request, "follow_up.html", user, case=case, values=values, errors={}, **FORM_CHOICES)
+
+
+@router.post("/cases/{ref}/follow-up")
+async def follow_up(
+    request: Request, ctx: Ctx, user: Annotated[Principal, need(Permission.CASE_WRITE)], ref: str
+) -> Response:
+    form = await request.form()
+    values = form_values([(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"])
+    case = await run_in_threadpool(ctx.read, lambda s: get_case(s, ref))
+    try:
+        parsed = FollowUpForm.model_validate(values)
+        icsr = parsed.apply(case.icsr)
+    except ValidationError as exc:
+        return render(
+            request,
+            "follow_up.html",
+            user,
+            status_code=422,
+            case=case,
+            values=values,
+            errors=form_errors(exc),
+            **FORM_CHOICES,
+        )
+    entered = await run_in_threadpool(
+        case_ops.follow_up, ctx, ref, icsr, who=user.username, reason=parsed.reason or "follow-up information"
+    )
+    done = "unchanged" if entered.outcome.status == "unchanged" else "follow-up"
+    return see_other(f"/cases/{entered.outcome.case_number}?done={done}")
+
+
+@router.post("/cases/{ref}/assessments")
+def assess(
+    ctx: Ctx,
+    user: Annotated[Principal, need(Permission.CASE_ASSESS)],
+    ref: str,
+    causality: Annotated[case_ops.Causality, Form()],
+    comment: Annotated[str | None, Form(max_length=5000)] = None,
+) -> Response:
+    case_ops.assess(ctx, ref, causality, comment or None, who=user.username)
+    return see_other(f"/cases/{quote(ref)}?done=assessed")
+
+
+@router.post("/cases/{ref}/links")
+def link(
+    ctx: Ctx,
+    user: Annotated[Principal, need(Permission.CASE_LINK)],
+    ref: str,
+    other: Annotated[str, Form(min_length=1, max_length=200)],
+    reason: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> Response:
+    case_ops.link_duplicate(ctx, ref, other, reason, who=user.username)
+    return see_other(f"/cases/{quote(ref)}?done=linked")

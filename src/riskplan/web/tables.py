@@ -1,0 +1,114 @@
+"""Tables owned by ``web/``: users, sessions, the cookie-signing key, plan approvals, medical
+assessments of cases and study runs with their report files.
+
+Session tokens are never stored: a session row holds the SHA-256 of its token, so a copy of the
+database does not let anyone act as a logged-in user. Approvals, assessments and study runs are only
+ever added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from riskplan.store.db import Base
+
+
+class WebUser(Base):
+    __tablename__ = "web_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    role: Mapped[str] = mapped_column(String(30), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A login: a browser session (signed cookie) or an API bearer token."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)  # "browser" | "api"
+    csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSecret(Base):
+    """Keys the application generates for itself (the cookie-signing key when none is configured)."""
+
+    __tablename__ = "web_secret"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class WebPlanApproval(Base):
+    """A plan version approved by the QPPV."""
+
+    __tablename__ = "web_plan_approval"
+    __table_args__ = (UniqueConstraint("plan_name", "version", name="uq_web_plan_approval_plan_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_name: Mapped[str] = mapped_column(String(80), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    approved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    approved_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class WebCaseAssessment(Base):
+    """A safety physician's medical assessment of one version of a case (causality, comment)."""
+
+    __tablename__ = "web_case_assessment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("icsr_case.id"), nullable=False, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    causality: Mapped[str] = mapped_column(String(30), nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    assessed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    assessed_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class WebStudyRun(Base):
+    """One run of a plan study on a CDM source; its report files are :class:`WebReportFile` rows."""
+
+    __tablename__ = "web_study_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_name: Mapped[str] = mapped_column(String(80), nullable=False)
+    study_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    cdm_source: Mapped[str] = mapped_column(Text, nullable=False)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    run_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    sections: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class WebReportFile(Base):
+    __tablename__ = "web_report_file"
+    __table_args__ = (UniqueConstraint("run_id", "format", name="uq_web_report_file_run_id_format"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("web_study_run.id"), nullable=False, index=True)
+    format: Mapped[str] = mapped_column(String(10), nullable=False)  # html | pdf | json
+    media_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    file_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
