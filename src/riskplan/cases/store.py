@@ -33,7 +33,7 @@ from riskplan.cases.tables import (
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.store.audit import AuditEvent, audit_row, history, insert_audit_rows, utcnow
 from riskplan.store.changes import field_changes
-from riskplan.store.db import bulk_insert, insert_returning_ids
+from riskplan.store.db import bulk_insert, insert_returning_ids, keep_statistics_current
 from riskplan.terms.coding import CodingResult
 
 CASE_PREFIX = "RP"
@@ -175,6 +175,7 @@ def store_cases(
 ) -> list[StoreOutcome]:
     """Store assessed cases: new ones as version 1, known ones as follow-up versions when changed."""
     now = now or utcnow()
+    keep_statistics_current(session, (CaseRow.__tablename__, CaseVersionRow.__tablename__))
     keys = [a.icsr.case_key for a in cases]
     existing = _existing_cases(session, set(keys))
     seen: set[str] = set()

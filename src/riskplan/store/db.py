@@ -124,3 +124,26 @@ def insert_returning_ids(session: Session, table: Table, rows: list[dict[str, An
     result = connection.execute(table.insert().returning(table.c.id, table.c[key]), rows)
     by_key = {k: int(i) for i, k in result.all()}
     return [by_key[row[key]] for row in rows]
+
+
+def keep_statistics_current(session: Session, tables: Sequence[str], *, min_changes: int = 1000) -> None:
+    """ANALYZE tables whose planner statistics lag far behind bulk inserts (PostgreSQL only).
+
+    PostgreSQL docs, "Populating a Database" (14.4): run ANALYZE after loading much data. Without it a
+    freshly filled table still looks empty to the planner, which then scans it whole for every look-up by
+    key. Autovacuum catches up only on its own schedule; a bulk intake checks ``n_mod_since_analyze``
+    (a catalogue read) and analyzes when more than ``min_changes`` rows and a fifth of the table changed.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    rows = connection.execute(
+        text(
+            "SELECT s.relname, s.n_mod_since_analyze, c.reltuples FROM pg_stat_user_tables s "
+            "JOIN pg_class c ON c.oid = s.relid WHERE s.relname = ANY(:names)"
+        ),
+        {"names": list(tables)},
+    ).all()
+    for name, changed, tuples in rows:
+        if changed > max(min_changes, 0.2 * max(tuples, 0)):
+            connection.execute(text(f'ANALYZE "{name}"'))
