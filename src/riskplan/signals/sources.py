@@ -127,8 +127,29 @@ class LongTableFile:
 FAERS_ROLES = ("PS", "SS", "C", "I")
 
 
+def check_strata(requested: Sequence[str], allowed: Sequence[str], source: str) -> None:
+    """Refuse strata a source cannot provide, naming the ones it can."""
+    bad = [name for name in requested if name not in allowed]
+    if bad:
+        raise UserInputError(f"{source} strata can be {', '.join(allowed)}, not {', '.join(bad)}")
+
+
+class _StratifiedSource:
+    """What the report sources below share: the strata the user chose (``use_strata``) and a period."""
+
+    use_strata: tuple[str, ...]
+
+    @property
+    def strata(self) -> tuple[str, ...]:
+        return self.use_strata
+
+    @property
+    def has_period(self) -> bool:
+        return True
+
+
 @dataclass(frozen=True)
-class FaersParquet:
+class FaersParquet(_StratifiedSource):
     """A folder of FAERS Parquet tables (``demo.parquet``, ``drug.parquet``, ``reac.parquet``).
 
     report_id is the FAERS primaryid (the latest version of each case); product is the normalised
@@ -145,14 +166,6 @@ class FaersParquet:
     def description(self) -> str:
         return f"FAERS tables in {self.folder}"
 
-    @property
-    def strata(self) -> tuple[str, ...]:
-        return self.use_strata
-
-    @property
-    def has_period(self) -> bool:
-        return True
-
     def to_relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         files = {name: self.folder / f"{name}.parquet" for name in ("demo", "drug", "reac")}
         missing = [str(p) for p in files.values() if not p.is_file()]
@@ -164,10 +177,7 @@ class FaersParquet:
         unknown = [r for r in self.roles if r not in FAERS_ROLES]
         if unknown:
             raise UserInputError(f"unknown FAERS role code(s) {', '.join(unknown)}: use {', '.join(FAERS_ROLES)}")
-        allowed = {"sex", "age_grp", "year"}
-        bad = [s for s in self.use_strata if s not in allowed]
-        if bad:
-            raise UserInputError(f"FAERS strata can be {', '.join(sorted(allowed))}, not {', '.join(bad)}")
+        check_strata(self.use_strata, ("age_grp", "sex", "year"), "FAERS")
         roles = ", ".join(_literal(r) for r in self.roles)
         strata = "".join(f", d.{s}" for s in self.use_strata)
         return con.sql(
@@ -184,7 +194,7 @@ class FaersParquet:
 
 
 @dataclass
-class SyntheticSource:
+class SyntheticSource(_StratifiedSource):
     """Synthetic reports drawn on demand (kept in memory; ``reports`` has the ground truth)."""
 
     n_reports: int
@@ -197,20 +207,10 @@ class SyntheticSource:
     def description(self) -> str:
         return f"{self.n_reports} synthetic reports (seed {self.seed})"
 
-    @property
-    def strata(self) -> tuple[str, ...]:
-        return self.use_strata
-
-    @property
-    def has_period(self) -> bool:
-        return True
-
     def to_relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         if self.reports is None:
             self.reports = synthesise_spontaneous(self.n_reports, self.seed, self.injected)
-        bad = [s for s in self.use_strata if s not in ("sex", "age_group", "year")]
-        if bad:
-            raise UserInputError(f"synthetic strata can be sex, age_group, year, not {', '.join(bad)}")
+        check_strata(self.use_strata, ("sex", "age_group", "year"), "synthetic")
         rel = self.reports.to_relation(con)
         strata = "".join(f", {s}" for s in self.use_strata)
         return rel.select(f"report_id, product, event{strata}, period")
@@ -255,7 +255,7 @@ def _columns(rows: Sequence[Any], names: dict[str, type[Any]]) -> dict[str, NDAr
 
 
 @dataclass
-class CaseStoreSource:
+class CaseStoreSource(_StratifiedSource):
     """riskplan's case store as a spontaneous source (GVP Module IX.B.1-IX.B.2; one report = one case).
 
     One row per (case, product, event) over the **latest version of each case that is a valid ICSR**:
@@ -281,14 +281,6 @@ class CaseStoreSource:
     def description(self) -> str:
         scope = f" of plan {self.plan_name}" if self.plan_name else ""
         return f"case store{scope} (latest valid versions)"
-
-    @property
-    def strata(self) -> tuple[str, ...]:
-        return self.use_strata
-
-    @property
-    def has_period(self) -> bool:
-        return True
 
     @property
     def note(self) -> str:
@@ -337,9 +329,7 @@ class CaseStoreSource:
         )
 
     def to_relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        bad = [s for s in self.use_strata if s not in _CASE_STRATA]
-        if bad:
-            raise UserInputError(f"case-store strata can be {', '.join(_CASE_STRATA)}, not {', '.join(bad)}")
+        check_strata(self.use_strata, _CASE_STRATA, "case-store")
         reports, drugs, reactions = self._fetch()
         tag = f"_cases_{id(self):x}"
         con.register(f"{tag}_reports", reports)
