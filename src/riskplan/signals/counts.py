@@ -198,6 +198,8 @@ def count_pairs(
     return counts
 
 
+#: Largest product × event table counted densely (8 bytes a cell: 512 MB).
+_DENSE_PAIRS = 64_000_000
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
@@ -226,9 +228,9 @@ def _count_packed(
     The packed keys are sorted with NumPy's stable sort (timsort), which is close to linear when the
     rows arrive grouped by report, as they do from FAERS, the synthetic generator or a report-ordered
     file (any order is still correct). Distinct keys give the distinct report-product-event rows;
-    distinct (report, product) and (report, event) prefixes give the report margins. DuckDB counts all
-    rows per pair (a hash aggregate over two integer columns); rows repeated within a report are then
-    subtracted. None when the keys do not fit in 63 bits (then the SQL route is used).
+    distinct (report, product) and (report, event) prefixes give the report margins, and the distinct
+    rows counted by pair give N. DuckDB only joins the dictionaries and packs the keys, in one scan whose
+    result goes straight to NumPy. None when the keys do not fit in 63 bits (then the SQL route is used).
     """
     bounds = con.execute(f"SELECT min(report_id)::BIGINT, max(report_id)::BIGINT FROM {src}").fetchall()[0]
     if bounds[0] is None:
@@ -238,18 +240,15 @@ def _count_packed(
     if eb + pb + rb > 63:
         return None
     pair_bits = pb + eb
-    con.execute(
-        f"CREATE TEMP TABLE {rows} AS SELECT ((s.report_id::BIGINT - {r_min}) << {pair_bits})"
-        f" | (p.code::BIGINT << {eb}) | e.code::BIGINT AS k {encoded}"
+    # One scan: the coded rows go straight to NumPy (no temporary table, no second pass over the rows).
+    keys = np.asarray(
+        con.execute(
+            f"SELECT ((s.report_id::BIGINT - {r_min}) << {pair_bits})"
+            f" | (p.code::BIGINT << {eb}) | e.code::BIGINT AS k {encoded}"
+        ).fetchnumpy()["k"],
+        dtype=np.int64,
     )
-    try:
-        pairs = con.execute(
-            f"SELECT k & {(1 << pair_bits) - 1} AS pk, count(*)::BIGINT AS n FROM {rows} GROUP BY pk"
-        ).fetchnumpy()
-        keys = np.asarray(con.execute(f"SELECT k FROM {rows}").fetchnumpy()["k"], dtype=np.int64)
-        excluded = _scalar(con, f"SELECT count(*) FROM {src}") - int(keys.shape[0])
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {rows}")
+    excluded = _scalar(con, f"SELECT count(*) FROM {src}") - int(keys.shape[0])
     if keys.shape[0] == 0:
         return None
     keys.sort(kind="stable")
@@ -258,7 +257,6 @@ def _count_packed(
     change[0] = -1
     np.bitwise_xor(keys[1:], keys[:-1], out=change[1:])
     first = change != 0
-    duplicates = keys[~first] & ((1 << pair_bits) - 1)
     distinct = keys[first]
     change = change[first]
     del keys, first
@@ -273,18 +271,26 @@ def _count_packed(
     report_event.sort(kind="stable")
     by_event = np.bincount(report_event[_first_of_runs(report_event)] & ((1 << eb) - 1), minlength=n_events)
     del report_event
-    pair_key = np.asarray(pairs["pk"], dtype=np.int64)
-    order = np.argsort(pair_key)
-    pair_key = pair_key[order]
-    n = np.asarray(pairs["n"], dtype=np.int64)[order]
-    if duplicates.shape[0]:
-        dup_keys, dup_counts = np.unique(duplicates, return_counts=True)
-        n[np.searchsorted(pair_key, dup_keys)] -= dup_counts
+    # N per pair: the distinct rows counted by pair (a dense bincount over product × event codes when
+    # that table is small enough, else a sort of the distinct pair keys).
+    if n_products * n_events <= _DENSE_PAIRS:
+        dense = (distinct >> eb) & ((1 << pb) - 1)
+        dense *= n_events
+        dense += distinct & ((1 << eb) - 1)
+        per_pair = np.bincount(dense, minlength=n_products * n_events)
+        del dense
+        pair_index = np.flatnonzero(per_pair)
+        n = per_pair[pair_index].astype(np.int64)
+        del per_pair
+        pc_out, ec_out = np.divmod(pair_index, n_events)
+    else:
+        pair_key, n = np.unique(distinct & ((1 << pair_bits) - 1), return_counts=True)
+        pc_out, ec_out = pair_key >> eb, pair_key & ((1 << eb) - 1)
     keep = {"packed": distinct, "layout": np.array([r_min, pb, eb], dtype=np.int64)}
     return (
-        (pair_key >> eb).astype(np.int32),
-        (pair_key & ((1 << eb) - 1)).astype(np.int32),
-        n,
+        pc_out.astype(np.int32),
+        ec_out.astype(np.int32),
+        n.astype(np.int64),
         by_product.astype(np.int64),
         by_event.astype(np.int64),
         n_total,
