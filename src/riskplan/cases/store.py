@@ -36,6 +36,8 @@ from riskplan.store.changes import field_changes
 from riskplan.store.db import bulk_insert, insert_returning_ids, keep_statistics_current
 from riskplan.terms.coding import CodingResult
 
+_CASES = cast(Table, CaseRow.__table__)
+_VERSIONS = cast(Table, CaseVersionRow.__table__)
 CASE_PREFIX = "RP"
 ENTITY = "case"
 _CHUNK = 500
@@ -225,7 +227,7 @@ def _create(
         }
         for a in cases
     ]
-    ids = _insert_returning_ids(session, CaseRow, case_rows, CaseRow.worldwide_id, "worldwide_id")
+    ids = insert_returning_ids(session, _CASES, case_rows, "worldwide_id")
     version_rows = []
     audit = []
     for a, case_id in zip(cases, ids, strict=True):
@@ -270,16 +272,10 @@ def _create(
                     reason="ICH minimum criteria",
                 )
             )
-    version_ids = _insert_returning_ids(session, CaseVersionRow, version_rows, CaseVersionRow.case_id, "case_id")
+    version_ids = insert_returning_ids(session, _VERSIONS, version_rows, "case_id")
     _insert_projections(session, version_ids, cases)
     insert_audit_rows(session, audit)
     return [StoreOutcome(a.icsr.case_key, cid, 1, "created") for a, cid in zip(cases, ids, strict=True)]
-
-
-def _insert_returning_ids(
-    session: Session, table: Any, rows: list[dict[str, Any]], key_column: Any, key: str
-) -> list[int]:
-    return insert_returning_ids(session, cast(Table, table.__table__), rows, key)
 
 
 def _versions_facts(session: Session, case_id: int) -> list[VersionFacts]:
@@ -317,7 +313,7 @@ def _follow_up(
     row = _version_row(
         case.id, number, a, clock, plan_version=plan_version, who=who, reason=reason, now=now, icsr_json=new_json
     )
-    [version_id] = _insert_returning_ids(session, CaseVersionRow, [row], CaseVersionRow.case_id, "case_id")
+    [version_id] = insert_returning_ids(session, _VERSIONS, [row], "case_id")
     _insert_projections(session, [version_id], [a])
     why = reason or "follow-up information"
     changes = field_changes(json.loads(latest.icsr_json), json.loads(new_json))
