@@ -107,6 +107,29 @@ def _detect(path: str, truth: str, out: str, queue: Any) -> None:
             cell[0] += hit[name]
             cell[1] += 1
     fit = result.fit
+    agreement = None
+    if fit is not None:  # the other fit (squashed vs exact) on the same pairs, and its EB05 ≥ 2 flags
+        from riskplan.signals import mgps
+
+        t3 = time.perf_counter()
+        points, inverse = mgps.distinct_points(result.counts.n, result.counts.expected)
+        other = mgps.fit_hyperparameters(
+            result.counts.n, result.counts.expected, squash=not fit.squashed, distinct=points
+        )
+        other_s = time.perf_counter() - t3
+        other_eb05 = mgps.mgps_scores(other.estimate, points.n, points.e).eb05[inverse]
+        mine, theirs = flags["eb05"], other_eb05 >= 2
+        agreement = {
+            "this_fit": fit.description,
+            "other_fit": other.description,
+            "other_theta": other.estimate.as_array().tolist(),
+            "other_fit_s": other_s,
+            "max_rel_theta_diff": float(np.max(np.abs(result.theta.as_array() / other.estimate.as_array() - 1.0))),
+            "flagged_this_only": int(np.sum(mine & ~theirs)),
+            "flagged_other_only": int(np.sum(theirs & ~mine)),
+            "flagged_both": int(np.sum(mine & theirs)),
+            "max_abs_eb05_diff": float(np.max(np.abs(result.measures["EB05"] - other_eb05))),
+        }
     queue.put(
         {
             "pairs": result.n_pairs,
@@ -128,7 +151,10 @@ def _detect(path: str, truth: str, out: str, queue: Any) -> None:
                 "consistent": fit.consistent,
                 "points": fit.n_points,
                 "explored_on": fit.explored_on,
+                "squashed": fit.squashed,
+                "description": fit.description,
             },
+            "agreement": agreement,
             "eb05_flagged": int(np.sum(flags["eb05"])),
         }
     )
@@ -171,6 +197,14 @@ def synthetic(n_reports: int, seed: int, workdir: Path) -> None:
     )
     print(f"peak memory of the detection process: {r['peak_gb']:.2f} GB; writing {out.name}: {r['write_s']:.2f} s")
     print(f"MGPS fit: {r['fit']}; theta = {[round(v, 4) for v in r['theta']]}; EB05 ≥ 2: {r['eb05_flagged']:,}")
+    a = r["agreement"]
+    if a is not None:
+        print(
+            f"other fit ({a['other_fit']}, {a['other_fit_s']:.2f} s): theta = "
+            f"{[round(v, 4) for v in a['other_theta']]}; largest relative θ difference {a['max_rel_theta_diff']:.2e}; "
+            f"EB05 ≥ 2 by both {a['flagged_both']:,}, by this fit only {a['flagged_this_only']:,}, by the other "
+            f"only {a['flagged_other_only']:,}; largest |ΔEB05| {a['max_abs_eb05_diff']:.2e}"
+        )
     for name, cells in r["recall"].items():
         hits = sum(c[0] for c in cells.values())
         total = sum(c[1] for c in cells.values())

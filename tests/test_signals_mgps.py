@@ -108,6 +108,10 @@ def test_squashed_hyperparameters_match_autohyper(caers_counts: PairCounts) -> N
     published = (3.25374690, 0.39988541, 2.02611230, 1.90807039, 0.06534613)
     assert [sig3(v) for v in fit.estimate.as_array()] == [sig3(v) for v in published]
     assert round(fit.neg_log_likelihood, 2) == 4161.93
+    # openEBGM's squashed autoHyper as printed to 6 decimals (squashData then count 2, bins of 10).
+    reproduced = (3.253787, 0.399888, 2.026131, 1.908083, 0.065346)
+    np.testing.assert_array_equal(np.round(fit.estimate.as_array(), 6), reproduced)
+    assert not any("ln E" in note for note in fit.notes)  # small table: exactly openEBGM's squash
 
 
 def test_posterior_scores_of_first_pairs(caers_counts: PairCounts) -> None:
@@ -260,3 +264,60 @@ def test_n_star_two_conditions_on_n_at_least_two(caers_counts: PairCounts) -> No
         pmf = stats.nbinom.pmf(n, a, b / (b + e)) / stats.nbinom.sf(1, a, b / (b + e))
         by_hand = by_hand + w * pmf if k else w * pmf
     assert fit.neg_log_likelihood == pytest.approx(-np.sum(np.log(by_hand)), rel=1e-9)
+
+
+def test_squash_merged_equals_squash_of_the_pairs(caers_counts: PairCounts) -> None:
+    """Squashing merged (N, E) points gives the superpoints of openEBGM's squashData on the pairs."""
+    c = caers_counts
+    unit = mgps.Points(c.n, c.expected, np.ones(c.n_pairs))
+    merged = mgps.merge_points(c.n, c.expected)
+    for count, bin_size, keep_bins in ((1, 50, 2), (2, 10, 5)):
+        pairs = mgps.squash_data(unit, count=count, bin_size=bin_size, keep_bins=keep_bins)
+        fast = mgps.squash_merged(merged, count=count, bin_size=bin_size, keep_bins=keep_bins)
+        assert fast.w.sum() == pytest.approx(c.n_pairs)
+        theta = THETA_VIGNETTE.as_array()
+        assert mgps.NegLogLikelihood(fast).value(theta) == pytest.approx(
+            mgps.NegLogLikelihood(pairs).value(theta), rel=1e-12
+        )
+        # The bins themselves: same weights and mean E (in order of E within the count).
+        binned_pairs = pairs.e[(pairs.n == count) & (pairs.w > 1)]
+        binned_fast = fast.e[(fast.n == count)][: binned_pairs.shape[0]]
+        np.testing.assert_allclose(binned_fast, binned_pairs, rtol=1e-12)
+    assert len(mgps.squash_points(merged)) < len(merged)
+
+
+def test_automatic_squash_threshold(caers_counts: PairCounts, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = caers_counts
+    auto = mgps.fit_hyperparameters(c.n, c.expected, squash=None)
+    assert not auto.squashed and auto.description.startswith("exact on 1,723 distinct")
+    monkeypatch.setattr(mgps, "SQUASH_THRESHOLD", 1000)
+    auto = mgps.fit_hyperparameters(c.n, c.expected, squash=None)
+    assert auto.squashed and auto.n_distinct == 1723 and auto.n_points < 1723
+    assert auto.description.startswith("squashed (DuMouchel 2012")
+    assert any("squashed automatically" in note for note in auto.notes)
+    assert any("within 0.005 in ln E" in note for note in auto.notes)  # large: N ≥ 3 in ln-E cells
+    assert [sig3(v) for v in auto.estimate.as_array()] == ["3.25", "0.4", "2.03", "1.91", "0.0653"]
+
+
+def test_detect_squash_option(caers_result: DetectionResult, caers_counts: PairCounts) -> None:
+    assert caers_result.fit is not None and not caers_result.fit.squashed  # automatic: caers is small
+    con = caers_counts.con
+    rel = con.sql(f"SELECT id AS report_id, var1 AS product, var2 AS event FROM read_csv('{CAERS / 'caers.csv'}')")
+    r = detect(con, rel, squash=True)
+    assert r.fit is not None and r.fit.squashed
+    assert round(r.fit.neg_log_likelihood, 2) == 4161.93
+
+
+def test_distinct_points_order_equals_lexsort() -> None:
+    """The fast (N, E) order (quicksort of E, radix sort of N) equals lexsort, counts ≥ 32767 included."""
+    rng = np.random.default_rng(3)
+    n = rng.integers(1, 70_000, 20_000)
+    n[:5_000] = rng.integers(1, 4, 5_000)
+    n[5_000:6_000] = 40_000
+    e = rng.choice(rng.random(300), 20_000)
+    points, inverse = mgps.distinct_points(n, e)
+    keys = sorted(set(zip(n.tolist(), e.tolist(), strict=True)))
+    assert list(zip(points.n.tolist(), points.e.tolist(), strict=True)) == keys
+    np.testing.assert_array_equal(points.n[inverse], n)
+    np.testing.assert_array_equal(points.e[inverse], e)
+    assert points.w.sum() == 20_000

@@ -117,7 +117,7 @@ def _source(
 
 
 def _run_detect(
-    source: SpontaneousSource, con: duckdb.DuckDBPyConnection, hyperparameters: Path | None, squash: bool
+    source: SpontaneousSource, con: duckdb.DuckDBPyConnection, hyperparameters: Path | None, squash: bool | None
 ) -> DetectionResult:
     theta = read_hyperparameters(hyperparameters) if hyperparameters else None
     rel = source.to_relation(con)
@@ -147,7 +147,13 @@ def detect_command(
     hyperparameters: Annotated[
         Path | None, typer.Option("--hyperparameters", help="Reuse MGPS hyperparameters from this JSON file")
     ] = None,
-    squash: Annotated[bool, typer.Option("--squash", help="Fit MGPS on openEBGM-squashed points")] = False,
+    squash: Annotated[
+        bool | None,
+        typer.Option(
+            "--squash/--no-squash",
+            help="Fit MGPS on openEBGM-squashed points (default: only above 500,000 distinct (N, E) points)",
+        ),
+    ] = None,
     roles: RolesOpt = ",".join(FAERS_ROLES),
     cases: Annotated[
         bool,
@@ -200,7 +206,7 @@ def _print_summary(result: DetectionResult, out: Path, rows: int, sets: list[str
         fit = result.fit
         status = "converged" if fit.converged else "NOT converged"
         status += f", {fit.num_close} other start(s) agree" if fit.consistent else ", starts disagree"
-        table.add_row("MGPS fit", f"{status}; −log L = {fit.neg_log_likelihood:.3f} on {fit.n_points:,} points")
+        table.add_row("MGPS fit", f"{status}; −log L = {fit.neg_log_likelihood:.3f}; {fit.description}")
     flags = result.flags(sets)
     for name in sets:
         table.add_row(f"flagged: {name}", f"{int(flags[name].sum()):,}")

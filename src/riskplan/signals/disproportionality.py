@@ -197,7 +197,7 @@ def detect(
     *,
     strata: Sequence[str] = (),
     hyperparameters: mgps.Hyperparameters | None = None,
-    squash: bool = False,
+    squash: bool | None = None,
     starts: Sequence[Sequence[float]] = mgps.DEFAULT_STARTS,
     continuity: float = 0.0,
 ) -> DetectionResult:
@@ -205,6 +205,9 @@ def detect(
 
     ``rel``: a relation on ``con`` with columns report_id, product, event (+ ``strata``).
     ``hyperparameters``: reuse these instead of fitting (e.g. from an earlier run's JSON).
+    ``squash``: fit the prior on openEBGM-squashed data (True), on all distinct (N, E) exactly (False),
+    or (None, the default) squashed only above :data:`riskplan.signals.mgps.SQUASH_THRESHOLD` distinct
+    (N, E) points; ``result.fit.squashed`` and ``result.fit.description`` tell which fit was used.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
