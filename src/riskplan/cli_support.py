@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -68,7 +67,3 @@ def database() -> Engine:
 
 def current_user() -> str:
     return get_settings().user
-
-
-def is_tty() -> bool:
-    return sys.stdout.isatty()

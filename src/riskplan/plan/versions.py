@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskplan.errors import NotFoundError
@@ -129,10 +129,3 @@ def list_versions(session: Session, plan_name: str | None = None) -> list[PlanVe
     if plan_name is not None:
         stmt = stmt.where(PlanVersionRow.plan_name == plan_name)
     return [_to_version(r) for r in session.scalars(stmt)]
-
-
-def stored_plan_names(session: Session) -> list[str]:
-    stmt = select(PlanVersionRow.plan_name, func.max(PlanVersionRow.version)).group_by(
-        PlanVersionRow.plan_name
-    )
-    return sorted(name for name, _ in session.execute(stmt))
