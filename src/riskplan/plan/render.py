@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -29,23 +30,41 @@ def join_sections(label: str, sections: list[str]) -> str:
     return f"{label} Sections {', '.join(sections[:-1])} and {sections[-1]}"
 
 
+_SENTENCE_END = re.compile(r"[.!?:;][\"'”’)]*$")
+
+
+def as_sentence(text: str) -> str:
+    """``text`` with single spaces, ending with a full stop (or other sentence end)."""
+    text = " ".join(text.split())
+    return text if _SENTENCE_END.search(text) else text + "."
+
+
+def labelled(label: str, value: str) -> str:
+    """``Legal status: prescription only.``; the summary parser strips exactly one full stop from the value."""
+    return f"{label}: {' '.join(value.split())}."
+
+
 def routine_measure_lines(measures: RoutineRiskMinimisation) -> list[str]:
-    """The routine risk-minimisation measures as the sentences of the summary template."""
+    """The routine risk-minimisation measures (GVP Module XVI.B.1) as the sentences of the summary template.
+
+    Order of the template: SmPC, PL, recommendations, pack size, clinical setting, legal status, then
+    any other measure (e.g. packaging). The summary parser reads these sentences back.
+    """
     lines: list[str] = []
     if measures.smpc_sections:
         lines.append(join_sections("SmPC", measures.smpc_sections) + ".")
     if measures.pl_sections:
         lines.append(join_sections("PL", measures.pl_sections) + ".")
     for rec in measures.recommendations:
-        where = f" in {join_sections('SmPC', rec.smpc_sections)}" if rec.smpc_sections else ""
-        lines.append(f"Recommendations for {rec.topic}{where}.")
-    lines.extend(measures.other)
+        where = join_sections("SmPC", rec.smpc_sections) if rec.smpc_sections else "SmPC"
+        lines.append(f"Recommendations for {' '.join(rec.topic.split())} in {where}.")
     if measures.pack_size:
-        lines.append(f"Pack size: {measures.pack_size}.")
+        lines.append(labelled("Pack size", measures.pack_size))
     if measures.clinical_setting:
-        lines.append(f"Clinical setting: {measures.clinical_setting}.")
+        lines.append(labelled("Clinical setting", measures.clinical_setting))
     if measures.legal_status:
-        lines.append(f"Legal status: {measures.legal_status}.")
+        lines.append(labelled("Legal status", measures.legal_status))
+    lines.extend(as_sentence(o) for o in measures.other)
     return lines
 
 

@@ -46,7 +46,7 @@ from riskplan.plan.model import (
     RoutineRiskMinimisation,
     StudyCategory,
 )
-from riskplan.plan.render import concern_heading, join_sections
+from riskplan.plan.render import as_sentence, concern_heading, routine_measure_lines
 
 __all__ = [
     "SummaryFormat",
@@ -56,7 +56,6 @@ __all__ = [
     "summary_view",
 ]
 
-_SENTENCE_END = re.compile(r"[.!?:;][\"'”’)]*$")
 _ROUTINE_PV_START = re.compile(r"^information about adverse reactions is collected\b", re.IGNORECASE)
 # Routes written "given as a <dosage form>" rather than "given by <route> administration".
 _FORM_NOUNS = frozenset(
@@ -85,17 +84,6 @@ class SummaryFormat(StrEnum):
     PDF = "pdf"
 
 
-def _sentence(text: str) -> str:
-    """``text`` ending with a full stop (or other sentence end) so that a reader sees where it ends."""
-    text = " ".join(text.split())
-    return text if _SENTENCE_END.search(text) else text + "."
-
-
-def _labelled(label: str, value: str) -> str:
-    """``Legal status: prescription only.``; the parser strips exactly one full stop from the value."""
-    return f"{label}: {' '.join(value.split())}."
-
-
 def route_phrase(route: str) -> str:
     """How Part VI.I says the medicine is given: "by mouth", "as a subcutaneous injection", "by IV
     administration"."""
@@ -110,27 +98,8 @@ def route_phrase(route: str) -> str:
 
 
 def routine_lines(measures: RoutineRiskMinimisation) -> list[str]:
-    """The routine risk-minimisation measures (GVP Module XVI.B.1), one statement per line as in the seed.
-
-    Order of the template: SmPC, PL, recommendations, pack size, clinical setting, legal status, then
-    any other measure (e.g. packaging). ``["None"]`` when there are none.
-    """
-    lines: list[str] = []
-    if measures.smpc_sections:
-        lines.append(join_sections("SmPC", measures.smpc_sections) + ".")
-    if measures.pl_sections:
-        lines.append(join_sections("PL", measures.pl_sections) + ".")
-    for rec in measures.recommendations:
-        where = join_sections("SmPC", rec.smpc_sections) if rec.smpc_sections else "SmPC"
-        lines.append(f"Recommendations for {' '.join(rec.topic.split())} in {where}.")
-    if measures.pack_size:
-        lines.append(_labelled("Pack size", measures.pack_size))
-    if measures.clinical_setting:
-        lines.append(_labelled("Clinical setting", measures.clinical_setting))
-    if measures.legal_status:
-        lines.append(_labelled("Legal status", measures.legal_status))
-    lines.extend(_sentence(o) for o in measures.other)
-    return lines or ["None"]
+    """The routine measures one statement per line as in the seed; ``["None"]`` when there are none."""
+    return routine_measure_lines(measures) or ["None"]
 
 
 @dataclass(frozen=True)
@@ -146,7 +115,7 @@ def additional_views(measures: list[AdditionalRiskMinimisation]) -> list[Additio
     for m in measures:
         name = " ".join(m.name.split())
         line = f"{name}: {' '.join(m.description.split())}" if m.description else name
-        out.append(AdditionalView(line, tuple(_sentence(c) for c in m.content)))
+        out.append(AdditionalView(line, tuple(as_sentence(c) for c in m.content)))
     return out
 
 
@@ -208,9 +177,9 @@ def _study_view(study: PharmacovigilanceStudy) -> StudyView:
     return StudyView(
         id=study.id,
         short_name=" ".join(study.short_name.split()).rstrip(".:;!?"),
-        title_line=_sentence(title),
-        purpose=_sentence(study.purpose),
-        objectives=tuple(_sentence(o) for o in study.objectives),
+        title_line=as_sentence(title),
+        purpose=as_sentence(study.purpose),
+        objectives=tuple(as_sentence(o) for o in study.objectives),
     )
 
 
@@ -235,7 +204,7 @@ def summary_view(plan: RiskManagementPlan) -> SummaryView:
     )
     activities = [" ".join(a.split()) for a in plan.routine_pharmacovigilance.activities]
     standard = next((a for a in activities if _ROUTINE_PV_START.match(a)), None)
-    statement = _sentence(standard[0].lower() + standard[1:]) if standard else None
+    statement = as_sentence(standard[0].lower() + standard[1:]) if standard else None
     categories = tuple(
         CategoryRow(category.list_heading, tuple(c.list_title for c in plan.concerns_in(category)))
         for category in ConcernCategory
@@ -262,7 +231,7 @@ def summary_view(plan: RiskManagementPlan) -> SummaryView:
         indication_sentence=sentence,
         epar_url=p.epar_url,
         routine_pv_statement=statement,
-        other_pv_activities=tuple(_sentence(a) for a in activities if a is not standard),
+        other_pv_activities=tuple(as_sentence(a) for a in activities if a is not standard),
         categories=categories,
         concerns=concerns,
         imposed_preamble=_imposed_preamble(imposed, name) if imposed else None,
