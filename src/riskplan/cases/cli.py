@@ -15,7 +15,7 @@ from rich.table import Table
 
 from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
-from riskplan.cases.intake import batches, intake, intake_context
+from riskplan.cases.intake import IntakeContext, batches, intake, intake_context
 from riskplan.cases.model import Icsr
 from riskplan.cases.store import (
     StoreOutcome,
@@ -103,6 +103,7 @@ def import_files(
 
     engine = database()
     problems = 0
+    ctx: IntakeContext | None = None  # built with the first file that imports, then shared by all files
     for path in files:
         if not path.is_file():
             console.print(f"[red]{path}: no such file[/]")
@@ -115,7 +116,7 @@ def import_files(
             problems += 1
             continue
         with session_scope(engine) as session:
-            ctx = intake_context(session, _plan_name(plan), current_user())
+            ctx = ctx or intake_context(session, _plan_name(plan), current_user())
             outcomes = intake(
                 session,
                 result.icsrs,
