@@ -38,6 +38,8 @@ from riskplan.terms.coding import CodingResult
 
 _CASES = cast(Table, CaseRow.__table__)
 _VERSIONS = cast(Table, CaseVersionRow.__table__)
+#: Join condition from a case to its latest version (the version every count and listing reads).
+IS_LATEST_VERSION = and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version)
 CASE_PREFIX = "RP"
 ENTITY = "case"
 _CHUNK = 500
@@ -500,7 +502,7 @@ class CaseListing:
 
 def _latest_versions() -> Any:
     return select(CaseVersionRow).join(
-        CaseRow, and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version)
+        CaseRow, IS_LATEST_VERSION
     )
 
 
@@ -508,7 +510,7 @@ def list_cases(session: Session, *, plan_name: str | None = None, limit: int | N
     """The latest version of each case, in case-number order."""
     stmt = (
         select(CaseVersionRow, CaseRow.worldwide_id)
-        .join(CaseRow, and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version))
+        .join(CaseRow, IS_LATEST_VERSION)
         .order_by(CaseVersionRow.case_id)
     )
     if plan_name:
@@ -573,7 +575,7 @@ def due_cases(session: Session, today: dt.date) -> list[DueItem]:
     )
     stmt = (
         select(CaseVersionRow, CaseRow.worldwide_id)
-        .join(CaseRow, and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version))
+        .join(CaseRow, IS_LATEST_VERSION)
         .where(CaseVersionRow.due.is_not(None), ~met)
         .order_by(CaseVersionRow.due, CaseVersionRow.case_id)
     )
@@ -589,7 +591,7 @@ def concern_counts(session: Session, *, plan_name: str | None = None, valid_only
     stmt = (
         select(CaseConcernRow.concern_id, func.count(func.distinct(CaseVersionRow.case_id)))
         .join(CaseVersionRow, CaseVersionRow.id == CaseConcernRow.case_version_id)
-        .join(CaseRow, and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version))
+        .join(CaseRow, IS_LATEST_VERSION)
         .group_by(CaseConcernRow.concern_id)
     )
     if valid_only:

@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import duckdb
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, func, select
 
 from riskplan.errors import UserInputError
 from riskplan.signals.synth import Injection, SyntheticReports, synthesise_spontaneous
@@ -288,6 +288,7 @@ class CaseStoreSource(_StratifiedSource):
         return self.counts.note if self.counts is not None else ""
 
     def _fetch(self) -> tuple[dict[str, NDArray[Any]], ...]:
+        from riskplan.cases.store import IS_LATEST_VERSION
         from riskplan.cases.tables import CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
 
         latest = select(
@@ -297,7 +298,7 @@ class CaseStoreSource(_StratifiedSource):
             CaseVersionRow.sex.label("sex"),
             CaseVersionRow.country.label("country"),
             func.coalesce(CaseVersionRow.first_received, CaseVersionRow.received).label("first_received"),
-        ).join(CaseRow, and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version))
+        ).join(CaseRow, IS_LATEST_VERSION)
         if self.plan_name is not None:
             latest = latest.where(CaseRow.plan_name == self.plan_name)
         versions = latest.subquery("latest")
