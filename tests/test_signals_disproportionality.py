@@ -68,17 +68,50 @@ def test_sql_route_gives_the_same_counts(report_type: str) -> None:
         con.execute("CREATE TABLE t (report_id BIGINT, product VARCHAR, event VARCHAR, sex VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
     sql = count_pairs(con, con.table("t"), ["sex"])
-    assert "packed" not in sql.arrays  # the SQL route
+    assert "layout" not in sql.arrays  # the SQL route
     ref_con = duckdb.connect()
     ref_con.execute("CREATE TABLE t (report_id INTEGER, product VARCHAR, event VARCHAR, sex VARCHAR)")
     ref_con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", ROWS)
     packed = count_pairs(ref_con, ref_con.table("t"), ["sex"])
-    assert "packed" in packed.arrays  # integer ids: the packed route
+    assert "layout" in packed.arrays  # integer ids: the packed route
     for name in ("product_code", "event_code", "n", "n_product", "n_event", "expected"):
         np.testing.assert_allclose(getattr(sql, name), getattr(packed, name), err_msg=name)
     assert (sql.n_total, sql.excluded_rows) == (packed.n_total, packed.excluded_rows) == (8, 1)
     forced = count_pairs(ref_con, ref_con.table("t"), method="sql")
-    assert "packed" not in forced.arrays and np.array_equal(forced.n, packed.n)
+    assert "layout" not in forced.arrays and np.array_equal(forced.n, packed.n)
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_packed_segments_in_threads_equal_sql(monkeypatch: pytest.MonkeyPatch, dense: bool) -> None:
+    """Many segments of whole reports counted by several threads, repeated rows and shuffled input
+    included, give exactly the SQL route's counts (dense and sparse pair tables)."""
+    from riskplan.signals import counts as counts_module
+
+    monkeypatch.setattr(counts_module, "_SEGMENT_ROWS", 64)
+    if not dense:
+        monkeypatch.setattr(counts_module, "_DENSE_PAIRS", 1)
+    rng = np.random.default_rng(11)
+    rows = []
+    for report in range(1, 601):
+        products = rng.choice(40, rng.integers(1, 4), replace=False)
+        events = rng.choice(60, rng.integers(1, 5), replace=False)
+        rows += [(report, f"P{p:02d}", f"E{e:02d}") for p in products for e in events]
+    rows += rows[::17]  # repeated report-product-event rows
+    order = rng.permutation(len(rows))
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (report_id INTEGER, product VARCHAR, event VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?)", [rows[i] for i in order])
+    con.execute("ALTER TABLE t ADD COLUMN stratum INTEGER")
+    con.execute("UPDATE t SET stratum = report_id % 3")
+    sql = count_pairs(con, con.table("t"), method="sql")
+    sql_strata = count_pairs(con, con.table("t"), ["stratum"], method="sql")
+    for strata, reference in (((), sql), (("stratum",), sql_strata)):
+        packed = count_pairs(con, con.table("t"), strata, workers=3)
+        assert "layout" in packed.arrays
+        for name in ("product_code", "event_code", "n", "n_product", "n_event", "expected"):
+            np.testing.assert_array_equal(getattr(packed, name), getattr(reference, name), err_msg=name)
+        assert packed.n_total == reference.n_total == 600
+    assert packed.arrays["packed"].shape[0] == len(set(rows))  # stratified: the distinct rows are kept
 
 
 def test_stratified_expected_by_hand(small: tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyRelation]) -> None:

@@ -321,3 +321,6 @@ def test_distinct_points_order_equals_lexsort() -> None:
     np.testing.assert_array_equal(points.n[inverse], n)
     np.testing.assert_array_equal(points.e[inverse], e)
     assert points.w.sum() == 20_000
+    weighted = mgps.weighted_points(n, e)  # the same points without the index, by another route
+    for name in ("n", "e", "w"):
+        np.testing.assert_array_equal(getattr(weighted, name), getattr(points, name))

@@ -46,13 +46,25 @@ def gamma_quantile_by_shape(shape: F64, p: float) -> F64:
 
 
 def ic_interval(
-    n: ArrayLike, expected: ArrayLike, level: float = 0.95, shrinkage: float = SHRINKAGE
+    n: ArrayLike,
+    expected: ArrayLike,
+    level: float = 0.95,
+    shrinkage: float = SHRINKAGE,
+    by_n: tuple[F64, NDArray[np.intp]] | None = None,
 ) -> tuple[F64, F64]:
-    """Exact lower and upper credibility limits of the IC (IC025, IC975 at ``level`` 0.95)."""
+    """Exact lower and upper credibility limits of the IC (IC025, IC975 at ``level`` 0.95).
+
+    ``by_n``: the distinct N and each pair's index among them, if already known (then the gamma
+    quantiles are computed once per distinct N without sorting ``n``)."""
     n_arr = np.asarray(n, dtype=np.float64)
-    rate = np.asarray(expected, dtype=np.float64) + shrinkage
+    log_rate = np.log2(np.asarray(expected, dtype=np.float64) + shrinkage)
     tail = (1.0 - level) / 2.0
-    shape = n_arr + shrinkage
-    lower = np.log2(gamma_quantile_by_shape(shape, tail)) - np.log2(rate)
-    upper = np.log2(gamma_quantile_by_shape(shape, 1.0 - tail)) - np.log2(rate)
+    if by_n is None:
+        shape = n_arr + shrinkage
+        lower = np.log2(gamma_quantile_by_shape(shape, tail)) - log_rate
+        upper = np.log2(gamma_quantile_by_shape(shape, 1.0 - tail)) - log_rate
+    else:
+        unique, inverse = by_n
+        lower = np.log2(special.gammaincinv(unique + shrinkage, tail))[inverse] - log_rate
+        upper = np.log2(special.gammaincinv(unique + shrinkage, 1.0 - tail))[inverse] - log_rate
     return lower, upper

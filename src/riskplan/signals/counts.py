@@ -23,8 +23,11 @@ arrays.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import duckdb
@@ -78,7 +81,7 @@ class PairCounts:
 
     def register_triples(self) -> None:
         """Make the ``triples`` table available in SQL (the packed route keeps it as NumPy keys)."""
-        if "packed" not in self.arrays or "report_id" in self.arrays:
+        if "packed" not in self.arrays or "report_id" in self.arrays:  # SQL route, or registered already
             return
         packed = np.asarray(self.arrays["packed"], dtype=np.int64)
         r_min, pb, eb = (int(v) for v in self.arrays["layout"])
@@ -120,18 +123,21 @@ def count_pairs(
     rel: duckdb.DuckDBPyRelation,
     strata: Sequence[str] = (),
     method: str = "auto",
+    workers: int | None = None,
 ) -> PairCounts:
     """Count N, n_product, n_event, n_total for every observed pair, and the expected counts E.
 
     ``rel`` must be a relation on ``con``. ``strata``: columns of ``rel`` to stratify E by (none:
     unstratified E). ``method``: ``"sql"`` (DISTINCT and GROUP BY in DuckDB only), ``"packed"``
-    (integer report ids; see below) or ``"auto"`` (packed when possible).
+    (integer report ids; see below) or ``"auto"`` (packed when possible). ``workers``: threads for
+    the NumPy counting (default: the machine's cores, at most 8).
 
     Two exact routes give the same numbers. With integer report ids (the usual case) DuckDB codes
     products and events against their dictionaries and NumPy sorts the rows by report (a stable sort
     that is nearly free when the table is already grouped by report); duplicates and the report margins
-    are then found inside each report's block of sorted keys, and DuckDB groups the distinct rows by
-    pair. Otherwise everything runs as SQL (DISTINCT and GROUP BY).
+    are then found inside each report's block of sorted keys, segment by segment in parallel threads,
+    and one ``bincount`` of the distinct rows' pair codes gives N. Otherwise everything runs as SQL
+    (DISTINCT and GROUP BY).
     """
     _check_columns(rel, strata)
     tag = f"_sig{next(_counter)}"
@@ -160,7 +166,9 @@ def count_pairs(
     if method == "packed" and report_type not in _INTEGER_TYPES:
         raise UserInputError(f"packed counting needs integer report ids, not {report_type}")
     if method != "sql" and report_type in _INTEGER_TYPES:
-        fast = _count_packed(con, encoded, src, n_prod_codes, n_event_codes, f"{tag}_rows")
+        fast = _count_packed(
+            con, encoded, src, n_prod_codes, n_event_codes, worker_count(workers), keep_rows=bool(strata)
+        )
     keep: dict[str, NDArray[np.generic]] = {}
     if fast is not None:
         pc, ec, n, product_margin, event_margin, n_total, keep, excluded = fast
@@ -207,6 +215,85 @@ def _bits(count: int) -> int:
     return max(1, int(count - 1).bit_length())
 
 
+#: Rows per segment of the packed keys processed at a time (a few MB of working memory per thread).
+_SEGMENT_ROWS = 1 << 20
+
+
+def worker_count(workers: int | None = None) -> int:
+    """Threads for the NumPy steps: ``workers`` or the machine's cores (at most 8)."""
+    if workers is not None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        return workers
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _segments(keys: I64, report_shift: int, rows: int = _SEGMENT_ROWS) -> list[tuple[int, int]]:
+    """Split sorted packed keys into runs of about ``rows`` rows that start and end at report boundaries."""
+    size = int(keys.shape[0])
+    cuts = [0]
+    for nominal in range(rows, size, rows):
+        report = int(keys[nominal]) >> report_shift
+        cut = int(np.searchsorted(keys, report << report_shift, side="left"))
+        if cut > cuts[-1]:
+            cuts.append(cut)
+    cuts.append(size)
+    return list(itertools.pairwise(cuts))
+
+
+@dataclass
+class _SegmentCounts:
+    by_product: I64
+    by_event: I64
+    reports: int
+    duplicates: int
+
+
+def _count_segment(
+    keys: I64, lo: int, hi: int, layout: tuple[int, int], n_products: int, n_events: int, pair_out: I64
+) -> _SegmentCounts:
+    """Margins of the reports in ``keys[lo:hi]`` (whole reports), and each row's pair code in ``pair_out``.
+
+    A row whose key equals the previous one (a repeated report-product-event row) gets the pair code
+    ``n_products · n_events`` (dense layout) or -1 (sparse), which the pair count leaves out.
+    """
+    pb, eb = layout
+    pair_bits = pb + eb
+    k = keys[lo:hi]
+    change = np.empty(k.shape[0], dtype=np.int64)
+    change[0] = -1  # a segment starts with a new report
+    np.bitwise_xor(k[1:], k[:-1], out=change[1:])
+    unsigned = change.view(np.uint64)
+    new_report_product = unsigned >= (1 << eb)
+    by_product = np.bincount((k[new_report_product] >> eb) & ((1 << pb) - 1), minlength=n_products)
+    reports = int(np.count_nonzero(unsigned >= (1 << pair_bits)))
+    duplicates = int(k.shape[0] - np.count_nonzero(change))
+    # Distinct (report, event): the keys re-packed as report | event, sorted within the segment (timsort:
+    # the rows are in runs already, by report and within a report and product by event).
+    report_event = k >> pair_bits
+    report_event <<= eb
+    report_event |= k & ((1 << eb) - 1)
+    report_event.sort(kind="stable")
+    first = _first_of_runs(report_event)
+    by_event = np.bincount(report_event[first] & ((1 << eb) - 1), minlength=n_events)
+    # The pair codes, written in place of the keys when ``pair_out`` is ``keys`` (the event bits are
+    # taken out first).
+    event = k & ((1 << eb) - 1)
+    out = pair_out[lo:hi]
+    if n_products * n_events <= _DENSE_PAIRS:
+        np.right_shift(k, eb, out=out)
+        out &= (1 << pb) - 1
+        out *= n_events
+        out += event
+        skip = n_products * n_events
+    else:
+        np.bitwise_and(k, (1 << pair_bits) - 1, out=out)
+        skip = -1
+    if duplicates:
+        out[change == 0] = skip
+    return _SegmentCounts(by_product.astype(np.int64), by_event.astype(np.int64), reports, duplicates)
+
+
 def _first_of_runs(sorted_keys: NDArray[np.int64]) -> NDArray[np.bool_]:
     first = np.empty(sorted_keys.shape[0], dtype=bool)
     if sorted_keys.shape[0]:
@@ -221,16 +308,20 @@ def _count_packed(
     src: str,
     n_products: int,
     n_events: int,
-    rows: str,
+    workers: int,
+    keep_rows: bool,
 ) -> tuple[NDArray[np.int32], NDArray[np.int32], I64, I64, I64, int, dict[str, NDArray[np.generic]], int] | None:
     """Counts for integer report ids: each coded row packed in one int64 (report | product | event).
 
-    The packed keys are sorted with NumPy's stable sort (timsort), which is close to linear when the
-    rows arrive grouped by report, as they do from FAERS, the synthetic generator or a report-ordered
-    file (any order is still correct). Distinct keys give the distinct report-product-event rows;
-    distinct (report, product) and (report, event) prefixes give the report margins, and the distinct
-    rows counted by pair give N. DuckDB only joins the dictionaries and packs the keys, in one scan whose
-    result goes straight to NumPy. None when the keys do not fit in 63 bits (then the SQL route is used).
+    DuckDB joins the dictionaries and packs the keys in one scan whose result goes straight to NumPy.
+    The keys are sorted with NumPy's stable sort (timsort: close to linear, as the rows arrive nearly
+    grouped by report from FAERS, the synthetic generator or a report-ordered file; any order is still
+    correct). The sorted keys are then cut into segments of whole reports, counted by ``workers``
+    threads with a few MB of working memory each (NumPy releases the GIL): the first row of each
+    (report, product) gives the product margins, the distinct (report, event) of the segment the event
+    margins, and each distinct row its pair code; one ``bincount`` of the pair codes gives N. The pair
+    codes overwrite the keys unless ``keep_rows`` (the distinct rows are needed for stratified expected
+    counts). None when the keys do not fit in 63 bits (then the SQL route is used).
     """
     bounds = con.execute(f"SELECT min(report_id)::BIGINT, max(report_id)::BIGINT FROM {src}").fetchall()[0]
     if bounds[0] is None:
@@ -240,7 +331,6 @@ def _count_packed(
     if eb + pb + rb > 63:
         return None
     pair_bits = pb + eb
-    # One scan: the coded rows go straight to NumPy (no temporary table, no second pass over the rows).
     keys = np.asarray(
         con.execute(
             f"SELECT ((s.report_id::BIGINT - {r_min}) << {pair_bits})"
@@ -252,41 +342,45 @@ def _count_packed(
     if keys.shape[0] == 0:
         return None
     keys.sort(kind="stable")
-    # Adjacent keys differ in their high bits exactly when the report (or the report and product) changes.
-    change = np.empty(keys.shape[0], dtype=np.int64)
-    change[0] = -1
-    np.bitwise_xor(keys[1:], keys[:-1], out=change[1:])
-    first = change != 0
-    distinct = keys[first]
-    change = change[first]
-    del keys, first
-    by_product = np.bincount(
-        (distinct[(change < 0) | (change >= 1 << eb)] >> eb) & ((1 << pb) - 1), minlength=n_products
+    dense = n_products * n_events <= _DENSE_PAIRS
+    pair_codes = np.empty(keys.shape[0], dtype=np.int64) if keep_rows else keys
+    segments = _segments(keys, pair_bits)
+
+    run = functools.partial(
+        _count_segment, keys, layout=(pb, eb), n_products=n_products, n_events=n_events, pair_out=pair_codes
     )
-    n_total = int(np.count_nonzero((change < 0) | (change >= 1 << pair_bits)))
-    del change
-    report_event = distinct >> pair_bits
-    report_event <<= eb
-    report_event |= distinct & ((1 << eb) - 1)
-    report_event.sort(kind="stable")
-    by_event = np.bincount(report_event[_first_of_runs(report_event)] & ((1 << eb) - 1), minlength=n_events)
-    del report_event
-    # N per pair: the distinct rows counted by pair (a dense bincount over product × event codes when
-    # that table is small enough, else a sort of the distinct pair keys).
-    if n_products * n_events <= _DENSE_PAIRS:
-        dense = (distinct >> eb) & ((1 << pb) - 1)
-        dense *= n_events
-        dense += distinct & ((1 << eb) - 1)
-        per_pair = np.bincount(dense, minlength=n_products * n_events)
-        del dense
-        pair_index = np.flatnonzero(per_pair)
-        n = per_pair[pair_index].astype(np.int64)
-        del per_pair
-        pc_out, ec_out = np.divmod(pair_index, n_events)
+    if workers > 1 and len(segments) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(run, *zip(*segments, strict=True)))
     else:
-        pair_key, n = np.unique(distinct & ((1 << pair_bits) - 1), return_counts=True)
+        parts = [run(lo, hi) for lo, hi in segments]
+    del run
+    by_product = np.sum([p.by_product for p in parts], axis=0)
+    by_event = np.sum([p.by_event for p in parts], axis=0)
+    n_total = sum(p.reports for p in parts)
+    keep: dict[str, NDArray[np.generic]] = {"layout": np.array([r_min, pb, eb], dtype=np.int64)}
+    if keep_rows and any(p.duplicates for p in parts):
+        first = np.empty(keys.shape[0], dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        keys = keys[first]
+    if keep_rows:
+        keep["packed"] = keys
+    del keys
+    # N per pair: one bincount of the pair codes over the product × event table when it is small
+    # enough (the last bin holds the repeated rows), else a sort of the pair keys.
+    if dense:
+        per_pair = np.bincount(pair_codes, minlength=n_products * n_events + 1)[: n_products * n_events]
+        del pair_codes
+        pair_index = np.flatnonzero(per_pair)
+        n = per_pair[pair_index]
+        del per_pair
+        pc_out = pair_index // n_events
+        ec_out = pair_index - pc_out * n_events
+    else:
+        pair_key, n = np.unique(pair_codes[pair_codes >= 0], return_counts=True)
+        del pair_codes
         pc_out, ec_out = pair_key >> eb, pair_key & ((1 << eb) - 1)
-    keep = {"packed": distinct, "layout": np.array([r_min, pb, eb], dtype=np.int64)}
     return (
         pc_out.astype(np.int32),
         ec_out.astype(np.int32),

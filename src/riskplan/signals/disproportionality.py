@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from numpy.typing import NDArray
 
 from riskplan.errors import UserInputError
 from riskplan.signals import bcpnn, frequentist, mgps
-from riskplan.signals.counts import PairCounts, _quote, count_pairs
+from riskplan.signals.counts import PairCounts, _quote, count_pairs, worker_count
 from riskplan.signals.thresholds import DEFAULT_THRESHOLDS, threshold_sets
 
 F64 = NDArray[np.float64]
@@ -151,44 +152,62 @@ class DetectionResult:
         return int(rows[0][0])
 
 
+def _frequentist_and_ic(
+    counts: PairCounts, measures: dict[str, F64], by_n: mgps.ByN, continuity: float, start: int, stop: int
+) -> None:
+    """PRR, χ², ROR and IC for the pairs ``start:stop``, written into ``measures``."""
+    n, e = measures["N"][start:stop], counts.expected[start:stop]
+    table = frequentist.two_by_two(n, counts.n_product[start:stop], counts.n_event[start:stop], counts.n_total)
+    (
+        measures["PRR"][start:stop],
+        measures["PRR025"][start:stop],
+        measures["PRR975"][start:stop],
+    ) = frequentist.prr(table, continuity=continuity)
+    (
+        measures["ROR"][start:stop],
+        measures["ROR025"][start:stop],
+        measures["ROR975"][start:stop],
+    ) = frequentist.ror(table, continuity=continuity)
+    measures["chi2"][start:stop] = frequentist.chi_squared_yates(table)
+    measures["IC"][start:stop] = bcpnn.information_component(n, e)
+    measures["IC025"][start:stop], measures["IC975"][start:stop] = bcpnn.ic_interval(
+        n, e, by_n=(by_n[0], by_n[1][start:stop])
+    )
+
+
+class _Scoring:
+    """The measures of one analysis, filled slice by slice by the threads of a pool."""
+
+    def __init__(self, counts: PairCounts, pool: Executor, continuity: float) -> None:
+        self.counts, self.pool = counts, pool
+        n = counts.n.astype(np.float64)
+        self.by_n = mgps.distinct_counts(n)
+        self.measures: dict[str, F64] = {"N": n, "expected": counts.expected}
+        for column in MEASURE_COLUMNS[2:]:
+            self.measures[column] = np.empty(counts.n_pairs, dtype=np.float64)
+        self.frequentist: list[Future[None]] = [
+            pool.submit(_frequentist_and_ic, counts, self.measures, self.by_n, continuity, a, b)
+            for a, b in mgps.chunks(counts.n_pairs)
+        ]
+
+    def finish(self, theta: mgps.Hyperparameters) -> dict[str, F64]:
+        scores = mgps.mgps_scores(theta, self.measures["N"], self.counts.expected, pool=self.pool, by_n=self.by_n)
+        self.measures["EBGM"], self.measures["EB05"], self.measures["EB95"] = scores.ebgm, scores.eb05, scores.eb95
+        for future in self.frequentist:
+            future.result()
+        return self.measures
+
+
 def score_pairs(
-    counts: PairCounts,
-    theta: mgps.Hyperparameters,
-    *,
-    continuity: float = 0.0,
-    distinct: tuple[mgps.Points, NDArray[np.intp]] | None = None,
+    counts: PairCounts, theta: mgps.Hyperparameters, *, continuity: float = 0.0, workers: int | None = None
 ) -> dict[str, F64]:
     """Every measure for every pair of ``counts`` given the MGPS hyperparameters.
 
-    IC and the MGPS scores depend on (N, E) only: they are computed once per distinct (N, E)
-    (``distinct``: from :func:`riskplan.signals.mgps.distinct_points`, computed here if not given) and
-    spread to the pairs.
+    The pairs are scored in slices on ``workers`` threads (default: the machine's cores, at most 8); the
+    result does not depend on the number of threads.
     """
-    table = frequentist.two_by_two(counts.n, counts.n_product, counts.n_event, counts.n_total)
-    prr, prr025, prr975 = frequentist.prr(table, continuity=continuity)
-    ror, ror025, ror975 = frequentist.ror(table, continuity=continuity)
-    chi2 = frequentist.chi_squared_yates(table)
-    del table
-    points, inverse = distinct if distinct is not None else mgps.distinct_points(counts.n, counts.expected)
-    ic025, ic975 = bcpnn.ic_interval(points.n, points.e)
-    scores = mgps.mgps_scores(theta, points.n, points.e)
-    return {
-        "N": counts.n.astype(np.float64),
-        "expected": counts.expected,
-        "PRR": prr,
-        "PRR025": prr025,
-        "PRR975": prr975,
-        "chi2": chi2,
-        "ROR": ror,
-        "ROR025": ror025,
-        "ROR975": ror975,
-        "IC": bcpnn.information_component(points.n, points.e)[inverse],
-        "IC025": ic025[inverse],
-        "IC975": ic975[inverse],
-        "EBGM": scores.ebgm[inverse],
-        "EB05": scores.eb05[inverse],
-        "EB95": scores.eb95[inverse],
-    }
+    with ThreadPoolExecutor(max_workers=worker_count(workers)) as pool:
+        return _Scoring(counts, pool, continuity).finish(theta)
 
 
 def detect(
@@ -200,6 +219,7 @@ def detect(
     squash: bool | None = None,
     starts: Sequence[Sequence[float]] = mgps.DEFAULT_STARTS,
     continuity: float = 0.0,
+    workers: int | None = None,
 ) -> DetectionResult:
     """Counts → expected → hyperparameters → scores for every pair of the long table ``rel``.
 
@@ -208,24 +228,38 @@ def detect(
     ``squash``: fit the prior on openEBGM-squashed data (True), on all distinct (N, E) exactly (False),
     or (None, the default) squashed only above :data:`riskplan.signals.mgps.SQUASH_THRESHOLD` distinct
     (N, E) points; ``result.fit.squashed`` and ``result.fit.description`` tell which fit was used.
+    ``workers``: threads for the NumPy steps (default: the machine's cores, at most 8). The prior is
+    fitted on one thread while PRR, ROR, χ² and IC are computed on the others; then the MGPS scores are
+    computed on all of them. ``timings``: seconds of the counts, of the fit (which overlaps the
+    frequentist measures), of the measures from the end of the counts (fit included), and in all.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    counts = count_pairs(con, rel, strata)
+    counts = count_pairs(con, rel, strata, workers=workers)
     timings["counts"] = time.perf_counter() - t0
     if counts.n_pairs == 0:
         raise UserInputError("no product-event pairs: the reports have no rows with a report id, product and event")
     t1 = time.perf_counter()
-    distinct = mgps.distinct_points(counts.n, counts.expected)
+
+    def fit_prior() -> mgps.HyperparameterFit:
+        started = time.perf_counter()
+        points = mgps.weighted_points(counts.n, counts.expected)
+        result = mgps.fit_hyperparameters(counts.n, counts.expected, squash=squash, starts=starts, distinct=points)
+        timings["hyperparameters"] = time.perf_counter() - started
+        return result
+
+    given = hyperparameters.validate() if hyperparameters is not None else None
     fit = None
-    if hyperparameters is None:
-        fit = mgps.fit_hyperparameters(counts.n, counts.expected, squash=squash, starts=starts, distinct=distinct[0])
-        theta = fit.estimate
-    else:
-        theta = hyperparameters.validate()
-    timings["hyperparameters"] = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    measures = score_pairs(counts, theta, continuity=continuity, distinct=distinct)
-    timings["scores"] = time.perf_counter() - t2
+    with ThreadPoolExecutor(max_workers=worker_count(workers)) as pool:
+        fitting = pool.submit(fit_prior) if given is None else None
+        scoring = _Scoring(counts, pool, continuity)
+        if given is not None:
+            theta, timings["hyperparameters"] = given, 0.0
+        else:
+            assert fitting is not None
+            fit = fitting.result()
+            theta = fit.estimate
+        measures = scoring.finish(theta)
+    timings["measures"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     return DetectionResult(counts=counts, measures=measures, theta=theta, fit=fit, timings=timings)

@@ -48,10 +48,12 @@ values) are solved per pair to ~1e-12.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,6 +236,34 @@ def distinct_points(n: ArrayLike, e: ArrayLike) -> tuple[Points, NDArray[np.intp
     inverse = np.empty(n_arr.shape[0], dtype=np.intp)
     inverse[order] = np.cumsum(new) - 1
     return Points(n_s[starts], e_s[starts], weights), inverse
+
+
+def weighted_points(n: ArrayLike, e: ArrayLike) -> Points:
+    """The points of :func:`distinct_points` without each pair's index, which is not needed to fit the
+    prior: the pairs are grouped by N (a radix sort of N as 16-bit integers) and only the values of E
+    are sorted within each N, which is several times faster than ordering the pairs on millions."""
+    n_arr = np.asarray(n, dtype=np.int64)
+    e_arr = np.asarray(e, dtype=np.float64)
+    if n_arr.shape[0] == 0:
+        return Points(n_arr, e_arr, np.zeros(0))
+    cap = int(np.iinfo(np.int16).max)
+    order = np.argsort(np.minimum(n_arr, cap).astype(np.int16), kind="stable")
+    n_s, e_s = n_arr[order], e_arr[order]
+    del order
+    big = int(np.count_nonzero(n_s >= cap))
+    if big:
+        tail = np.lexsort((e_s[-big:], n_s[-big:]))
+        n_s[-big:], e_s[-big:] = n_s[-big:][tail], e_s[-big:][tail]
+    bounds = np.flatnonzero(n_s[1:] != n_s[:-1]) + 1
+    for lo, hi in itertools.pairwise([0, *bounds.tolist(), n_s.shape[0] - big]):
+        if hi - lo > 1:
+            e_s[lo:hi].sort()
+    new = np.empty(n_s.shape[0], dtype=bool)
+    new[0] = True
+    new[1:] = (n_s[1:] != n_s[:-1]) | (e_s[1:] != e_s[:-1])
+    starts = np.flatnonzero(new)
+    weights = np.diff(np.append(starts, n_s.shape[0])).astype(np.float64)
+    return Points(n_s[starts], e_s[starts], weights)
 
 
 def _order_by_n_then_e(n_arr: I64, e_arr: F64) -> NDArray[np.intp]:
@@ -735,15 +765,25 @@ def fit_hyperparameters(
 
 ByN = tuple[F64, NDArray[np.intp]]
 
+#: Largest N for which the distinct counts are found by a ``bincount`` instead of a sort.
+_BINCOUNT_MAX_N = 1 << 26
 
-def _by_n(n: F64) -> ByN:
+
+def distinct_counts(n: F64) -> ByN:
+    """The distinct N and each pair's index among them (a ``bincount`` for whole counts, else a sort)."""
+    if n.shape[0] and float(n.min()) >= 0 and float(n.max()) < _BINCOUNT_MAX_N:
+        whole = n.astype(np.int64)
+        if np.array_equal(whole, n):
+            present = np.bincount(whole) > 0
+            slot = np.cumsum(present) - 1
+            return np.flatnonzero(present).astype(np.float64), slot[whole].astype(np.intp)
     unique, inverse = np.unique(n, return_inverse=True)
     return np.asarray(unique, dtype=np.float64), inverse
 
 
 def _per_n(func: Any, shape_offset: float, n: F64, by_n: ByN | None = None) -> F64:
     """func(shape_offset + n) computed once per distinct n."""
-    unique, inverse = by_n if by_n is not None else _by_n(n)
+    unique, inverse = by_n if by_n is not None else distinct_counts(n)
     return np.asarray(func(shape_offset + unique)[inverse], dtype=np.float64)
 
 
@@ -751,7 +791,7 @@ def qn(theta: Hyperparameters, n: ArrayLike, e: ArrayLike, by_n: ByN | None = No
     """Qn, the posterior probability that λ came from the first component (DuMouchel 1999, eq. 6)."""
     n_arr = np.asarray(n, dtype=np.float64)
     e_arr = np.asarray(e, dtype=np.float64)
-    by_n = by_n or _by_n(n_arr)
+    by_n = by_n or distinct_counts(n_arr)
 
     def log_nb(alpha: float, beta: float) -> F64:
         log_be = np.log(beta + e_arr)
@@ -775,11 +815,96 @@ def ebgm(
     """EBGM = exp(E[ln λ | N = n]) (DuMouchel 1999, eqs. 9-11)."""
     n_arr = np.asarray(n, dtype=np.float64)
     e_arr = np.asarray(e, dtype=np.float64)
-    by_n = by_n or _by_n(n_arr)
+    by_n = by_n or distinct_counts(n_arr)
     q_arr = qn(theta, n_arr, e_arr, by_n) if q is None else np.asarray(q, dtype=np.float64)
     m1 = _per_n(special.digamma, theta.alpha1, n_arr, by_n) - np.log(theta.beta1 + e_arr)
     m2 = _per_n(special.digamma, theta.alpha2, n_arr, by_n) - np.log(theta.beta2 + e_arr)
     return np.asarray(np.exp(q_arr * m1 + (1.0 - q_arr) * m2), dtype=np.float64)
+
+
+_GRID_MIN_PAIRS = 50_000  # below this, every pair starts from the bracket's weighted geometric mean
+_GRID_NODES = 4096
+#: Largest relative error of the interpolated quantile, measured against exact solutions halfway
+#: between all grid nodes of an N, for which the interpolation is taken as the answer for that N.
+GRID_RTOL = 5e-9
+
+
+@dataclass(frozen=True)
+class QuantileGrid:
+    """Exact posterior ``prob`` quantiles on a grid of E for the counts N shared by many pairs.
+
+    ``row_of[i]``: the table row of the i-th distinct N (-1: not gridded); ``table``: ln x at
+    ``_GRID_NODES`` values of E evenly spaced in ln E from ``log_e_lo`` by ``step``; ``good``: the rows
+    whose interpolation met :data:`GRID_RTOL` (final answers; the others are starting values).
+    """
+
+    prob: float
+    row_of: NDArray[np.int64]
+    table: F64
+    good: NDArray[np.bool_]
+    log_e_lo: float
+    step: float
+
+
+def quantile_grid(
+    theta: Hyperparameters, by_n: ByN, log_e_lo: float, log_e_hi: float, prob: float
+) -> QuantileGrid | None:
+    """The grid of :func:`posterior_quantile` for the N of ``by_n`` shared by at least ``2·_GRID_NODES``
+    pairs, over ln E in [``log_e_lo``, ``log_e_hi``] (None: no such N, or a single E).
+
+    For each such N the quantile is solved exactly at ``_GRID_NODES`` values of E evenly spaced in ln E,
+    and ln x is interpolated in ln E (Catmull-Rom cubic). The quantile is also solved exactly halfway
+    between the nodes (where the interpolation error of a cubic is largest); when the interpolation
+    agrees with those solutions to ``GRID_RTOL`` (relative), the interpolated values of that N are final.
+    """
+    unique, inverse = by_n
+    sizes = np.bincount(inverse, minlength=unique.shape[0])
+    dense = np.flatnonzero(sizes >= 2 * _GRID_NODES)
+    if dense.shape[0] == 0 or not log_e_hi > log_e_lo:
+        return None
+    h = (log_e_hi - log_e_lo) / (_GRID_NODES - 1)
+    nodes = log_e_lo + h * np.arange(_GRID_NODES)
+    grid_n = np.repeat(unique[dense], _GRID_NODES)
+    grid_e = np.exp(np.tile(nodes, dense.shape[0]))
+    exact = posterior_quantile(theta, grid_n, grid_e, prob, grid=False)
+    table = np.log(exact).reshape(dense.shape[0], _GRID_NODES)
+    # Check: exact solutions halfway between the nodes (the outer intervals use clamped stencils).
+    mid_rows = np.repeat(np.arange(dense.shape[0]), _GRID_NODES - 1)
+    mid_log_e = np.tile(nodes[:-1] + h / 2, dense.shape[0])
+    mid_exact = posterior_quantile(theta, unique[dense][mid_rows], np.exp(mid_log_e), prob, grid=False)
+    mid_interp = _catmull_rom(table, mid_rows, (mid_log_e - log_e_lo) / h)
+    error = np.abs(np.expm1(mid_interp - np.log(mid_exact))).reshape(dense.shape[0], _GRID_NODES - 1)
+    row_of = np.full(unique.shape[0], -1, dtype=np.int64)
+    row_of[dense] = np.arange(dense.shape[0])
+    return QuantileGrid(prob, row_of, table, np.max(error, axis=1) <= GRID_RTOL, log_e_lo, h)
+
+
+def _grid_start(grid: QuantileGrid, inverse: NDArray[np.intp], log_e: F64, x: F64) -> NDArray[np.bool_]:
+    """Interpolated quantiles, in place in ``x``, for the pairs whose N is gridded; returns the pairs
+    whose interpolated value is final."""
+    rows = grid.row_of[inverse]
+    pick = np.flatnonzero(rows >= 0)
+    solved = np.zeros(x.shape[0], dtype=bool)
+    x[pick] = np.exp(_catmull_rom(grid.table, rows[pick], (log_e[pick] - grid.log_e_lo) / grid.step))
+    solved[pick] = grid.good[rows[pick]]
+    return solved
+
+
+def _catmull_rom(table: F64, rows: NDArray[np.int64], u: F64) -> F64:
+    """Catmull-Rom cubic through ``table[rows]`` (unit node spacing) at fractional positions ``u``."""
+    width = table.shape[1]
+    j = np.clip(np.floor(u).astype(np.int64), 1, width - 3)
+    t = u - j
+    flat = table.ravel()
+    base = rows * width + j
+    y0, y1, y2, y3 = flat.take(base - 1), flat.take(base), flat.take(base + 1), flat.take(base + 2)
+    value = 0.5 * (
+        2.0 * y1
+        + (y2 - y0) * t
+        + (2.0 * y0 - 5.0 * y1 + 4.0 * y2 - y3) * t * t
+        + (3.0 * y1 - y0 - 3.0 * y2 + y3) * t * t * t
+    )
+    return np.asarray(value, dtype=np.float64)
 
 
 def posterior_quantile(
@@ -791,6 +916,7 @@ def posterior_quantile(
     rtol: float = 1e-10,
     max_iter: int = 100,
     by_n: ByN | None = None,
+    grid: QuantileGrid | bool | None = None,
 ) -> F64:
     """The ``prob`` quantile of the posterior mixture of gammas for every pair (EB05: prob = 0.05).
 
@@ -799,13 +925,44 @@ def posterior_quantile(
     Halley steps in u = ln x (F, dF/du = x f(x) and d²F/du² = Σ_k w_k x f_k(x)(s_k − r_k x)) are taken
     inside the bracket and replaced by bisection whenever they leave it. All pairs are iterated
     together as arrays; converged pairs (|F − prob| ≤ 1e-13 or relative step ≤ ``rtol``) drop out.
+    ``grid``: a :class:`QuantileGrid` built on a larger table this is a part of (``by_n`` then indexes
+    its distinct N), ``False`` for none, or None to build one here for 50,000 pairs or more.
     """
     if not 0 < prob < 1:
         raise ValueError("prob must lie strictly between 0 and 1")
     n_arr = np.asarray(n, dtype=np.float64)
     e_arr = np.asarray(e, dtype=np.float64)
-    by_n = by_n or _by_n(n_arr)
+    by_n = by_n or distinct_counts(n_arr)
     q_arr = qn(theta, n_arr, e_arr, by_n) if q is None else np.asarray(q, dtype=np.float64)
+    if grid is None and n_arr.shape[0] >= _GRID_MIN_PAIRS:
+        log_e = np.log(e_arr)
+        grid = quantile_grid(theta, by_n, float(log_e.min()), float(log_e.max()), prob)
+    if not isinstance(grid, QuantileGrid):
+        return _solve_quantile(theta, n_arr, e_arr, prob, q_arr, by_n, None, rtol, max_iter)
+    x = np.empty(n_arr.shape[0], dtype=np.float64)
+    solved = _grid_start(grid, by_n[1], np.log(e_arr), x)
+    todo = np.flatnonzero(~solved)
+    if todo.shape[0]:
+        part = (by_n[0], by_n[1][todo])
+        gridded = grid.row_of[part[1]] >= 0
+        start = np.where(gridded, x[todo], np.nan)
+        x[todo] = _solve_quantile(theta, n_arr[todo], e_arr[todo], prob, q_arr[todo], part, start, rtol, max_iter)
+    return x
+
+
+def _solve_quantile(
+    theta: Hyperparameters,
+    n_arr: F64,
+    e_arr: F64,
+    prob: float,
+    q_arr: F64,
+    by_n: ByN,
+    start: F64 | None,
+    rtol: float,
+    max_iter: int,
+) -> F64:
+    """Halley steps of :func:`posterior_quantile` for these pairs, from ``start`` where it is finite
+    (an interpolated value), else from the bracket's weighted geometric mean."""
     shape1, shape2 = theta.alpha1 + n_arr, theta.alpha2 + n_arr
     rate1, rate2 = theta.beta1 + e_arr, theta.beta2 + e_arr
     # ln of each gamma density's constant, s ln r - ln Γ(s), computed once.
@@ -815,14 +972,10 @@ def posterior_quantile(
     x2 = _per_n(lambda v: special.gammaincinv(v, prob), theta.alpha2, n_arr, by_n) / rate2
     lo, hi = np.minimum(x1, x2), np.maximum(x1, x2)
     x = np.exp(q_arr * np.log(x1) + (1.0 - q_arr) * np.log(x2))  # a start inside the bracket
-    solved = None
-    if n_arr.shape[0] >= _GRID_MIN_PAIRS:
-        solved = _grid_start(theta, n_arr, e_arr, prob, by_n, x)
+    if start is not None:
+        x = np.where(np.isfinite(start), start, x)
     x = np.clip(x, lo, hi)
-    unsolved = hi - lo > rtol * hi
-    if solved is not None:
-        unsolved &= ~solved
-    active = np.flatnonzero(unsolved)
+    active = np.flatnonzero(hi - lo > rtol * hi)
     for _ in range(max_iter):
         if active.shape[0] == 0:
             break
@@ -851,69 +1004,6 @@ def posterior_quantile(
     return x
 
 
-_GRID_MIN_PAIRS = 50_000  # below this, every pair starts from the bracket's weighted geometric mean
-_GRID_NODES = 4096
-#: Largest relative error of the interpolated quantile, measured against exact solutions halfway
-#: between all grid nodes of an N, for which the interpolation is taken as the answer for that N.
-GRID_RTOL = 5e-9
-
-
-def _grid_start(theta: Hyperparameters, n: F64, e: F64, prob: float, by_n: ByN, x: F64) -> NDArray[np.bool_]:
-    """Interpolated quantiles, in place, for the pairs whose N is shared by many pairs; returns the pairs
-    whose interpolated value is final.
-
-    For each such N the quantile is solved exactly at ``_GRID_NODES`` values of E evenly spaced in ln E
-    over the range of the data, and ln x is interpolated in ln E (Catmull-Rom cubic). The quantile is
-    also solved exactly halfway between the nodes (where the interpolation error of a cubic is
-    largest); when the interpolation agrees with those solutions to ``GRID_RTOL`` (relative), the
-    interpolated values of that N are final; otherwise they are starting values for the Halley steps.
-    """
-    unique, inverse = by_n
-    solved = np.zeros(n.shape[0], dtype=bool)
-    sizes = np.bincount(inverse, minlength=unique.shape[0])
-    dense = np.flatnonzero(sizes >= 2 * _GRID_NODES)
-    if dense.shape[0] == 0:
-        return solved
-    log_e = np.log(e)
-    lo, hi = float(log_e.min()), float(log_e.max())
-    if not hi > lo:
-        return solved
-    h = (hi - lo) / (_GRID_NODES - 1)
-    nodes = lo + h * np.arange(_GRID_NODES)
-    grid_n = np.repeat(unique[dense], _GRID_NODES)
-    grid_e = np.exp(np.tile(nodes, dense.shape[0]))
-    exact = posterior_quantile(theta, grid_n, grid_e, prob)  # fewer than _GRID_MIN_PAIRS per call
-    table = np.log(exact).reshape(dense.shape[0], _GRID_NODES)
-    # Check: exact solutions halfway between the nodes (the outer intervals use clamped stencils).
-    mid_rows = np.repeat(np.arange(dense.shape[0]), _GRID_NODES - 1)
-    mid_log_e = np.tile(nodes[:-1] + h / 2, dense.shape[0])
-    mid_exact = posterior_quantile(theta, unique[dense][mid_rows], np.exp(mid_log_e), prob)
-    mid_interp = _catmull_rom(table, mid_rows, (mid_log_e - lo) / h)
-    error = np.abs(np.expm1(mid_interp - np.log(mid_exact))).reshape(dense.shape[0], _GRID_NODES - 1)
-    good = np.max(error, axis=1) <= GRID_RTOL
-    row_of = np.full(unique.shape[0], -1, dtype=np.int64)
-    row_of[dense] = np.arange(dense.shape[0])
-    rows = row_of[inverse]
-    pick = np.flatnonzero(rows >= 0)
-    x[pick] = np.exp(_catmull_rom(table, rows[pick], (log_e[pick] - lo) / h))
-    solved[pick] = good[rows[pick]]
-    return solved
-
-
-def _catmull_rom(table: F64, rows: NDArray[np.int64], u: F64) -> F64:
-    """Catmull-Rom cubic through ``table[rows]`` (unit node spacing) at fractional positions ``u``."""
-    j = np.clip(np.floor(u).astype(np.int64), 1, table.shape[1] - 3)
-    t = u - j
-    y0, y1, y2, y3 = table[rows, j - 1], table[rows, j], table[rows, j + 1], table[rows, j + 2]
-    value = 0.5 * (
-        2.0 * y1
-        + (y2 - y0) * t
-        + (2.0 * y0 - 5.0 * y1 + 4.0 * y2 - y3) * t * t
-        + (3.0 * y1 - y0 - 3.0 * y2 + y3) * t * t * t
-    )
-    return np.asarray(value, dtype=np.float64)
-
-
 @dataclass(frozen=True)
 class MGPSScores:
     """Posterior scores per pair."""
@@ -926,18 +1016,77 @@ class MGPSScores:
     extra_quantiles: dict[float, F64] = field(default_factory=dict)
 
 
+#: Pairs scored per task when scoring in parallel (a few MB of temporaries per thread).
+SCORE_CHUNK = 1 << 18
+
+
+def chunks(size: int, chunk: int = SCORE_CHUNK) -> list[tuple[int, int]]:
+    """[start, stop) slices of ``range(size)`` of at most ``chunk`` items."""
+    return [(start, min(size, start + chunk)) for start in range(0, size, chunk)]
+
+
+def _run(pool: Executor | None, tasks: Sequence[Callable[[], None]]) -> None:
+    if pool is None:
+        for task in tasks:
+            task()
+        return
+    for future in [pool.submit(task) for task in tasks]:
+        future.result()
+
+
 def mgps_scores(
-    theta: Hyperparameters, n: ArrayLike, e: ArrayLike, quantiles: Sequence[float] = (0.05, 0.95)
+    theta: Hyperparameters,
+    n: ArrayLike,
+    e: ArrayLike,
+    quantiles: Sequence[float] = (0.05, 0.95),
+    *,
+    pool: Executor | None = None,
+    by_n: ByN | None = None,
 ) -> MGPSScores:
-    """Qn, EBGM, EB05 and EB95 (and any other posterior quantiles) for every pair (openEBGM ``ebScores``)."""
+    """Qn, EBGM, EB05 and EB95 (and any other posterior quantiles) for every pair (openEBGM ``ebScores``).
+
+    The pairs are scored in slices of :data:`SCORE_CHUNK`, on the threads of ``pool`` when given
+    (NumPy and SciPy release the GIL); the quantile grids of large tables (:func:`quantile_grid`) are
+    built once over all pairs, so the scores do not depend on the slicing or the number of threads.
+    ``by_n``: the distinct N and each pair's index among them, if already known.
+    """
     n_arr = np.asarray(n, dtype=np.float64)
     e_arr = np.asarray(e, dtype=np.float64)
-    by_n = _by_n(n_arr)
-    q = qn(theta, n_arr, e_arr, by_n)
-    values = {p: posterior_quantile(theta, n_arr, e_arr, p, q, by_n=by_n) for p in sorted({0.05, 0.95, *quantiles})}
+    by_n = by_n or distinct_counts(n_arr)
+    probs = sorted({0.05, 0.95, *quantiles})
+    grids: dict[float, QuantileGrid | None] = dict.fromkeys(probs)
+    if n_arr.shape[0] >= _GRID_MIN_PAIRS:
+        log_e = np.log(e_arr)
+        lo, hi = float(log_e.min()), float(log_e.max())
+        del log_e
+
+        def build(p: float) -> Callable[[], None]:
+            def task() -> None:
+                grids[p] = quantile_grid(theta, by_n, lo, hi, p)
+
+            return task
+
+        _run(pool, [build(p) for p in probs])
+    q, gm = np.empty_like(n_arr), np.empty_like(n_arr)
+    values = {p: np.empty_like(n_arr) for p in probs}
+
+    def score(start: int, stop: int) -> Callable[[], None]:
+        def task() -> None:
+            part = (by_n[0], by_n[1][start:stop])
+            n_part, e_part = n_arr[start:stop], e_arr[start:stop]
+            q[start:stop] = qn(theta, n_part, e_part, part)
+            gm[start:stop] = ebgm(theta, n_part, e_part, q[start:stop], part)
+            for p in probs:
+                values[p][start:stop] = posterior_quantile(
+                    theta, n_part, e_part, p, q[start:stop], by_n=part, grid=grids[p] or False
+                )
+
+        return task
+
+    _run(pool, [score(a, b) for a, b in chunks(n_arr.shape[0])])
     return MGPSScores(
         qn=q,
-        ebgm=ebgm(theta, n_arr, e_arr, q, by_n),
+        ebgm=gm,
         eb05=values[0.05],
         eb95=values[0.95],
         theta=theta,
