@@ -81,15 +81,24 @@ def test_sql_route_gives_the_same_counts(report_type: str) -> None:
     assert "layout" not in forced.arrays and np.array_equal(forced.n, packed.n)
 
 
-@pytest.mark.parametrize("dense", [True, False])
-def test_packed_segments_in_threads_equal_sql(monkeypatch: pytest.MonkeyPatch, dense: bool) -> None:
-    """Many segments of whole reports counted by several threads, repeated rows and shuffled input
-    included, give exactly the SQL route's counts (dense and sparse pair tables)."""
+@pytest.mark.parametrize("block_cells", [1 << 21, 100, 1])
+def test_packed_segments_in_threads_equal_sql(monkeypatch: pytest.MonkeyPatch, block_cells: int) -> None:
+    """Many segments of whole reports counted by several threads, in one block of products or many
+    (several products a block, or one), repeated rows and shuffled input included, give exactly the SQL
+    route's counts."""
     from riskplan.signals import counts as counts_module
 
     monkeypatch.setattr(counts_module, "_SEGMENT_ROWS", 64)
-    if not dense:
-        monkeypatch.setattr(counts_module, "_DENSE_PAIRS", 1)
+    monkeypatch.setattr(counts_module, "_BLOCK_CELLS", block_cells)
+    seen: list[int] = []
+    segments = counts_module._segments
+
+    def spy(keys: np.ndarray, shift: int) -> list[tuple[int, int]]:
+        cuts = segments(keys, shift)
+        seen.append(len(cuts))
+        return cuts
+
+    monkeypatch.setattr(counts_module, "_segments", spy)
     rng = np.random.default_rng(11)
     rows = []
     for report in range(1, 601):
@@ -107,7 +116,7 @@ def test_packed_segments_in_threads_equal_sql(monkeypatch: pytest.MonkeyPatch, d
     sql_strata = count_pairs(con, con.table("t"), ["stratum"], method="sql")
     for strata, reference in (((), sql), (("stratum",), sql_strata)):
         packed = count_pairs(con, con.table("t"), strata, workers=3)
-        assert "layout" in packed.arrays
+        assert "layout" in packed.arrays and seen[-1] > 20
         for name in ("product_code", "event_code", "n", "n_product", "n_event", "expected"):
             np.testing.assert_array_equal(getattr(packed, name), getattr(reference, name), err_msg=name)
         assert packed.n_total == reference.n_total == 600

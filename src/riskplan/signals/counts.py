@@ -206,8 +206,6 @@ def count_pairs(
     return counts
 
 
-#: Largest product × event table counted densely (8 bytes a cell: 512 MB).
-_DENSE_PAIRS = 64_000_000
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
@@ -228,9 +226,10 @@ def worker_count(workers: int | None = None) -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def _segments(keys: I64, report_shift: int, rows: int = _SEGMENT_ROWS) -> list[tuple[int, int]]:
-    """Split sorted packed keys into runs of about ``rows`` rows that start and end at report boundaries."""
-    size = int(keys.shape[0])
+def _segments(keys: I64, report_shift: int) -> list[tuple[int, int]]:
+    """Split sorted packed keys into runs of about ``_SEGMENT_ROWS`` rows that start and end at report
+    boundaries."""
+    size, rows = int(keys.shape[0]), _SEGMENT_ROWS
     cuts = [0]
     for nominal in range(rows, size, rows):
         report = int(keys[nominal]) >> report_shift
@@ -247,15 +246,36 @@ class _SegmentCounts:
     by_event: I64
     reports: int
     duplicates: int
+    block_sizes: I64
+
+
+@dataclass(frozen=True)
+class _PairBlocks:
+    """Products in consecutive blocks of ``per_block`` codes, so that a block's product × event table
+    (``per_block · n_events`` counters) stays small enough to count in cache; ``count`` blocks, and one
+    more for the repeated rows, which are not counted."""
+
+    per_block: int
+    count: int
+    n_events: int
+
+
+#: Counters per block of the pair count (16 MB of int64).
+_BLOCK_CELLS = 1 << 21
+
+
+def _pair_blocks(n_products: int, n_events: int) -> _PairBlocks:
+    per_block = max(1, _BLOCK_CELLS // max(1, n_events))
+    return _PairBlocks(per_block, -(-n_products // per_block), n_events)
 
 
 def _count_segment(
-    keys: I64, lo: int, hi: int, layout: tuple[int, int], n_products: int, n_events: int, pair_out: I64
+    keys: I64, lo: int, hi: int, layout: tuple[int, int], n_products: int, blocks: _PairBlocks
 ) -> _SegmentCounts:
-    """Margins of the reports in ``keys[lo:hi]`` (whole reports), and each row's pair code in ``pair_out``.
-
-    A row whose key equals the previous one (a repeated report-product-event row) gets the pair code
-    ``n_products · n_events`` (dense layout) or -1 (sparse), which the pair count leaves out.
+    """Margins of the reports in ``keys[lo:hi]`` (whole reports); then the segment's rows are replaced
+    by their pair codes within their product block, grouped by block (a stable radix sort of the block
+    numbers), and the number of rows of each block is returned. A row whose key equals the previous one
+    (a repeated report-product-event row) goes to the extra last block, which is not counted.
     """
     pb, eb = layout
     pair_bits = pb + eb
@@ -275,23 +295,39 @@ def _count_segment(
     report_event |= k & ((1 << eb) - 1)
     report_event.sort(kind="stable")
     first = _first_of_runs(report_event)
-    by_event = np.bincount(report_event[first] & ((1 << eb) - 1), minlength=n_events)
-    # The pair codes, written in place of the keys when ``pair_out`` is ``keys`` (the event bits are
-    # taken out first).
-    event = k & ((1 << eb) - 1)
-    out = pair_out[lo:hi]
-    if n_products * n_events <= _DENSE_PAIRS:
-        np.right_shift(k, eb, out=out)
-        out &= (1 << pb) - 1
-        out *= n_events
-        out += event
-        skip = n_products * n_events
-    else:
-        np.bitwise_and(k, (1 << pair_bits) - 1, out=out)
-        skip = -1
+    by_event = np.bincount(report_event[first] & ((1 << eb) - 1), minlength=blocks.n_events)
+    del report_event, first
+    # Pair codes within the product block, grouped by block, in place of the keys.
+    product = (k >> eb) & ((1 << pb) - 1)
+    block = product // blocks.per_block
+    local = product - block * blocks.per_block
+    local *= blocks.n_events
+    local += k & ((1 << eb) - 1)
     if duplicates:
-        out[change == 0] = skip
-    return _SegmentCounts(by_product.astype(np.int64), by_event.astype(np.int64), reports, duplicates)
+        block[change == 0] = blocks.count
+    small = np.int16 if blocks.count < np.iinfo(np.int16).max else np.int32
+    order = np.argsort(block.astype(small), kind="stable")
+    k[:] = local[order]
+    block_sizes = np.bincount(block, minlength=blocks.count + 1)
+    return _SegmentCounts(by_product.astype(np.int64), by_event.astype(np.int64), reports, duplicates, block_sizes)
+
+
+def _count_block(
+    keys: I64, segments: Sequence[tuple[int, int]], starts: I64, sizes: I64, b: int, blocks: _PairBlocks
+) -> tuple[I64, I64, I64]:
+    """Product code, event code and N of the pairs of block ``b`` (in code order), from its rows in every
+    segment (``starts[s]``/``sizes[s]``: where they begin within segment ``s``, and how many)."""
+    rows = np.concatenate(
+        [keys[lo + int(starts[s]) : lo + int(starts[s]) + int(sizes[s])] for s, (lo, _) in enumerate(segments)]
+    )
+    table = np.bincount(rows, minlength=blocks.per_block * blocks.n_events)
+    del rows
+    local = np.flatnonzero(table)
+    n = table[local].astype(np.int64)
+    product = local // blocks.n_events
+    event = local - product * blocks.n_events
+    product += b * blocks.per_block
+    return product, event, n
 
 
 def _first_of_runs(sorted_keys: NDArray[np.int64]) -> NDArray[np.bool_]:
@@ -319,9 +355,11 @@ def _count_packed(
     correct). The sorted keys are then cut into segments of whole reports, counted by ``workers``
     threads with a few MB of working memory each (NumPy releases the GIL): the first row of each
     (report, product) gives the product margins, the distinct (report, event) of the segment the event
-    margins, and each distinct row its pair code; one ``bincount`` of the pair codes gives N. The pair
-    codes overwrite the keys unless ``keep_rows`` (the distinct rows are needed for stratified expected
-    counts). None when the keys do not fit in 63 bits (then the SQL route is used).
+    margins, and each distinct row its pair code, grouped by block of products; then each block's pair
+    codes are counted with a ``bincount`` over that block's product × event table, in parallel too.
+    The pair codes overwrite the keys; with ``keep_rows`` the distinct rows are copied first (they are
+    needed for stratified expected counts). None when the keys do not fit in 63 bits (then the SQL route
+    is used).
     """
     bounds = con.execute(f"SELECT min(report_id)::BIGINT, max(report_id)::BIGINT FROM {src}").fetchall()[0]
     if bounds[0] is None:
@@ -342,45 +380,28 @@ def _count_packed(
     if keys.shape[0] == 0:
         return None
     keys.sort(kind="stable")
-    dense = n_products * n_events <= _DENSE_PAIRS
-    pair_codes = np.empty(keys.shape[0], dtype=np.int64) if keep_rows else keys
-    segments = _segments(keys, pair_bits)
-
-    run = functools.partial(
-        _count_segment, keys, layout=(pb, eb), n_products=n_products, n_events=n_events, pair_out=pair_codes
-    )
-    if workers > 1 and len(segments) > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(run, *zip(*segments, strict=True)))
-    else:
-        parts = [run(lo, hi) for lo, hi in segments]
-    del run
-    by_product = np.sum([p.by_product for p in parts], axis=0)
-    by_event = np.sum([p.by_event for p in parts], axis=0)
-    n_total = sum(p.reports for p in parts)
     keep: dict[str, NDArray[np.generic]] = {"layout": np.array([r_min, pb, eb], dtype=np.int64)}
-    if keep_rows and any(p.duplicates for p in parts):
-        first = np.empty(keys.shape[0], dtype=bool)
-        first[0] = True
-        np.not_equal(keys[1:], keys[:-1], out=first[1:])
-        keys = keys[first]
-    if keep_rows:
-        keep["packed"] = keys
-    del keys
-    # N per pair: one bincount of the pair codes over the product × event table when it is small
-    # enough (the last bin holds the repeated rows), else a sort of the pair keys.
-    if dense:
-        per_pair = np.bincount(pair_codes, minlength=n_products * n_events + 1)[: n_products * n_events]
-        del pair_codes
-        pair_index = np.flatnonzero(per_pair)
-        n = per_pair[pair_index]
-        del per_pair
-        pc_out = pair_index // n_events
-        ec_out = pair_index - pc_out * n_events
-    else:
-        pair_key, n = np.unique(pair_codes[pair_codes >= 0], return_counts=True)
-        del pair_codes
-        pc_out, ec_out = pair_key >> eb, pair_key & ((1 << eb) - 1)
+    if keep_rows:  # the distinct rows, for stratified expected counts
+        first = _first_of_runs(keys)
+        keep["packed"] = keys[first] if not bool(np.all(first)) else keys.copy()
+        del first
+    blocks = _pair_blocks(n_products, n_events)
+    segments = _segments(keys, pair_bits)
+    run = functools.partial(_count_segment, keys, layout=(pb, eb), n_products=n_products, blocks=blocks)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = list(pool.map(run, *zip(*segments, strict=True)))
+        by_product = np.sum([p.by_product for p in parts], axis=0)
+        by_event = np.sum([p.by_event for p in parts], axis=0)
+        n_total = sum(p.reports for p in parts)
+        sizes = np.stack([p.block_sizes for p in parts])  # segment × block
+        starts = np.cumsum(sizes, axis=1) - sizes
+        del parts
+        count = functools.partial(_count_block, keys, segments, blocks=blocks)
+        pairs = list(pool.map(count, starts.T, sizes.T, range(blocks.count)))
+    del keys, run, count
+    pc_out = np.concatenate([p[0] for p in pairs])
+    ec_out = np.concatenate([p[1] for p in pairs])
+    n = np.concatenate([p[2] for p in pairs])
     return (
         pc_out.astype(np.int32),
         ec_out.astype(np.int32),
