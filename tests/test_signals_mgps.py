@@ -324,3 +324,38 @@ def test_distinct_points_order_equals_lexsort() -> None:
     weighted = mgps.weighted_points(n, e)  # the same points without the index, by another route
     for name in ("n", "e", "w"):
         np.testing.assert_array_equal(getattr(weighted, name), getattr(points, name))
+
+
+def _explore_level_by_level(points: mgps.Points, max_points: int) -> mgps.Points:
+    """The definition of the exploration squash: :func:`mgps.squash_data` level by level, largest first."""
+    out = points
+    levels, sizes = np.unique(points.n, return_counts=True)
+    for count in levels[np.argsort(-sizes)]:
+        excess = len(out) - max_points
+        if excess <= 0:
+            break
+        m = int((out.n == count).sum())
+        bin_size = max(2, math.ceil(m / max(50, m - excess)))
+        if m < 2 * bin_size:
+            continue
+        keep = min(100, m // 10)
+        out = mgps.squash_data(out, count=int(count), bin_size=bin_size, min_bin=1, min_pts=2, keep_pts=keep)
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), max_points=st.integers(20, 3000))
+def test_exploration_squash_equals_level_by_level(seed: int, max_points: int) -> None:
+    """All levels squashed in one pass give the same superpoints as squashData applied level by level."""
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(1, 4000))
+    n = rng.zipf(1.6, size).clip(1, 60)
+    e = rng.choice(rng.random(max(1, size // 3)) * 5 + 1e-3, size)
+    w = rng.integers(1, 4, size).astype(np.float64)
+    points = mgps.Points(n, e, w)
+    fast, slow = mgps.squash_for_exploration(points, max_points), _explore_level_by_level(points, max_points)
+    a, b = np.lexsort((fast.e, fast.n)), np.lexsort((slow.e, slow.n))
+    assert len(fast) == len(slow)
+    np.testing.assert_array_equal(fast.n[a], slow.n[b])
+    np.testing.assert_array_equal(fast.w[a], slow.w[b])
+    np.testing.assert_allclose(fast.e[a], slow.e[b], rtol=1e-13)

@@ -420,21 +420,42 @@ def squash_points(points: Points, log_e_cell: float | None = LOG_E_CELL) -> Poin
 def squash_for_exploration(points: Points, max_points: int) -> Points:
     """Squash count levels 1, 2, ... (largest first) until there are at most about ``max_points`` points.
 
-    Used only to explore starting points cheaply; the final estimate is refined on all points.
+    Each level is squashed as :func:`squash_data` does (in order of E, bins of a level-specific size,
+    the largest E kept) but all levels in one pass: the bin sizes are planned level by level from the
+    point counts, then every bin is formed at once. Used only to explore starting points cheaply; the
+    final estimate is refined on all points.
     """
-    out = points
     levels, sizes = np.unique(points.n, return_counts=True)
-    for count in levels[np.argsort(-sizes)]:
-        excess = len(out) - max_points
+    size = len(points)
+    plan: dict[int, tuple[int, int]] = {}  # count -> (bin size, points kept)
+    for count, m in zip(levels[np.argsort(-sizes)].tolist(), sizes[np.argsort(-sizes)].tolist(), strict=True):
+        excess = size - max_points
         if excess <= 0:
             break
-        m = int((out.n == count).sum())
-        target = max(50, m - excess)
-        bin_size = max(2, math.ceil(m / target))
-        if m < 2 * bin_size:
+        bin_size = max(2, math.ceil(m / max(50, m - excess)))
+        keep = min(100, m // 10)
+        if m < 2 * bin_size or m - keep < bin_size:
             continue
-        out = squash_data(out, count=int(count), bin_size=bin_size, min_bin=1, min_pts=2, keep_pts=min(100, m // 10))
-    return out
+        plan[count] = (bin_size, keep)
+        size += keep + math.ceil((m - keep) / bin_size) - m
+    if not plan:
+        return points
+    order = np.lexsort((points.e, points.n))
+    n_s, e_s, w_s = points.n[order], points.e[order], points.w[order]
+    group = np.arange(n_s.shape[0])  # each point its own group, then the bins of the planned levels
+    starts = np.searchsorted(n_s, list(plan), side="left")
+    for (count, (bin_size, keep)), start in zip(plan.items(), starts.tolist(), strict=True):
+        m = int(np.searchsorted(n_s, count, side="right")) - start
+        binned = np.arange(m - keep)
+        group[start : start + m - keep] = start + binned - binned % bin_size
+    new = np.empty(n_s.shape[0], dtype=bool)
+    new[0] = True
+    np.not_equal(group[1:], group[:-1], out=new[1:])
+    index = np.cumsum(new) - 1
+    weight = np.bincount(index, weights=w_s)
+    members = np.bincount(index)
+    mean_e = np.where(members == 1, e_s[new], np.bincount(index, weights=e_s * w_s) / weight)
+    return Points(n_s[new], mean_e, weight)
 
 
 # --------------------------------------------------------------------------------------------------
