@@ -117,12 +117,18 @@ def _source(
 
 
 def _run_detect(
-    source: SpontaneousSource, con: duckdb.DuckDBPyConnection, hyperparameters: Path | None, squash: bool | None
+    source: SpontaneousSource,
+    con: duckdb.DuckDBPyConnection,
+    hyperparameters: Path | None,
+    squash: bool | None,
+    threads: int | None = None,
 ) -> DetectionResult:
     theta = read_hyperparameters(hyperparameters) if hyperparameters else None
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
     rel = source.to_relation(con)
     try:
-        return detect(con, rel, strata=source.strata, hyperparameters=theta, squash=squash)
+        return detect(con, rel, strata=source.strata, hyperparameters=theta, squash=squash, workers=threads)
     except duckdb.Error as exc:
         raise UserInputError(f"{source.description}: {str(exc).splitlines()[0]}") from None
 
@@ -163,6 +169,10 @@ def detect_command(
             " (strata: sex, country, year)",
         ),
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="Threads for DuckDB and NumPy (default: all cores, NumPy at most 8)"),
+    ] = None,
 ) -> None:
     """Disproportionality for every product-event pair: N, E, PRR, χ², ROR, IC, EBGM, EB05, EB95, flags.
 
@@ -174,7 +184,7 @@ def detect_command(
     con = duckdb.connect()
     try:
         with _source(faers, reports, report_col, product_col, event_col, strata_col, None, roles, cases) as source:
-            result = _run_detect(source, con, hyperparameters, squash)
+            result = _run_detect(source, con, hyperparameters, squash, threads)
             rows = result.write(out, [s.name for s in sets], product or None)
             note = getattr(source, "note", "")
         if note:

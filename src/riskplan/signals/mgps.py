@@ -452,7 +452,7 @@ def squash_for_exploration(points: Points, max_points: int) -> Points:
     new[0] = True
     np.not_equal(group[1:], group[:-1], out=new[1:])
     index = np.cumsum(new) - 1
-    weight = np.bincount(index, weights=w_s)
+    weight = np.asarray(np.bincount(index, weights=w_s), dtype=np.float64)
     members = np.bincount(index)
     mean_e = np.where(members == 1, e_s[new], np.bincount(index, weights=e_s * w_s) / weight)
     return Points(n_s[new], mean_e, weight)
@@ -1041,8 +1041,9 @@ class MGPSScores:
 SCORE_CHUNK = 1 << 18
 
 
-def chunks(size: int, chunk: int = SCORE_CHUNK) -> list[tuple[int, int]]:
-    """[start, stop) slices of ``range(size)`` of at most ``chunk`` items."""
+def chunks(size: int, chunk: int | None = None) -> list[tuple[int, int]]:
+    """[start, stop) slices of ``range(size)`` of at most ``chunk`` (default :data:`SCORE_CHUNK`) items."""
+    chunk = chunk or SCORE_CHUNK
     return [(start, min(size, start + chunk)) for start in range(0, size, chunk)]
 
 
