@@ -1,4 +1,4 @@
-"""Step 1 of disproportionality analysis: counts and expected counts, in DuckDB SQL.
+"""Step 1 of disproportionality analysis: counts and expected counts (DuckDB and NumPy).
 
 Input: a long table with one row per report-product-event (columns ``report_id``, ``product``,
 ``event`` and optional strata columns) as a DuckDB relation. For each (product, event) pair seen at
@@ -16,8 +16,9 @@ least once:
 
 Rows with a missing report id, product or event are left out and counted in
 ``PairCounts.excluded_rows``. Products and events are coded 0..k-1 in name order, and pairs are in
-(product, event) name order, like openEBGM's output. All counting is SQL; NumPy holds the per-pair
-arrays.
+(product, event) name order, like openEBGM's output. DuckDB reads and codes the rows; with integer
+report ids NumPy counts the coded rows on several threads (:func:`count_pairs`), otherwise DuckDB
+counts them in SQL. Both routes give the same numbers.
 """
 
 from __future__ import annotations
