@@ -322,8 +322,10 @@ def test_distinct_points_order_equals_lexsort() -> None:
     np.testing.assert_array_equal(points.e[inverse], e)
     assert points.w.sum() == 20_000
     weighted = mgps.weighted_points(n, e)  # the same points without the index, by another route
+    presorted = mgps.weighted_points(n, e, sorted_at_one=lambda: np.sort(e[n == 1]))
     for name in ("n", "e", "w"):
         np.testing.assert_array_equal(getattr(weighted, name), getattr(points, name))
+        np.testing.assert_array_equal(getattr(presorted, name), getattr(points, name))
 
 
 def _explore_level_by_level(points: mgps.Points, max_points: int) -> mgps.Points:

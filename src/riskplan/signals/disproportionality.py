@@ -241,9 +241,9 @@ def detect(
         raise UserInputError("no product-event pairs: the reports have no rows with a report id, product and event")
     t1 = time.perf_counter()
 
-    def fit_prior() -> mgps.HyperparameterFit:
+    def fit_prior(at_one: Future[F64]) -> mgps.HyperparameterFit:
         started = time.perf_counter()
-        points = mgps.weighted_points(counts.n, counts.expected)
+        points = mgps.weighted_points(counts.n, counts.expected, sorted_at_one=at_one.result)
         result = mgps.fit_hyperparameters(counts.n, counts.expected, squash=squash, starts=starts, distinct=points)
         timings["hyperparameters"] = time.perf_counter() - started
         return result
@@ -251,7 +251,10 @@ def detect(
     given = hyperparameters.validate() if hyperparameters is not None else None
     fit = None
     with ThreadPoolExecutor(max_workers=worker_count(workers)) as pool:
-        fitting = pool.submit(fit_prior) if given is None else None
+        fitting = None
+        if given is None:  # the sort of E at N = 1 on one thread while the fit groups the other pairs
+            at_one = pool.submit(np.sort, counts.expected[counts.n == 1])
+            fitting = pool.submit(fit_prior, at_one)
         scoring = _Scoring(counts, pool, continuity)
         if given is not None:
             theta, timings["hyperparameters"] = given, 0.0

@@ -238,12 +238,29 @@ def distinct_points(n: ArrayLike, e: ArrayLike) -> tuple[Points, NDArray[np.intp
     return Points(n_s[starts], e_s[starts], weights), inverse
 
 
-def weighted_points(n: ArrayLike, e: ArrayLike) -> Points:
+def weighted_points(n: ArrayLike, e: ArrayLike, sorted_at_one: Callable[[], F64] | None = None) -> Points:
     """The points of :func:`distinct_points` without each pair's index, which is not needed to fit the
     prior: the pairs are grouped by N (a radix sort of N as 16-bit integers) and only the values of E
-    are sorted within each N, which is several times faster than ordering the pairs on millions."""
+    are sorted within each N, which is several times faster than ordering the pairs on millions.
+
+    ``sorted_at_one``: returns the E of the pairs with N = 1, sorted (usually most pairs), e.g. the
+    ``result`` of a future, so that this sort can run on another thread meanwhile."""
     n_arr = np.asarray(n, dtype=np.int64)
     e_arr = np.asarray(e, dtype=np.float64)
+    if sorted_at_one is not None:
+        rest = n_arr != 1
+        others = weighted_points(n_arr[rest], e_arr[rest])
+        at_one = sorted_at_one()
+        if at_one.shape[0] == 0:
+            return others
+        new = _first_of_runs(at_one)
+        starts = np.flatnonzero(new)
+        weights = np.diff(np.append(starts, at_one.shape[0])).astype(np.float64)
+        return Points(
+            np.concatenate([np.ones(starts.shape[0], dtype=np.int64), others.n]),
+            np.concatenate([at_one[starts], others.e]),
+            np.concatenate([weights, others.w]),
+        )
     if n_arr.shape[0] == 0:
         return Points(n_arr, e_arr, np.zeros(0))
     cap = int(np.iinfo(np.int16).max)
@@ -264,6 +281,14 @@ def weighted_points(n: ArrayLike, e: ArrayLike) -> Points:
     starts = np.flatnonzero(new)
     weights = np.diff(np.append(starts, n_s.shape[0])).astype(np.float64)
     return Points(n_s[starts], e_s[starts], weights)
+
+
+def _first_of_runs(sorted_values: F64) -> NDArray[np.bool_]:
+    first = np.empty(sorted_values.shape[0], dtype=bool)
+    if sorted_values.shape[0]:
+        first[0] = True
+        np.not_equal(sorted_values[1:], sorted_values[:-1], out=first[1:])
+    return first
 
 
 def _order_by_n_then_e(n_arr: I64, e_arr: F64) -> NDArray[np.intp]:
