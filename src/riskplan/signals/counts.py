@@ -353,14 +353,14 @@ def _count_packed(
     DuckDB joins the dictionaries and packs the keys in one scan whose result goes straight to NumPy.
     The keys are sorted with NumPy's stable sort (timsort: close to linear, as the rows arrive nearly
     grouped by report from FAERS, the synthetic generator or a report-ordered file; any order is still
-    correct). The sorted keys are then cut into segments of whole reports, counted by ``workers``
-    threads with a few MB of working memory each (NumPy releases the GIL): the first row of each
-    (report, product) gives the product margins, the distinct (report, event) of the segment the event
-    margins, and each distinct row its pair code, grouped by block of products; then each block's pair
-    codes are counted with a ``bincount`` over that block's product × event table, in parallel too.
-    The pair codes overwrite the keys; with ``keep_rows`` the distinct rows are copied first (they are
-    needed for stratified expected counts). None when the keys do not fit in 63 bits (then the SQL route
-    is used).
+    correct), a part per thread, then merged. The sorted keys are then cut into segments of whole
+    reports, counted by ``workers`` threads with a few MB of working memory each (NumPy releases the
+    GIL): the first row of each (report, product) gives the product margins, the distinct (report,
+    event) of the segment the event margins, and each distinct row its pair code, grouped by block of
+    products; then each block's pair codes are counted with a ``bincount`` over that block's product ×
+    event table, in parallel too. The pair codes overwrite the keys; with ``keep_rows`` the distinct
+    rows are copied first (they are needed for stratified expected counts). None when the keys do not
+    fit in 63 bits (then the SQL route is used).
     """
     bounds = con.execute(f"SELECT min(report_id)::BIGINT, max(report_id)::BIGINT FROM {src}").fetchall()[0]
     if bounds[0] is None:
@@ -380,16 +380,20 @@ def _count_packed(
     excluded = _scalar(con, f"SELECT count(*) FROM {src}") - int(keys.shape[0])
     if keys.shape[0] == 0:
         return None
-    keys.sort(kind="stable")
     keep: dict[str, NDArray[np.generic]] = {"layout": np.array([r_min, pb, eb], dtype=np.int64)}
-    if keep_rows:  # the distinct rows, for stratified expected counts
-        first = _first_of_runs(keys)
-        keep["packed"] = keys[first] if not bool(np.all(first)) else keys.copy()
-        del first
     blocks = _pair_blocks(n_products, n_events)
-    segments = _segments(keys, pair_bits)
-    run = functools.partial(_count_segment, keys, layout=(pb, eb), n_products=n_products, blocks=blocks)
     with ThreadPoolExecutor(max_workers=workers) as pool:
+        # Each thread sorts a part; the final stable sort then only merges the sorted parts (timsort).
+        parts_of_keys = np.array_split(keys, workers)
+        list(pool.map(lambda part: part.sort(kind="stable"), parts_of_keys))
+        del parts_of_keys
+        keys.sort(kind="stable")
+        if keep_rows:  # the distinct rows, for stratified expected counts
+            first = _first_of_runs(keys)
+            keep["packed"] = keys[first] if not bool(np.all(first)) else keys.copy()
+            del first
+        segments = _segments(keys, pair_bits)
+        run = functools.partial(_count_segment, keys, layout=(pb, eb), n_products=n_products, blocks=blocks)
         parts = list(pool.map(run, *zip(*segments, strict=True)))
         by_product = np.sum([p.by_product for p in parts], axis=0)
         by_event = np.sum([p.by_event for p in parts], axis=0)
