@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy import Engine
 
 from riskplan.errors import UserInputError
-from riskplan.settings import get_settings
-from riskplan.store.db import make_engine
-from riskplan.store.migrate import upgrade
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -59,11 +58,21 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def database() -> Engine:
-    """The configured database, migrated to the latest revision of every folder."""
+    """The configured database, migrated to the latest revision of every folder.
+
+    SQLAlchemy, Alembic and the settings are imported here, so commands that need no database (such as
+    ``signal detect`` on a file) start without them.
+    """
+    from riskplan.settings import get_settings
+    from riskplan.store.db import make_engine
+    from riskplan.store.migrate import upgrade
+
     engine = make_engine(get_settings().database_url)
     upgrade(engine)
     return engine
 
 
 def current_user() -> str:
+    from riskplan.settings import get_settings
+
     return get_settings().user
