@@ -74,14 +74,21 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    or_,
     select,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from riskplan import __version__
-from riskplan.cases.tables import CaseConcernRow, CaseReactionRow, CaseRow, CaseVersionRow
+from riskplan.cases.reads import (
+    CLINICAL_TRIAL,
+    NOT_AVAILABLE,
+    SOLICITED,
+    SPONTANEOUS,
+    concerns_by_version,
+    reactions_by_version,
+    versions_at_dlp,
+)
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.plan.catalogue import bundled_plan_names, load_plan
 from riskplan.plan.diff import diff_plans
@@ -95,7 +102,11 @@ if TYPE_CHECKING:
     from riskplan.studies.cdm import Cdm
 
 __all__ = [
+    "CLINICAL_TRIAL",
+    "NOT_AVAILABLE",
+    "SOLICITED",
     "SOURCES",
+    "SPONTANEOUS",
     "CaseCounts",
     "ConcernCount",
     "ConcernEvaluation",
@@ -114,10 +125,6 @@ __all__ = [
     "write_psur",
 ]
 
-SPONTANEOUS: Final = "spontaneous"
-SOLICITED: Final = "solicited"
-CLINICAL_TRIAL: Final = "clinical trial"
-NOT_AVAILABLE: Final = "not available"
 SOURCES: Final = (SPONTANEOUS, SOLICITED, CLINICAL_TRIAL, NOT_AVAILABLE)
 POST_MARKETING: Final = (SPONTANEOUS, SOLICITED, NOT_AVAILABLE)
 NOT_CODED: Final = "(not coded)"
@@ -125,14 +132,6 @@ NO_DATA: Final = "No data in riskplan."
 SIGNALS_NOT_AVAILABLE: Final = "Signal management records not available"
 EXPOSURE_COLUMNS: Final = ("period", "patients", "patient_years", "source")
 PERSON_YEAR_DAYS: Final = 365.25
-
-# The store writes ``icsr_json`` with pydantic's compact JSON (no spaces) of a closed model
-# (``extra="forbid"``) in which the keys "report_type" (C.1.3) and "study_type" (C.5.4) occur once each,
-# and every quote inside a text value is escaped: a key-value pair found in the text is the field's value.
-# A text search reads the document once without parsing it (about 10x faster than a JSON function on a
-# 7 KB case).
-_C13 = '"report_type":"{}"'
-_C54_CLINICAL_TRIAL = '"study_type":"1"'
 
 
 # --------------------------------------------------------------------------------------------------
@@ -208,30 +207,6 @@ class CaseCounts:
         return ConcernCount(concern_id, 0, 0, 0, 0)
 
 
-def _contains(session: Session, column: Any, needle: str) -> ColumnElement[bool]:
-    """``needle`` occurs in the text column (``strpos`` on PostgreSQL, ``instr`` elsewhere)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.strpos(column, needle) > 0
-    return func.instr(column, needle) > 0
-
-
-def _source_expression(session: Session) -> ColumnElement[str]:
-    """C.1.3 / C.5.4 of the version as one of :data:`SOURCES` (see the module docstring)."""
-    doc = CaseVersionRow.icsr_json
-    return case(
-        (_contains(session, doc, _C13.format(1)), literal(SPONTANEOUS)),
-        (
-            and_(_contains(session, doc, _C13.format(2)), _contains(session, doc, _C54_CLINICAL_TRIAL)),
-            literal(CLINICAL_TRIAL),
-        ),
-        (
-            or_(_contains(session, doc, _C13.format(2)), _contains(session, doc, _C13.format(3))),
-            literal(SOLICITED),
-        ),
-        else_=literal(NOT_AVAILABLE),
-    )
-
-
 def _month_expression(session: Session, column: Any) -> ColumnElement[str]:
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(column, "YYYY-MM")
@@ -240,7 +215,8 @@ def _month_expression(session: Session, column: Any) -> ColumnElement[str]:
 
 @contextmanager
 def _counted_cases(session: Session, plan_name: str, end: dt.date) -> Iterator[Table]:
-    """A temporary table of the case versions counted at the DLP ``end`` (one row per case).
+    """A temporary table of the case versions counted at the DLP ``end`` (one row per case), filled in one
+    statement from :func:`riskplan.cases.reads.versions_at_dlp`.
 
     Columns: version_id, case_id, first_received (C.1.4, else C.1.5), serious, source (serious cases only:
     the JSON is read for them alone).
@@ -255,26 +231,7 @@ def _counted_cases(session: Session, plan_name: str, end: dt.date) -> Iterator[T
         Column("source", String(20)),
         prefixes=["TEMPORARY"],
     )
-    v = CaseVersionRow
-    as_of = (
-        select(v.case_id.label("case_id"), func.max(v.version).label("version"))
-        .join(CaseRow, CaseRow.id == v.case_id)
-        .where(CaseRow.plan_name == plan_name, v.received <= end)
-        .group_by(v.case_id)
-        .subquery("as_of")
-    )
-    first = func.coalesce(v.first_received, v.received)
-    rows = (
-        select(
-            v.id,
-            v.case_id,
-            first,
-            v.serious,
-            case((v.serious.is_(True), _source_expression(session)), else_=None),
-        )
-        .join(as_of, and_(as_of.c.case_id == v.case_id, as_of.c.version == v.version))
-        .where(v.valid.is_(True), first <= end)
-    )
+    rows = versions_at_dlp(session, plan_name, end)
     connection = session.connection()
     try:
         table.create(connection)
@@ -318,17 +275,17 @@ def count_cases(
             )
         }
 
-        r = CaseReactionRow
+        r = reactions_by_version()
         if rsi is not None and rsi.expected_reactions:
             expected = sorted({e.pt.lower() for e in rsi.expected_reactions})
             listed: ColumnElement[str] = case(
-                (r.pt_name.is_(None), literal("not assessable")),
-                (func.lower(r.pt_name).in_(expected), literal("listed")),
+                (r.c.pt_name.is_(None), literal("not assessable")),
+                (func.lower(r.c.pt_name).in_(expected), literal("listed")),
                 else_=literal("unlisted"),
             )
         else:
             listed = literal("not assessable")
-        serious_reactions = and_(b.c.serious.is_(True), r.serious.is_(True))
+        serious_reactions = and_(b.c.serious.is_(True), r.c.serious.is_(True))
         tabulation = tuple(
             sorted(
                 (
@@ -343,15 +300,15 @@ def count_cases(
                     for src, soc, pt, lst, i, c in session.execute(
                         select(
                             b.c.source,
-                            r.soc_name,
-                            r.pt_name,
+                            r.c.soc_name,
+                            r.c.pt_name,
                             func.max(listed),
                             func.count(func.distinct(case((in_interval, b.c.case_id), else_=None))),
                             func.count(func.distinct(b.c.case_id)),
                         )
-                        .join(r, r.case_version_id == b.c.version_id)
+                        .join(r, r.c.case_version_id == b.c.version_id)
                         .where(serious_reactions)
-                        .group_by(b.c.source, r.soc_name, r.pt_name)
+                        .group_by(b.c.source, r.c.soc_name, r.c.pt_name)
                     )
                 ),
                 key=lambda t: (SOURCES.index(t.source), t.soc.casefold(), t.pt.casefold()),
@@ -363,7 +320,7 @@ def count_cases(
                 (str(m), str(src), int(n))
                 for m, src, n in session.execute(
                     select(month, b.c.source, func.count())
-                    .join(r, r.case_version_id == b.c.version_id)
+                    .join(r, r.c.case_version_id == b.c.version_id)
                     .where(serious_reactions)
                     .group_by(month, b.c.source)
                 )
@@ -373,14 +330,14 @@ def count_cases(
             sorted(
                 str(t)
                 for (t,) in session.execute(
-                    select(r.terminology)
+                    select(r.c.terminology)
                     .distinct()
-                    .join(b, r.case_version_id == b.c.version_id)
-                    .where(r.terminology.is_not(None))
+                    .join(b, r.c.case_version_id == b.c.version_id)
+                    .where(r.c.terminology.is_not(None))
                 )
             )
         )
-        k = CaseConcernRow
+        k = concerns_by_version()
         serious_case = and_(b.c.serious.is_(True))
         concerns = tuple(
             sorted(
@@ -388,14 +345,14 @@ def count_cases(
                     ConcernCount(str(cid), int(i), int(c), int(si), int(sc))
                     for cid, i, c, si, sc in session.execute(
                         select(
-                            k.concern_id,
+                            k.c.concern_id,
                             func.count(func.distinct(case((in_interval, b.c.case_id), else_=None))),
                             func.count(func.distinct(b.c.case_id)),
                             func.count(func.distinct(case((and_(in_interval, serious_case), b.c.case_id), else_=None))),
                             func.count(func.distinct(case((serious_case, b.c.case_id), else_=None))),
                         )
-                        .join(b, b.c.version_id == k.case_version_id)
-                        .group_by(k.concern_id)
+                        .join(b, b.c.version_id == k.c.case_version_id)
+                        .group_by(k.c.concern_id)
                     )
                 ),
                 key=lambda x: x.concern_id,
@@ -405,10 +362,10 @@ def count_cases(
             sorted(
                 (str(m), str(cid), int(n))
                 for m, cid, n in session.execute(
-                    select(month, k.concern_id, func.count(func.distinct(b.c.case_id)))
-                    .join(b, b.c.version_id == k.case_version_id)
+                    select(month, k.c.concern_id, func.count(func.distinct(b.c.case_id)))
+                    .join(b, b.c.version_id == k.c.case_version_id)
                     .where(in_interval)
-                    .group_by(month, k.concern_id)
+                    .group_by(month, k.c.concern_id)
                 )
             )
         )

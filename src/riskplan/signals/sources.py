@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import duckdb
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from riskplan.errors import UserInputError
 from riskplan.signals.synth import Injection, SyntheticReports, synthesise_spontaneous
@@ -288,30 +288,11 @@ class CaseStoreSource(_StratifiedSource):
         return self.counts.note if self.counts is not None else ""
 
     def _fetch(self) -> tuple[dict[str, NDArray[Any]], ...]:
-        from riskplan.cases.store import IS_LATEST_VERSION
-        from riskplan.cases.tables import CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
+        from riskplan.cases.reads import drugs_of_valid_versions, latest_versions, reactions_of_valid_versions
 
-        latest = select(
-            CaseVersionRow.id.label("version_id"),
-            CaseVersionRow.case_id.label("case_id"),
-            CaseVersionRow.valid.label("valid"),
-            CaseVersionRow.sex.label("sex"),
-            CaseVersionRow.country.label("country"),
-            func.coalesce(CaseVersionRow.first_received, CaseVersionRow.received).label("first_received"),
-        ).join(CaseRow, IS_LATEST_VERSION)
-        if self.plan_name is not None:
-            latest = latest.where(CaseRow.plan_name == self.plan_name)
-        versions = latest.subquery("latest")
-        drugs = (
-            select(versions.c.case_id, CaseDrugRow.product, CaseDrugRow.substances)
-            .join(CaseDrugRow, CaseDrugRow.case_version_id == versions.c.version_id)
-            .where(versions.c.valid.is_(True), CaseDrugRow.characterisation.in_(CASE_STORE_ROLES))
-        )
-        reactions = (
-            select(versions.c.case_id, CaseReactionRow.pt_name, CaseReactionRow.coding_status)
-            .join(CaseReactionRow, CaseReactionRow.case_version_id == versions.c.version_id)
-            .where(versions.c.valid.is_(True))
-        )
+        versions = latest_versions(self.plan_name)
+        drugs = drugs_of_valid_versions(versions, CASE_STORE_ROLES)
+        reactions = reactions_of_valid_versions(versions)
         reports = select(
             versions.c.case_id, versions.c.valid, versions.c.sex, versions.c.country, versions.c.first_received
         )

@@ -270,19 +270,21 @@ def _to_signal(row: SignalRow, cases: Sequence[str]) -> Signal:
 
 
 def _case_ids(session: Session, signal_pks: Sequence[int]) -> dict[int, list[str]]:
-    from riskplan.cases.tables import CaseRow
+    """The worldwide case ids (C.1.8.1) of each signal's cases, in the order they were linked."""
+    from riskplan.cases.reads import worldwide_ids
 
     out: dict[int, list[str]] = {}
     if not signal_pks:
         return out
     rows = session.execute(
-        select(SignalCaseRow.signal_pk, CaseRow.worldwide_id)
-        .join(CaseRow, CaseRow.id == SignalCaseRow.case_id)
+        select(SignalCaseRow.signal_pk, SignalCaseRow.case_id)
         .where(SignalCaseRow.signal_pk.in_(list(signal_pks)))
         .order_by(SignalCaseRow.signal_pk, SignalCaseRow.id)
     ).all()
-    for pk, wid in rows:
-        out.setdefault(pk, []).append(wid)
+    names = worldwide_ids(session, (case_id for _, case_id in rows))
+    for pk, case_id in rows:
+        if case_id in names:  # signal_case.case_id references icsr_case.id: always found
+            out.setdefault(pk, []).append(names[case_id])
     return out
 
 
@@ -366,13 +368,12 @@ def _next_id(session: Session, year: int) -> str:
 
 
 def _resolve_cases(session: Session, refs: Iterable[str]) -> list[tuple[int, str]]:
-    from riskplan.cases.store import resolve_case_id
-    from riskplan.cases.tables import CaseRow
+    from riskplan.cases.reads import find_case
 
     out: dict[int, str] = {}
     for ref in refs:
-        case_id = resolve_case_id(session, ref)
-        out[case_id] = session.get_one(CaseRow, case_id).worldwide_id
+        case = find_case(session, ref)
+        out[case.case_id] = case.worldwide_id
     return list(out.items())
 
 

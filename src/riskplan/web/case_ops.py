@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from riskplan.cases.e2b import E2bError, Rejection, export_icsrs, import_e2b
 from riskplan.cases.intake import IntakeContext, intake, intake_context
 from riskplan.cases.model import Icsr
+from riskplan.cases.reads import find_case, find_case_id, lock_case, version_assessment, version_records
 from riskplan.cases.store import (
     ENTITY,
     StoreOutcome,
@@ -26,7 +27,6 @@ from riskplan.cases.store import (
     record_submission,
     resolve_case_id,
 )
-from riskplan.cases.tables import CaseConcernRow, CaseRow, CaseVersionRow
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.plan.tables import PlanVersionRow
 from riskplan.store.audit import AuditEvent, record_change
@@ -104,21 +104,15 @@ class IntakeContexts:
 
 
 def _summary(session: Session, case_id: int, version: int) -> CaseSummary:
-    row = session.scalars(
-        select(CaseVersionRow).where(CaseVersionRow.case_id == case_id, CaseVersionRow.version == version)
-    ).one()
-    concerns = session.scalars(
-        select(CaseConcernRow.concern_id).where(CaseConcernRow.case_version_id == row.id).order_by(CaseConcernRow.id)
-    )
-    reasons = tuple(row.invalid_reasons.split("; ")) if row.invalid_reasons else ()
-    return CaseSummary(row.valid, reasons, row.serious, row.due, tuple(concerns))
+    a = version_assessment(session, case_id, version)
+    return CaseSummary(a.valid, a.invalid_reasons, a.serious, a.due, a.concerns)
 
 
 def enter_case(ctx: WebContext, icsr: Icsr, *, who: str, plan: str | None = None, reason: str | None = None) -> Entered:
     """A new case (version 1); a worldwide case id already stored is a conflict (send a follow-up)."""
 
     def work(session: Session) -> Entered:
-        known = session.scalar(select(CaseRow.id).where(CaseRow.worldwide_id == icsr.worldwide_case_id))
+        known = find_case_id(session, icsr.worldwide_case_id)
         if known is not None:
             raise Conflict(
                 f"case {icsr.worldwide_case_id!r} already exists as {case_number(known)}; "
@@ -138,7 +132,7 @@ def follow_up(ctx: WebContext, ref: str, icsr: Icsr, *, who: str, reason: str | 
         case_id = resolve_case_id(session, ref)
         # one follow-up of a case at a time: a second waits here (PostgreSQL row lock; SQLite
         # transactions here hold the database's write lock already) and then numbers its version after
-        case = session.scalars(select(CaseRow).where(CaseRow.id == case_id).with_for_update()).one()
+        case = lock_case(session, case_id)
         if icsr.worldwide_case_id != case.worldwide_id:
             raise UserInputError(
                 f"worldwide_case_id {icsr.worldwide_case_id!r} is not that of case {case_number(case_id)} "
@@ -232,13 +226,9 @@ class VersionSummary:
 
 
 def case_versions(session: Session, ref: str) -> list[VersionSummary]:
-    case_id = resolve_case_id(session, ref)
-    rows = session.scalars(
-        select(CaseVersionRow).where(CaseVersionRow.case_id == case_id).order_by(CaseVersionRow.version)
-    )
     return [
         VersionSummary(r.version, r.recorded_at, r.recorded_by, r.reason, r.received, r.valid, r.serious, r.due)
-        for r in rows
+        for r in version_records(session, resolve_case_id(session, ref))
     ]
 
 
@@ -267,11 +257,10 @@ def assess(ctx: WebContext, ref: str, causality: Causality, comment: str | None,
     """Record a medical assessment of the latest version of a case (and in its audit trail)."""
 
     def work(session: Session) -> Assessment:
-        case_id = resolve_case_id(session, ref)
-        case = session.get_one(CaseRow, case_id)
+        case = find_case(session, ref)
         now = ctx.now()
         row = WebCaseAssessment(
-            case_id=case_id,
+            case_id=case.case_id,
             version=case.latest_version,
             causality=causality.value,
             comment=comment,
@@ -296,7 +285,3 @@ def assess(ctx: WebContext, ref: str, causality: Causality, comment: str | None,
 
 def link_duplicate(ctx: WebContext, ref: str, other: str, reason: str, *, who: str) -> None:
     ctx.write(lambda session: link_cases(session, ref, other, kind="duplicate", who=who, reason=reason))
-
-
-def case_ids_of_plan(session: Session, plan_name: str) -> set[int]:
-    return set(session.scalars(select(CaseRow.id).where(CaseRow.plan_name == plan_name)))

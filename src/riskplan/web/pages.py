@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
+from riskplan.cases.reads import case_ids_of_plan
 from riskplan.cases.store import concern_counts, due_cases
 from riskplan.errors import UserInputError
 from riskplan.plan.catalogue import plan_from_data
@@ -27,7 +28,6 @@ from riskplan.store.audit import AuditEvent
 from riskplan.web import plan_ops, study_ops
 from riskplan.web.api.audit import audit_events
 from riskplan.web.auth import Principal
-from riskplan.web.case_ops import case_ids_of_plan
 from riskplan.web.config import cdm_roots, signal_results_path
 from riskplan.web.context import Unavailable, WebContext
 from riskplan.web.deps import (

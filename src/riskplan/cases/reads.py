@@ -1,0 +1,293 @@
+"""Reads of the case store for the other folders.
+
+``cases/`` owns its tables (:mod:`riskplan.cases.tables`); other folders call these functions and never
+query those tables themselves. Counting callers (the PSUR/PBRER tabulations, the case store as a source of
+spontaneous reports for signal detection) get a SQLAlchemy ``Select`` or subquery with named columns, so
+they keep aggregating in the database (SQLite and PostgreSQL) rather than loading every case into Python.
+Look-ups of single cases (by riskplan number ``RP0000042`` or worldwide case id, E2B C.1.8.1) return small
+frozen records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Select, Subquery, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from riskplan.cases.store import IS_LATEST_VERSION, resolve_case_id
+from riskplan.cases.tables import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
+
+__all__ = [
+    "CLINICAL_TRIAL",
+    "NOT_AVAILABLE",
+    "SOLICITED",
+    "SPONTANEOUS",
+    "CaseRef",
+    "VersionAssessment",
+    "VersionRecord",
+    "case_ids_of_plan",
+    "concerns_by_version",
+    "drugs_of_valid_versions",
+    "find_case",
+    "find_case_id",
+    "latest_versions",
+    "lock_case",
+    "reactions_by_version",
+    "reactions_of_valid_versions",
+    "version_assessment",
+    "version_records",
+    "versions_at_dlp",
+    "worldwide_ids",
+]
+
+_CHUNK = 500
+
+# --------------------------------------------------------------------------------------------------
+# Source of a case (C.1.3 type of report, C.5.4 study type), as the PSUR/PBRER tabulates it
+# --------------------------------------------------------------------------------------------------
+
+SPONTANEOUS: Final = "spontaneous"
+SOLICITED: Final = "solicited"
+CLINICAL_TRIAL: Final = "clinical trial"
+NOT_AVAILABLE: Final = "not available"
+
+# The store writes ``icsr_json`` with pydantic's compact JSON (no spaces) of a closed model
+# (``extra="forbid"``) in which the keys "report_type" (C.1.3) and "study_type" (C.5.4) occur once each,
+# and every quote inside a text value is escaped: a key-value pair found in the text is the field's value.
+# A text search reads the document once without parsing it (about 10x faster than a JSON function on a
+# 7 KB case).
+_C13 = '"report_type":"{}"'
+_C54_CLINICAL_TRIAL = '"study_type":"1"'
+
+
+def _contains(session: Session, column: Any, needle: str) -> ColumnElement[bool]:
+    """``needle`` occurs in the text column (``strpos`` on PostgreSQL, ``instr`` elsewhere)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.strpos(column, needle) > 0
+    return func.instr(column, needle) > 0
+
+
+def _source_expression(session: Session) -> ColumnElement[str]:
+    """The source of the version from C.1.3 / C.5.4: spontaneous (C.1.3 = 1); clinical trial (C.1.3 = 2 and
+    C.5.4 = 1); solicited (C.1.3 = 2 with another study type, or 3); not available (C.1.3 = 4 or absent)."""
+    doc = CaseVersionRow.icsr_json
+    return case(
+        (_contains(session, doc, _C13.format(1)), literal(SPONTANEOUS)),
+        (
+            and_(_contains(session, doc, _C13.format(2)), _contains(session, doc, _C54_CLINICAL_TRIAL)),
+            literal(CLINICAL_TRIAL),
+        ),
+        (
+            or_(_contains(session, doc, _C13.format(2)), _contains(session, doc, _C13.format(3))),
+            literal(SOLICITED),
+        ),
+        else_=literal(NOT_AVAILABLE),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Periodic reports (PSUR/PBRER, ICH E2C(R2) 3.6; GVP VII.B.5.6)
+# --------------------------------------------------------------------------------------------------
+
+
+def versions_at_dlp(session: Session, plan_name: str, end: dt.date) -> Select[int, int, dt.date, bool, str | None]:
+    """The case versions a periodic report counts at the data lock point ``end``, one row per case.
+
+    For each case of the plan, its latest version whose C.1.5 is on or before the DLP, when that version is
+    valid (ICH E2D minimum criteria) and the case was first received (C.1.4, else C.1.5) on or before the
+    DLP. Columns: ``version_id``, ``case_id``, ``first_received``, ``serious`` and ``source`` (one of
+    :data:`SPONTANEOUS`, :data:`SOLICITED`, :data:`CLINICAL_TRIAL`, :data:`NOT_AVAILABLE` for serious cases;
+    NULL otherwise, so the ICSR document is read for serious cases alone).
+    """
+    v = CaseVersionRow
+    as_of = (
+        select(v.case_id.label("case_id"), func.max(v.version).label("version"))
+        .join(CaseRow, CaseRow.id == v.case_id)
+        .where(CaseRow.plan_name == plan_name, v.received <= end)
+        .group_by(v.case_id)
+        .subquery("as_of")
+    )
+    first = func.coalesce(v.first_received, v.received)
+    return (
+        select(
+            v.id.label("version_id"),
+            v.case_id.label("case_id"),
+            first.label("first_received"),
+            v.serious.label("serious"),
+            case((v.serious.is_(True), _source_expression(session)), else_=None).label("source"),
+        )
+        .join(as_of, and_(as_of.c.case_id == v.case_id, as_of.c.version == v.version))
+        .where(v.valid.is_(True), first <= end)
+    )
+
+
+def reactions_by_version() -> Subquery:
+    """The reactions (E.i) of every case version, to join on ``case_version_id``: ``case_version_id``,
+    ``soc_name`` and ``pt_name`` (MedDRA SOC and PT; NULL when not coded), ``serious`` (E.i.3.2) and
+    ``terminology`` (the terminology and release the reaction was coded with)."""
+    r = CaseReactionRow
+    return select(
+        r.case_version_id.label("case_version_id"),
+        r.soc_name.label("soc_name"),
+        r.pt_name.label("pt_name"),
+        r.serious.label("serious"),
+        r.terminology.label("terminology"),
+    ).subquery("reactions")
+
+
+def concerns_by_version() -> Subquery:
+    """The safety concerns of the plan each case version counts toward, to join on ``case_version_id``:
+    ``case_version_id`` and ``concern_id``."""
+    k = CaseConcernRow
+    return select(k.case_version_id.label("case_version_id"), k.concern_id.label("concern_id")).subquery("concerns")
+
+
+# --------------------------------------------------------------------------------------------------
+# Spontaneous reports for signal detection (GVP Module IX.B.1-IX.B.2)
+# --------------------------------------------------------------------------------------------------
+
+
+def latest_versions(plan_name: str | None = None) -> Subquery:
+    """The latest version of each case (of one plan, or of every plan), valid or not: ``version_id``,
+    ``case_id``, ``valid`` (ICH E2D minimum criteria), ``sex`` (D.5), ``country`` (of the primary source)
+    and ``first_received`` (C.1.4, else C.1.5). Give it to :func:`drugs_of_valid_versions` and
+    :func:`reactions_of_valid_versions`."""
+    latest = select(
+        CaseVersionRow.id.label("version_id"),
+        CaseVersionRow.case_id.label("case_id"),
+        CaseVersionRow.valid.label("valid"),
+        CaseVersionRow.sex.label("sex"),
+        CaseVersionRow.country.label("country"),
+        func.coalesce(CaseVersionRow.first_received, CaseVersionRow.received).label("first_received"),
+    ).join(CaseRow, IS_LATEST_VERSION)
+    if plan_name is not None:
+        latest = latest.where(CaseRow.plan_name == plan_name)
+    return latest.subquery("latest")
+
+
+def drugs_of_valid_versions(versions: Subquery, roles: Collection[str]) -> Select[int, str | None, str | None]:
+    """``case_id``, ``product`` and ``substances`` ("; "-joined active substances) of each drug whose role
+    (G.k.1 characterisation, e.g. "suspect") is one of ``roles``, in the valid versions of ``versions``
+    (a :func:`latest_versions` subquery)."""
+    return (
+        select(versions.c.case_id, CaseDrugRow.product, CaseDrugRow.substances)
+        .join(CaseDrugRow, CaseDrugRow.case_version_id == versions.c.version_id)
+        .where(versions.c.valid.is_(True), CaseDrugRow.characterisation.in_(roles))
+    )
+
+
+def reactions_of_valid_versions(versions: Subquery) -> Select[int, str | None, str]:
+    """``case_id``, ``pt_name`` (MedDRA PT, NULL when not coded) and ``coding_status`` of each reaction of the
+    valid versions of ``versions`` (a :func:`latest_versions` subquery)."""
+    return (
+        select(versions.c.case_id, CaseReactionRow.pt_name, CaseReactionRow.coding_status)
+        .join(CaseReactionRow, CaseReactionRow.case_version_id == versions.c.version_id)
+        .where(versions.c.valid.is_(True))
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Single cases
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """A stored case: its id, worldwide case id (C.1.8.1), plan and latest version number."""
+
+    case_id: int
+    worldwide_id: str
+    plan_name: str
+    latest_version: int
+
+
+def _ref(row: CaseRow) -> CaseRef:
+    return CaseRef(row.id, row.worldwide_id, row.plan_name, row.latest_version)
+
+
+def find_case(session: Session, ref: str) -> CaseRef:
+    """The case with riskplan number ``ref`` (``RP0000042`` or ``42``) or worldwide case id ``ref``;
+    NotFoundError when there is none."""
+    return _ref(session.get_one(CaseRow, resolve_case_id(session, ref)))
+
+
+def find_case_id(session: Session, worldwide_id: str) -> int | None:
+    """The case id of the case with worldwide case id (C.1.8.1) ``worldwide_id``, None when not stored."""
+    return session.scalar(select(CaseRow.id).where(CaseRow.worldwide_id == worldwide_id))
+
+
+def lock_case(session: Session, case_id: int) -> CaseRef:
+    """The case, its row locked until the transaction ends (``SELECT ... FOR UPDATE`` on PostgreSQL), so that
+    follow-up information for one case is stored one version at a time."""
+    return _ref(session.scalars(select(CaseRow).where(CaseRow.id == case_id).with_for_update()).one())
+
+
+def worldwide_ids(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
+    """The worldwide case id (C.1.8.1) of each of the given cases that is stored."""
+    ordered = sorted(set(case_ids))
+    found: dict[int, str] = {}
+    for i in range(0, len(ordered), _CHUNK):
+        chunk = ordered[i : i + _CHUNK]
+        for cid, wid in session.execute(select(CaseRow.id, CaseRow.worldwide_id).where(CaseRow.id.in_(chunk))):
+            found[cid] = wid
+    return found
+
+
+def case_ids_of_plan(session: Session, plan_name: str) -> set[int]:
+    """The ids of every case reported under the plan ``plan_name``."""
+    return set(session.scalars(select(CaseRow.id).where(CaseRow.plan_name == plan_name)))
+
+
+@dataclass(frozen=True)
+class VersionAssessment:
+    """How a stored case version was assessed at intake: validity (ICH E2D minimum criteria, with what is
+    missing), seriousness, the reporting due date (GVP VI.C.3) and the safety concerns it counts toward."""
+
+    valid: bool
+    invalid_reasons: tuple[str, ...]
+    serious: bool
+    due: dt.date | None
+    concerns: tuple[str, ...]
+
+
+def version_assessment(session: Session, case_id: int, version: int) -> VersionAssessment:
+    """The assessment of version ``version`` of the case (see :class:`VersionAssessment`)."""
+    row = session.scalars(
+        select(CaseVersionRow).where(CaseVersionRow.case_id == case_id, CaseVersionRow.version == version)
+    ).one()
+    concerns = session.scalars(
+        select(CaseConcernRow.concern_id).where(CaseConcernRow.case_version_id == row.id).order_by(CaseConcernRow.id)
+    )
+    reasons = tuple(row.invalid_reasons.split("; ")) if row.invalid_reasons else ()
+    return VersionAssessment(row.valid, reasons, row.serious, row.due, tuple(concerns))
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One version of a case: when and by whom it was recorded and why, its C.1.5 (date of most recent
+    information), validity, seriousness and reporting due date."""
+
+    version: int
+    recorded_at: dt.datetime
+    recorded_by: str
+    reason: str | None
+    received: dt.date
+    valid: bool
+    serious: bool
+    due: dt.date | None
+
+
+def version_records(session: Session, case_id: int) -> list[VersionRecord]:
+    """Every version of the case, oldest first (see :class:`VersionRecord`)."""
+    rows = session.scalars(
+        select(CaseVersionRow).where(CaseVersionRow.case_id == case_id).order_by(CaseVersionRow.version)
+    )
+    return [
+        VersionRecord(r.version, r.recorded_at, r.recorded_by, r.reason, r.received, r.valid, r.serious, r.due)
+        for r in rows
+    ]
