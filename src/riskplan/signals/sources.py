@@ -16,15 +16,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import duckdb
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Engine, select
 
 from riskplan.errors import UserInputError
 from riskplan.signals.synth import Injection, SyntheticReports, synthesise_spontaneous
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @runtime_checkable
@@ -288,6 +290,8 @@ class CaseStoreSource(_StratifiedSource):
         return self.counts.note if self.counts is not None else ""
 
     def _fetch(self) -> tuple[dict[str, NDArray[Any]], ...]:
+        from sqlalchemy import select
+
         from riskplan.cases.reads import drugs_of_valid_versions, latest_versions, reactions_of_valid_versions
 
         versions = latest_versions(self.plan_name)
