@@ -251,17 +251,14 @@ def detect(
     given = hyperparameters.validate() if hyperparameters is not None else None
     fit = None
     with ThreadPoolExecutor(max_workers=worker_count(workers)) as pool:
-        fitting = None
         if given is None:  # the sort of E at N = 1 on one thread while the fit groups the other pairs
-            at_one = pool.submit(np.sort, counts.expected[counts.n == 1])
-            fitting = pool.submit(fit_prior, at_one)
+            fitting = pool.submit(fit_prior, pool.submit(np.sort, counts.expected[counts.n == 1]))
         scoring = _Scoring(counts, pool, continuity)
-        if given is not None:
-            theta, timings["hyperparameters"] = given, 0.0
-        else:
-            assert fitting is not None
+        if given is None:
             fit = fitting.result()
             theta = fit.estimate
+        else:
+            theta, timings["hyperparameters"] = given, 0.0
         measures = scoring.finish(theta)
     timings["measures"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0

@@ -309,7 +309,7 @@ def merge_points(n: ArrayLike, e: ArrayLike, n_star: int = 1) -> Points:
     """Distinct (N, E) among pairs with N ≥ ``n_star``, weighted by multiplicity (lossless)."""
     n_arr = np.asarray(n, dtype=np.int64)
     keep = n_arr >= n_star
-    return distinct_points(n_arr[keep], np.asarray(e, dtype=np.float64)[keep])[0]
+    return weighted_points(n_arr[keep], np.asarray(e, dtype=np.float64)[keep])
 
 
 def points_from_distinct(points: Points, n_star: int = 1) -> Points:
