@@ -295,7 +295,7 @@ def _count_segment(
     report_event <<= eb
     report_event |= k & ((1 << eb) - 1)
     report_event.sort(kind="stable")
-    first = _first_of_runs(report_event)
+    first = first_of_runs(report_event)
     by_event = np.bincount(report_event[first] & ((1 << eb) - 1), minlength=blocks.n_events)
     del report_event, first
     # Pair codes within the product block, grouped by block, in place of the keys.
@@ -331,7 +331,8 @@ def _count_block(
     return product, event, n
 
 
-def _first_of_runs(sorted_keys: NDArray[np.int64]) -> NDArray[np.bool_]:
+def first_of_runs(sorted_keys: NDArray[np.generic]) -> NDArray[np.bool_]:
+    """True at the first element of each run of equal values of a sorted array."""
     first = np.empty(sorted_keys.shape[0], dtype=bool)
     if sorted_keys.shape[0]:
         first[0] = True
@@ -389,7 +390,7 @@ def _count_packed(
         del parts_of_keys
         keys.sort(kind="stable")
         if keep_rows:  # the distinct rows, for stratified expected counts
-            first = _first_of_runs(keys)
+            first = first_of_runs(keys)
             keep["packed"] = keys[first] if not bool(np.all(first)) else keys.copy()
             del first
         segments = _segments(keys, pair_bits)

@@ -63,6 +63,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
 from riskplan.errors import UserInputError
+from riskplan.signals.counts import first_of_runs
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -253,7 +254,7 @@ def weighted_points(n: ArrayLike, e: ArrayLike, sorted_at_one: Callable[[], F64]
         at_one = sorted_at_one()
         if at_one.shape[0] == 0:
             return others
-        new = _first_of_runs(at_one)
+        new = first_of_runs(at_one)
         starts = np.flatnonzero(new)
         weights = np.diff(np.append(starts, at_one.shape[0])).astype(np.float64)
         return Points(
@@ -281,14 +282,6 @@ def weighted_points(n: ArrayLike, e: ArrayLike, sorted_at_one: Callable[[], F64]
     starts = np.flatnonzero(new)
     weights = np.diff(np.append(starts, n_s.shape[0])).astype(np.float64)
     return Points(n_s[starts], e_s[starts], weights)
-
-
-def _first_of_runs(sorted_values: F64) -> NDArray[np.bool_]:
-    first = np.empty(sorted_values.shape[0], dtype=bool)
-    if sorted_values.shape[0]:
-        first[0] = True
-        np.not_equal(sorted_values[1:], sorted_values[:-1], out=first[1:])
-    return first
 
 
 def _order_by_n_then_e(n_arr: I64, e_arr: F64) -> NDArray[np.intp]:
