@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
@@ -205,14 +205,13 @@ DEMO_PASSWORD = "riskplan-demo"  # demo database only
 
 def step_web(ctx: DemoContext) -> None:
     """Demo logins for the web application, and how to start it."""
-    from riskplan.web.auth import Auth
+    from riskplan.web.auth import Auth, usernames
     from riskplan.web.config import WebSettings
     from riskplan.web.roles import parse_role
-    from riskplan.web.tables import WebUser
 
     auth = Auth(ctx.engine, WebSettings())
     with session_scope(ctx.engine) as session:
-        existing = set(session.scalars(select(WebUser.username)))
+        existing = usernames(session)
         for name, role in DEMO_USERS:
             if name not in existing:
                 auth.add_user(session, name, parse_role(role), DEMO_PASSWORD, who=ctx.settings.user)

@@ -113,6 +113,27 @@ def latest_version(session: Session, plan_name: str) -> PlanVersion | None:
     return None if row is None else _to_version(row)
 
 
+def latest_version_key(session: Session, plan_name: str) -> tuple[int, str] | None:
+    """The number and content SHA-256 of the latest stored version of a plan (None if none is stored),
+    read without loading the plan."""
+    found = session.execute(
+        select(PlanVersionRow.version, PlanVersionRow.content_sha256)
+        .where(PlanVersionRow.plan_name == plan_name)
+        .order_by(PlanVersionRow.version.desc())
+        .limit(1)
+    ).first()
+    return None if found is None else (found[0], found[1])
+
+
+def version_sha256(session: Session, plan_name: str, version: int) -> str | None:
+    """The content SHA-256 of one stored version of a plan (None if there is no such version)."""
+    return session.scalar(
+        select(PlanVersionRow.content_sha256).where(
+            PlanVersionRow.plan_name == plan_name, PlanVersionRow.version == version
+        )
+    )
+
+
 def get_version(session: Session, plan_name: str, version: int) -> PlanVersion:
     row = session.scalars(
         select(PlanVersionRow).where(PlanVersionRow.plan_name == plan_name, PlanVersionRow.version == version)

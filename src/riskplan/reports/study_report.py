@@ -20,8 +20,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from riskplan.studies.incidence import IncidenceResult
 from riskplan.studies.plan_studies import StudyRun
+from riskplan.studies.results import ResultTable
 from riskplan.studies.survival import KaplanMeierCurve
-from riskplan.studies.tables import ResultTable
 
 
 @dataclass(frozen=True)

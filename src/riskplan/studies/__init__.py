@@ -1,7 +1,7 @@
 """Additional pharmacovigilance: the plan's observational studies on OMOP CDM data.
 
 Modelled on OHDSI HADES — cohort -> analysis -> report, each step inspectable: every function returns
-a typed result (a frozen dataclass) whose tables are :class:`~riskplan.studies.tables.ResultTable`
+a typed result (a frozen dataclass) whose tables are :class:`~riskplan.studies.results.ResultTable`
 values carrying the SQL that derived them, and intermediate tables stay in the CDM's DuckDB.
 
     from riskplan.studies import *
@@ -48,6 +48,7 @@ from riskplan.studies.outcomes import (
 from riskplan.studies.plan_studies import STUDY_ANALYSES, StudyRun, StudySection, run_plan_study
 from riskplan.studies.pregnancy import PregnancyResult, is_small_for_gestational_age, pregnancy_outcomes
 from riskplan.studies.registry import RegistryMapping, load_registry_export, load_registry_mapping
+from riskplan.studies.results import ResultTable, result_tables, result_to_dict
 from riskplan.studies.stats import (
     clopper_pearson,
     poisson_exact_ci,
@@ -59,7 +60,6 @@ from riskplan.studies.stats import (
 )
 from riskplan.studies.survival import KaplanMeierCurve, SurvivalResult, kaplan_meier, time_to_first_event
 from riskplan.studies.synth import SynthSummary, synthesise_omop
-from riskplan.studies.tables import ResultTable, result_tables, result_to_dict
 from riskplan.studies.utilisation import INEBILIZUMAB_SCHEDULE, DosingSchedule, UtilisationResult, drug_utilisation
 
 __all__ = [

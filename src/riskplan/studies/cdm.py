@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 
 from riskplan.errors import UserInputError
+from riskplan.studies.results import ResultTable
 from riskplan.studies.schema import (
     CDM_TABLES,
     PERSON_TABLES,
@@ -37,7 +38,6 @@ from riskplan.studies.schema import (
     create_view_sql,
     storage_table,
 )
-from riskplan.studies.tables import ResultTable
 
 _FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv")
 _PG_CHUNK_ROWS = 50_000

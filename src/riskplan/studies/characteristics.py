@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from riskplan.studies.cdm import Cdm
 from riskplan.studies.cohorts import Cohort
 from riskplan.studies.concepts import ConceptSet, expand_concept_set
+from riskplan.studies.results import ResultTable
 from riskplan.studies.stats import smd_binary, smd_continuous
-from riskplan.studies.tables import ResultTable
 from riskplan.studies.vocabulary import FEMALE
 
 COLUMNS = (

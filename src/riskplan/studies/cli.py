@@ -36,8 +36,8 @@ from riskplan.studies.labs import lab_safety
 from riskplan.studies.outcomes import OutcomeDefinition, outcome_from_concept_ids, outcome_from_concern
 from riskplan.studies.plan_studies import STUDY_ANALYSES, plan_concomitant, run_plan_study
 from riskplan.studies.pregnancy import pregnancy_outcomes
+from riskplan.studies.results import ResultTable, result_tables, result_to_dict
 from riskplan.studies.synth import synthesise_omop
-from riskplan.studies.tables import ResultTable, result_tables, result_to_dict
 from riskplan.studies.utilisation import INEBILIZUMAB_SCHEDULE, drug_utilisation
 
 app = typer.Typer(

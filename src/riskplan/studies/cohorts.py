@@ -26,7 +26,7 @@ from enum import StrEnum
 from riskplan.errors import UserInputError
 from riskplan.studies.cdm import Cdm
 from riskplan.studies.concepts import ConceptSet, ExpandedConceptSet, expand_concept_set
-from riskplan.studies.tables import ResultTable
+from riskplan.studies.results import ResultTable
 
 
 class TarKind(StrEnum):

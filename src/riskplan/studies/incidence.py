@@ -25,13 +25,13 @@ from riskplan.studies.cdm import Cdm
 from riskplan.studies.cohorts import Cohort
 from riskplan.studies.concepts import ConceptSet, expand_concept_set
 from riskplan.studies.outcomes import OutcomeDefinition, OutcomeEvents, outcome_events
+from riskplan.studies.results import ResultTable
 from riskplan.studies.stats import (
     PERSON_YEAR_DAYS,
     rate_per,
     rate_ratio_exact,
     standardised_ratio,
 )
-from riskplan.studies.tables import ResultTable
 from riskplan.studies.vocabulary import FEMALE, MALE
 
 RATE_COLUMNS = (

@@ -36,9 +36,9 @@ from riskplan.studies.cdm import Cdm
 from riskplan.studies.cohorts import Cohort
 from riskplan.studies.concepts import ConceptSet, expand_concept_set
 from riskplan.studies.labs_units import unit_factor_sql
+from riskplan.studies.results import ResultTable
 from riskplan.studies.stats import clopper_pearson
 from riskplan.studies.survival import KaplanMeierCurve, kaplan_meier
-from riskplan.studies.tables import ResultTable
 from riskplan.studies.vocabulary import LAB_ANALYTES, LabAnalyte
 
 

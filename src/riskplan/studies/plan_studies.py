@@ -41,8 +41,8 @@ from riskplan.studies.incidence import incidence
 from riskplan.studies.labs import lab_safety
 from riskplan.studies.outcomes import outcome_events, outcome_from_concern
 from riskplan.studies.pregnancy import pregnancy_outcomes
+from riskplan.studies.results import ResultTable
 from riskplan.studies.survival import time_to_first_event
-from riskplan.studies.tables import ResultTable
 from riskplan.studies.utilisation import INEBILIZUMAB_SCHEDULE, drug_utilisation
 
 

@@ -41,8 +41,8 @@ from importlib import resources
 from riskplan.studies import vocabulary as v
 from riskplan.studies.cdm import Cdm
 from riskplan.studies.concepts import ConceptSet, expand_concept_set
+from riskplan.studies.results import ResultTable
 from riskplan.studies.stats import clopper_pearson
-from riskplan.studies.tables import ResultTable
 
 OUTCOME_CONCEPTS = {
     v.LIVE_BIRTH: "live birth",

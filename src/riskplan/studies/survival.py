@@ -18,7 +18,7 @@ import numpy as np
 
 from riskplan.studies.cdm import Cdm
 from riskplan.studies.incidence import IncidenceResult
-from riskplan.studies.tables import ResultTable
+from riskplan.studies.results import ResultTable
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ import numpy as np
 from riskplan.studies.cdm import Cdm
 from riskplan.studies.cohorts import Cohort
 from riskplan.studies.concepts import ConceptSet, expand_concept_set
+from riskplan.studies.results import ResultTable
 from riskplan.studies.stats import clopper_pearson
-from riskplan.studies.tables import ResultTable
 from riskplan.studies.vocabulary import PREMEDICATION_CLASSES
 
 

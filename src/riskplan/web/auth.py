@@ -90,6 +90,11 @@ def check_username(username: str) -> str:
     return name
 
 
+def usernames(session: Session) -> set[str]:
+    """The names of all users (active or not)."""
+    return set(session.scalars(select(WebUser.username)))
+
+
 class Auth:
     """Password hashing, logins and sessions against one database."""
 

@@ -28,7 +28,7 @@ from riskplan.cases.store import (
     resolve_case_id,
 )
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan.tables import PlanVersionRow
+from riskplan.plan.versions import latest_version_key, version_sha256
 from riskplan.store.audit import AuditEvent, record_change
 from riskplan.terms.meddra import current_release
 from riskplan.web.context import Conflict, WebContext
@@ -81,22 +81,14 @@ class IntakeContexts:
     def get(self, session: Session, plan_name: str, who: str) -> IntakeContext:
         if current_release(session) is not None:
             return intake_context(session, plan_name, who)
-        latest = session.execute(
-            select(PlanVersionRow.version, PlanVersionRow.content_sha256)
-            .where(PlanVersionRow.plan_name == plan_name)
-            .order_by(PlanVersionRow.version.desc())
-            .limit(1)
-        ).first()
+        latest = latest_version_key(session, plan_name)
         if latest is not None:
-            cached = self._cache.get((plan_name, latest[0], latest[1]))
+            version, sha256 = latest
+            cached = self._cache.get((plan_name, version, sha256))
             if cached is not None:
                 return cached
         context = intake_context(session, plan_name, who)  # stores a bundled plan as version 1 first
-        sha = session.scalar(
-            select(PlanVersionRow.content_sha256).where(
-                PlanVersionRow.plan_name == plan_name, PlanVersionRow.version == context.plan_version
-            )
-        )
+        sha = version_sha256(session, plan_name, context.plan_version)
         if sha is not None:
             with self._lock:
                 self._cache[(plan_name, context.plan_version, sha)] = context

@@ -82,7 +82,7 @@ def resolve_cdm(ctx: WebContext, given: str) -> Path:
 
 
 def _section_json(result: Any) -> Any:
-    from riskplan.studies.tables import result_to_dict
+    from riskplan.studies.results import result_to_dict
 
     if isinstance(result, tuple):
         return [result_to_dict(r) for r in result]
