@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 from riskplan.cases.e2b import E2bError, Rejection, export_icsrs, import_e2b
 from riskplan.cases.intake import IntakeContext, intake, intake_context
 from riskplan.cases.model import Icsr
-from riskplan.cases.reads import find_case, find_case_id, lock_case, version_assessment, version_records
+from riskplan.cases.reads import (
+    VersionRecord,
+    find_case,
+    find_case_id,
+    lock_case,
+    version_assessment,
+    version_records,
+)
 from riskplan.cases.store import (
     ENTITY,
     StoreOutcome,
@@ -205,23 +212,9 @@ def export_batch(ctx: WebContext, refs: Sequence[str] | None, *, who: str) -> Ex
     return ctx.write(work)
 
 
-@dataclass(frozen=True)
-class VersionSummary:
-    version: int
-    recorded_at: dt.datetime
-    recorded_by: str
-    reason: str | None
-    received: dt.date
-    valid: bool
-    serious: bool
-    due: dt.date | None
-
-
-def case_versions(session: Session, ref: str) -> list[VersionSummary]:
-    return [
-        VersionSummary(r.version, r.recorded_at, r.recorded_by, r.reason, r.received, r.valid, r.serious, r.due)
-        for r in version_records(session, resolve_case_id(session, ref))
-    ]
+def case_versions(session: Session, ref: str) -> list[VersionRecord]:
+    """Every version of the case ``ref`` (RP number or worldwide case id), oldest first."""
+    return version_records(session, resolve_case_id(session, ref))
 
 
 def history(session: Session, ref: str) -> list[AuditEvent]:
