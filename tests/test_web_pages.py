@@ -11,6 +11,7 @@ from web_fixtures import (  # noqa: F401  (fixtures)
     case_json,
     e2b_batch,
     exportable_icsr,
+    needs_e2b_schema,
     page_session,
     sqlite_web_fixture,
     web_fixture,
@@ -149,7 +150,7 @@ def test_case_view_follow_up_and_audit_trail(sqlite_web: WebApp) -> None:
     assert "Add follow-up" not in seen and "export-e2b" not in seen
 
 
-def test_assessment_link_and_export_from_the_case_page(sqlite_web: WebApp) -> None:
+def test_assessment_and_link_from_the_case_page(sqlite_web: WebApp) -> None:
     c = sqlite_web.client()
     csrf = page_session(c, "safety_physician")
     h = api_token(c, "safety_physician")
@@ -161,6 +162,13 @@ def test_assessment_link_and_export_from_the_case_page(sqlite_web: WebApp) -> No
     assert r.status_code == 303
     page = c.get("/cases/RP0000001").text
     assert "possible" in page and "duplicate" in page
+
+
+def test_export_from_the_case_page(sqlite_web: WebApp) -> None:
+    needs_e2b_schema()
+    c = sqlite_web.client()
+    csrf = page_session(c, "safety_physician")
+    c.post("/api/cases", json=case_json("S-1"), headers=api_token(c, "safety_physician"))
     xml = c.post("/cases/export", data={"csrf_token": csrf, "case": "RP0000001"})
     assert xml.status_code == 200 and xml.headers["content-disposition"].startswith("attachment")
     assert b"<MCCI_IN200100UV01" in xml.content
