@@ -145,11 +145,8 @@ class DetectionResult:
         rel = self.relation(thresholds, products)
         target = "'" + str(path).replace("'", "''") + "'"
         fmt = "(FORMAT parquet, COMPRESSION zstd)" if suffix == ".parquet" else "(FORMAT csv, HEADER true)"
-        self.counts.con.execute(f"COPY ({rel.sql_query()}) TO {target} {fmt}")
-        rows = self.counts.con.execute(
-            f"SELECT count(*) FROM read_{'parquet' if suffix == '.parquet' else 'csv'}({target})"
-        ).fetchall()
-        return int(rows[0][0])
+        written = self.counts.con.execute(f"COPY ({rel.sql_query()}) TO {target} {fmt}").fetchall()
+        return int(written[0][0])  # DuckDB's COPY returns the number of rows written
 
 
 def _frequentist_and_ic(
