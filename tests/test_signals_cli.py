@@ -249,3 +249,31 @@ def test_synth_spontaneous_writes_data_and_truth(tmp_path: Path) -> None:
         synth_app, ["spontaneous", "--reports", "3000", "--out", str(out2), "--injected", str(injected)], env=WIDE
     )
     assert bad.exit_code == 2 and "unknown product or event" in bad.output
+
+
+def test_detect_shows_its_steps_on_a_terminal(tmp_path: Path) -> None:
+    """On a terminal, `signal detect` shows each step (counting, fitting and scoring, writing) with its
+    time and a tick when done; the steps are what `detect` reports."""
+    import io
+
+    from rich.console import Console
+
+    from riskplan.signals.cli import step_progress
+
+    reports = tmp_path / "reports.csv"
+    reports.write_text("report_id,product,event\n1,A,X\n1,B,Y\n2,A,X\n3,B,X\n4,A,Y\n")
+    out = tmp_path / "signals.csv"
+    seen: list[str] = []
+    result = runner.invoke(app, ["detect", "--reports", str(reports), "--out", str(out)], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "counting" not in result.output  # not a terminal: no step display
+    screen = io.StringIO()
+    with step_progress(True, Console(file=screen, force_terminal=True, width=100)) as step:
+        from riskplan.signals.disproportionality import detect
+
+        con = duckdb.connect()
+        detect(con, con.sql(f"SELECT * FROM read_csv('{reports}')"), on_step=lambda s: (seen.append(s), step(s)))
+        step("writing signals.csv")
+    assert seen == ["counting product-event pairs", "fitting the MGPS prior and scoring 4 pairs"]
+    shown = screen.getvalue()
+    assert all(s in shown for s in [*seen, "writing signals.csv"]) and "✓" in shown

@@ -18,13 +18,15 @@ import datetime as dt
 import json
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import duckdb
 import typer
+from rich.console import Console
+from rich.progress import TaskID
 from rich.table import Table
 
 from riskplan.cli_support import console, user_errors
@@ -116,19 +118,52 @@ def _source(
         yield FaersParquet(Path(tmp), role_codes, tuple(strata or ()))
 
 
+@contextlib.contextmanager
+def step_progress(enabled: bool, console: Console | None = None) -> Iterator[Callable[[str], None]]:
+    """A rich display of the steps of a long command (spinner, description, time taken; a tick when a
+    step is done) on stderr when ``enabled``; yields the function that starts the next step."""
+    if not enabled:
+        yield lambda _description: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    display = Progress(
+        SpinnerColumn(finished_text="[green]✓[/]"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+    )
+    started: list[TaskID] = []
+
+    def finish_last() -> None:
+        if started:
+            display.update(started[-1], total=1, completed=1)
+
+    def start(description: str) -> None:
+        finish_last()
+        started.append(display.add_task(description, total=None))
+
+    with display:
+        yield start
+        finish_last()
+
+
 def _run_detect(
     source: SpontaneousSource,
     con: duckdb.DuckDBPyConnection,
     hyperparameters: Path | None,
     squash: bool | None,
     threads: int | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> DetectionResult:
     theta = read_hyperparameters(hyperparameters) if hyperparameters else None
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")
     rel = source.to_relation(con)
     try:
-        return detect(con, rel, strata=source.strata, hyperparameters=theta, squash=squash, workers=threads)
+        return detect(
+            con, rel, strata=source.strata, hyperparameters=theta, squash=squash, workers=threads, on_step=on_step
+        )
     except duckdb.Error as exc:
         raise UserInputError(f"{source.description}: {str(exc).splitlines()[0]}") from None
 
@@ -183,8 +218,12 @@ def detect_command(
         raise UserInputError(f"{out}: --out must name a .csv or .parquet file")
     con = duckdb.connect()
     try:
-        with _source(faers, reports, report_col, product_col, event_col, strata_col, None, roles, cases) as source:
-            result = _run_detect(source, con, hyperparameters, squash, threads)
+        with (
+            _source(faers, reports, report_col, product_col, event_col, strata_col, None, roles, cases) as source,
+            step_progress(sys.stderr.isatty()) as step,
+        ):
+            result = _run_detect(source, con, hyperparameters, squash, threads, step)
+            step(f"writing {out.name}")
             rows = result.write(out, [s.name for s in sets], product or None)
             note = getattr(source, "note", "")
         if note:

@@ -14,7 +14,7 @@ PRR, ROR and χ² use the crude 2×2 table; IC and MGPS use E, which is stratifi
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,6 +217,7 @@ def detect(
     starts: Sequence[Sequence[float]] = mgps.DEFAULT_STARTS,
     continuity: float = 0.0,
     workers: int | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> DetectionResult:
     """Counts → expected → hyperparameters → scores for every pair of the long table ``rel``.
 
@@ -229,14 +230,18 @@ def detect(
     fitted on one thread while PRR, ROR, χ² and IC are computed on the others; then the MGPS scores are
     computed on all of them. ``timings``: seconds of the counts, of the fit (which overlaps the
     frequentist measures), of the measures from the end of the counts (fit included), and in all.
+    ``on_step``: called with a description as each step starts (for a progress display).
     """
+    step = on_step or (lambda _description: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    step("counting product-event pairs")
     counts = count_pairs(con, rel, strata, workers=workers)
     timings["counts"] = time.perf_counter() - t0
     if counts.n_pairs == 0:
         raise UserInputError("no product-event pairs: the reports have no rows with a report id, product and event")
     t1 = time.perf_counter()
+    step(f"{'fitting the MGPS prior and ' if hyperparameters is None else ''}scoring {counts.n_pairs:,} pairs")
 
     def fit_prior(at_one: Future[F64]) -> mgps.HyperparameterFit:
         started = time.perf_counter()
