@@ -3,7 +3,7 @@
 A case (``icsr_case``) is a stable identity with a pointer to its latest version; every version
 (``icsr_case_version``) holds the full ICSR as received or amended and is never changed. The reaction,
 drug and concern rows are projections of one version, kept for counting and tabulation. Links between
-cases (confirmed duplicates) and submissions are only ever added.
+cases (confirmed duplicates), submissions and medical assessments are only ever added.
 """
 
 from __future__ import annotations
@@ -121,3 +121,20 @@ class SubmissionRow(Base):
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     submitted_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class CaseAssessmentRow(Base):
+    """A safety physician's medical assessment of one version of a case (WHO-UMC causality, comment).
+
+    ``assessed_by`` is the user name as given, not a reference to another folder's table.
+    """
+
+    __tablename__ = "case_assessment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("icsr_case.id"), nullable=False, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    causality: Mapped[str] = mapped_column(String(30), nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    assessed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    assessed_by: Mapped[str] = mapped_column(String(200), nullable=False)
