@@ -7,24 +7,24 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from riskplan.cases.assessments import Assessment as Assessment
+from riskplan.cases.assessments import Causality as Causality
+from riskplan.cases.assessments import assessments as _assessments
+from riskplan.cases.assessments import record_assessment
 from riskplan.cases.e2b import E2bError, Rejection, export_icsrs, import_e2b
 from riskplan.cases.intake import IntakeContext, intake, intake_context
 from riskplan.cases.model import Icsr
 from riskplan.cases.reads import (
     VersionRecord,
-    find_case,
     find_case_id,
     lock_case,
     version_assessment,
     version_records,
 )
 from riskplan.cases.store import (
-    ENTITY,
     StoreOutcome,
     case_history,
     case_number,
@@ -36,21 +36,9 @@ from riskplan.cases.store import (
 )
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.plan.versions import latest_version_key, version_sha256
-from riskplan.store.audit import AuditEvent, record_change
+from riskplan.store.audit import AuditEvent
 from riskplan.terms.meddra import current_release
 from riskplan.web.context import Conflict, WebContext
-from riskplan.web.tables import WebCaseAssessment
-
-
-class Causality(StrEnum):
-    """WHO-UMC causality categories."""
-
-    CERTAIN = "certain"
-    PROBABLE = "probable"
-    POSSIBLE = "possible"
-    UNLIKELY = "unlikely"
-    CONDITIONAL = "conditional"
-    UNASSESSABLE = "unassessable"
 
 
 @dataclass(frozen=True)
@@ -221,49 +209,16 @@ def history(session: Session, ref: str) -> list[AuditEvent]:
     return case_history(session, ref)
 
 
-@dataclass(frozen=True)
-class Assessment:
-    version: int
-    causality: str
-    comment: str | None
-    assessed_at: dt.datetime
-    assessed_by: str
-
-
 def assessments(session: Session, ref: str) -> list[Assessment]:
-    case_id = resolve_case_id(session, ref)
-    rows = session.scalars(
-        select(WebCaseAssessment).where(WebCaseAssessment.case_id == case_id).order_by(WebCaseAssessment.id)
-    )
-    return [Assessment(r.version, r.causality, r.comment, r.assessed_at, r.assessed_by) for r in rows]
+    return _assessments(session, resolve_case_id(session, ref))
 
 
 def assess(ctx: WebContext, ref: str, causality: Causality, comment: str | None, *, who: str) -> Assessment:
     """Record a medical assessment of the latest version of a case (and in its audit trail)."""
 
     def work(session: Session) -> Assessment:
-        case = find_case(session, ref)
-        now = ctx.now()
-        row = WebCaseAssessment(
-            case_id=case.case_id,
-            version=case.latest_version,
-            causality=causality.value,
-            comment=comment,
-            assessed_at=now,
-            assessed_by=who,
-        )
-        session.add(row)
-        record_change(
-            session,
-            who=who,
-            entity_type=ENTITY,
-            entity_id=case.worldwide_id,
-            action="medically assessed",
-            changes={"causality": (None, causality.value), "comment": (None, comment)},
-            reason=f"assessment of version {case.latest_version}",
-            at=now,
-        )
-        return Assessment(row.version, row.causality, row.comment, now, who)
+        case_id = resolve_case_id(session, ref)
+        return record_assessment(session, case_id, causality, comment, who=who, at=ctx.now())
 
     return ctx.write(work)
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskplan.errors import NotFoundError, UserInputError
+from riskplan.plan.approvals import AlreadyApproved, Approval, approve_version, approved_versions
+from riskplan.plan.approvals import approvals as approvals
 from riskplan.plan.catalogue import bundled_plan_names, load_plan
 from riskplan.plan.diff import PlanDiff, diff_plans
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.versions import PlanVersion, get_version, latest_version, list_versions
-from riskplan.store.audit import record_change
 from riskplan.web.context import Conflict, WebContext
-from riskplan.web.tables import WebPlanApproval
 
 
 @dataclass(frozen=True)
@@ -26,30 +24,14 @@ class PlanSummary:
     approved_versions: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Approval:
-    plan_name: str
-    version: int
-    approved_at: dt.datetime
-    approved_by: str
-    reason: str | None
-
-
-def approvals(session: Session, plan_name: str) -> dict[int, Approval]:
-    rows = session.scalars(select(WebPlanApproval).where(WebPlanApproval.plan_name == plan_name))
-    return {r.version: Approval(r.plan_name, r.version, r.approved_at, r.approved_by, r.reason) for r in rows}
-
-
 def list_plans(session: Session) -> list[PlanSummary]:
     bundled = set(bundled_plan_names())
     latest: dict[str, int] = {}
     for v in list_versions(session):
         latest[v.plan_name] = max(latest.get(v.plan_name, 0), v.version)
-    approved: dict[str, list[int]] = {}
-    for name, version in session.execute(select(WebPlanApproval.plan_name, WebPlanApproval.version)):
-        approved.setdefault(name, []).append(version)
+    approved = approved_versions(session)
     return [
-        PlanSummary(name, name in bundled, latest.get(name), tuple(sorted(approved.get(name, []))))
+        PlanSummary(name, name in bundled, latest.get(name), approved.get(name, ()))
         for name in sorted(bundled | set(latest))
     ]
 
@@ -99,23 +81,9 @@ def approve(ctx: WebContext, name: str, version: int, reason: str | None, *, who
     """The QPPV's approval of a stored plan version (once per version; recorded in the audit trail)."""
 
     def work(session: Session) -> Approval:
-        get_version(session, name, version)
-        if session.scalar(
-            select(WebPlanApproval.id).where(WebPlanApproval.plan_name == name, WebPlanApproval.version == version)
-        ):
-            raise Conflict(f"plan {name} version {version} is already approved")
-        now = ctx.now()
-        session.add(WebPlanApproval(plan_name=name, version=version, approved_at=now, approved_by=who, reason=reason))
-        record_change(
-            session,
-            who=who,
-            entity_type="plan",
-            entity_id=name,
-            action="version approved",
-            changes={"approved_version": (None, version)},
-            reason=reason,
-            at=now,
-        )
-        return Approval(name, version, now, who, reason)
+        try:
+            return approve_version(session, name, version, who=who, reason=reason, at=ctx.now())
+        except AlreadyApproved as exc:
+            raise Conflict(str(exc)) from exc
 
     return ctx.write(work)

@@ -1,9 +1,8 @@
-"""Tables owned by ``web/``: users, sessions, the cookie-signing key, plan approvals, medical
-assessments of cases and study runs with their report files.
+"""Tables owned by ``web/``: users, sessions, the cookie-signing key and study runs with their
+report files. (Plan approvals belong to ``plan/``, medical assessments of cases to ``cases/``.)
 
 Session tokens are never stored: a session row holds the SHA-256 of its token, so a copy of the
-database does not let anyone act as a logged-in user. Approvals, assessments and study runs are only
-ever added.
+database does not let anyone act as a logged-in user. Study runs are only ever added.
 """
 
 from __future__ import annotations
@@ -56,34 +55,6 @@ class WebSecret(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-
-
-class WebPlanApproval(Base):
-    """A plan version approved by the QPPV."""
-
-    __tablename__ = "web_plan_approval"
-    __table_args__ = (UniqueConstraint("plan_name", "version", name="uq_web_plan_approval_plan_name_version"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    plan_name: Mapped[str] = mapped_column(String(80), nullable=False)
-    version: Mapped[int] = mapped_column(Integer, nullable=False)
-    approved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    approved_by: Mapped[str] = mapped_column(String(200), nullable=False)
-    reason: Mapped[str | None] = mapped_column(Text)
-
-
-class WebCaseAssessment(Base):
-    """A safety physician's medical assessment of one version of a case (causality, comment)."""
-
-    __tablename__ = "web_case_assessment"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("icsr_case.id"), nullable=False, index=True)
-    version: Mapped[int] = mapped_column(Integer, nullable=False)
-    causality: Mapped[str] = mapped_column(String(30), nullable=False)
-    comment: Mapped[str | None] = mapped_column(Text)
-    assessed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    assessed_by: Mapped[str] = mapped_column(String(200), nullable=False)
 
 
 class WebStudyRun(Base):
