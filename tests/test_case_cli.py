@@ -129,3 +129,17 @@ def test_bad_case_files_are_refused_with_every_field_path(cli_env: Path) -> None
 def test_schema_is_printed(cli_env: Path) -> None:
     schema = json.loads(runner.invoke(app, ["case", "schema"]).output)
     assert "worldwide_case_id" in schema["properties"]
+
+
+def test_a_case_is_medically_assessed_and_the_audit_trail_says_so(cli_env: Path) -> None:
+    runner.invoke(app, ["case", "new", str(_write(cli_env, make_icsr()))])
+    done = runner.invoke(app, ["case", "assess", "RP0000001", "--causality", "possible", "--comment", "plausible TTO"])
+    assert done.exit_code == 0, done.output
+    assert "RP0000001 version 1 assessed: possible" in done.output
+    trail = _flat(runner.invoke(app, ["case", "history", "RP0000001"], env=WIDE).output)
+    assert 'medically assessed causality "possible" assessment of version 1' in trail
+    assert 'medically assessed comment "plausible TTO" assessment of version 1' in trail
+    bad = runner.invoke(app, ["case", "assess", "RP0000001", "--causality", "likely"])
+    assert bad.exit_code == 2 and "unknown causality 'likely'" in bad.output
+    missing = runner.invoke(app, ["case", "assess", "RP0000099", "--causality", "possible"])
+    assert missing.exit_code == 2 and "RP0000099" in missing.output

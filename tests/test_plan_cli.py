@@ -274,3 +274,16 @@ def test_parse_of_a_file_that_is_not_a_summary_exits_2_naming_what_was_expected(
     assert result.exit_code == 2
     assert "not an RMP summary" in result.output
     assert "II.A List of important risks and missing information" in result.output
+
+
+def test_a_version_is_approved_once_and_the_versions_list_shows_it(cli_env: Path) -> None:
+    runner.invoke(app, ["plan", "load", "uplizna"])
+    done = runner.invoke(app, ["plan", "approve", "1", "--reason", "EMA procedure EMEA/H/C/005818"])
+    assert done.exit_code == 0, done.output
+    assert "plan uplizna version 1 approved by tester" in done.output
+    versions = _flat(runner.invoke(app, ["plan", "versions"], env=WIDE).output)
+    assert re.search(r"\d{4}-\d\d-\d\d by tester", versions)
+    again = runner.invoke(app, ["plan", "approve", "1"])
+    assert again.exit_code == 2 and "already approved" in again.output
+    unknown = runner.invoke(app, ["plan", "approve", "9"])
+    assert unknown.exit_code == 2 and "no version 9" in unknown.output

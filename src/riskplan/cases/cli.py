@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
+from riskplan.cases.assessments import record_assessment
 from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context
@@ -27,6 +28,7 @@ from riskplan.cases.store import (
     link_cases,
     list_cases,
     record_submission,
+    resolve_case_id,
 )
 from riskplan.cli_support import console, current_user, database, user_errors
 from riskplan.errors import UserInputError, validation_problems
@@ -394,6 +396,22 @@ def link(
     with session_scope(database()) as session:
         link_cases(session, case, other, kind="duplicate", who=current_user(), reason=reason)
     console.print(f"linked {case} and {other} as duplicates")
+
+
+@app.command()
+@user_errors
+def assess(
+    case: Annotated[str, typer.Argument(help="Case number or worldwide id")],
+    causality: Annotated[
+        str, typer.Option(help="WHO-UMC category: certain, probable, possible, unlikely, conditional, unassessable")
+    ],
+    comment: Annotated[str | None, typer.Option(help="The medical reasoning (audit trail)")] = None,
+) -> None:
+    """Record a medical assessment (WHO-UMC causality) of the latest version of a case."""
+    with session_scope(database()) as session:
+        case_id = resolve_case_id(session, case)
+        done = record_assessment(session, case_id, causality, comment, who=current_user())
+    console.print(f"{case_number(case_id)} version {done.version} assessed: {done.causality}")
 
 
 @app.command()

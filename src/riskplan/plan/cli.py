@@ -10,6 +10,7 @@ from rich.table import Table
 
 from riskplan.cli_support import console, current_user, database, user_errors
 from riskplan.errors import UserInputError
+from riskplan.plan.approvals import approvals, approve_version
 from riskplan.plan.catalogue import bundled_plan_names, load_plan, plan_to_yaml
 from riskplan.plan.diff import PlanDiff, diff_plans
 from riskplan.plan.model import RiskManagementPlan
@@ -154,10 +155,12 @@ def versions(plan: PlanOption = None) -> None:
     name = _plan_name(plan)
     with session_scope(database()) as session:
         rows = list_versions(session, name)
+        approved = approvals(session, name)
     table = Table(title=f"Versions of plan {name}")
-    for col in ("version", "loaded at (UTC)", "by", "source", "reason", "sha256"):
+    for col in ("version", "loaded at (UTC)", "by", "source", "reason", "sha256", "approved"):
         table.add_column(col)
     for v in rows:
+        a = approved.get(v.version)
         table.add_row(
             str(v.version),
             v.loaded_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -165,8 +168,23 @@ def versions(plan: PlanOption = None) -> None:
             v.source or "",
             v.reason or "",
             v.content_sha256[:12],
+            f"{a.approved_at:%Y-%m-%d} by {a.approved_by}" if a else "",
         )
     console.print(table)
+
+
+@app.command()
+@user_errors
+def approve(
+    version: Annotated[int, typer.Argument(help="The stored version number to approve")],
+    reason: Annotated[str | None, typer.Option(help="Why it is approved, e.g. the approval reference (audit)")] = None,
+    plan: PlanOption = None,
+) -> None:
+    """Approve a stored version of the plan (once; recorded with who and when in the audit trail)."""
+    name = _plan_name(plan)
+    with session_scope(database()) as session:
+        done = approve_version(session, name, version, who=current_user(), reason=reason)
+    console.print(f"plan {name} version {done.version} approved by {done.approved_by}")
 
 
 def _plan_name(plan: str | None) -> str:
