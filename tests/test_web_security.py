@@ -236,6 +236,33 @@ def test_lock_out_after_five_failed_logins_for_fifteen_minutes(database_url: str
         w.engine.dispose()
 
 
+def test_unknown_names_are_locked_out_like_accounts(database_url: str, tmp_path: Path) -> None:
+    """Five failed logins under a name that is no account give the same 401s, then the same 423
+    "locked" as a real account, so a password-guesser cannot tell which names exist; all in the audit
+    trail."""
+    clock = Clock()
+    w = make_app(database_url, tmp_path, clock=clock)
+    try:
+        c = w.client()
+        guess = {"username": "mallory", "password": "guess guess!"}
+        for _ in range(4):
+            assert c.post("/api/auth/token", json=guess).status_code == 401
+        fifth = c.post("/api/auth/token", json=guess)
+        assert fifth.status_code == 423 and "locked until" in fifth.json()["detail"]
+        assert c.post("/api/auth/token", json={"username": "mallory", "password": "x"}).status_code == 423
+        page = browser_login(w.client(), "mallory")
+        assert page.status_code == 423 and "Too many failed logins" in page.text
+        clock.advance(minutes=15, seconds=1)
+        assert c.post("/api/auth/token", json={"username": "mallory", "password": "guess!"}).status_code == 401
+        with session_scope(w.engine) as s:
+            actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == "mallory")))
+        assert actions.count("login failed") == 6 and actions.count("locked") == 1
+        # real accounts are not affected
+        assert c.post("/api/auth/token", json={"username": USERS["qppv"], "password": PASSWORD}).status_code == 200
+    finally:
+        w.engine.dispose()
+
+
 def test_unknown_users_get_the_same_answer_as_wrong_passwords(sqlite_web: WebApp) -> None:
     c = sqlite_web.client()
     unknown = c.post("/api/auth/token", json={"username": "mallory", "password": "whatever12345"})

@@ -4,7 +4,9 @@
   hash verification as a known one.
 * After ``lockout_attempts`` failed logins in a row an account is locked for ``lockout_minutes``;
   while locked even the right password is refused (sessions already open stay open, so that someone
-  guessing passwords cannot throw the real user out).
+  guessing passwords cannot throw the real user out). Failed logins under a name that is not an active
+  account are counted and locked out in the same way (``web_login_attempt``), so the answers (wrong
+  password, locked) never tell a guesser which user names exist.
 * A login opens a server-side session (a ``web_session`` row holding the SHA-256 of a random token):
   the browser gets the token in a cookie signed with itsdangerous, an API client gets it as a bearer
   token. A session ends after ``session_idle_minutes`` unused, ``session_max_hours`` after login, or
@@ -25,6 +27,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +36,7 @@ from riskplan.store.audit import record_change, utcnow
 from riskplan.store.db import session_scope
 from riskplan.web.config import WebSettings
 from riskplan.web.roles import Permission, Role, allows
-from riskplan.web.tables import WebSecret, WebSession, WebUser
+from riskplan.web.tables import WebLoginAttempt, WebSecret, WebSession, WebUser
 
 SessionKind = Literal["browser", "api"]
 MIN_PASSWORD_LENGTH = 12
@@ -174,7 +177,7 @@ class Auth:
             user = session.scalars(select(WebUser).where(WebUser.username == username.strip())).first()
             if user is None or not user.active:
                 self._verify(self._dummy_hash, password)
-                return LoginResult(False)
+                return self._failed_unknown(session, username.strip()[:100], now)
             if user.locked_until is not None and aware(user.locked_until) > now:
                 self._verify(self._dummy_hash, password)
                 return LoginResult(False, user.id, aware(user.locked_until))
@@ -219,6 +222,48 @@ class Auth:
             at=now,
         )
         return LoginResult(False, user.id, until)
+
+    def _failed_unknown(self, session: Session, name: str, now: dt.datetime) -> LoginResult:
+        """A failed login under a name that is no active account: counted and locked out like an
+        account's, and recorded in the audit trail. The name's row is created if missing, then read
+        with a row lock, so concurrent failures all count."""
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(
+            insert(WebLoginAttempt)
+            .values(username=name, failed_logins=0, last_failed_at=now)
+            .on_conflict_do_nothing(index_elements=["username"])
+        )
+        attempt = session.get_one(WebLoginAttempt, name, with_for_update=True, populate_existing=True)
+        if attempt.locked_until is not None and aware(attempt.locked_until) > now:
+            return LoginResult(False, None, aware(attempt.locked_until))
+        attempt.failed_logins += 1
+        attempt.last_failed_at = now
+        record_change(
+            session,
+            who=name,
+            entity_type=USER_ENTITY,
+            entity_id=name,
+            action="login failed",
+            changes={"failed_logins": (None, attempt.failed_logins)},
+            reason="no active account of that name",
+            at=now,
+        )
+        if attempt.failed_logins < self.web.lockout_attempts:
+            attempt.locked_until = None
+            return LoginResult(False)
+        until = now + dt.timedelta(minutes=self.web.lockout_minutes)
+        attempt.locked_until, attempt.failed_logins = until, 0
+        record_change(
+            session,
+            who=name,
+            entity_type=USER_ENTITY,
+            entity_id=name,
+            action="locked",
+            changes={"locked_until": (None, until.isoformat())},
+            reason=f"{self.web.lockout_attempts} failed logins in a row; no active account of that name",
+            at=now,
+        )
+        return LoginResult(False, None, until)
 
     # -- sessions -------------------------------------------------------------------------------
 

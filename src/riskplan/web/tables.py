@@ -31,6 +31,18 @@ class WebUser(Base):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class WebLoginAttempt(Base):
+    """Failed logins under a user name that is not an active account, counted and locked out exactly as
+    an account's are, so that the answers to a password-guesser do not tell which names exist."""
+
+    __tablename__ = "web_login_attempt"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class WebSession(Base):
     """A login: a browser session (signed cookie) or an API bearer token."""
 
