@@ -197,31 +197,7 @@ class Auth:
         # one UPDATE, so that concurrent failures are all counted
         session.execute(update(WebUser).where(WebUser.id == user.id).values(failed_logins=WebUser.failed_logins + 1))
         session.refresh(user)
-        record_change(
-            session,
-            who=user.username,
-            entity_type=USER_ENTITY,
-            entity_id=user.username,
-            action="login failed",
-            changes={"failed_logins": (None, user.failed_logins)},
-            at=now,
-        )
-        if user.failed_logins < self.web.lockout_attempts:
-            return LoginResult(False, user.id)
-        until = now + dt.timedelta(minutes=self.web.lockout_minutes)
-        user.locked_until = until
-        user.failed_logins = 0
-        record_change(
-            session,
-            who=user.username,
-            entity_type=USER_ENTITY,
-            entity_id=user.username,
-            action="locked",
-            changes={"locked_until": (None, until.isoformat())},
-            reason=f"{self.web.lockout_attempts} failed logins in a row",
-            at=now,
-        )
-        return LoginResult(False, user.id, until)
+        return LoginResult(False, user.id, self._after_failure(session, user.username, user, now))
 
     def _failed_unknown(self, session: Session, name: str, now: dt.datetime) -> LoginResult:
         """A failed login under a name that is no active account: counted and locked out like an
@@ -238,21 +214,33 @@ class Auth:
             return LoginResult(False, None, aware(attempt.locked_until))
         attempt.failed_logins += 1
         attempt.last_failed_at = now
+        until = self._after_failure(session, name, attempt, now, "no active account of that name")
+        return LoginResult(False, None, until)
+
+    def _after_failure(
+        self,
+        session: Session,
+        name: str,
+        counter: WebUser | WebLoginAttempt,
+        now: dt.datetime,
+        note: str | None = None,
+    ) -> dt.datetime | None:
+        """Audit a failed login already counted in ``counter``; at ``lockout_attempts`` in a row, lock
+        the name for ``lockout_minutes`` (audited too) and return until when, else None."""
         record_change(
             session,
             who=name,
             entity_type=USER_ENTITY,
             entity_id=name,
             action="login failed",
-            changes={"failed_logins": (None, attempt.failed_logins)},
-            reason="no active account of that name",
+            changes={"failed_logins": (None, counter.failed_logins)},
+            reason=note,
             at=now,
         )
-        if attempt.failed_logins < self.web.lockout_attempts:
-            attempt.locked_until = None
-            return LoginResult(False)
+        if counter.failed_logins < self.web.lockout_attempts:
+            return None
         until = now + dt.timedelta(minutes=self.web.lockout_minutes)
-        attempt.locked_until, attempt.failed_logins = until, 0
+        counter.locked_until, counter.failed_logins = until, 0
         record_change(
             session,
             who=name,
@@ -260,10 +248,10 @@ class Auth:
             entity_id=name,
             action="locked",
             changes={"locked_until": (None, until.isoformat())},
-            reason=f"{self.web.lockout_attempts} failed logins in a row; no active account of that name",
+            reason=f"{self.web.lockout_attempts} failed logins in a row" + (f"; {note}" if note else ""),
             at=now,
         )
-        return LoginResult(False, None, until)
+        return until
 
     # -- sessions -------------------------------------------------------------------------------
 
