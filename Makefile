@@ -25,6 +25,7 @@ demo: $(STAMP_RUN)
 
 test: $(STAMP_DEV)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered -q
 

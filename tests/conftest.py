@@ -40,9 +40,7 @@ def postgres_unreachable() -> str | None:
                 conn.execute(text("select 1"))
             engine.dispose()
         except Exception as exc:
-            _pg_unreachable_reason = (
-                f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
-            )
+            _pg_unreachable_reason = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
     return _pg_unreachable_reason
 
 

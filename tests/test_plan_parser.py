@@ -106,9 +106,7 @@ def test_seed_name_argument_and_file_source(tmp_path: Path) -> None:
     plan = parse_summary_file(seed_path(), name="uplizna-public")
     assert plan.name == "uplizna-public"
     assert plan.source is not None and plan.source.endswith("parsed from 000_87823eff0a2665f8.txt")
-    assert (
-        parse_summary_text(seed_path().read_text(encoding="utf-8"), source="EPAR 2024").source == "EPAR 2024"
-    )
+    assert parse_summary_text(seed_path().read_text(encoding="utf-8"), source="EPAR 2024").source == "EPAR 2024"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -149,8 +147,7 @@ VELMORA_EXPECTED: dict[str, Any] = {
                 "VEL-201; two patients met Hy's law criteria."
             ),
             "risk_factors": (
-                "Pre-existing liver disease, concomitant use of hepatotoxic medicines and daily alcohol "
-                "intake."
+                "Pre-existing liver disease, concomitant use of hepatotoxic medicines and daily alcohol intake."
             ),
             "routine_measures": {
                 "smpc_sections": ["4.2", "4.4", "4.8"],
@@ -181,9 +178,7 @@ VELMORA_EXPECTED: dict[str, Any] = {
             "routine_measures": {
                 "smpc_sections": ["4.2", "4.4", "4.5", "4.8"],
                 "pl_sections": ["2"],
-                "recommendations": [
-                    {"topic": "ECG monitoring before and during treatment", "smpc_sections": ["4.2"]}
-                ],
+                "recommendations": [{"topic": "ECG monitoring before and during treatment", "smpc_sections": ["4.2"]}],
                 **_VELMORA_ROUTINE,
             },
             "additional_measures": [],
@@ -193,16 +188,14 @@ VELMORA_EXPECTED: dict[str, Any] = {
             "title": "Embryo-foetal toxicity",
             "category": "important potential risk",
             "evidence": (
-                "Velmoratinib was teratogenic in rats and rabbits at exposures below the human therapeutic "
-                "exposure."
+                "Velmoratinib was teratogenic in rats and rabbits at exposures below the human therapeutic exposure."
             ),
             "risk_factors": "Women of childbearing potential not using effective contraception.",
             "routine_measures": {
                 "smpc_sections": ["4.4", "4.6", "5.3"],
                 "pl_sections": ["2"],
                 "pack_size": (
-                    "28 film-coated tablets, a 4-week supply to align dispensing with monthly pregnancy "
-                    "testing"
+                    "28 film-coated tablets, a 4-week supply to align dispensing with monthly pregnancy testing"
                 ),
                 "other": [
                     "Tablets are supplied in child-resistant blisters.",
@@ -322,9 +315,7 @@ KORVEXA_EXPECTED: dict[str, Any] = {
                 "Anaphylaxis was reported in 2 of 1,250 patients (0.16%) in the clinical development "
                 "programme; both events occurred within 30 minutes of the first injection."
             ),
-            "risk_factors": (
-                "Patients with a history of severe allergic reactions to other monoclonal antibodies."
-            ),
+            "risk_factors": ("Patients with a history of severe allergic reactions to other monoclonal antibodies."),
             "routine_measures": {
                 "smpc_sections": ["4.3", "4.4", "4.8"],
                 "pl_sections": ["2", "4"],
@@ -400,9 +391,7 @@ KORVEXA_EXPECTED: dict[str, Any] = {
             "id": "long-term-safety-2",
             "title": "Long-term safety, in adolescents 12 to 17 years of age",
             "category": "missing information",
-            "evidence": (
-                "Only 41 adolescents were treated in the clinical programme, none for more than 12 months."
-            ),
+            "evidence": ("Only 41 adolescents were treated in the clinical programme, none for more than 12 months."),
             "routine_measures": {"smpc_sections": ["4.2", "5.1"]},
             "additional_measures": [],
         },
@@ -447,13 +436,9 @@ KORVEXA_EXPECTED: dict[str, Any] = {
         {
             "id": "adolescent-safety-study",
             "short_name": "Adolescent Safety Study",
-            "title": (
-                "A non-interventional study of adolescents 12 to 17 years of age treated with korvelimab"
-            ),
+            "title": ("A non-interventional study of adolescents 12 to 17 years of age treated with korvelimab"),
             "category": 3,
-            "purpose": (
-                "To characterise infections, growth and development in adolescents over 3 years of treatment."
-            ),
+            "purpose": ("To characterise infections, growth and development in adolescents over 3 years of treatment."),
             "objectives": [],
             "safety_concerns": ["long-term-safety-2"],
         },
@@ -503,9 +488,7 @@ def write_pdf(text: str, path: Path, lines_per_page: int = 55) -> Path:
             fig = plt.figure(figsize=(8.27, 11.69))
             for row, line in enumerate(lines[start : start + lines_per_page]):
                 if line.strip():
-                    fig.text(
-                        0.03, 0.97 - row * 0.0172, line, family="monospace", fontsize=6.5, parse_math=False
-                    )
+                    fig.text(0.03, 0.97 - row * 0.0172, line, family="monospace", fontsize=6.5, parse_math=False)
             pdf.savefig(fig)
             plt.close(fig)
     return path
@@ -709,8 +692,7 @@ def test_template_variants() -> None:
     assert pregnancy.routine_measures.smpc_sections == ["4.6"]
     assert pregnancy.additional_measures == []
     assert plan.studies_conditions_of_authorisation == (
-        "There are no studies which are conditions of the marketing authorisation or specific obligation "
-        "of Testamab."
+        "There are no studies which are conditions of the marketing authorisation or specific obligation of Testamab."
     )
     (study,) = plan.studies
     assert (study.id, study.short_name, study.category.value) == ("test-pass", "TEST-PASS", 3)

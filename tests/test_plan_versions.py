@@ -34,9 +34,7 @@ def test_versions_are_added_only_when_the_content_changes(engine: Engine) -> Non
 
     concern = plan.concern("pml")
     changed_concern = concern.model_copy(
-        update={
-            "additional_measures": [*concern.additional_measures, AdditionalRiskMinimisation(name="DHPC")]
-        }
+        update={"additional_measures": [*concern.additional_measures, AdditionalRiskMinimisation(name="DHPC")]}
     )
     changed = plan.model_copy(
         update={"safety_concerns": [changed_concern if c.id == "pml" else c for c in plan.safety_concerns]}
@@ -95,3 +93,24 @@ def test_migrations_match_the_table_models(engine: Engine) -> None:
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert differences == []
+
+
+def test_current_plan_is_the_latest_approved_then_latest_stored_then_bundled(engine: Engine) -> None:
+    from riskplan.plan import current_plan
+    from riskplan.plan.approvals import approve_version
+
+    bundled = load_plan("uplizna")
+    with session_scope(engine) as session:
+        found = current_plan(session, "uplizna")
+        assert (found.origin, found.version) == ("bundled file", None)
+        record_plan(session, bundled, who="tester", reason="v1")
+        approve_version(session, "uplizna", 1, who="qppv", reason="approved")
+        changed = bundled.model_copy(update={"rmp_version": "changed"})
+        record_plan(session, changed, who="tester", reason="v2")
+    with session_scope(engine) as session:
+        found = current_plan(session, "uplizna")
+        assert (found.origin, found.version) == ("approved version", 1)
+        assert found.plan == bundled
+        approve_version(session, "uplizna", 2, who="qppv", reason="approved")
+    with session_scope(engine) as session:
+        assert current_plan(session, "uplizna").version == 2

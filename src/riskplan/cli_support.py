@@ -19,7 +19,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-
 class _CurrentConsole:
     """A rich Console made for each use, so that it follows the current stdout and ``COLUMNS``."""
 

@@ -501,17 +501,13 @@ class CaseListing:
 
 
 def _latest_versions() -> Any:
-    return select(CaseVersionRow).join(
-        CaseRow, IS_LATEST_VERSION
-    )
+    return select(CaseVersionRow).join(CaseRow, IS_LATEST_VERSION)
 
 
 def list_cases(session: Session, *, plan_name: str | None = None, limit: int | None = None) -> list[CaseListing]:
     """The latest version of each case, in case-number order."""
     stmt = (
-        select(CaseVersionRow, CaseRow.worldwide_id)
-        .join(CaseRow, IS_LATEST_VERSION)
-        .order_by(CaseVersionRow.case_id)
+        select(CaseVersionRow, CaseRow.worldwide_id).join(CaseRow, IS_LATEST_VERSION).order_by(CaseVersionRow.case_id)
     )
     if plan_name:
         stmt = stmt.where(CaseRow.plan_name == plan_name)

@@ -66,9 +66,7 @@ def load_plan(name_or_path: str) -> RiskManagementPlan:
             f"unknown plan {name_or_path!r}: not a bundled plan ({', '.join(names)}) and not a plan file"
         )
     resource = resources.files("riskplan.plan") / "plans" / f"{name_or_path}.yaml"
-    return plan_from_data(
-        yaml.safe_load(resource.read_text(encoding="utf-8")), f"bundled plan {name_or_path}"
-    )
+    return plan_from_data(yaml.safe_load(resource.read_text(encoding="utf-8")), f"bundled plan {name_or_path}")
 
 
 def plan_to_data(plan: RiskManagementPlan) -> dict[str, Any]:

@@ -19,9 +19,7 @@ from riskplan.plan.versions import get_version, latest_version, list_versions, r
 from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
 
-app = typer.Typer(
-    help="The risk management plan: show, export, parse, load, versions, diff.", no_args_is_help=True
-)
+app = typer.Typer(help="The risk management plan: show, export, parse, load, versions, diff.", no_args_is_help=True)
 
 PlanOption = Annotated[
     str | None,
@@ -98,9 +96,7 @@ def show(
 def export(
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="md, html or json")] = ExportFormat.MD,
     plan: PlanOption = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
 ) -> None:
     """Render the plan as Markdown, HTML or JSON."""
     text = render_plan(_plan(plan), fmt)

@@ -195,9 +195,7 @@ class _Study:
     objectives: list[str]
 
 
-def parse_summary_text(
-    text: str, *, name: str | None = None, source: str | None = None
-) -> RiskManagementPlan:
+def parse_summary_text(text: str, *, name: str | None = None, source: str | None = None) -> RiskManagementPlan:
     """Parse the text of an RMP summary (RMP Part VI) into a plan.
 
     ``name`` is the plan's short name (default: the slug of the product name); ``source`` describes the
@@ -249,9 +247,7 @@ def _parse(text: str, *, name: str | None, source: str | None, origin: str | Non
     # The last II.A heading is the section itself, not an entry of a table of contents.
     ii_a = _last(_II_A, doc.text, 0, len(doc.text))
     if title is None or ii_a is None:
-        found = (
-            "neither" if title is ii_a else ("only the title" if ii_a is None else "only the II.A heading")
-        )
+        found = "neither" if title is ii_a else ("only the title" if ii_a is None else "only the II.A heading")
         raise SummaryParseError(
             'not an RMP summary: expected the heading "Summary of risk management plan for <product>" and '
             f'"II.A List of important risks and missing information", found {found}'
@@ -285,9 +281,7 @@ def _parse(text: str, *, name: str | None, source: str | None, origin: str | Non
         sentence = " ".join(statement.group(0).split())
         activities.append(sentence[0].upper() + sentence[1:])
 
-    document = (
-        f"Summary of risk management plan for {product['name']} ({product['active_substance']}), RMP Part VI"
-    )
+    document = f"Summary of risk management plan for {product['name']} ({product['active_substance']}), RMP Part VI"
     data: dict[str, Any] = {
         "name": name if name is not None else slugify(product["name"], _ID_MAX),
         "source": source or (f"{document}, parsed from {origin}" if origin else document),
@@ -368,10 +362,7 @@ def _parse_list(sec: Segment) -> list[_ListItem]:
         if BULLET in value.text:
             parts = bullet_split(value)
         elif ";" in value.text:
-            parts = [
-                (join_text(p.group(0)), value.line_number(p.start()))
-                for p in re.finditer(r"[^;]+", value.text)
-            ]
+            parts = [(join_text(p.group(0)), value.line_number(p.start())) for p in re.finditer(r"[^;]+", value.text)]
         else:
             parts = [(value.joined(), value.first_line or 0)]
         values = [(c, line) for text, line in parts if (c := clean_item(text)) and not _NONE.match(c)]
@@ -392,9 +383,7 @@ def _parse_entries(sec: Segment) -> list[_Entry]:
         line = sec.line_number(m.start())
         title = strip_stop(lead.joined())
         if not title:
-            raise SummaryParseError(
-                f"II.B entry at line {line}: expected a title after {m.group(0).strip()!r}"
-            )
+            raise SummaryParseError(f"II.B entry at line {line}: expected a title after {m.group(0).strip()!r}")
         fields: dict[str, Segment] = {}
         for key, value, _ in labelled:
             fields[key] = Segment(fields[key].lines + value.lines) if key in fields else value
@@ -539,9 +528,7 @@ def _routine_items(seg: Segment) -> list[str]:
         text = line.text
         previous = groups[-1][-1] if groups else ""
         finished = bool(SENTENCE_END.search(previous))
-        keyword = _ITEM_START.match(text) and (
-            finished or previous[-1:].isdigit() or _LABEL_START.match(text)
-        )
+        keyword = _ITEM_START.match(text) and (finished or previous[-1:].isdigit() or _LABEL_START.match(text))
         if not groups or keyword or (finished and text[:1].isupper()):
             groups.append([text])
         else:
@@ -612,9 +599,7 @@ def _parse_studies(sec: Segment, category: StudyCategory) -> list[_Study]:
         short_name, title, sponsor = _study_head(head, line)
         purpose, objectives = _purpose_and_objectives(body)
         if not purpose:
-            raise SummaryParseError(
-                f"study {short_name!r} (line {line}): expected text after 'Purpose of the study:'"
-            )
+            raise SummaryParseError(f"study {short_name!r} (line {line}): expected text after 'Purpose of the study:'")
         own = category
         if own is StudyCategory.IMPOSED_CONDITION and _SPECIFIC_OBLIGATION.search(f"{title} {purpose}"):
             own = StudyCategory.SPECIFIC_OBLIGATION
@@ -637,9 +622,7 @@ def _split_head(chunk: Segment) -> tuple[Segment, Segment]:
 def _study_head(head: Segment, line: int) -> tuple[str, str, str | None]:
     """Short name, title and sponsor; "(Sponsored [and managed] by X)" is taken out of the title."""
     if not head:
-        raise SummaryParseError(
-            f"study at line {line}: expected a study name and title before 'Purpose of the study:'"
-        )
+        raise SummaryParseError(f"study at line {line}: expected a study name and title before 'Purpose of the study:'")
     if label := _SHORT_NAME_LABEL.match(head.text):
         head = head.slice(label.end())
         if title_label := _STUDY_TITLE_LABEL.search(head.text):

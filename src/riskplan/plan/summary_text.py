@@ -222,9 +222,7 @@ def segment(lines: Sequence[Line]) -> Segment:
     return Segment(tuple(lines))
 
 
-def split_labelled(
-    seg: Segment, labels: dict[str, re.Pattern[str]]
-) -> tuple[Segment, list[tuple[str, Segment, int]]]:
+def split_labelled(seg: Segment, labels: dict[str, re.Pattern[str]]) -> tuple[Segment, list[tuple[str, Segment, int]]]:
     """Cut a stretch of table cells at its labels: the text before the first label, then for each label
     found its key, its value and its line number.
 

@@ -1,0 +1,58 @@
+"""Which plan version applies: one answer for every command, page and report.
+
+The current plan is the latest *approved* stored version of the named plan; where none is approved,
+the latest stored version; where none is stored, the bundled plan file of that name. Every caller
+that needs "the plan" (intake, checks, the patient card, studies, reports) asks here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from riskplan.plan.catalogue import load_plan
+from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan.tables import PlanApprovalRow, PlanVersionRow
+from riskplan.plan.versions import get_version, latest_version
+
+__all__ = ["CurrentPlan", "current_plan"]
+
+PlanOrigin = Literal["approved version", "latest stored version (not approved)", "bundled file"]
+
+
+@dataclass(frozen=True)
+class CurrentPlan:
+    """The plan in force, and where it came from (for reports and audit: which version was used)."""
+
+    plan: RiskManagementPlan
+    origin: PlanOrigin
+    version: int | None  # the stored version number; None for the bundled file
+
+    def describe(self) -> str:
+        if self.version is None:
+            return f"{self.plan.name} (bundled file; no version stored)"
+        return f"{self.plan.name} version {self.version} ({self.origin})"
+
+
+def current_plan(session: Session, name: str) -> CurrentPlan:
+    """The latest approved stored version of plan ``name``, else the latest stored, else the bundled file."""
+    approved = session.scalar(
+        select(PlanApprovalRow.version)
+        .join(
+            PlanVersionRow,
+            (PlanVersionRow.plan_name == PlanApprovalRow.plan_name)
+            & (PlanVersionRow.version == PlanApprovalRow.version),
+        )
+        .where(PlanApprovalRow.plan_name == name)
+        .order_by(PlanApprovalRow.version.desc())
+        .limit(1)
+    )
+    if approved is not None:
+        return CurrentPlan(get_version(session, name, approved).plan, "approved version", approved)
+    stored = latest_version(session, name)
+    if stored is not None:
+        return CurrentPlan(stored.plan, "latest stored version (not approved)", stored.version)
+    return CurrentPlan(load_plan(name), "bundled file", None)
