@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from riskplan.settings import get_settings
 from riskplan.store.db import make_engine, normalise_url
 from riskplan.store.migrate import upgrade
+from shared_data import missing_shared
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
@@ -47,7 +48,7 @@ def postgres_unreachable() -> str | None:
 def shared_file(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is absent: the shared data folder ../shared is needed for this test")
+        missing_shared(f"{path} is absent: the shared data folder ../shared is needed for this test")
     return path
 
 

@@ -25,6 +25,7 @@ from riskplan.cases.validity import assess_validity
 from riskplan.plan.catalogue import load_plan
 from riskplan.terms.coding import OpenTermList
 from riskplan.terms.text import fold_term
+from shared_data import missing_shared
 
 COUNT = 2000
 START = dt.date(2025, 1, 1)
@@ -44,9 +45,8 @@ def terms() -> OpenTermList:
 
 @pytest.fixture(scope="module")
 def e2b() -> ModuleType:
-    module: ModuleType = pytest.importorskip(
-        "riskplan.cases.e2b", reason="riskplan.cases.e2b (E2B(R3) export) is not importable yet"
-    )
+    import riskplan.cases.e2b as module
+
     return module
 
 
@@ -371,7 +371,7 @@ def test_follow_up_cannot_predate_the_first_receipt(synthetic: SyntheticCaseSet)
 
 def test_a_sample_exports_as_schema_valid_e2b(synthetic: SyntheticCaseSet, e2b: ModuleType) -> None:
     if not e2b.schema_path().is_file():
-        pytest.skip(f"the ICH E2B(R3) schema set is not at {e2b.schema_path()}")
+        missing_shared(f"the ICH E2B(R3) schema set is not at {e2b.schema_path()}")
     exportable = [c for c in synthetic.cases if synthetic.invalid.get(c.worldwide_case_id) != "reaction"]
     sample = random.Random(0).sample(exportable, 50)
     data = e2b.export_icsrs(

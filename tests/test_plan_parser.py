@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from riskplan.plan.model import ConcernCategory, RiskManagementPlan, SafetyConcern
 from riskplan.plan.parser import SummaryParseError, parse_summary_file, parse_summary_text
+from shared_data import missing_shared
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEED = REPO_ROOT.parent / "shared" / "seeds" / "000_87823eff0a2665f8.txt"
@@ -48,7 +49,7 @@ PRODUCT_FIELDS = ("name", "active_substance", "indication", "route", "epar_url")
 
 def seed_path() -> Path:
     if not SEED.exists():
-        pytest.skip(f"{SEED} is absent: the UPLIZNA seed summary in ../shared/seeds is needed for this test")
+        missing_shared(f"{SEED} is absent: the UPLIZNA seed summary in ../shared/seeds is needed for this test")
     return SEED
 
 

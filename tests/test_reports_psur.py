@@ -383,8 +383,9 @@ def test_signals_present(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_signals_from_the_signal_workflow(sqlite_engine: Engine) -> None:
-    """The real riskplan.signals.workflow, when installed: a new signal and one refuted in the interval."""
-    workflow = pytest.importorskip("riskplan.signals.workflow")
+    """The real riskplan.signals.workflow: a new signal and one refuted in the interval."""
+    import riskplan.signals.workflow as workflow
+
     utc = dt.UTC
     with session_scope(sqlite_engine) as session:
         workflow.new_signal(
@@ -429,7 +430,6 @@ def test_signals_from_the_signal_workflow(sqlite_engine: Engine) -> None:
 
 def test_minimisation_absent_and_present(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     _intake(sqlite_engine, [*synthesise_cases(150, seed=4)])
-    pytest.importorskip("riskplan.minimisation.effectiveness")
     with session_scope(sqlite_engine) as session:
         data = collect_psur(session, "uplizna", START, DLP)
     m = data.minimisation

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from riskplan.signals.cli import app, synth_app
 from riskplan.signals.disproportionality import MEASURE_COLUMNS
+from shared_data import missing_shared
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -21,7 +22,7 @@ CAERS_ARGS = ["--reports", str(CAERS), "--report-col", "id", "--product-col", "v
 
 def _caers() -> Path:
     if not CAERS.is_file():
-        pytest.skip(f"{CAERS} is absent: the shared caers data is needed for this test")
+        missing_shared(f"{CAERS} is absent: the shared caers data is needed for this test")
     return CAERS
 
 

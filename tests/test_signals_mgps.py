@@ -35,6 +35,7 @@ from scipy import optimize, stats
 from riskplan.signals import mgps
 from riskplan.signals.counts import PairCounts, count_pairs
 from riskplan.signals.disproportionality import DetectionResult, detect
+from shared_data import missing_shared
 
 CAERS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "caers"
 # Published θ̂ of the posterior vignette (openEBGM 0.8.3, squashed autoHyper).
@@ -45,7 +46,7 @@ THETA_VIGNETTE = mgps.Hyperparameters(3.25380903, 0.39989105, 2.02613680, 1.9080
 def caers_counts() -> PairCounts:
     path = CAERS / "caers.csv"
     if not path.is_file():
-        pytest.skip(f"{path} is absent: the shared caers data (openEBGM 0.9.1) is needed for this test")
+        missing_shared(f"{path} is absent: the shared caers data (openEBGM 0.9.1) is needed for this test")
     con = duckdb.connect()
     rel = con.sql(f"SELECT id AS report_id, var1 AS product, var2 AS event, strat1 FROM read_csv('{path}')")
     return count_pairs(con, rel)

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from riskplan.errors import UserInputError
 from riskplan.studies.cdm import Cdm, cdm_from_records, open_cdm, split_schema
 from riskplan.studies.concepts import ConceptSet, expand_concept_set, parse_concept_ids
+from shared_data import missing_shared
 
 EUNOMIA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eunomia_gibleed"
 SMALL = Path(__file__).resolve().parent / "data" / "cdm_small"
@@ -23,7 +24,7 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 @pytest.fixture(scope="module")
 def eunomia() -> Iterator[Cdm]:
     if not (EUNOMIA / "person.csv").is_file():
-        pytest.skip(f"Eunomia GiBleed CSVs are absent at {EUNOMIA} (the shared data folder is needed)")
+        missing_shared(f"Eunomia GiBleed CSVs are absent at {EUNOMIA} (the shared data folder is needed)")
     cdm = open_cdm(EUNOMIA)
     yield cdm
     cdm.close()

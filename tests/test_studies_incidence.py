@@ -18,6 +18,7 @@ from riskplan.studies.concepts import ConceptSet
 from riskplan.studies.incidence import incidence
 from riskplan.studies.outcomes import LabThreshold, OutcomeDefinition, outcome_from_concept_ids, outcome_from_concern
 from riskplan.studies.survival import time_to_first_event
+from shared_data import missing_shared
 
 EUNOMIA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eunomia_gibleed"
 SMALL = Path(__file__).resolve().parent / "data" / "cdm_small"
@@ -65,7 +66,7 @@ FROM follow
 @pytest.fixture(scope="module")
 def eunomia_dir() -> Path:
     if not (EUNOMIA / "person.csv").is_file():
-        pytest.skip(f"Eunomia GiBleed CSVs are absent at {EUNOMIA} (the shared data folder is needed)")
+        missing_shared(f"Eunomia GiBleed CSVs are absent at {EUNOMIA} (the shared data folder is needed)")
     return EUNOMIA
 
 

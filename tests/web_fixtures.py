@@ -30,6 +30,7 @@ from riskplan.web.app import create_app
 from riskplan.web.config import WebSettings
 from riskplan.web.context import WebContext
 from riskplan.web.roles import Role
+from shared_data import missing_shared
 
 TESTS = Path(__file__).resolve().parent
 STUDY = "real-world-observational-study"
@@ -183,7 +184,7 @@ def follow_up_json(wid: str, received: str = "20261109") -> dict[str, Any]:
 
 def needs_e2b_schema() -> None:
     if not schema_path().is_file():
-        pytest.skip(f"the ICH E2B(R3) schema set is not at {schema_path()} (the shared folder ../shared is needed)")
+        missing_shared(f"the ICH E2B(R3) schema set is not at {schema_path()} (the shared folder ../shared is needed)")
 
 
 def e2b_batch(icsrs: list[Icsr], batch_id: str = "TEST-BATCH") -> bytes:
