@@ -238,3 +238,39 @@ def test_the_use_case_on_sqlite_and_postgresql(engine: Engine, seed_summary: Pat
         again = load_plan_version(s, parsed, who="curator")
     assert stored is not None and stored.plan.infusion_checks == BUNDLED.infusion_checks
     assert (again.version.version, again.created) == (2, False)  # the same summary again: unchanged
+
+
+def test_a_signal_closed_with_a_parsed_summary_keeps_what_the_summary_does_not_carry(
+    sqlite_engine: Engine, seed_summary: Path
+) -> None:
+    """The web's plan upload (a signal's closing move) stores the plan through the same use case."""
+    from riskplan.plan.model import ConcernCategory, SafetyConcern
+    from riskplan.signals.workflow import SignalState, new_signal, transition
+
+    parsed = parse_summary_file(seed_summary)
+    new_concern = SafetyConcern(
+        id="hypogammaglobulinaemia", title="Hypogammaglobulinaemia", category=ConcernCategory.IMPORTANT_POTENTIAL_RISK
+    )
+    changed = parsed.model_copy(update={"safety_concerns": [*parsed.safety_concerns, new_concern]})
+    with session_scope(sqlite_engine) as s:
+        record_plan(s, BUNDLED, who="qppv")
+        sid = new_signal(
+            s,
+            title="Low IgG",
+            who="analyst",
+            product="inebilizumab",
+            event="Hypogammaglobulinaemia",
+            plan_name="uplizna",
+        ).id
+        for state in (SignalState.VALIDATED, SignalState.PRIORITISED, SignalState.ASSESSED):
+            transition(s, sid, state, who="analyst", reason="next")
+        transition(
+            s, sid, "closed", who="qppv", role="qppv", reason="RMP update", outcome="new-safety-concern", plan=changed
+        )
+    with session_scope(sqlite_engine) as s:
+        v2 = get_version(s, "uplizna", 2).plan
+        events = [(e.field, e.new_value) for e in history(s, "plan", "uplizna")]
+    assert v2.infusion_checks == BUNDLED.infusion_checks and v2.patient_card == BUNDLED.patient_card
+    assert v2.concern("pml").definition == BUNDLED.concern("pml").definition
+    assert v2.concern("hypogammaglobulinaemia").definition.is_empty
+    assert any(field == "carried over" for field, _ in events)

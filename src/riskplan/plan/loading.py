@@ -32,7 +32,7 @@ from riskplan.plan.current import CurrentPlan, current_plan
 from riskplan.plan.model import PlanPart, RiskManagementPlan
 from riskplan.plan.versions import PlanVersion, latest_version, record_plan
 
-__all__ = ["PlanLoad", "PlanLossRefused", "load_plan_version"]
+__all__ = ["PlanLoad", "PlanLossRefused", "PreparedLoad", "load_plan_version", "prepare_load", "store_load"]
 
 
 class PlanLossRefused(UserInputError):
@@ -84,6 +84,68 @@ class PlanLoad:
         return out
 
 
+@dataclass(frozen=True)
+class PreparedLoad:
+    """A plan ready to store: the file's plan completed from the current plan, and what that involved."""
+
+    original: RiskManagementPlan  # the plan as given
+    plan: RiskManagementPlan  # what will be stored
+    base: CurrentPlan | None
+    base_label: str | None
+    kept: list[str]
+    carried: dict[str, Any]
+    lost: list[str]
+    as_is: bool
+
+
+def prepare_load(
+    session: Session,
+    plan: RiskManagementPlan,
+    *,
+    source: str | None = None,
+    as_is: bool = False,
+    accept_loss: bool = False,
+) -> PreparedLoad:
+    """The plan that loading ``plan`` would store (see the module docstring), nothing stored yet; raises
+    :class:`PlanLossRefused` when it would lose a part of the current plan and the loss is not accepted."""
+    base = _base(session, plan.name)
+    base_label = None if base is None else _label(base)
+    merged, kept, carried = plan, list[str](), dict[str, Any]()
+    if base is not None and not as_is:
+        merged, kept, carried = _complete(plan, base.plan, base_label or "", source)
+    lost = [] if base is None else _losses(base.plan, merged)
+    if lost and not accept_loss:
+        raise PlanLossRefused(_refusal(plan, source, base_label or "", lost, as_is), lost)
+    return PreparedLoad(plan, merged, base, base_label, kept, carried, lost, as_is)
+
+
+def store_load(
+    session: Session, prepared: PreparedLoad, *, who: str, source: str | None = None, reason: str | None = None
+) -> PlanLoad:
+    """Store a prepared load as a new version (unless unchanged); its audit row says what was carried over."""
+    merged, base, base_label = prepared.plan, prepared.base, prepared.base_label
+    audit: dict[str, tuple[Any, Any]] = {}
+    if prepared.carried:
+        audit["carried over"] = (None, {"from": base_label, **prepared.carried})
+    if prepared.lost:
+        audit["loss accepted"] = ({"from": base_label, "parts": prepared.lost}, None)
+    version, created = record_plan(session, merged, who=who, source=source, reason=reason, audit=audit)
+    base_ids = set() if base is None else {c.id for c in base.plan.safety_concerns}
+    known = {c.id for c in merged.safety_concerns}
+    return PlanLoad(
+        version=version,
+        created=created,
+        base=base_label,
+        kept=prepared.kept,
+        unknown=[p for p in prepared.original.absent if _is_empty(merged, p)],
+        without_definition=[c.id for c in merged.safety_concerns if c.id not in base_ids and c.definition.is_empty],
+        removed=[] if base is None else [c.id for c in base.plan.safety_concerns if c.id not in known],
+        checks_for_unknown_concerns=unknown_concern_ids(merged.infusion_checks, known),
+        lost=prepared.lost,
+        as_is=prepared.as_is,
+    )
+
+
 def load_plan_version(
     session: Session,
     plan: RiskManagementPlan,
@@ -96,34 +158,8 @@ def load_plan_version(
 ) -> PlanLoad:
     """Store ``plan`` as a new version of its plan (see the module docstring); raises
     :class:`PlanLossRefused` when it would lose a part of the current plan and the loss is not accepted."""
-    base = _base(session, plan.name)
-    base_label = None if base is None else _label(base)
-    merged, kept, carried = plan, list[str](), dict[str, Any]()
-    if base is not None and not as_is:
-        merged, kept, carried = _complete(plan, base.plan, base_label or "", source)
-    lost = [] if base is None else _losses(base.plan, merged)
-    if lost and not accept_loss:
-        raise PlanLossRefused(_refusal(plan, source, base_label or "", lost, as_is), lost)
-    audit: dict[str, tuple[Any, Any]] = {}
-    if carried:
-        audit["carried over"] = (None, {"from": base_label, **carried})
-    if lost:
-        audit["loss accepted"] = ({"from": base_label, "parts": lost}, None)
-    version, created = record_plan(session, merged, who=who, source=source, reason=reason, audit=audit)
-    base_ids = set() if base is None else {c.id for c in base.plan.safety_concerns}
-    known = {c.id for c in merged.safety_concerns}
-    return PlanLoad(
-        version=version,
-        created=created,
-        base=base_label,
-        kept=kept,
-        unknown=[p for p in plan.absent if _is_empty(merged, p)],
-        without_definition=[c.id for c in merged.safety_concerns if c.id not in base_ids and c.definition.is_empty],
-        removed=[] if base is None else [c.id for c in base.plan.safety_concerns if c.id not in known],
-        checks_for_unknown_concerns=unknown_concern_ids(merged.infusion_checks, known),
-        lost=lost,
-        as_is=as_is,
-    )
+    prepared = prepare_load(session, plan, source=source, as_is=as_is, accept_loss=accept_loss)
+    return store_load(session, prepared, who=who, source=source, reason=reason)
 
 
 def _base(session: Session, name: str) -> CurrentPlan | None:
