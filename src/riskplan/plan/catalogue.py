@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from riskplan.errors import NotFoundError, UserInputError, validation_problems
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan.model import PlanPart, RiskManagementPlan
 
 _PLAN_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -70,8 +70,24 @@ def load_plan(name_or_path: str) -> RiskManagementPlan:
 
 
 def plan_to_data(plan: RiskManagementPlan) -> dict[str, Any]:
-    return plan.model_dump(mode="json")
+    data = plan.model_dump(mode="json")
+    if not plan.absent:
+        del data["absent"]  # a plan with every part keeps the content hash it had before ``absent`` existed
+    return data
 
 
 def plan_to_yaml(plan: RiskManagementPlan) -> str:
-    return yaml.safe_dump(plan_to_data(plan), sort_keys=False, allow_unicode=True, width=100)
+    """The plan as YAML; a part listed in ``absent`` and empty is left out rather than written as empty."""
+    data = plan_to_data(plan)
+    absent = set(plan.absent)
+    if PlanPart.CONCERN_DEFINITIONS in absent:
+        for concern, item in zip(plan.safety_concerns, data["safety_concerns"], strict=True):
+            if concern.definition.is_empty and concern.definition.source is None:
+                del item["definition"]
+    if PlanPart.REFERENCE_SAFETY_INFORMATION in absent and plan.reference_safety_information is None:
+        del data["reference_safety_information"]
+    if PlanPart.INFUSION_CHECKS in absent and not plan.infusion_checks:
+        del data["infusion_checks"]
+    if PlanPart.PATIENT_CARD in absent and plan.patient_card is None:
+        del data["patient_card"]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -13,9 +13,10 @@ from riskplan.errors import UserInputError
 from riskplan.plan.approvals import approvals, approve_version
 from riskplan.plan.catalogue import bundled_plan_names, load_plan, plan_to_yaml
 from riskplan.plan.diff import PlanDiff, diff_plans
+from riskplan.plan.loading import load_plan_version
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.render import ExportFormat, render_plan, routine_measure_lines
-from riskplan.plan.versions import get_version, latest_version, list_versions, record_plan
+from riskplan.plan.versions import get_version, latest_version, list_versions
 from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
 
@@ -133,15 +134,31 @@ def parse(
 def load(
     plan: Annotated[str, typer.Argument(help="Bundled plan name or plan file (.yaml/.json)")],
     reason: Annotated[str | None, typer.Option(help="Why this version is loaded (audit trail)")] = None,
+    as_is: Annotated[
+        bool,
+        typer.Option("--as-is", help="Store the file as it is: do not keep the parts it lists as absent"),
+    ] = False,
+    accept_loss: Annotated[
+        bool,
+        typer.Option(
+            "--accept-loss",
+            help="Store it even though the new version loses definitions, RSI, infusion checks or patient card",
+        ),
+    ] = False,
 ) -> None:
-    """Store a plan; a changed plan becomes a new version, an unchanged one is left as it is."""
+    """Store a plan; a changed plan becomes a new version, an unchanged one is left as it is.
+
+    Parts the file does not carry (a plan parsed from a public RMP summary lists them as absent: concern
+    definitions, reference safety information, infusion checks, patient card) are kept from the current
+    version. A load that would lose any of them is refused unless --accept-loss is given.
+    """
     rmp = load_plan(plan)
     with session_scope(database()) as session:
-        version, created = record_plan(session, rmp, who=current_user(), source=plan, reason=reason)
-    if created:
-        console.print(f"plan {rmp.name}: stored as version {version.version}")
-    else:
-        console.print(f"plan {rmp.name}: unchanged, still version {version.version}")
+        done = load_plan_version(
+            session, rmp, who=current_user(), source=plan, reason=reason, as_is=as_is, accept_loss=accept_loss
+        )
+    for line in done.lines():
+        console.print(line, markup=False)
 
 
 @app.command()

@@ -11,7 +11,9 @@ The shape follows the public "Summary of the risk management plan" (RMP Part VI)
 
 Two blocks are not in the public summary but are needed to run the plan: the concern ``definition``
 (what makes a case or a patient count toward a concern) and the plan's ``reference_safety_information``
-(the expected adverse reactions used for listedness, GVP Module VII.B.5.6 / ICH E2C(R2) 3.4).
+(the expected adverse reactions used for listedness, GVP Module VII.B.5.6 / ICH E2C(R2) 3.4), nor the
+pre-infusion checklist and the patient card's messages. A plan read from a summary names them in
+``absent`` (:class:`PlanPart`) so that they are known to be unknown, not empty.
 """
 
 from __future__ import annotations
@@ -252,6 +254,19 @@ class ReferenceSafetyInformation(_Model):
         return any(r.pt.casefold() == wanted for r in self.expected_reactions)
 
 
+class PlanPart(StrEnum):
+    """The parts of a plan that a public RMP summary (Part VI) does not carry (see the module docstring).
+
+    A plan read from a summary lists them in ``absent``: they are unknown, not empty, and
+    ``riskplan plan load`` keeps them from the current version instead of emptying them.
+    """
+
+    CONCERN_DEFINITIONS = "concern definitions"
+    REFERENCE_SAFETY_INFORMATION = "reference safety information"
+    INFUSION_CHECKS = "infusion checks"
+    PATIENT_CARD = "patient card"
+
+
 class RoutinePharmacovigilance(_Model):
     """Routine pharmacovigilance activities (GVP Module V; RMP Part III.1)."""
 
@@ -268,6 +283,11 @@ class RiskManagementPlan(_Model):
     rmp_version: str | None = Field(default=None, description="The RMP's own version number")
     rmp_date: dt.date | None = None
     source: str | None = Field(default=None, description="The document this plan was taken from")
+    absent: list[PlanPart] = Field(
+        default_factory=list,
+        description="Parts the source document does not carry: unknown, not empty (kept from the current "
+        "version on load, unless the plan is loaded as it is)",
+    )
     safety_concerns: list[SafetyConcern]
     studies: list[PharmacovigilanceStudy] = Field(default_factory=list)
     studies_conditions_of_authorisation: str | None = Field(
@@ -287,6 +307,12 @@ class RiskManagementPlan(_Model):
             raise ValueError("a plan needs at least one safety concern")
         _reject_duplicates([c.id for c in concerns], "safety concern id")
         return concerns
+
+    @field_validator("absent")
+    @classmethod
+    def _absent_unique(cls, parts: list[PlanPart]) -> list[PlanPart]:
+        _reject_duplicates([p.value for p in parts], "absent part")
+        return parts
 
     @model_validator(mode="after")
     def _studies_reference_known_concerns(self) -> RiskManagementPlan:

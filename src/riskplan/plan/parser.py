@@ -17,9 +17,11 @@ GVP Module V.C.3):
   authorisation (category 1, or 2 for specific obligations; RMP Part III.3, GVP Module V.B.6.3) and
   II.C.2 other studies (category 3).
 
-The public summary holds no concern definitions, reference safety information, RMP version or date;
-they are left empty for a curator. Blank lines carry no meaning here (see
-:mod:`riskplan.plan.summary_text`): a converted PDF may lose them or add them at page breaks.
+The public summary holds no concern definitions, reference safety information, infusion checks, patient
+card, RMP version or date. The first four are named in the plan's ``absent`` list (unknown, not empty), so
+that ``riskplan plan load`` keeps them from the current version (:mod:`riskplan.plan.loading`). Blank
+lines carry no meaning here (see :mod:`riskplan.plan.summary_text`): a converted PDF may lose them or add
+them at page breaks.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from riskplan.errors import UserInputError
 from riskplan.plan.model import (
     AdditionalRiskMinimisation,
     ConcernCategory,
+    PlanPart,
     Recommendation,
     RiskManagementPlan,
     RoutineRiskMinimisation,
@@ -285,6 +288,7 @@ def _parse(text: str, *, name: str | None, source: str | None, origin: str | Non
     data: dict[str, Any] = {
         "name": name if name is not None else slugify(product["name"], _ID_MAX),
         "source": source or (f"{document}, parsed from {origin}" if origin else document),
+        "absent": list(PlanPart),  # RMP Part VI carries none of them
         "product": product,
         "safety_concerns": concerns,
         "studies": _build_studies(studies, concerns),

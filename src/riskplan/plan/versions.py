@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,10 +65,12 @@ def record_plan(
     who: str,
     source: str | None = None,
     reason: str | None = None,
+    audit: Mapping[str, tuple[Any, Any]] | None = None,
 ) -> tuple[PlanVersion, bool]:
     """Store ``plan`` as a new version unless the latest version has the same content.
 
-    Returns the version that now holds this content and whether it was created.
+    ``audit`` adds fields to the audit row of a new version (e.g. what was carried over from the current
+    version). Returns the version that now holds this content and whether it was created.
     """
     digest = content_hash(plan)
     latest = _latest_row(session, plan.name)
@@ -91,7 +95,11 @@ def record_plan(
         entity_type="plan",
         entity_id=plan.name,
         action="version created",
-        changes={"version": (None if latest is None else latest.version, number), "sha256": (None, digest)},
+        changes={
+            "version": (None if latest is None else latest.version, number),
+            "sha256": (None, digest),
+            **(audit or {}),
+        },
         reason=reason,
         at=row.loaded_at,
     )

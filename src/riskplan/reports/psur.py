@@ -92,7 +92,7 @@ from riskplan.cases.reads import (
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.plan.catalogue import bundled_plan_names, load_plan
 from riskplan.plan.diff import diff_plans
-from riskplan.plan.model import ConcernCategory, RiskManagementPlan, SafetyConcern
+from riskplan.plan.model import ConcernCategory, PlanPart, RiskManagementPlan, SafetyConcern
 from riskplan.plan.versions import PlanVersion, content_hash, latest_version, list_versions
 from riskplan.reports.plan_summary import environment, html_to_pdf, summary_view
 from riskplan.reports.study_report import fmt
@@ -129,6 +129,7 @@ SOURCES: Final = (SPONTANEOUS, SOLICITED, CLINICAL_TRIAL, NOT_AVAILABLE)
 POST_MARKETING: Final = (SPONTANEOUS, SOLICITED, NOT_AVAILABLE)
 NOT_CODED: Final = "(not coded)"
 NO_DATA: Final = "No data in riskplan."
+NOT_ASSESSED: Final = "n/a"  # a tabulation cell that cannot be assessed (listedness without an RSI)
 SIGNALS_NOT_AVAILABLE: Final = "Signal management records not available"
 EXPOSURE_COLUMNS: Final = ("period", "patients", "patient_years", "source")
 PERSON_YEAR_DAYS: Final = 365.25
@@ -659,6 +660,8 @@ class ConcernEvaluation:
     oe_interval: tuple[float | None, float | None, float | None]
     oe_cumulative: tuple[float | None, float | None, float | None]
     reporting_rate_interval: float | None  # cases per 100 patient-years
+    # A concern without a definition in the plan version counts no case: its counts are not assessable.
+    defined: bool = True
 
 
 def evaluate_concerns(
@@ -695,6 +698,7 @@ def evaluate_concerns(
                     oe_interval=oe_i,
                     oe_cumulative=oe_c,
                     reporting_rate_interval=(100.0 * count.interval / py) if py else None,
+                    defined=not concern.definition.is_empty,
                 )
             )
     return out
@@ -922,6 +926,15 @@ def collect_minimisation(
             wanted = [c for c in getattr(module, "OUTCOME_CONCERNS", ()) if c in known]
             if not wanted:
                 wanted = sorted(c.id for c in plan.safety_concerns if c.additional_measures)
+            # a concern without a definition counts no case: its indicator cannot be assessed, not zero
+            undefined = [c for c in wanted if plan.concern(c).definition.is_empty]
+            wanted = [c for c in wanted if c not in undefined]
+            if undefined and not wanted:
+                return OptionalSection(
+                    False,
+                    f"Not assessed: the safety concern(s) the indicators count ({', '.join(undefined)}) have no "
+                    "definition in the plan, so no case is counted toward them.",
+                )
             pairs = (
                 (dt.date.fromisoformat(f"{month}-01"), (cid,))
                 for month, cid, n in counts.concern_months
@@ -940,6 +953,8 @@ def collect_minimisation(
                 "computed by riskplan.minimisation.effectiveness.quarterly_outcomes over the cases of this report "
                 "(as at the DLP, by quarter of first receipt in the interval)"
             )
+            if undefined:
+                source += f"; not assessed for {', '.join(undefined)} (no definition in the plan)"
         elif callable(reader):
             available, why, kwargs = _arguments(
                 reader,
@@ -1023,6 +1038,23 @@ def _plan_changes(versions: Sequence[PlanVersion], start: dt.date, end: dt.date)
     return out
 
 
+def listedness_assessable(plan: RiskManagementPlan) -> bool:
+    """Listedness needs an RSI with expected reactions (E2C(R2) 3.4); :func:`count_cases` uses the same rule."""
+    rsi = plan.reference_safety_information
+    return rsi is not None and bool(rsi.expected_reactions)
+
+
+def no_listedness_reason(plan: RiskManagementPlan, plan_label: str) -> str:
+    """Why listedness cannot be assessed against ``plan`` (for a plan where :func:`listedness_assessable` is
+    False)."""
+    if plan.reference_safety_information is not None:
+        return f"the reference safety information of plan {plan_label} lists no expected reaction"
+    why = f"plan {plan_label} has no reference safety information"
+    if PlanPart.REFERENCE_SAFETY_INFORMATION in plan.absent:
+        why += " (its source document, e.g. a public RMP summary, does not carry one)"
+    return why
+
+
 def _rsi_changes(versions: Sequence[PlanVersion], plan: RiskManagementPlan, start: dt.date) -> list[str]:
     """Expected reactions added or removed since the plan version in effect at the start of the interval."""
     earlier = [v for v in versions if v.loaded_at.date() <= start]
@@ -1030,6 +1062,12 @@ def _rsi_changes(versions: Sequence[PlanVersion], plan: RiskManagementPlan, star
         return []
     old = earlier[-1].plan.reference_safety_information
     new = plan.reference_safety_information
+    if old is not None and new is None:  # the whole RSI is gone, not each of its reactions
+        return [
+            f"the plan version in effect at the start of the interval (version {earlier[-1].version}) had "
+            f"reference safety information ({old.document}, {len(old.expected_reactions)} expected reactions); "
+            "the version this report uses has none"
+        ]
     old_pts = {r.pt for r in old.expected_reactions} if old else set()
     new_pts = {r.pt for r in new.expected_reactions} if new else set()
     lines = [f"added to the RSI: {pt}" for pt in sorted(new_pts - old_pts)]
@@ -1203,15 +1241,18 @@ def tabulation_view(rows: Sequence[TabulationRow], caption: str) -> TableView:
     for r in rows:
         by_soc[r.soc].append(r)
 
-    def split(items: Iterable[TabulationRow]) -> list[int]:
-        vals = [0] * 6
-        for r in items:
+    def split(items: Iterable[TabulationRow]) -> list[int | str]:
+        vals: list[int | str] = [0] * 6
+        rows_ = list(items)
+        for r in rows_:
             for offset, n in ((0, r.interval), (3, r.cumulative)):
-                if r.listedness == "listed":
-                    vals[offset] += n
-                elif r.listedness == "unlisted":
-                    vals[offset + 1] += n
-                vals[offset + 2] += n
+                column = {"listed": 0, "unlisted": 1}.get(r.listedness)
+                if column is not None:
+                    vals[offset + column] = int(vals[offset + column]) + n
+                vals[offset + 2] = int(vals[offset + 2]) + n
+        if all(r.listedness == "not assessable" for r in rows_):
+            # no RSI (or no PT): listed and unlisted are unknown, not zero (E2C(R2) 3.4)
+            vals[0] = vals[1] = vals[3] = vals[4] = NOT_ASSESSED
         return vals
 
     out: list[tuple[tuple[str, bool, str], ...]] = []
@@ -1284,15 +1325,15 @@ def quarter_plot(data: PsurData) -> str | None:
 
 
 def concern_plot(data: PsurData) -> str | None:
-    """Cases per safety concern, interval against cumulative."""
-    if not data.evaluations:
+    """Cases per safety concern, interval against cumulative (concerns with a definition: others count nothing)."""
+    evs = [e for e in data.evaluations if e.defined]
+    if not evs:
         return None
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    evs = list(data.evaluations)
     labels = [e.concern.list_title if len(e.concern.list_title) <= 40 else e.concern.list_title[:39] + "…" for e in evs]
     ys = list(range(len(evs)))[::-1]
     fig, ax = plt.subplots(figsize=(7.0, 0.38 * len(evs) + 1.1))
@@ -1313,15 +1354,58 @@ def _ci(triple: tuple[float | None, float | None, float | None]) -> str:
     return f"{fmt(est)} ({fmt(lo)} to {fmt(hi)})"
 
 
-def _conclusions(data: PsurData) -> list[str]:
-    c = data.counts
-    lines = [
-        f"{fmt(c.valid_interval)} valid case(s) were first received in the interval ({fmt(c.valid_cumulative)} "
-        f"cumulatively), of which {fmt(c.serious_interval)} serious ({fmt(c.serious_cumulative)} cumulatively)."
-    ]
-    new_unlisted = sorted(
-        {r.pt for r in c.tabulation if r.listedness == "unlisted" and r.interval > 0 and r.interval == r.cumulative}
-    )
+def plan_label(data: PsurData) -> str:
+    if data.plan_version is None:
+        return f"{data.plan_name} (bundled plan, not stored)"
+    return f"{data.plan_name} version {data.plan_version}"
+
+
+def not_assessed(data: PsurData) -> list[str]:
+    """What this report could not assess, and why: a section that depends on it draws no conclusion."""
+    label = plan_label(data)
+    lines = []
+    if not listedness_assessable(data.plan):
+        lines.append(
+            f"Listedness of serious reactions (sections 4, 6 and 19): {no_listedness_reason(data.plan, label)}; "
+            "whether a reaction is listed or unlisted, and whether an unlisted serious PT was reported for the "
+            "first time, cannot be determined."
+        )
+    undefined = [e.concern.list_title for e in data.evaluations if not e.defined]
+    if undefined:
+        why = f"no definition in plan {label}"
+        if PlanPart.CONCERN_DEFINITIONS in data.plan.absent:
+            why += " (its source document, e.g. a public RMP summary, does not carry them)"
+        lines.append(
+            f"Cases per safety concern (sections 16.3 to 16.5) for {len(undefined)} concern(s): {why}, so no case "
+            f"is counted toward them: {'; '.join(undefined)}."
+        )
+    if not data.exposure.available:
+        lines.append(
+            "Reporting rates and observed-to-expected comparisons (sections 5.2, 16.3 and 16.4): no patient "
+            f"exposure. {data.exposure.description}"
+        )
+    elif not data.study_rates:
+        lines.append("Observed-to-expected comparisons (section 16.3): no study incidence rates (no OMOP CDM given).")
+    if not data.signals_available:
+        lines.append(f"Signals (sections 15 and 16.2): {data.signals_note}")
+    return lines
+
+
+def _new_unlisted_lines(c: CaseCounts, data: PsurData) -> list[str]:
+    """Unlisted serious PTs first reported in the interval (any source), or why this cannot be assessed."""
+    if not listedness_assessable(data.plan):
+        return [
+            "Whether any unlisted serious PT was reported for the first time in the interval could not be assessed: "
+            f"{no_listedness_reason(data.plan, plan_label(data))}."
+        ]
+    before: dict[str, int] = defaultdict(int)  # cases before the interval, over every source
+    in_interval: dict[str, int] = defaultdict(int)
+    for r in c.tabulation:
+        if r.listedness == "unlisted":
+            before[r.pt] += r.cumulative - r.interval
+            in_interval[r.pt] += r.interval
+    new_unlisted = sorted((pt for pt, n in in_interval.items() if n > 0 and before[pt] == 0), key=str.casefold)
+    lines = []
     if new_unlisted:
         lines.append(
             f"{len(new_unlisted)} unlisted serious PT(s) were reported for the first time in the interval: "
@@ -1330,7 +1414,23 @@ def _conclusions(data: PsurData) -> list[str]:
         )
     else:
         lines.append("No unlisted serious PT was reported for the first time in the interval.")
-    high = [e for e in data.evaluations if e.oe_interval[1] is not None and e.oe_interval[1] > 1]
+    uncoded = sum(r.interval for r in c.tabulation if r.listedness == "not assessable")
+    if uncoded:
+        lines.append(
+            f"Serious reactions without a MedDRA PT ({fmt(uncoded)} in the interval tabulations) could not be "
+            "assessed for listedness."
+        )
+    return lines
+
+
+def _conclusions(data: PsurData) -> list[str]:
+    c = data.counts
+    lines = [
+        f"{fmt(c.valid_interval)} valid case(s) were first received in the interval ({fmt(c.valid_cumulative)} "
+        f"cumulatively), of which {fmt(c.serious_interval)} serious ({fmt(c.serious_cumulative)} cumulatively)."
+    ]
+    lines += _new_unlisted_lines(c, data)
+    high = [e for e in data.evaluations if e.defined and e.oe_interval[1] is not None and e.oe_interval[1] > 1]
     for e in high:
         lines.append(
             f"{e.concern.list_title}: observed cases exceed those expected from the study rate "
@@ -1401,11 +1501,11 @@ def _view(data: PsurData) -> dict[str, Any]:
         "additional": additional,
         "conclusions": _conclusions(data),
         "closed_signals": [sg for sg in data.signals if "closed" in sg.status_in_interval],
-        "plan_label": (
-            f"{data.plan_name} version {data.plan_version}"
-            if data.plan_version is not None
-            else f"{data.plan_name} (bundled plan, not stored)"
-        ),
+        "plan_label": plan_label(data),
+        "listedness": listedness_assessable(data.plan),
+        "no_listedness": no_listedness_reason(data.plan, plan_label(data)),
+        "not_assessed": not_assessed(data),
+        "NOT_ASSESSED": NOT_ASSESSED,
     }
 
 

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.plan.catalogue import bundled_plan_names, load_plan, load_plan_file
 from riskplan.plan.diff import PlanDiff, diff_plans
+from riskplan.plan.loading import prepare_load, store_load
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.versions import latest_version, record_plan
 from riskplan.signals.disproportionality import DetectionResult
@@ -562,7 +563,9 @@ def _apply_plan_outcome(
             source=f"bundled plan {changed.name}",
             reason=f"baseline before signal {row.signal_id}",
         )
-    change = diff_plans(baseline.plan, changed)
+    # The same use case as `riskplan plan load`: parts the file lists as absent are kept, no silent loss.
+    prepared = prepare_load(session, changed, source=f"signal {row.signal_id}")
+    change = diff_plans(baseline.plan, prepared.plan)
     if change.is_empty:
         raise UserInputError(
             f"the plan given is the same as {changed.name} v{baseline.version}: "
@@ -582,14 +585,14 @@ def _apply_plan_outcome(
             f"the outcome {outcome.value!r} needs {expected}, but the plan given differs from "
             f"{changed.name} v{baseline.version} by: {_describe(change)}"
         )
-    version, _ = record_plan(
+    loaded = store_load(
         session,
-        changed,
+        prepared,
         who=who,
         source=f"signal {row.signal_id}",
         reason=f"signal {row.signal_id}: {outcome.value} — {reason}",
     )
-    return changed.name, version.version, touched
+    return changed.name, loaded.version.version, touched
 
 
 def transition(
