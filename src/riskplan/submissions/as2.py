@@ -152,13 +152,16 @@ def build_message(
 ) -> OutgoingMessage:
     """Sign (SHA-256) then encrypt (AES-256-CBC) ``payload`` for the partner, asking for a signed MDN."""
     safe_name = filename.replace('"', "").replace("\r", "").replace("\n", "")
-    part = header_block(
-        [
-            ("Content-Type", content_type),
-            ("Content-Transfer-Encoding", "binary"),
-            ("Content-Disposition", f'attachment; filename="{safe_name}"'),
-        ]
-    ) + payload
+    part = (
+        header_block(
+            [
+                ("Content-Type", content_type),
+                ("Content-Transfer-Encoding", "binary"),
+                ("Content-Disposition", f'attachment; filename="{safe_name}"'),
+            ]
+        )
+        + payload
+    )
     signature = base64.encodebytes(sign_detached(part, own)).replace(b"\n", b"\r\n")
     signature_part = (
         header_block(
@@ -171,17 +174,14 @@ def build_message(
         + signature
     )
     boundary = new_boundary()
-    signed = (
-        header_block(
-            [
-                (
-                    "Content-Type",
-                    f'multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="{boundary}"',
-                )
-            ]
-        )
-        + multipart(boundary, [part, signature_part])
-    )
+    signed = header_block(
+        [
+            (
+                "Content-Type",
+                f'multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="{boundary}"',
+            )
+        ]
+    ) + multipart(boundary, [part, signature_part])
     body = encrypt(signed, partner.certificate)
     message_id = message_id or new_message_id(as2_from)
     headers = {

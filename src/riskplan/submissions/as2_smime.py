@@ -24,11 +24,11 @@ from cryptography.x509.oid import NameOID
 
 # RFC 5751 §3.4.3.2 micalg names ↔ hashlib names
 MICALG: Final = {"sha-256": "sha256", "sha-384": "sha384", "sha-512": "sha512", "sha-1": "sha1", "sha1": "sha1"}
-_CRYPTOGRAPHY_HASH: Final = {
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-    "sha1": hashes.SHA1,  # accepted on receipt only (RFC 4130 §7.3.1 lists it); we always send SHA-256
+_CRYPTOGRAPHY_HASH: Final[dict[str, hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256(),
+    "sha384": hashes.SHA384(),
+    "sha512": hashes.SHA512(),
+    "sha1": hashes.SHA1(),  # accepted on receipt only (RFC 4130 §7.3.1 lists it); we always send SHA-256
 }
 
 
@@ -164,9 +164,7 @@ def verify_detached(content: bytes, signature: bytes, certificate: x509.Certific
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise SmimeError("the partner certificate has no RSA key", modifier="authentication-failed")
     try:
-        public_key.verify(
-            signer["signature"].native, signed_bytes, padding.PKCS1v15(), _CRYPTOGRAPHY_HASH[algorithm]()
-        )
+        public_key.verify(signer["signature"].native, signed_bytes, padding.PKCS1v15(), _CRYPTOGRAPHY_HASH[algorithm])
     except Exception:  # cryptography raises InvalidSignature
         raise SmimeError(
             "the signature does not verify with the partner's certificate", modifier="authentication-failed"

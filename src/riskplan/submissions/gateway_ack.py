@@ -16,6 +16,7 @@ from typing import Final
 from lxml import etree
 
 from riskplan.cases.e2b_base import get_schema
+from riskplan.cases.e2b_xml import element_path
 
 HL7: Final = "urn:hl7-org:v3"
 XSI: Final = "http://www.w3.org/2001/XMLSchema-instance"
@@ -172,7 +173,9 @@ def _write(
         ]  # ACK.B.r.7
     _device(ack, "receiver", "RCV", batch_sender, OID_ACK_BATCH_RECEIVER)  # ACK.M.3
     _device(ack, "sender", "SND", gateway_id, OID_ACK_BATCH_SENDER)  # ACK.M.2
-    _attention(ack, "2", "acknowledgementLocalMessageNumber", {"extension": str(local), "root": OID_LOCAL_MESSAGE_NUMBER}, "II")
+    _attention(
+        ack, "2", "acknowledgementLocalMessageNumber", {"extension": str(local), "root": OID_LOCAL_MESSAGE_NUMBER}, "II"
+    )
     if batch_created:  # ACK.A.3
         _attention(ack, "3", "dateOfIcsrBatchTransmission", {"value": batch_created}, "TS")
     acknowledgement = _el(ack, "acknowledgement", typeCode=code)  # ACK.A.4
