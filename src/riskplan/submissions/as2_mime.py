@@ -68,11 +68,12 @@ def multipart(boundary: str, parts: list[bytes]) -> bytes:
 
 def parse_entity(raw: bytes) -> Entity:
     """Split ``headers CRLF CRLF body`` (bare LF accepted for the separator)."""
-    for separator in (b"\r\n\r\n", b"\n\n"):
-        head, found, body = raw.partition(separator)
-        if found:
-            return Entity(BytesHeaderParser(policy=HTTP).parsebytes(head + separator), body)
-    raise MimeError("no end of the header section")
+    ends = [(raw.find(sep), sep) for sep in (b"\r\n\r\n", b"\n\n") if raw.find(sep) >= 0]
+    if not ends:
+        raise MimeError("no end of the header section")
+    index, separator = min(ends)  # the first empty line, whichever line ends the sender used
+    head, body = raw[:index], raw[index + len(separator) :]
+    return Entity(BytesHeaderParser(policy=HTTP).parsebytes(head + separator), body)
 
 
 def entity_from_http(headers: dict[str, str], body: bytes) -> Entity:

@@ -91,6 +91,9 @@ def send(
     cert: Annotated[Path | None, typer.Option(help="Our certificate (PEM)")] = None,
     attempts: Annotated[int, typer.Option(help="Attempts while the partner is unreachable", min=1, max=20)] = 5,
     ack_wait: Annotated[float, typer.Option(help="Seconds to wait for the ICH ACK (0: do not ask)", min=0)] = 10.0,
+    message_id: Annotated[
+        str | None, typer.Option(help="Resend under this AS2 Message-ID (one printed by an earlier, failed send)")
+    ] = None,
 ) -> None:
     """Send one file over AS2 (signed, encrypted, signed MDN requested) and print the MDN and the ACK."""
     from riskplan.submissions.as2 import As2DeliveryError, As2Error, As2Partner, As2Transport, RetryPolicy, fetch_ack
@@ -125,17 +128,21 @@ def send(
         own=own, as2_from=as2_from, partner=partner, retry=RetryPolicy(attempts=attempts), on_retry=notice
     )
     try:
-        receipt = transport.send(file.read_bytes(), file.name)
+        receipt = transport.send(file.read_bytes(), file.name, message_id=message_id)
     except As2DeliveryError as exc:
         err_console.print(f"not delivered: {exc}")
+        err_console.print(f"resend with: riskplan gateway send {file} --message-id {exc.message_id} ...")
         raise typer.Exit(1) from None
     except As2Error as exc:
         err_console.print(f"delivered, but the answer cannot be trusted: {exc}")
         raise typer.Exit(1) from None
     console.print(f"AS2 Message-ID: {receipt.message_id} (attempts: {receipt.attempts})")
-    console.print(
-        f"MDN: {receipt.mdn_status}; signature verified; MIC {'matches' if receipt.mic_matches else 'DOES NOT match'}"
+    mic_check = (
+        ("MIC matches" if receipt.mic_matches else "MIC DOES NOT match")
+        if receipt.mdn.disposition == "processed"
+        else ""
     )
+    console.print(f"MDN: {receipt.mdn_status} (signed MDN verified{'; ' + mic_check if mic_check else ''})")
     if receipt.mdn.text and not receipt.delivered:
         console.print(f"MDN text: {receipt.mdn.text}")
     if not receipt.delivered:
