@@ -22,6 +22,7 @@ from riskplan.submissions.as2 import (
     RetryPolicy,
     build_message,
     fetch_ack,
+    wait_for_ack,
 )
 from riskplan.submissions.as2_smime import load_key_pair, make_self_signed
 from riskplan.submissions.gateway import Gateway, create_app, prepare_gateway
@@ -103,7 +104,7 @@ def test_valid_file_gets_signed_mdn_and_positive_ack(running: tuple[Gateway, str
     gateway, base = running
     receipt = _transport(gateway, base).send(example, "case.xml")
     assert receipt.delivered and receipt.mdn_status == "processed" and receipt.mic_matches
-    ack = fetch_ack(f"{base}/acks", receipt.message_id)
+    ack = wait_for_ack(f"{base}/acks", receipt.message_id, timeout=10)
     assert ack is not None
     code, messages = _ack_code(ack)
     assert code == "AA" and messages == [("CA", "Report Loaded Successfully")]
@@ -119,10 +120,11 @@ def test_same_message_id_twice_gives_the_same_mdn_and_one_ack(running: tuple[Gat
     )
     first = transport.send_built(message)
     outbox = gateway.files.folder("outbox")
-    ack_before = fetch_ack(f"{base}/acks", message.message_id)
+    ack_before = wait_for_ack(f"{base}/acks", message.message_id, timeout=10)
     second = transport.send_built(message)
     again = transport.send(example, "case.xml", message_id=message.message_id)  # re-signed, same Message-ID
     assert first == second == again  # same MDN, same verdict
+    gateway.drain()
     assert len(list(outbox.iterdir())) == 1
     assert fetch_ack(f"{base}/acks", message.message_id) == ack_before
 
@@ -134,6 +136,7 @@ def test_forged_signature_is_answered_authentication_failed(running: tuple[Gatew
     receipt = transport.send(example, "case.xml")
     assert not receipt.delivered
     assert receipt.mdn_status == "processed/error: authentication-failed"
+    gateway.drain()
     assert fetch_ack(f"{base}/acks", receipt.message_id) is None
     assert not any(gateway.files.folder("outbox").iterdir())
 
@@ -146,12 +149,12 @@ def test_schema_invalid_file_gets_negative_ack_with_the_schema_error(
     broken = example.replace(b'<processingCode code="P"/>', b'<processingKode code="P"/>', 1)
     receipt = transport.send(broken, "broken.xml")
     assert receipt.delivered  # the transport worked: MDN processed
-    code, messages = _ack_code(fetch_ack(f"{base}/acks", receipt.message_id) or b"")
+    code, messages = _ack_code(wait_for_ack(f"{base}/acks", receipt.message_id, timeout=10) or b"")
     assert code == "AE"
     assert messages[0][0] == "CR" and "processingKode" in messages[0][1] and "schema" in messages[0][1]
 
     receipt = transport.send(b"<MCCI_IN200100UV01", "truncated.xml")
-    code, messages = _ack_code(fetch_ack(f"{base}/acks", receipt.message_id) or b"")
+    code, messages = _ack_code(wait_for_ack(f"{base}/acks", receipt.message_id, timeout=10) or b"")
     assert code == "AR" and messages == []
 
 
@@ -181,6 +184,7 @@ def test_gateway_down_sender_backs_off_and_delivers_once_it_is_up(gateway: Gatew
     assert waits == [0.01, 0.02]  # exponential back-off
     assert receipt.attempts == 3 and receipt.delivered
     assert "refused" in notices[0].lower()
+    gateway.drain()
     assert len(list(gateway.files.folder("outbox").iterdir())) == 1
 
 

@@ -367,3 +367,13 @@ def fetch_ack(ack_base_url: str, message_id: str, *, timeout: float = 30.0) -> b
         raise As2Error(f"{url}: HTTP {exc.code}") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         raise As2Error(f"{url}: {getattr(exc, 'reason', exc)}") from None
+
+
+def wait_for_ack(ack_base_url: str, message_id: str, *, timeout: float = 30.0, interval: float = 0.1) -> bytes | None:
+    """Poll :func:`fetch_ack` until the acknowledgement is there or ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ack = fetch_ack(ack_base_url, message_id)
+        if ack is not None or time.monotonic() >= deadline:
+            return ack
+        time.sleep(interval)

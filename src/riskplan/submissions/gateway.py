@@ -2,7 +2,8 @@
 the demo: ``riskplan gateway serve``.
 
 ``POST /as2``: decrypt, verify the sender's signature, answer with a signed synchronous MDN (RFC 4130 §7),
-then check the E2B(R3) file and write the ICH acknowledgement (MCCI_IN200101UV01) into the outbox.
+then (a background worker, as the ACK follows the MDN at a real gateway) check the E2B(R3) file and write
+the ICH acknowledgement (MCCI_IN200101UV01) into the outbox.
 ``GET /acks/{message-id}``: the acknowledgement for an AS2 Message-ID (404 while there is none). Real
 gateways send the ACK later as a separate AS2 message to the sender's own AS2 endpoint; here the sender
 polls, which keeps the sender free of an inbound server. ``GET /certificate``: the gateway's certificate.
@@ -18,6 +19,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +86,8 @@ class Gateway:
     own: KeyPair
     partners: dict[str, x509.Certificate]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _pending: queue.Queue[str] = field(default_factory=queue.Queue, repr=False)
+    _worker: threading.Thread | None = field(default=None, repr=False)
 
     def handle(self, headers: dict[str, str], body: bytes) -> tuple[dict[str, str], bytes]:
         """One AS2 POST: the MDN to answer with (HTTP headers, body)."""
@@ -103,11 +107,37 @@ class Gateway:
         return answer
 
     def _accept(self, incoming: IncomingMessage) -> None:
-        key = message_key(incoming.message_id)
+        """Keep the file and queue its ACK: the MDN goes back at once, the ACK follows (as at EV / FDA ESG)."""
         assert incoming.payload is not None
-        (self.files.folder("received") / f"{key}.xml").write_bytes(incoming.payload)
-        ack = acknowledge(incoming.payload, gateway_id=self.as2_id)
-        (self.files.folder("outbox") / f"{key}.xml").write_bytes(ack.xml)
+        (self.files.folder("received") / f"{message_key(incoming.message_id)}.xml").write_bytes(incoming.payload)
+        self._queue(message_key(incoming.message_id))
+
+    def _queue(self, key: str) -> None:
+        self._pending.put(key)
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._acknowledge_forever, name="gateway-ack", daemon=True)
+            self._worker.start()
+
+    def _acknowledge_forever(self) -> None:
+        while True:
+            key = self._pending.get()
+            try:
+                self.acknowledge_received(key)
+            finally:
+                self._pending.task_done()
+
+    def acknowledge_received(self, key: str) -> None:
+        """Check a received file and write its ICH ACK into the outbox (written whole, then renamed)."""
+        payload = (self.files.folder("received") / f"{key}.xml").read_bytes()
+        ack = acknowledge(payload, gateway_id=self.as2_id)
+        target = self.files.folder("outbox") / f"{key}.xml"
+        partial = target.with_suffix(".part")
+        partial.write_bytes(ack.xml)
+        partial.replace(target)
+
+    def drain(self) -> None:
+        """Wait until every queued ACK is written."""
+        self._pending.join()
 
     def ack(self, message_id: str) -> bytes | None:
         path = self.files.folder("outbox") / f"{message_key(message_id)}.xml"
@@ -161,7 +191,12 @@ def prepare_gateway(
         "partners": sorted(partners),
     }
     files.config.write_text(json.dumps(config, indent=2) + "\n")
-    return Gateway(files=files, as2_id=as2_id, own=own, partners=partners)
+    gateway = Gateway(files=files, as2_id=as2_id, own=own, partners=partners)
+    outbox = files.folder("outbox")
+    for received in sorted(files.folder("received").glob("*.xml")):  # files taken before a stop: ACK them now
+        if not (outbox / received.name).exists():
+            gateway._queue(received.stem)
+    return gateway
 
 
 def create_app(gateway: Gateway) -> Starlette:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -96,7 +95,7 @@ def send(
     ] = None,
 ) -> None:
     """Send one file over AS2 (signed, encrypted, signed MDN requested) and print the MDN and the ACK."""
-    from riskplan.submissions.as2 import As2DeliveryError, As2Error, As2Partner, As2Transport, RetryPolicy, fetch_ack
+    from riskplan.submissions.as2 import As2DeliveryError, As2Error, As2Partner, As2Transport, RetryPolicy, wait_for_ack
     from riskplan.submissions.as2_smime import SmimeError, load_certificate, load_key_pair
 
     if not file.is_file():
@@ -150,11 +149,7 @@ def send(
     if ack_wait <= 0:
         return
     ack_url = url.rsplit("/", 1)[0] + "/acks"
-    deadline = time.monotonic() + ack_wait
-    ack = fetch_ack(ack_url, receipt.message_id)
-    while ack is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-        ack = fetch_ack(ack_url, receipt.message_id)
+    ack = wait_for_ack(ack_url, receipt.message_id, timeout=ack_wait)
     if ack is None:
         console.print(f"no ICH ACK yet at {ack_url}; ask again later")
         return
