@@ -85,6 +85,7 @@ class Gateway:
     as2_id: str
     own: KeyPair
     partners: dict[str, x509.Certificate]
+    ack_worker: bool = True  # False: ACKs stay queued (the benchmark times acknowledge_received on its own)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _pending: queue.Queue[str] = field(default_factory=queue.Queue, repr=False)
     _worker: threading.Thread | None = field(default=None, repr=False)
@@ -114,7 +115,7 @@ class Gateway:
 
     def _queue(self, key: str) -> None:
         self._pending.put(key)
-        if self._worker is None:
+        if self._worker is None and self.ack_worker:
             self._worker = threading.Thread(target=self._acknowledge_forever, name="gateway-ack", daemon=True)
             self._worker.start()
 
