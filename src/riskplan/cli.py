@@ -24,6 +24,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("check", "riskplan.minimisation.cli", "app"),
     ("report", "riskplan.reports.cli", "app"),
     ("user", "riskplan.web.cli", "user_app"),
+    ("gateway", "riskplan.submissions.gateway_cli", "app"),
 )
 # ``riskplan synth <kind>``: (command, module, function).
 SYNTH_COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -77,6 +78,7 @@ _GROUP_HELP = {
     "user": "Users of the web application: add, list, unlock.",
     "report": "Periodic reports: the PSUR / PBRER (ICH E2C(R2), GVP Module VII).",
     "check": "Risk minimisation: pre-infusion checklist, patient card, effectiveness indicators.",
+    "gateway": "A local AS2 gateway acting like an authority's (signed MDN, ICH ACK), and an AS2 sender.",
 }
 
 
