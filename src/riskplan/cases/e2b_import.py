@@ -19,6 +19,7 @@ N.2.r message headers (the batch header N.1 is returned in :attr:`ImportResult.b
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import unquote
 
@@ -54,6 +55,7 @@ from riskplan.cases.e2b_read import (
     _text_nf,
     _ts,
 )
+from riskplan.cases.e2b_rules import intake_refusals
 from riskplan.cases.e2b_xml import HL7, element_path, localname, q, safe_parser
 from riskplan.cases.model import (
     Attachment,
@@ -66,21 +68,26 @@ from riskplan.cases.model import (
     RegionalElement,
     Sender,
 )
+from riskplan.store.audit import utcnow
 
 __all__ = ["import_e2b"]
 
 
-def import_e2b(data: bytes, *, skip_invalid: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportResult:
+def import_e2b(
+    data: bytes, *, skip_invalid: bool = False, max_bytes: int = DEFAULT_MAX_BYTES, today: dt.date | None = None
+) -> ImportResult:
     """Read an E2B(R3) batch (or, best effort, an E2B(R2) ``ichicsr`` file) into ICSRs.
 
     Raises :class:`E2bError` for a refused file (too large, not XML, DOCTYPE / entities, wrong root,
     schema violation) and, unless ``skip_invalid``, when any message cannot be mapped; then
     nothing is imported. With ``skip_invalid`` the good messages are returned and each bad one is
-    listed in :attr:`ImportResult.rejected`.
+    listed in :attr:`ImportResult.rejected`. A message with a date after ``today`` (default: today,
+    UTC) or an impossible age is a bad message (:func:`~riskplan.cases.e2b_rules.intake_refusals`).
     """
+    today = today or utcnow().date()
     root = parse_untrusted(data, max_bytes=max_bytes)
     if root.tag == "ichicsr":
-        return import_r2(root, skip_invalid=skip_invalid)
+        return _refuse_impossible(import_r2(root, skip_invalid=skip_invalid), today, skip_invalid)
     if root.tag != q("MCCI_IN200100UV01"):
         raise E2bError(
             f"not an E2B(R3) ICSR batch: the root element is <{localname(root)}> "
@@ -92,9 +99,14 @@ def import_e2b(data: bytes, *, skip_invalid: bool = False, max_bytes: int = DEFA
     messages = root.findall(q("PORR_IN049016UV"))
     for index, message in enumerate(messages):
         try:
-            icsrs.append(_message(message))
+            icsr = _message(message)
         except _Reject as problem:
             rejected.append(Rejection(index, _case_id(message), problem.path, problem.reason))
+            continue
+        refusals = intake_refusals(icsr, today=today)
+        rejected += [Rejection(index, _case_id(message), f"{r.element} ({r.path})", r.message) for r in refusals]
+        if not refusals:
+            icsrs.append(icsr)
     if rejected and not skip_invalid:
         raise E2bError(
             f"{len(rejected)} of {len(messages)} message(s) rejected, so nothing was imported "
@@ -102,6 +114,26 @@ def import_e2b(data: bytes, *, skip_invalid: bool = False, max_bytes: int = DEFA
             rejections=rejected,
         )
     return ImportResult(icsrs=icsrs, rejected=rejected, batch=_batch_info(root))
+
+
+def _refuse_impossible(result: ImportResult, today: dt.date, skip_invalid: bool) -> ImportResult:
+    """An R2 import's cases without those that carry a future date or an impossible age."""
+    kept: list[Icsr] = []
+    for icsr in result.icsrs:
+        refusals = intake_refusals(icsr, today=today)
+        result.rejected += [
+            Rejection(None, icsr.sender_report_id, f"{r.element} ({r.path})", r.message) for r in refusals
+        ]
+        if not refusals:
+            kept.append(icsr)
+    if len(kept) < len(result.icsrs) and not skip_invalid:
+        raise E2bError(
+            f"{len(result.icsrs) - len(kept)} report(s) rejected, so nothing was imported "
+            "(use skip_invalid to import the others)",
+            rejections=result.rejected,
+        )
+    result.icsrs = kept
+    return result
 
 
 def parse_untrusted(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Element:
