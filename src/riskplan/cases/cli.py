@@ -16,7 +16,7 @@ from rich.table import Table
 from riskplan.cases.assessments import record_assessment
 from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
-from riskplan.cases.intake import IntakeContext, batches, intake, intake_context
+from riskplan.cases.intake import IntakeContext, batches, intake, intake_context, intake_transaction
 from riskplan.cases.model import Icsr
 from riskplan.cases.store import (
     StoreOutcome,
@@ -30,7 +30,7 @@ from riskplan.cases.store import (
     record_submission,
     resolve_case_id,
 )
-from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.cli_support import EXIT_USER_ERROR, console, current_user, database, user_errors
 from riskplan.errors import UserInputError, validation_problems
 from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
@@ -83,9 +83,7 @@ def new(
 ) -> None:
     """Enter a case (or follow-up information for a known worldwide case id) from a file."""
     icsr = read_case_file(file)
-    with session_scope(database()) as session:
-        ctx = intake_context(session, _plan_name(plan), current_user())
-        outcomes = intake(session, [icsr], context=ctx, who=current_user(), reason=reason)
+    _, outcomes = intake_transaction(database(), [icsr], plan_name=_plan_name(plan), who=current_user(), reason=reason)
     _print_outcomes(outcomes)
     _show(outcomes[0].case_number, None)
 
@@ -100,7 +98,10 @@ def import_files(
     plan: PlanOption = None,
     reason: ReasonOption = None,
 ) -> None:
-    """Import E2B(R3) files; each file is imported whole or not at all. Exits 0 only when everything imported."""
+    """Import E2B(R3) files; each file is imported whole or not at all.
+
+    Exits 0 only when everything imported, 2 when any file or report was refused (each is named, with why).
+    """
     from riskplan.cases.e2b import E2bError, import_e2b
 
     engine = database()
@@ -117,22 +118,26 @@ def import_files(
             console.print(f"[red]{path}: rejected, nothing imported[/]\n{exc}")
             problems += 1
             continue
-        with session_scope(engine) as session:
-            ctx = ctx or intake_context(session, _plan_name(plan), current_user())
-            outcomes = intake(
-                session,
+        try:
+            ctx, outcomes = intake_transaction(
+                engine,
                 result.icsrs,
-                context=ctx,
+                plan_name=_plan_name(plan),
                 who=current_user(),
                 reason=reason or f"E2B(R3) import of {path.name}",
+                context=ctx,
             )
+        except UserInputError as exc:
+            console.print(f"[red]{path}: rejected, nothing imported[/]\n{exc}")
+            problems += 1
+            continue
         console.print(f"{path}: {len(outcomes)} case(s) imported")
         _print_outcomes(outcomes)
         for rejection in result.rejected:
             console.print(f"[red]{path}: skipped {rejection}[/]")
             problems += 1
     if problems:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_USER_ERROR)
 
 
 @app.command()
