@@ -7,6 +7,7 @@ loaded.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -58,11 +59,18 @@ def intake(
     context: IntakeContext,
     who: str,
     reason: str | None = None,
+    now: dt.datetime | None = None,
 ) -> list[StoreOutcome]:
-    """Process and store ``icsrs`` in the caller's transaction."""
+    """Process and store ``icsrs`` in the caller's transaction; ``now`` is the caller's clock (default: UTC now)."""
     assessed = [context.processor.assess(i) for i in icsrs]
     return store_cases(
-        session, assessed, plan_name=context.plan.name, plan_version=context.plan_version, who=who, reason=reason
+        session,
+        assessed,
+        plan_name=context.plan.name,
+        plan_version=context.plan_version,
+        who=who,
+        reason=reason,
+        now=now,
     )
 
 
