@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,38 @@ def test_six_concurrent_imports_of_one_case_store_six_versions(database_url: str
     engine.dispose()
     assert numbers == [1, 2, 3, 4, 5, 6]
     assert sorted(Icsr.model_validate_json(j).narrative or "" for j in stored) == [f"report {n}" for n in range(6)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Hostile structure: refused before the schema check, in milliseconds
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("attributes", [2_000, 200_000])
+def test_thousands_of_attributes_on_one_element_are_refused_quickly(attributes: int) -> None:
+    base = _scenario("1").read_bytes()
+    crowd = " ".join(f'a{i}="x"' for i in range(attributes)).encode()
+    data = base.replace(b"<creationTime ", b"<creationTime " + crowd + b" ", 1)
+    started = time.perf_counter()
+    with pytest.raises(E2bError) as caught:
+        import_e2b(data)
+    assert time.perf_counter() - started < 3  # was 24 s for 2,000 and over 120 s for 200,000
+    assert str(caught.value) == (
+        f"file refused: <creationTime> at /MCCI_IN200100UV01/creationTime has {attributes + 1:,} attributes; "
+        "no E2B(R3) element has more than 24"
+    )
+
+
+def test_elements_nested_deeper_than_any_e2b_message_are_refused() -> None:
+    base = _scenario("1").read_bytes()
+    data = base.replace(b"<creationTime ", b"<x>" * 60 + b"</x>" * 60 + b"<creationTime ", 1)
+    with pytest.raises(E2bError, match="nested more than 48 levels deep"):
+        import_e2b(data)
+
+
+def test_a_schema_error_quotes_a_huge_value_shortened() -> None:
+    base = _scenario("1").read_bytes()
+    data = base.replace(b'root="2.16.840.1.113883.3.989.2.1.3.1"', b'root="' + b"1." * 1_000_000 + b'"', 1)
+    with pytest.raises(E2bError) as caught:
+        import_e2b(data)
+    assert len(str(caught.value)) < 2_000 and "(shortened)" in str(caught.value)

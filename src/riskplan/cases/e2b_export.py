@@ -16,7 +16,7 @@ from lxml import etree
 
 from riskplan.cases.codes import ObservationCode as Obs
 from riskplan.cases.codes import Oid, Severity
-from riskplan.cases.e2b_base import E2bError, Rejection, RuleViolation, get_schema
+from riskplan.cases.e2b_base import E2bError, Rejection, RuleViolation, get_schema, schema_errors
 from riskplan.cases.e2b_export_clinical import _adverse_event_assessment
 from riskplan.cases.e2b_rules import check_business_rules
 from riskplan.cases.e2b_write import (
@@ -125,6 +125,8 @@ def _check_regional_slots(icsr: Icsr, index: int, found: list[RuleViolation]) ->
 
 
 def _validate(root: Element) -> None:
+    if not schema_errors(root):  # libxml2, fast; the pure-Python validator then says why, in detail
+        return
     errors = list(get_schema().iter_errors(root, use_location_hints=False))
     if errors:
         rejections = [

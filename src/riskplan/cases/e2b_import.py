@@ -20,7 +20,7 @@ N.2.r message headers (the batch header N.1 is returned in :attr:`ImportResult.b
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote
 
 from lxml import etree
@@ -35,7 +35,7 @@ from riskplan.cases.codes import (
     SenderType,
 )
 from riskplan.cases.codes import ObservationCode as Obs
-from riskplan.cases.e2b_base import DEFAULT_MAX_BYTES, BatchInfo, E2bError, ImportResult, Rejection, get_schema
+from riskplan.cases.e2b_base import DEFAULT_MAX_BYTES, BatchInfo, E2bError, ImportResult, Rejection, schema_errors
 from riskplan.cases.e2b_import_clinical import _adverse_event_assessment
 from riskplan.cases.e2b_r2 import import_r2
 from riskplan.cases.e2b_read import (
@@ -152,7 +152,33 @@ def parse_untrusted(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Eleme
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise E2bError("file refused: it declares a DOCTYPE / DTD, which E2B files must not carry")
+    _check_structure(root)
     return root
+
+
+#: More attributes on one element than any E2B element can have: the widest HL7 data type in the ICH
+#: schema set (SC) declares 13, E2B files use at most 5. Hundreds of attributes on one element made the
+#: schema check take minutes (its cost grows with the square of their number).
+MAX_ATTRIBUTES: Final = 24
+#: Deeper than any E2B(R3) element: messages nest 23 levels (libxml2's own limit is 256).
+MAX_DEPTH: Final = 48
+
+
+def _check_structure(root: Element) -> None:
+    """Refuse, in C-speed XPath passes, shapes no E2B file has and that only serve to make checks slow."""
+    crowded = root.xpath(f"(//*[count(@*) > {MAX_ATTRIBUTES}])[1]")
+    if isinstance(crowded, list) and crowded and isinstance(crowded[0], etree._Element):
+        element = crowded[0]
+        raise E2bError(
+            f"file refused: <{localname(element)}> at {element_path(element)} has {len(element.attrib):,} "
+            f"attributes; no E2B(R3) element has more than {MAX_ATTRIBUTES}"
+        )
+    deep = root.xpath("(" + "/*" * (MAX_DEPTH + 1) + ")[1]")
+    if isinstance(deep, list) and deep and isinstance(deep[0], etree._Element):
+        raise E2bError(
+            f"file refused: elements are nested more than {MAX_DEPTH} levels deep (at "
+            f"{element_path(deep[0])[:300]}); E2B(R3) messages nest about 23"
+        )
 
 
 def _refuse_declarations(data: bytes) -> None:
@@ -171,19 +197,25 @@ def _refuse_declarations(data: bytes) -> None:
 
 
 def _check_schema(root: Element) -> None:
-    errors = list(get_schema().iter_errors(root, use_location_hints=False))
+    errors = schema_errors(root)
     if errors:
-        rejections = [
-            Rejection(
-                _message_index(error.elem),
-                None,
-                element_path(error.elem) if error.elem is not None else (error.path or "/"),
-                f"schema: {error.reason or error.message}",
-            )
-            for error in errors[:50]
-        ]
+        tree = root.getroottree()
+        rejections = [_schema_rejection(tree, error) for error in errors[:50]]
         more = f" (first 50 of {len(errors)})" if len(errors) > 50 else ""
         raise E2bError(f"file rejected: it does not conform to the ICH E2B(R3) schema{more}", rejections=rejections)
+
+
+def _schema_rejection(tree: etree._ElementTree, error: etree._LogEntry) -> Rejection:
+    """A libxml2 schema error located by element path; a misplaced or missing child is told at its parent."""
+    found = tree.xpath(error.path) if error.path else []
+    element = found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
+    reason = error.message.replace(f"{{{HL7}}}", "")
+    reason = reason if len(reason) <= 500 else reason[:500] + "… (shortened)"
+    if element is not None and "This element is not expected" in reason and element.getparent() is not None:
+        reason = f"child <{localname(element)}> (line {error.line}): {reason}"
+        element = element.getparent()
+    where = element_path(element) if element is not None else f"line {error.line}"
+    return Rejection(_message_index(element), None, where, f"schema: {reason}")
 
 
 def _message_index(element: Element | None) -> int | None:
