@@ -21,6 +21,7 @@ from riskplan.cases.intake import intake_transaction
 from riskplan.cases.model import Hl7Timestamp, Icsr, Patient, Quantity, Reaction
 from riskplan.cases.tables import CaseRow, CaseVersionRow
 from riskplan.cli import app
+from riskplan.settings import get_settings
 from riskplan.store.db import make_engine, session_scope
 from riskplan.store.migrate import upgrade
 from web_fixtures import Clock, api_token, case_json, e2b_batch, exportable_icsr, make_app, needs_e2b_schema
@@ -302,3 +303,53 @@ def test_a_schema_error_quotes_a_huge_value_shortened() -> None:
     with pytest.raises(E2bError) as caught:
         import_e2b(data)
     assert len(str(caught.value)) < 2_000 and "(shortened)" in str(caught.value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Export splits its batches under the import limit, so riskplan re-imports its own export
+# --------------------------------------------------------------------------------------------------
+
+
+def test_export_splits_batches_under_the_limit_and_they_import_again(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    needs_e2b_schema()
+    ids = [f"GB-EXP-{n}" for n in range(7)]
+    for wid in ids:
+        path = _write(cli_env, exportable_icsr(wid), f"{wid}.json")
+        assert runner.invoke(app, ["case", "new", str(path)]).exit_code == 0
+    limit = 40_000  # about three of these cases per file
+    monkeypatch.setenv("RISKPLAN_E2B_MAX_FILE_BYTES", str(limit))
+    get_settings.cache_clear()
+    args = ["case", "export", "--e2b", str(cli_env / "out")]
+    for wid in ids:
+        args += ["--id", wid]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    files = sorted((cli_env / "out").glob("*.xml"))
+    assert len(files) == 3 and all(len(f.read_bytes()) <= limit for f in files)
+    batch_ids = [import_e2b(f.read_bytes()).batch for f in files]  # each file schema-valid and readable
+    assert len({b.batch_id for b in batch_ids if b}) == 3
+    again = runner.invoke(app, args)  # a second export straight after: new, distinct batch ids
+    assert again.exit_code == 0, again.output
+    assert len(list((cli_env / "out").glob("*.xml"))) == 6
+
+    monkeypatch.setenv("RISKPLAN_DATABASE_URL", f"sqlite:///{cli_env / 'other.db'}")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["case", "import", *map(str, files)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": created") == 7
+
+
+def test_one_case_larger_than_the_limit_is_refused_with_its_size(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    needs_e2b_schema()
+    path = _write(cli_env, exportable_icsr("GB-BIG-1").model_copy(update={"narrative": "x" * 20_000}), "big.json")
+    assert runner.invoke(app, ["case", "new", str(path)]).exit_code == 0
+    monkeypatch.setenv("RISKPLAN_E2B_MAX_FILE_BYTES", "20000")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["case", "export", "--e2b", str(cli_env / "out"), "--id", "GB-BIG-1"])
+    assert result.exit_code == 2, result.output
+    assert "case GB-BIG-1 alone makes a batch file of" in " ".join(result.output.split())
+    assert not (cli_env / "out").exists() or not list((cli_env / "out").glob("*.xml"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -113,7 +114,9 @@ def import_files(
             problems += 1
             continue
         try:
-            result = import_e2b(path.read_bytes(), skip_invalid=skip_invalid)
+            result = import_e2b(
+                path.read_bytes(), skip_invalid=skip_invalid, max_bytes=get_settings().e2b_max_file_bytes
+            )
         except E2bError as exc:
             console.print(f"[red]{path}: rejected, nothing imported[/]\n{exc}")
             problems += 1
@@ -146,12 +149,16 @@ def export(
     e2b: Annotated[Path, typer.Option("--e2b", help="Folder to write the E2B(R3) batch file to")],
     ids: Annotated[list[str] | None, typer.Option("--id", help="Case number or worldwide id (repeatable)")] = None,
 ) -> None:
-    """Export cases as one ICH E2B(R3) batch (default: every valid case whose latest version is due)."""
-    from riskplan.cases.e2b import E2bError, export_icsrs
+    """Export cases as ICH E2B(R3) batch files (default: every valid case whose latest version is due).
+
+    A batch larger than the import limit (setting ``e2b_max_file_bytes``) is split into several files.
+    """
+    from riskplan.cases.e2b import E2bError, export_batches
 
     settings = get_settings()
     now = dt.datetime.now(dt.UTC)
-    batch_id = f"RP-{now:%Y%m%d%H%M%S}"
+    # microseconds and a random part: two exports, even from two processes in one second, never share an id
+    batch_id = f"RP-{now:%Y%m%d%H%M%S%f}-{secrets.token_hex(3).upper()}"
     engine = database()
     with session_scope(engine) as session:
         if ids:
@@ -163,24 +170,36 @@ def export(
             console.print("nothing to export")
             return
         try:
-            data = export_icsrs(
+            batches = export_batches(
                 [i for _, _, i in chosen],
                 batch_id=batch_id,
                 sender_id=settings.e2b_sender_id,
                 receiver_id=settings.e2b_receiver_id,
                 created=now,
+                max_bytes=settings.e2b_max_file_bytes,
             )
         except E2bError as exc:
             raise UserInputError(f"export refused, nothing written:\n{exc}") from None
         e2b.mkdir(parents=True, exist_ok=True)
-        target = e2b / f"{batch_id}.xml"
-        target.write_bytes(data)
-        digest = hashlib.sha256(data).hexdigest()
-        for case_id, version, _ in chosen:
-            record_submission(
-                session, case_id, version, batch_id=batch_id, file_name=target.name, sha256=digest, who=current_user()
+        for batch in batches:
+            target = e2b / f"{batch.batch_id}.xml"
+            target.write_bytes(batch.data)
+            digest = hashlib.sha256(batch.data).hexdigest()
+            for index in batch.indexes:
+                case_id, version, _ = chosen[index]
+                record_submission(
+                    session,
+                    case_id,
+                    version,
+                    batch_id=batch.batch_id,
+                    file_name=target.name,
+                    sha256=digest,
+                    who=current_user(),
+                )
+            console.print(
+                f"wrote {target}: {len(batch.indexes)} case(s), {len(batch.data):,} bytes, "
+                "validated against the ICH E2B(R3) schema"
             )
-    console.print(f"wrote {target}: {len(chosen)} case(s), validated against the ICH E2B(R3) schema")
 
 
 @app.command("list")
