@@ -3,11 +3,15 @@
 Order of checks, each refusing the file with a clear :class:`E2bError` before the next:
 
 1. size (default 50 MB) and a scan for ``<!DOCTYPE`` / ``<!ENTITY`` before parsing;
-2. parsing with entities, DTDs and network access off; any DOCTYPE left is refused;
+2. parsing with entities, DTDs and network access off; any DOCTYPE left is refused; then a
+   structure no E2B file has (more than 24 attributes on an element, more than 48 levels deep) is
+   refused before any costlier check;
 3. the root element (an R2 ``ichicsr`` file is handed to :mod:`riskplan.cases.e2b_r2`);
-4. the ICH schema (the whole file is rejected, with the element path of each violation);
-5. mapping each message: an unknown code or an impossible value rejects that message. Without
-   ``skip_invalid`` one bad message rejects the whole batch (nothing is imported).
+4. the ICH schema, checked by libxml2 in linear time (the whole file is rejected, with the element
+   path of each violation);
+5. mapping each message: an unknown code or an impossible value (a date after today, an impossible
+   age) rejects that message. Without ``skip_invalid`` one bad message rejects the whole batch
+   (nothing is imported).
 
 What is kept: every ICH element the model has (see :mod:`riskplan.cases.model`), and FDA regional
 elements (FDA.x) plus any element of a known slot that riskplan does not map, verbatim, in the
