@@ -340,6 +340,11 @@ def test_export_splits_batches_under_the_limit_and_they_import_again(
     assert result.exit_code == 0, result.output
     assert result.output.count(": created") == 7
 
+    monkeypatch.setenv("RISKPLAN_E2B_MAX_FILE_BYTES", "10000")  # the same files, now over the limit
+    get_settings.cache_clear()
+    refused = runner.invoke(app, ["case", "import", str(files[0])])
+    assert refused.exit_code == 2 and "bytes is more than the 10,000 allowed" in refused.output
+
 
 def test_one_case_larger_than_the_limit_is_refused_with_its_size(
     cli_env: Path, monkeypatch: pytest.MonkeyPatch

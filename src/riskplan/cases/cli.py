@@ -113,10 +113,11 @@ def import_files(
             console.print(f"[red]{path}: no such file[/]")
             problems += 1
             continue
+        limit = get_settings().e2b_max_file_bytes
         try:
-            result = import_e2b(
-                path.read_bytes(), skip_invalid=skip_invalid, max_bytes=get_settings().e2b_max_file_bytes
-            )
+            if path.stat().st_size > limit:  # refused unread: a huge file never fills the memory
+                raise E2bError(f"file refused: {path.stat().st_size:,} bytes is more than the {limit:,} allowed")
+            result = import_e2b(path.read_bytes(), skip_invalid=skip_invalid, max_bytes=limit)
         except E2bError as exc:
             console.print(f"[red]{path}: rejected, nothing imported[/]\n{exc}")
             problems += 1
@@ -170,7 +171,7 @@ def export(
             console.print("nothing to export")
             return
         try:
-            batches = export_batches(
+            files = export_batches(
                 [i for _, _, i in chosen],
                 batch_id=batch_id,
                 sender_id=settings.e2b_sender_id,
@@ -181,7 +182,7 @@ def export(
         except E2bError as exc:
             raise UserInputError(f"export refused, nothing written:\n{exc}") from None
         e2b.mkdir(parents=True, exist_ok=True)
-        for batch in batches:
+        for batch in files:
             target = e2b / f"{batch.batch_id}.xml"
             target.write_bytes(batch.data)
             digest = hashlib.sha256(batch.data).hexdigest()
