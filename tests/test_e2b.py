@@ -482,6 +482,12 @@ def _stamps(draw: st.DrawFn, day: dt.date | None = None) -> Hl7Timestamp:
     return Hl7Timestamp(day.strftime(form))
 
 
+def _ages(unit: str) -> st.SearchStrategy[Quantity]:
+    """A person's age in ``unit``: at most 150 years (older is refused, see e2b_rules.MAX_AGE_YEARS)."""
+    most = {"a": 150, "10.a": 15}.get(unit, 999)
+    return st.builds(Quantity, value=st.decimals(0, most, places=1, allow_nan=False), unit=st.just(unit))
+
+
 def _maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.none() | strategy
 
@@ -634,7 +640,7 @@ def valid_icsrs(draw: st.DrawFn) -> Icsr:
         sex_null_flavor=sex_nf,
         birth_date=birth,
         birth_date_null_flavor=birth_nf,
-        age=draw(_maybe(st.builds(Quantity, value=_NUMBERS, unit=st.sampled_from(sorted(AGE_UNITS))))),
+        age=draw(_maybe(st.sampled_from(sorted(AGE_UNITS)).flatmap(_ages))),
         age_group=group if group not in (AgeGroup.FOETUS, AgeGroup.NEONATE, AgeGroup.INFANT) else None,
         age_group_null_flavor=group_nf,
         weight_kg=draw(_maybe(_NUMBERS)),

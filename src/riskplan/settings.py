@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     default_plan: str = Field(default="uplizna", description="Bundled plan used when none is named")
     e2b_sender_id: str = Field(default="RISKPLAN", description="E2B(R3) N.1.3 batch sender identifier")
     e2b_receiver_id: str = Field(default="EVHUMAN", description="E2B(R3) N.1.4 batch receiver (EudraVigilance)")
+    e2b_max_file_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=10_000,
+        description="Largest E2B(R3) file `case import` reads; `case export` splits its batches to stay under it",
+    )
     user: str = Field(
         default_factory=lambda: os.environ.get("USER") or "riskplan",
         description="Who is recorded in the audit trail for command-line changes",

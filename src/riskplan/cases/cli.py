@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from rich.table import Table
 from riskplan.cases.assessments import record_assessment
 from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
-from riskplan.cases.intake import IntakeContext, batches, intake, intake_context
+from riskplan.cases.intake import IntakeContext, batches, intake, intake_context, intake_transaction
 from riskplan.cases.model import Icsr
 from riskplan.cases.store import (
     StoreOutcome,
@@ -30,7 +31,7 @@ from riskplan.cases.store import (
     record_submission,
     resolve_case_id,
 )
-from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.cli_support import EXIT_USER_ERROR, console, current_user, database, user_errors
 from riskplan.errors import UserInputError, validation_problems
 from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
@@ -83,9 +84,7 @@ def new(
 ) -> None:
     """Enter a case (or follow-up information for a known worldwide case id) from a file."""
     icsr = read_case_file(file)
-    with session_scope(database()) as session:
-        ctx = intake_context(session, _plan_name(plan), current_user())
-        outcomes = intake(session, [icsr], context=ctx, who=current_user(), reason=reason)
+    _, outcomes = intake_transaction(database(), [icsr], plan_name=_plan_name(plan), who=current_user(), reason=reason)
     _print_outcomes(outcomes)
     _show(outcomes[0].case_number, None)
 
@@ -100,7 +99,10 @@ def import_files(
     plan: PlanOption = None,
     reason: ReasonOption = None,
 ) -> None:
-    """Import E2B(R3) files; each file is imported whole or not at all. Exits 0 only when everything imported."""
+    """Import E2B(R3) files; each file is imported whole or not at all.
+
+    Exits 0 only when everything imported, 2 when any file or report was refused (each is named, with why).
+    """
     from riskplan.cases.e2b import E2bError, import_e2b
 
     engine = database()
@@ -111,28 +113,35 @@ def import_files(
             console.print(f"[red]{path}: no such file[/]")
             problems += 1
             continue
+        limit = get_settings().e2b_max_file_bytes
         try:
-            result = import_e2b(path.read_bytes(), skip_invalid=skip_invalid)
+            if path.stat().st_size > limit:  # refused unread: a huge file never fills the memory
+                raise E2bError(f"file refused: {path.stat().st_size:,} bytes is more than the {limit:,} allowed")
+            result = import_e2b(path.read_bytes(), skip_invalid=skip_invalid, max_bytes=limit)
         except E2bError as exc:
             console.print(f"[red]{path}: rejected, nothing imported[/]\n{exc}")
             problems += 1
             continue
-        with session_scope(engine) as session:
-            ctx = ctx or intake_context(session, _plan_name(plan), current_user())
-            outcomes = intake(
-                session,
+        try:
+            ctx, outcomes = intake_transaction(
+                engine,
                 result.icsrs,
-                context=ctx,
+                plan_name=_plan_name(plan),
                 who=current_user(),
                 reason=reason or f"E2B(R3) import of {path.name}",
+                context=ctx,
             )
+        except UserInputError as exc:
+            console.print(f"[red]{path}: rejected, nothing imported[/]\n{exc}")
+            problems += 1
+            continue
         console.print(f"{path}: {len(outcomes)} case(s) imported")
         _print_outcomes(outcomes)
         for rejection in result.rejected:
             console.print(f"[red]{path}: skipped {rejection}[/]")
             problems += 1
     if problems:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_USER_ERROR)
 
 
 @app.command()
@@ -141,12 +150,16 @@ def export(
     e2b: Annotated[Path, typer.Option("--e2b", help="Folder to write the E2B(R3) batch file to")],
     ids: Annotated[list[str] | None, typer.Option("--id", help="Case number or worldwide id (repeatable)")] = None,
 ) -> None:
-    """Export cases as one ICH E2B(R3) batch (default: every valid case whose latest version is due)."""
-    from riskplan.cases.e2b import E2bError, export_icsrs
+    """Export cases as ICH E2B(R3) batch files (default: every valid case whose latest version is due).
+
+    A batch larger than the import limit (setting ``e2b_max_file_bytes``) is split into several files.
+    """
+    from riskplan.cases.e2b import E2bError, export_batches
 
     settings = get_settings()
     now = dt.datetime.now(dt.UTC)
-    batch_id = f"RP-{now:%Y%m%d%H%M%S}"
+    # microseconds and a random part: two exports, even from two processes in one second, never share an id
+    batch_id = f"RP-{now:%Y%m%d%H%M%S%f}-{secrets.token_hex(3).upper()}"
     engine = database()
     with session_scope(engine) as session:
         if ids:
@@ -158,24 +171,36 @@ def export(
             console.print("nothing to export")
             return
         try:
-            data = export_icsrs(
+            files = export_batches(
                 [i for _, _, i in chosen],
                 batch_id=batch_id,
                 sender_id=settings.e2b_sender_id,
                 receiver_id=settings.e2b_receiver_id,
                 created=now,
+                max_bytes=settings.e2b_max_file_bytes,
             )
         except E2bError as exc:
             raise UserInputError(f"export refused, nothing written:\n{exc}") from None
         e2b.mkdir(parents=True, exist_ok=True)
-        target = e2b / f"{batch_id}.xml"
-        target.write_bytes(data)
-        digest = hashlib.sha256(data).hexdigest()
-        for case_id, version, _ in chosen:
-            record_submission(
-                session, case_id, version, batch_id=batch_id, file_name=target.name, sha256=digest, who=current_user()
+        for batch in files:
+            target = e2b / f"{batch.batch_id}.xml"
+            target.write_bytes(batch.data)
+            digest = hashlib.sha256(batch.data).hexdigest()
+            for index in batch.indexes:
+                case_id, version, _ = chosen[index]
+                record_submission(
+                    session,
+                    case_id,
+                    version,
+                    batch_id=batch.batch_id,
+                    file_name=target.name,
+                    sha256=digest,
+                    who=current_user(),
+                )
+            console.print(
+                f"wrote {target}: {len(batch.indexes)} case(s), {len(batch.data):,} bytes, "
+                "validated against the ICH E2B(R3) schema"
             )
-    console.print(f"wrote {target}: {len(chosen)} case(s), validated against the ICH E2B(R3) schema")
 
 
 @app.command("list")

@@ -24,7 +24,7 @@ from riskplan.cases.e2b_base import (
     get_schema,
     schema_path,
 )
-from riskplan.cases.e2b_export import export_icsrs
+from riskplan.cases.e2b_export import ExportedBatch, export_batches, export_icsrs
 from riskplan.cases.e2b_import import import_e2b
 from riskplan.cases.e2b_rules import check_business_rules
 
@@ -32,11 +32,13 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "BatchInfo",
     "E2bError",
+    "ExportedBatch",
     "ImportResult",
     "Rejection",
     "RuleViolation",
     "Severity",
     "check_business_rules",
+    "export_batches",
     "export_icsrs",
     "get_schema",
     "import_e2b",

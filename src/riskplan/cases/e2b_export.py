@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from lxml import etree
 
 from riskplan.cases.codes import ObservationCode as Obs
 from riskplan.cases.codes import Oid, Severity
-from riskplan.cases.e2b_base import E2bError, Rejection, RuleViolation, get_schema
+from riskplan.cases.e2b_base import E2bError, Rejection, RuleViolation, get_schema, schema_errors
 from riskplan.cases.e2b_export_clinical import _adverse_event_assessment
 from riskplan.cases.e2b_rules import check_business_rules
 from riskplan.cases.e2b_write import (
@@ -45,7 +46,7 @@ from riskplan.cases.model import (
     Sender,
 )
 
-__all__ = ["export_icsrs"]
+__all__ = ["ExportedBatch", "export_batches", "export_icsrs"]
 
 
 _REGIONAL_SLOTS: dict[str, frozenset[str]] = {
@@ -80,20 +81,122 @@ def export_icsrs(
         raise E2bError("nothing to export: an E2B(R3) batch needs at least one ICSR")
     _refuse_rule_errors(icsrs)
     stamp = str(Hl7Timestamp.from_datetime(created))
+    scratch = etree.Element(q("MCCI_IN200100UV01"), nsmap=NSMAP)
+    for icsr in icsrs:
+        _message(scratch, icsr, stamp, sender_id, message_receiver_id or receiver_id)
+    data, root = _batch(list(scratch), batch_id, stamp, sender_id, receiver_id)
+    if validate:
+        _validate(root)
+    return data
+
+
+@dataclass(frozen=True)
+class ExportedBatch:
+    """One batch file of a split export: its N.1.2 batch number, its bytes and the cases it carries."""
+
+    batch_id: str
+    data: bytes
+    indexes: tuple[int, ...]  # positions of its ICSRs in the list exported
+
+
+def export_batches(
+    icsrs: Sequence[Icsr],
+    *,
+    batch_id: str,
+    sender_id: str,
+    receiver_id: str,
+    created: dt.datetime,
+    max_bytes: int,
+    max_messages: int | None = None,
+    message_receiver_id: str | None = None,
+) -> list[ExportedBatch]:
+    """``icsrs`` as as many schema-valid batch files as it takes for each to be at most ``max_bytes`` (and
+    ``max_messages`` ICSRs), so that an importer with that file-size limit (riskplan's own included)
+    reads every one. One file keeps ``batch_id``; several are numbered ``batch_id-0001``, ``-0002``, ...
+
+    Messages are packed in order by their measured size; a file that still comes out too large is split
+    in two. One ICSR larger than ``max_bytes`` on its own is refused (:class:`E2bError`).
+    """
+    if not icsrs:
+        raise E2bError("nothing to export: an E2B(R3) batch needs at least one ICSR")
+    _refuse_rule_errors(icsrs)
+    stamp = str(Hl7Timestamp.from_datetime(created))
+    scratch = etree.Element(q("MCCI_IN200100UV01"), nsmap=NSMAP)
+    for icsr in icsrs:
+        _message(scratch, icsr, stamp, sender_id, message_receiver_id or receiver_id)
+    messages = list(scratch)
+    placeholder = f"{batch_id}-0000"  # as long as any numbered batch id
+    overhead = len(_batch([], placeholder, stamp, sender_id, receiver_id)[0])
+    groups: list[list[int]] = []
+    for group in _pack(messages, overhead, max_bytes, max_messages):
+        groups += _fit(messages, group, placeholder, stamp, sender_id, receiver_id, max_bytes, icsrs)
+    batches = []
+    for number, group in enumerate(groups, start=1):
+        name = batch_id if len(groups) == 1 else f"{batch_id}-{number:04d}"
+        data, root = _batch([messages[i] for i in group], name, stamp, sender_id, receiver_id)
+        _validate(root)
+        batches.append(ExportedBatch(name, data, tuple(group)))
+    return batches
+
+
+def _pack(messages: list[Element], overhead: int, max_bytes: int, max_messages: int | None) -> list[list[int]]:
+    """Consecutive groups of messages whose estimated batch size is at most ``max_bytes``."""
+    groups: list[list[int]] = [[]]
+    size = overhead
+    for index, message in enumerate(messages):
+        alone = etree.tostring(message, pretty_print=True)
+        estimate = len(alone) + 2 * alone.count(b"\n")  # indented one level deeper inside the batch
+        full = max_messages is not None and len(groups[-1]) >= max_messages
+        if groups[-1] and (size + estimate > max_bytes or full):
+            groups.append([])
+            size = overhead
+        groups[-1].append(index)
+        size += estimate
+    return groups
+
+
+def _fit(
+    messages: list[Element],
+    group: list[int],
+    batch_id: str,
+    stamp: str,
+    sender_id: str,
+    receiver_id: str,
+    max_bytes: int,
+    icsrs: Sequence[Icsr],
+) -> list[list[int]]:
+    """``group``, split in halves until each half's file is at most ``max_bytes``."""
+    data, _ = _batch([messages[i] for i in group], batch_id, stamp, sender_id, receiver_id)
+    if len(data) <= max_bytes:
+        return [group]
+    if len(group) == 1:
+        case = icsrs[group[0]].sender_report_id
+        raise E2bError(
+            f"export refused: case {case} alone makes a batch file of {len(data):,} bytes, more than the "
+            f"{max_bytes:,} allowed per file"
+        )
+    half = len(group) // 2
+    return [
+        *_fit(messages, group[:half], batch_id, stamp, sender_id, receiver_id, max_bytes, icsrs),
+        *_fit(messages, group[half:], batch_id, stamp, sender_id, receiver_id, max_bytes, icsrs),
+    ]
+
+
+def _batch(
+    messages: Sequence[Element], batch_id: str, stamp: str, sender_id: str, receiver_id: str
+) -> tuple[bytes, Element]:
+    """The N.1 batch wrapper around ``messages`` (moved into it), serialised."""
     root = etree.Element(q("MCCI_IN200100UV01"), {"ITSVersion": "XML_1.0"}, nsmap=NSMAP)
     _el(root, "id", extension=batch_id, root=Oid.BATCH_NUMBER)
     _el(root, "creationTime", value=stamp)
     _el(root, "responseModeCode", code="D")
     _el(root, "interactionId", extension="MCCI_IN200100UV01", root=Oid.HL7_INTERACTION)
     _el(root, "name", code="1", codeSystem=Oid.MESSAGE_TYPE, displayName="ichicsr")  # N.1.1
-    for icsr in icsrs:
-        _message(root, icsr, stamp, sender_id, message_receiver_id or receiver_id)
+    root.extend(messages)
     _device(root, "receiver", "RCV", receiver_id, Oid.BATCH_RECEIVER)  # N.1.4
     _device(root, "sender", "SND", sender_id, Oid.BATCH_SENDER)  # N.1.3
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    if validate:
-        _validate(root)
-    return data
+    return data, root
 
 
 def _refuse_rule_errors(icsrs: Sequence[Icsr]) -> None:
@@ -125,6 +228,8 @@ def _check_regional_slots(icsr: Icsr, index: int, found: list[RuleViolation]) ->
 
 
 def _validate(root: Element) -> None:
+    if not schema_errors(root):  # libxml2, fast; the pure-Python validator then says why, in detail
+        return
     errors = list(get_schema().iter_errors(root, use_location_hints=False))
     if errors:
         rejections = [

@@ -3,11 +3,15 @@
 Order of checks, each refusing the file with a clear :class:`E2bError` before the next:
 
 1. size (default 50 MB) and a scan for ``<!DOCTYPE`` / ``<!ENTITY`` before parsing;
-2. parsing with entities, DTDs and network access off; any DOCTYPE left is refused;
+2. parsing with entities, DTDs and network access off; any DOCTYPE left is refused; then a
+   structure no E2B file has (more than 24 attributes on an element, more than 48 levels deep) is
+   refused before any costlier check;
 3. the root element (an R2 ``ichicsr`` file is handed to :mod:`riskplan.cases.e2b_r2`);
-4. the ICH schema (the whole file is rejected, with the element path of each violation);
-5. mapping each message: an unknown code or an impossible value rejects that message. Without
-   ``skip_invalid`` one bad message rejects the whole batch (nothing is imported).
+4. the ICH schema, checked by libxml2 in linear time (the whole file is rejected, with the element
+   path of each violation);
+5. mapping each message: an unknown code or an impossible value (a date after today, an impossible
+   age) rejects that message. Without ``skip_invalid`` one bad message rejects the whole batch
+   (nothing is imported).
 
 What is kept: every ICH element the model has (see :mod:`riskplan.cases.model`), and FDA regional
 elements (FDA.x) plus any element of a known slot that riskplan does not map, verbatim, in the
@@ -19,7 +23,8 @@ N.2.r message headers (the batch header N.1 is returned in :attr:`ImportResult.b
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Final
 from urllib.parse import unquote
 
 from lxml import etree
@@ -34,7 +39,7 @@ from riskplan.cases.codes import (
     SenderType,
 )
 from riskplan.cases.codes import ObservationCode as Obs
-from riskplan.cases.e2b_base import DEFAULT_MAX_BYTES, BatchInfo, E2bError, ImportResult, Rejection, get_schema
+from riskplan.cases.e2b_base import DEFAULT_MAX_BYTES, BatchInfo, E2bError, ImportResult, Rejection, schema_errors
 from riskplan.cases.e2b_import_clinical import _adverse_event_assessment
 from riskplan.cases.e2b_r2 import import_r2
 from riskplan.cases.e2b_read import (
@@ -54,6 +59,7 @@ from riskplan.cases.e2b_read import (
     _text_nf,
     _ts,
 )
+from riskplan.cases.e2b_rules import intake_refusals
 from riskplan.cases.e2b_xml import HL7, element_path, localname, q, safe_parser
 from riskplan.cases.model import (
     Attachment,
@@ -66,21 +72,26 @@ from riskplan.cases.model import (
     RegionalElement,
     Sender,
 )
+from riskplan.store.audit import utcnow
 
 __all__ = ["import_e2b"]
 
 
-def import_e2b(data: bytes, *, skip_invalid: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportResult:
+def import_e2b(
+    data: bytes, *, skip_invalid: bool = False, max_bytes: int = DEFAULT_MAX_BYTES, today: dt.date | None = None
+) -> ImportResult:
     """Read an E2B(R3) batch (or, best effort, an E2B(R2) ``ichicsr`` file) into ICSRs.
 
     Raises :class:`E2bError` for a refused file (too large, not XML, DOCTYPE / entities, wrong root,
     schema violation) and, unless ``skip_invalid``, when any message cannot be mapped; then
     nothing is imported. With ``skip_invalid`` the good messages are returned and each bad one is
-    listed in :attr:`ImportResult.rejected`.
+    listed in :attr:`ImportResult.rejected`. A message with a date after ``today`` (default: today,
+    UTC) or an impossible age is a bad message (:func:`~riskplan.cases.e2b_rules.intake_refusals`).
     """
+    today = today or utcnow().date()
     root = parse_untrusted(data, max_bytes=max_bytes)
     if root.tag == "ichicsr":
-        return import_r2(root, skip_invalid=skip_invalid)
+        return _refuse_impossible(import_r2(root, skip_invalid=skip_invalid), today, skip_invalid)
     if root.tag != q("MCCI_IN200100UV01"):
         raise E2bError(
             f"not an E2B(R3) ICSR batch: the root element is <{localname(root)}> "
@@ -92,9 +103,14 @@ def import_e2b(data: bytes, *, skip_invalid: bool = False, max_bytes: int = DEFA
     messages = root.findall(q("PORR_IN049016UV"))
     for index, message in enumerate(messages):
         try:
-            icsrs.append(_message(message))
+            icsr = _message(message)
         except _Reject as problem:
             rejected.append(Rejection(index, _case_id(message), problem.path, problem.reason))
+            continue
+        refusals = intake_refusals(icsr, today=today)
+        rejected += [Rejection(index, _case_id(message), f"{r.element} ({r.path})", r.message) for r in refusals]
+        if not refusals:
+            icsrs.append(icsr)
     if rejected and not skip_invalid:
         raise E2bError(
             f"{len(rejected)} of {len(messages)} message(s) rejected, so nothing was imported "
@@ -102,6 +118,26 @@ def import_e2b(data: bytes, *, skip_invalid: bool = False, max_bytes: int = DEFA
             rejections=rejected,
         )
     return ImportResult(icsrs=icsrs, rejected=rejected, batch=_batch_info(root))
+
+
+def _refuse_impossible(result: ImportResult, today: dt.date, skip_invalid: bool) -> ImportResult:
+    """An R2 import's cases without those that carry a future date or an impossible age."""
+    kept: list[Icsr] = []
+    for icsr in result.icsrs:
+        refusals = intake_refusals(icsr, today=today)
+        result.rejected += [
+            Rejection(None, icsr.sender_report_id, f"{r.element} ({r.path})", r.message) for r in refusals
+        ]
+        if not refusals:
+            kept.append(icsr)
+    if len(kept) < len(result.icsrs) and not skip_invalid:
+        raise E2bError(
+            f"{len(result.icsrs) - len(kept)} report(s) rejected, so nothing was imported "
+            "(use skip_invalid to import the others)",
+            rejections=result.rejected,
+        )
+    result.icsrs = kept
+    return result
 
 
 def parse_untrusted(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Element:
@@ -120,7 +156,33 @@ def parse_untrusted(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Eleme
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise E2bError("file refused: it declares a DOCTYPE / DTD, which E2B files must not carry")
+    _check_structure(root)
     return root
+
+
+#: More attributes on one element than any E2B element can have: the widest HL7 data type in the ICH
+#: schema set (SC) declares 13, E2B files use at most 5. Hundreds of attributes on one element made the
+#: schema check take minutes (its cost grows with the square of their number).
+MAX_ATTRIBUTES: Final = 24
+#: Deeper than any E2B(R3) element: messages nest 23 levels (libxml2's own limit is 256).
+MAX_DEPTH: Final = 48
+
+
+def _check_structure(root: Element) -> None:
+    """Refuse, in C-speed XPath passes, shapes no E2B file has and that only serve to make checks slow."""
+    crowded = root.xpath(f"(//*[count(@*) > {MAX_ATTRIBUTES}])[1]")
+    if isinstance(crowded, list) and crowded and isinstance(crowded[0], etree._Element):
+        element = crowded[0]
+        raise E2bError(
+            f"file refused: <{localname(element)}> at {element_path(element)} has {len(element.attrib):,} "
+            f"attributes; no E2B(R3) element has more than {MAX_ATTRIBUTES}"
+        )
+    deep = root.xpath("(" + "/*" * (MAX_DEPTH + 1) + ")[1]")
+    if isinstance(deep, list) and deep and isinstance(deep[0], etree._Element):
+        raise E2bError(
+            f"file refused: elements are nested more than {MAX_DEPTH} levels deep (at "
+            f"{element_path(deep[0])[:300]}); E2B(R3) messages nest about 23"
+        )
 
 
 def _refuse_declarations(data: bytes) -> None:
@@ -139,19 +201,25 @@ def _refuse_declarations(data: bytes) -> None:
 
 
 def _check_schema(root: Element) -> None:
-    errors = list(get_schema().iter_errors(root, use_location_hints=False))
+    errors = schema_errors(root)
     if errors:
-        rejections = [
-            Rejection(
-                _message_index(error.elem),
-                None,
-                element_path(error.elem) if error.elem is not None else (error.path or "/"),
-                f"schema: {error.reason or error.message}",
-            )
-            for error in errors[:50]
-        ]
+        tree = root.getroottree()
+        rejections = [_schema_rejection(tree, error) for error in errors[:50]]
         more = f" (first 50 of {len(errors)})" if len(errors) > 50 else ""
         raise E2bError(f"file rejected: it does not conform to the ICH E2B(R3) schema{more}", rejections=rejections)
+
+
+def _schema_rejection(tree: etree._ElementTree, error: etree._LogEntry) -> Rejection:
+    """A libxml2 schema error located by element path; a misplaced or missing child is told at its parent."""
+    found = tree.xpath(error.path) if error.path else []
+    element = found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
+    reason = error.message.replace(f"{{{HL7}}}", "")
+    reason = reason if len(reason) <= 500 else reason[:500] + "… (shortened)"
+    if element is not None and "This element is not expected" in reason and element.getparent() is not None:
+        reason = f"child <{localname(element)}> (line {error.line}): {reason}"
+        element = element.getparent()
+    where = element_path(element) if element is not None else f"line {error.line}"
+    return Rejection(_message_index(element), None, where, f"schema: {reason}")
 
 
 def _message_index(element: Element | None) -> int | None:

@@ -16,6 +16,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Final
 
 from pydantic import BaseModel
 
@@ -33,6 +34,7 @@ from riskplan.cases.codes import (
     Severity,
 )
 from riskplan.cases.e2b_base import RuleViolation
+from riskplan.cases.extract import age_in_years
 from riskplan.cases.model import (
     NULL_FLAVOR_SUFFIX,
     Drug,
@@ -43,8 +45,12 @@ from riskplan.cases.model import (
     Reaction,
     TimestampPrecision,
 )
+from riskplan.store.audit import utcnow
 
-__all__ = ["check_business_rules"]
+__all__ = ["MAX_AGE_YEARS", "check_business_rules", "intake_refusals"]
+
+#: No patient or parent is older than this (D.2.2a / D.10.2.2a converted to years with their unit).
+MAX_AGE_YEARS: Final = 150
 
 _ELEMENT_RE = re.compile(r"^((?:FDA\.)?[A-HN]\.[0-9A-Za-z.]*[0-9A-Za-z])")
 _SERIOUSNESS_ELEMENTS = {
@@ -62,16 +68,33 @@ Found = list[RuleViolation]
 def check_business_rules(icsr: Icsr, *, today: dt.date | None = None) -> list[RuleViolation]:
     """Every E2B(R3) business-rule finding for ``icsr``, errors and warnings, in report order."""
     found: Found = []
-    _generic(icsr, "", found, today or dt.date.today())
+    _generic(icsr, "", found, today or utcnow().date())
     _identification(icsr, found)
     _primary_sources(icsr, found)
     _sender_and_study(icsr, found)
     _patient(icsr, found)
+    _ages(icsr, found)
     _reactions(icsr, found)
     _tests(icsr, found)
     _drugs(icsr, found)
     _narrative(icsr, found)
     _meddra_versions(icsr, found)
+    return found
+
+
+def intake_refusals(icsr: Icsr, *, today: dt.date) -> list[RuleViolation]:
+    """What no stored case may carry, whatever its source (E2B import, case file, web form).
+
+    Dates after ``today`` (C.1.2, C.1.4, C.1.5, E.i.4/E.i.5, G.k.4.r.4/5, D.2.1 and every other date:
+    information cannot be received, nor an event happen, in the future) and ages that cannot be a
+    person's (D.2.2a / D.10.2.2a negative, or more than :data:`MAX_AGE_YEARS` years in their unit).
+    ``today`` is the date the reporting clocks count from (UTC; callers pass their clock's date).
+    """
+    found: Found = []
+    for element, path, value in _dates(icsr, ""):
+        if _in_future(value, today):
+            _error(found, element, path, _future_message(value, today))
+    _ages(icsr, found)
     return found
 
 
@@ -127,9 +150,44 @@ def _generic(model: BaseModel, path: str, found: Found, today: dt.date) -> None:
             _scalar(element, here, value, found, today)
 
 
+def _dates(model: BaseModel, path: str) -> Iterator[tuple[str, str, Hl7Timestamp]]:
+    """Every date in ``model`` with its element number and path."""
+    cls = type(model)
+    for name in cls.model_fields:
+        value = getattr(model, name)
+        here = _join(path, name)
+        items = value if isinstance(value, tuple) else (value,)
+        for index, item in enumerate(items):
+            where = f"{here}[{index}]" if isinstance(value, tuple) else here
+            if isinstance(item, BaseModel):
+                yield from _dates(item, where)
+            elif isinstance(item, Hl7Timestamp):
+                yield element_of(cls, name, path) or "?", where, item
+
+
+def _utc_date(value: Hl7Timestamp) -> dt.date:
+    """The first day ``value`` can mean; a time with a zone offset is moved to UTC first."""
+    if not value.has_time_zone:
+        return value.earliest_date()
+    text = value.value
+    cut = max(text.rfind("+"), text.rfind("-"))
+    digits, zone = text[:cut].split(".")[0], text[cut:]
+    local = dt.datetime.strptime(digits.ljust(14, "0"), "%Y%m%d%H%M%S")
+    offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+    return (local - offset if zone[0] == "+" else local + offset).date()
+
+
+def _in_future(value: Hl7Timestamp, today: dt.date) -> bool:
+    return _utc_date(value) > today
+
+
+def _future_message(value: Hl7Timestamp, today: dt.date) -> str:
+    return f"date {value} is after today ({today.isoformat()}, UTC)"
+
+
 def _scalar(element: str, path: str, value: object, found: Found, today: dt.date) -> None:
-    if isinstance(value, Hl7Timestamp) and value.earliest_date() > today:
-        _error(found, element, path, f"date {value} is in the future")
+    if isinstance(value, Hl7Timestamp) and _in_future(value, today):
+        _error(found, element, path, _future_message(value, today))
     elif isinstance(value, str) and element in MAX_LENGTHS and len(value) > MAX_LENGTHS[element]:
         _error(found, element, path, f"{len(value)} characters, more than the {MAX_LENGTHS[element]} allowed")
 
@@ -262,6 +320,27 @@ def _patient(icsr: Icsr, found: Found) -> None:
         if p.parent.sex is None and p.parent.sex_null_flavor is None:
             _error(found, "D.10.6", "patient.parent.sex", "the parent's sex is required with any parent information")
         _unit(found, "D.10.2.2b", "patient.parent.age.unit", p.parent.age, PARENT_AGE_UNITS)
+
+
+def _ages(icsr: Icsr, found: Found) -> None:
+    """D.2.2a (age at onset) and D.10.2.2a (parent's age): not negative, not beyond a human life."""
+    ages = [("D.2.2a", "patient.age", icsr.patient.age)]
+    if icsr.patient.parent is not None:
+        ages.append(("D.10.2.2a", "patient.parent.age", icsr.patient.parent.age))
+    for element, path, age in ages:
+        if age is None:
+            continue
+        if age.value < 0:
+            _error(found, element, path, f"the age {age.value} {age.unit} is negative")
+            continue
+        years = age_in_years(age)
+        if years is not None and years > MAX_AGE_YEARS:
+            _error(
+                found,
+                element,
+                path,
+                f"the age {age.value} {age.unit} is {years:g} years, more than the {MAX_AGE_YEARS} a person can be",
+            )
 
 
 def _not_before(found: Found, element: str, path: str, start: Hl7Timestamp | None, end: Hl7Timestamp | None) -> None:

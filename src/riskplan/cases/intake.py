@@ -7,9 +7,11 @@ loaded.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from riskplan.cases.model import Icsr
@@ -18,6 +20,7 @@ from riskplan.cases.store import StoreOutcome, store_cases
 from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.versions import latest_version, record_plan
+from riskplan.store.retry import write_transaction
 from riskplan.terms.coding import MeddraTerminology, OpenTermList, Terminology
 from riskplan.terms.meddra import current_release
 
@@ -56,12 +59,41 @@ def intake(
     context: IntakeContext,
     who: str,
     reason: str | None = None,
+    now: dt.datetime | None = None,
 ) -> list[StoreOutcome]:
-    """Process and store ``icsrs`` in the caller's transaction."""
+    """Process and store ``icsrs`` in the caller's transaction; ``now`` is the caller's clock (default: UTC now)."""
     assessed = [context.processor.assess(i) for i in icsrs]
     return store_cases(
-        session, assessed, plan_name=context.plan.name, plan_version=context.plan_version, who=who, reason=reason
+        session,
+        assessed,
+        plan_name=context.plan.name,
+        plan_version=context.plan_version,
+        who=who,
+        reason=reason,
+        now=now,
     )
+
+
+def intake_transaction(
+    engine: Engine,
+    icsrs: Sequence[Icsr],
+    *,
+    plan_name: str,
+    who: str,
+    reason: str | None = None,
+    context: IntakeContext | None = None,
+) -> tuple[IntakeContext, list[StoreOutcome]]:
+    """Process and store ``icsrs`` in a transaction of their own, run again when a concurrent import of
+    the same cases conflicted (:func:`~riskplan.store.retry.write_transaction`): stored whole or not at all.
+
+    Returns the context used (pass it to the next call to reuse it) and what was stored.
+    """
+
+    def work(session: Session) -> tuple[IntakeContext, list[StoreOutcome]]:
+        used = context or intake_context(session, plan_name, who)
+        return used, intake(session, icsrs, context=used, who=who, reason=reason)
+
+    return write_transaction(engine, work, what=f"{len(icsrs)} case(s)")
 
 
 def batches(items: Sequence[Icsr], size: int) -> Iterator[Sequence[Icsr]]:

@@ -19,6 +19,7 @@ from sqlalchemy import Table, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from riskplan.cases.clock import ReportingClock, VersionFacts, reporting_clock
+from riskplan.cases.e2b_rules import intake_refusals
 from riskplan.cases.model import Icsr
 from riskplan.cases.processing import AssessedCase
 from riskplan.cases.tables import (
@@ -177,8 +178,13 @@ def store_cases(
     reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> list[StoreOutcome]:
-    """Store assessed cases: new ones as version 1, known ones as follow-up versions when changed."""
+    """Store assessed cases: new ones as version 1, known ones as follow-up versions when changed.
+
+    Every case is checked first (:func:`~riskplan.cases.e2b_rules.intake_refusals`: no date after
+    ``now``'s date, no impossible age); one refused case refuses them all, and nothing is stored.
+    """
     now = now or utcnow()
+    _refuse_impossible(cases, now.date())
     keep_statistics_current(session, (CaseRow.__tablename__, CaseVersionRow.__tablename__))
     keys = [a.icsr.case_key for a in cases]
     existing = _existing_cases(session, set(keys))
@@ -194,6 +200,19 @@ def store_cases(
     for a in later:
         outcomes[id(a)] = _follow_up(session, a, plan_version=plan_version, who=who, reason=reason, now=now)
     return [outcomes[id(a)] for a in cases]
+
+
+def _refuse_impossible(cases: Sequence[AssessedCase], today: dt.date) -> None:
+    problems = [
+        f"  - case {a.icsr.case_key}: {violation.element} at {violation.path}: {violation.message}"
+        for a in cases
+        for violation in intake_refusals(a.icsr, today=today)
+    ]
+    if problems:
+        raise UserInputError(
+            f"{len(problems)} impossible value(s), so nothing was stored (of {len(cases)} case(s)):\n"
+            + "\n".join(problems)
+        )
 
 
 def _existing_cases(session: Session, keys: set[str]) -> dict[str, int]:
@@ -299,13 +318,23 @@ def _versions_facts(session: Session, case_id: int) -> list[VersionFacts]:
 def _follow_up(
     session: Session, a: AssessedCase, *, plan_version: int | None, who: str, reason: str | None, now: dt.datetime
 ) -> StoreOutcome:
-    case = session.scalars(select(CaseRow).where(CaseRow.worldwide_id == a.icsr.case_key)).one()
+    # the case row stays locked until the transaction ends (SELECT ... FOR UPDATE on PostgreSQL), so that
+    # concurrent follow-ups of one case number their versions one after the other
+    case = session.scalars(select(CaseRow).where(CaseRow.worldwide_id == a.icsr.case_key).with_for_update()).one()
     latest = session.scalars(
         select(CaseVersionRow).where(CaseVersionRow.case_id == case.id, CaseVersionRow.version == case.latest_version)
     ).one()
     new_json = a.icsr.model_dump_json()
     if new_json == latest.icsr_json:
         return StoreOutcome(case.worldwide_id, case.id, latest.version, "unchanged")
+    received = _received(a.icsr, now)
+    if received < latest.received:
+        # C.1.5 only moves forward: a follow-up reports information received after the stored version's
+        raise UserInputError(
+            f"case {case.worldwide_id}: follow-up refused, nothing stored: its date of most recent information "
+            f"(C.1.5) {received.isoformat()} is before {latest.received.isoformat()}, that of the stored version "
+            f"{latest.version}; follow-up information cannot be older than what is already stored"
+        )
     number = latest.version + 1
     facts = [
         *_versions_facts(session, case.id),

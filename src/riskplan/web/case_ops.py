@@ -106,7 +106,7 @@ def enter_case(ctx: WebContext, icsr: Icsr, *, who: str, plan: str | None = None
                 f"send follow-up information to /api/cases/{case_number(known)}/follow-ups"
             )
         context = ctx.intake_contexts.get(session, _plan(ctx, plan), who)
-        [outcome] = intake(session, [icsr], context=context, who=who, reason=reason)
+        [outcome] = intake(session, [icsr], context=context, who=who, reason=reason, now=ctx.now())
         return Entered(outcome, _summary(session, outcome.case_id, outcome.version))
 
     return ctx.write(work)
@@ -126,7 +126,9 @@ def follow_up(ctx: WebContext, ref: str, icsr: Icsr, *, who: str, reason: str | 
                 f"({case.worldwide_id!r})"
             )
         context = ctx.intake_contexts.get(session, case.plan_name, who)
-        [outcome] = intake(session, [icsr], context=context, who=who, reason=reason or "follow-up information")
+        [outcome] = intake(
+            session, [icsr], context=context, who=who, reason=reason or "follow-up information", now=ctx.now()
+        )
         return Entered(outcome, _summary(session, outcome.case_id, outcome.version))
 
     return ctx.write(work)
@@ -149,7 +151,9 @@ def import_batch(
     plan: str | None = None,
 ) -> Imported:
     """An E2B(R3) batch, stored whole in one transaction (or not at all); E2bError for a refused file."""
-    result = import_e2b(data, skip_invalid=skip_invalid, max_bytes=ctx.web.max_upload_mib * 1024 * 1024)
+    result = import_e2b(
+        data, skip_invalid=skip_invalid, max_bytes=ctx.web.max_upload_mib * 1024 * 1024, today=ctx.today()
+    )
     if not result.icsrs:
         raise E2bError("the file holds no case that could be imported", rejections=result.rejected)
     ids = [i.worldwide_case_id for i in result.icsrs]
@@ -158,7 +162,9 @@ def import_batch(
 
     def work(session: Session) -> list[StoreOutcome]:
         context = ctx.intake_contexts.get(session, _plan(ctx, plan), who)
-        return intake(session, result.icsrs, context=context, who=who, reason=f"E2B(R3) import of {file_name}")
+        return intake(
+            session, result.icsrs, context=context, who=who, reason=f"E2B(R3) import of {file_name}", now=ctx.now()
+        )
 
     return Imported(file_name, ctx.write(work), list(result.rejected))
 
