@@ -102,3 +102,17 @@ def test_the_shipped_example_and_a_strict_record_still_pass(cli_env: Path) -> No
     path.write_text(_record_text())
     result = runner.invoke(app, ["infusion", str(path), "--date", "2025-03-03"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_first_dose_without_hepatitis_b_and_tuberculosis_screening_is_blocked(cli_env: Path) -> None:
+    # SmPC 4.4: screen for HBV and tuberculosis before starting treatment; not on record blocks (exit 3)
+    data = json.loads((PATIENTS / "first_dose.json").read_text())
+    data["screenings"] = [s for s in data["screenings"] if s["test"] not in ("HBsAg", "anti-HBc", "IGRA", "TST")]
+    path = cli_env / "patient.json"
+    path.write_text(json.dumps(data))
+    result = runner.invoke(app, ["infusion", str(path), "--date", "2025-03-03", "--format", "json"])
+    assert result.exit_code == 3, result.output
+    by_id = {r["id"]: r for r in json.loads(result.output)["results"]}
+    for check_id in ("hbv-screening", "tb-screening"):
+        assert (by_id[check_id]["status"], by_id[check_id]["smpc_section"]) == ("block", "4.4")
+        assert "not on record before the first dose" in by_id[check_id]["message"]

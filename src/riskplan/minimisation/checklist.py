@@ -2,7 +2,9 @@
 
 Each check gives ``pass``, ``warn`` or ``block`` with the SmPC section that justifies it. A failed check
 takes the plan's ``severity_if_failed``; missing data is always a ``warn`` naming the missing item, never
-a silent pass. Checks that apply to the first dose only are listed as not applicable at later infusions.
+a silent pass (a screening required before the first dose and not on record is a failed check, not
+missing data: see :func:`riskplan.minimisation.rules.screening_before_first_dose`). Checks that apply
+to the first dose only are listed as not applicable at later infusions.
 """
 
 from __future__ import annotations
