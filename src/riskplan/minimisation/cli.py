@@ -2,7 +2,9 @@
 effectiveness indicators of the risk-minimisation measures (GVP Module XVI).
 
 ``check infusion`` exits 0 when every check passes, 1 on a warning, 3 on a block, and 2 on bad input
-(an unreadable file, a record that violates the schema).
+(an unreadable file, JSON that is not strict — NaN, Infinity, a repeated key, an out-of-range number —,
+a record that violates the schema). The checks and the card's key messages come from the plan in force
+(:func:`riskplan.plan.current_plan`), and the output names the plan version used.
 """
 
 from __future__ import annotations

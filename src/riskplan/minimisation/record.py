@@ -16,6 +16,10 @@ One JSON object per patient (the JSON schema ships as ``data/patient_record.sche
 
 A list that is absent (``null``) means *not recorded*: the checklist warns and names it. An empty list
 means *recorded, none* (no diagnoses, no vaccinations).
+
+The record is read strictly (:mod:`riskplan.minimisation.strict_json`, then strict pydantic types): a
+number written as a string or a boolean, NaN, Infinity, a repeated key, a number outside its plausible
+range or a birth date in the future is refused with the field's path, never converted or ignored.
 """
 
 from __future__ import annotations
