@@ -7,7 +7,9 @@ import datetime as dt
 
 import pytest
 
+from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import LabComparator
+from riskplan.reports.study_report import render_study_html
 from riskplan.studies import vocabulary as v
 from riskplan.studies.cdm import Cdm, cdm_from_records
 from riskplan.studies.cohorts import SIX_MONTHLY_INFUSION, NewUserCohortDefinition, build_new_user_cohort
@@ -15,6 +17,7 @@ from riskplan.studies.concepts import ConceptSet
 from riskplan.studies.labs import lab_safety
 from riskplan.studies.labs_units import normalise_unit, unit_factor
 from riskplan.studies.outcomes import LabThreshold, OutcomeDefinition, outcome_events
+from riskplan.studies.plan_studies import run_plan_study
 
 MU, MICRO = "\u03bc", "\u00b5"  # Greek small letter mu; micro sign
 
@@ -173,3 +176,11 @@ def test_a_lab_outcome_reads_greek_mu_and_reports_an_unknown_unit() -> None:
     persons = [r[0] for r in cdm.con.execute(f"SELECT person_id FROM {events.table} ORDER BY 1").fetchall()]
     assert persons == [1]
     assert any("1 value(s) in 'cells/hpf' not converted to 10^9/L (unknown unit)" in n for n in events.notes)
+
+
+def test_the_study_report_shows_the_units_and_the_values_left_out() -> None:
+    cdm = _cdm([_m(1, -5, 4000.0, f"cells/{MU}L"), _m(1, 100, 1200.0, f"cells/{MU}L"), _m(2, 100, 900.0, "cells/hpf")])
+    run = run_plan_study(cdm, load_plan("uplizna"), "post-authorization-safety-study")
+    html = render_study_html(run)
+    assert "lab values by unit" in html
+    assert "neutrophil count: 1 value(s) in &#39;cells/hpf&#39; not converted to 10^9/L (unknown unit)" in html
