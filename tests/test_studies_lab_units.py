@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from riskplan.errors import UserInputError
 from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import LabComparator
 from riskplan.reports.study_report import render_study_html
@@ -184,3 +185,11 @@ def test_the_study_report_shows_the_units_and_the_values_left_out() -> None:
     html = render_study_html(run)
     assert "lab values by unit" in html
     assert "neutrophil count: 1 value(s) in &#39;cells/hpf&#39; not converted to 10^9/L (unknown unit)" in html
+
+
+def test_a_lab_criterion_in_a_unit_that_cannot_be_read_is_a_user_error() -> None:
+    cdm = _cdm([_m(1, 100, 1.2, "10^9/L")])
+    anc = ConceptSet("anc", (v.NEUTROPHILS,))
+    threshold = LabThreshold("neutrophil count", anc, LabComparator("<"), 1.5, "furlongs")
+    with pytest.raises(UserInputError, match="lab criterion neutrophil count: 'furlongs' is not a lab unit"):
+        outcome_events(cdm, OutcomeDefinition("neutropenia", labs=(threshold,)))
