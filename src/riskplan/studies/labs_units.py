@@ -125,11 +125,21 @@ def unit_factor(record_unit: str | None, target: str) -> float | None:
 
     None when the unit cannot be read or is of another kind: the value is not converted. A missing unit
     (None or blank) gives 1.0: the value is taken to be in ``target`` (callers count and report it)."""
+    return convert_unit(record_unit, target)[0]
+
+
+def convert_unit(record_unit: str | None, target: str) -> tuple[float | None, str]:
+    """The factor from ``record_unit`` to ``target`` and, when there is none, why not."""
     goal = target_unit(target)
     if record_unit is None or not record_unit.strip():
-        return 1.0
+        return 1.0, ""
     parsed = parse_unit(record_unit, goal.kind)
-    return None if parsed is None else parsed.factor_to(goal)
+    if parsed is None:
+        return None, "unknown unit"
+    factor = parsed.factor_to(goal)
+    if factor is None:
+        return None, f"a {parsed.kind.value}, not a {goal.kind.value}"
+    return factor, ""
 
 
 @dataclass(frozen=True)
@@ -197,17 +207,5 @@ def unit_conversion(cdm: Cdm, concept_table: str, analyte: str, target: str) -> 
         f"WHERE measurement_concept_id IN (SELECT concept_id FROM {concept_table}) AND value_as_number IS NOT NULL "
         f"GROUP BY unit_source_value ORDER BY count(*) DESC, unit_source_value"
     ).fetchall()
-    units = tuple(UnitCount(r[0], int(r[1]), unit_factor(r[0], target), _why_not(r[0], target)) for r in rows)
+    units = tuple(UnitCount(r[0], int(r[1]), *convert_unit(r[0], target)) for r in rows)
     return UnitConversion(analyte, target, units)
-
-
-def _why_not(record_unit: str | None, target: str) -> str:
-    goal = target_unit(target)
-    if record_unit is None or not record_unit.strip():
-        return ""
-    parsed = parse_unit(record_unit, goal.kind)
-    if parsed is None:
-        return "unknown unit"
-    if parsed.kind is not goal.kind:
-        return f"a {parsed.kind.value}, not a {goal.kind.value}"
-    return ""
