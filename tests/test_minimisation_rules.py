@@ -151,10 +151,10 @@ def test_no_diagnosis_list_warns_and_names_it(plan: RiskManagementPlan, data: di
 # --- before the first dose (SmPC 4.2, 4.4) -----------------------------------------------------------
 
 
-def test_missing_anti_hbc_warns_and_names_it(plan: RiskManagementPlan, data: dict[str, Any]) -> None:
+def test_missing_anti_hbc_blocks_the_first_dose_and_names_it(plan: RiskManagementPlan, data: dict[str, Any]) -> None:
     del data["screenings"][1]
     r = result(plan, data, "hbv-screening")
-    assert (r.status, r.smpc_section) == (CheckStatus.WARN, "4.2")
+    assert (r.status, r.smpc_section) == (CheckStatus.BLOCK, "4.4")  # SmPC 4.4: screen before starting
     assert "not on record before the first dose: anti-HBc" in r.message
 
 
@@ -167,10 +167,11 @@ def test_positive_hcv_antibody_without_treatment_is_blocked(plan: RiskManagement
     assert result(plan, data, "hcv-screening").status is CheckStatus.PASS
 
 
-def test_no_tuberculosis_test_warns(plan: RiskManagementPlan, data: dict[str, Any]) -> None:
+def test_no_tuberculosis_test_blocks_the_first_dose(plan: RiskManagementPlan, data: dict[str, Any]) -> None:
     del data["screenings"][3]
     r = result(plan, data, "tb-screening")
-    assert r.status is CheckStatus.WARN and "IGRA or tuberculin skin test" in r.message
+    assert (r.status, r.smpc_section) == (CheckStatus.BLOCK, "4.4")
+    assert "IGRA or tuberculin skin test" in r.message
 
 
 def test_a_tuberculin_skin_test_is_accepted_instead_of_an_igra(plan: RiskManagementPlan, data: dict[str, Any]) -> None:
@@ -404,7 +405,7 @@ def test_every_uplizna_check_cites_an_smpc_section_and_known_concerns(plan: Risk
     assert {RuleKind(c.rule) for c in plan.infusion_checks} == set(RuleKind)
 
 
-def test_without_screening_results_the_contraindication_says_so_and_the_screening_warns(
+def test_without_screening_results_the_contraindication_says_so_and_the_screening_blocks(
     plan: RiskManagementPlan, data: dict[str, Any]
 ) -> None:
     data["screenings"] = None
@@ -412,4 +413,5 @@ def test_without_screening_results_the_contraindication_says_so_and_the_screenin
     assert hbv.status is CheckStatus.PASS and hbv.message.endswith("; no HBsAg result on record")
     assert result(plan, data, "ci-tuberculosis").message.endswith("; no IGRA or TST result on record")
     screening = result(plan, data, "hbv-screening")
-    assert screening.status is CheckStatus.WARN and "(screenings not recorded): HBsAg, anti-HBc" in screening.message
+    assert screening.status is CheckStatus.BLOCK and "(screenings not recorded): HBsAg, anti-HBc" in screening.message
+    assert result(plan, data, "tb-screening").status is CheckStatus.BLOCK

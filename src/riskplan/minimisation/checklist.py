@@ -2,7 +2,9 @@
 
 Each check gives ``pass``, ``warn`` or ``block`` with the SmPC section that justifies it. A failed check
 takes the plan's ``severity_if_failed``; missing data is always a ``warn`` naming the missing item, never
-a silent pass. Checks that apply to the first dose only are listed as not applicable at later infusions.
+a silent pass (a screening required before the first dose and not on record is a failed check, not
+missing data: see :func:`riskplan.minimisation.rules.screening_before_first_dose`). Checks that apply
+to the first dose only are listed as not applicable at later infusions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from riskplan.errors import UserInputError
 from riskplan.minimisation.record import PatientRecord
 from riskplan.minimisation.rules import RULES, RuleContext, Verdict
+from riskplan.plan import CurrentPlan
 from riskplan.plan.checks import CheckApplies, CheckSeverity, InfusionCheck, RuleKind
 from riskplan.plan.model import RiskManagementPlan
 
@@ -48,6 +51,8 @@ class RuleResult(_Result):
 class ChecklistResult(_Result):
     patient_id: str
     plan: str
+    plan_version: int | None = None  # the stored version used; None for a plan file (21 CFR 11.10(e))
+    plan_source: str = "given"  # "approved version", "latest stored version (not approved)", "bundled file", ...
     infusion_date: dt.date
     infusion_number: int
     first_dose: bool
@@ -64,6 +69,18 @@ class ChecklistResult(_Result):
 
     def count(self, status: CheckStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
+
+    def plan_used(self) -> str:
+        """Which plan version the checks came from, e.g. ``uplizna version 3, approved version``."""
+        return describe_plan(self.plan, self.plan_version, self.plan_source)
+
+
+def describe_plan(name: str, version: int | None, source: str) -> str:
+    """How output names the plan used: ``uplizna version 3, approved version``, ``uplizna, bundled file
+    (no version stored)`` or ``uplizna, file my-plan.yaml``."""
+    if version is None:
+        return f"{name}, {source}" + (" (no version stored)" if source == "bundled file" else "")
+    return f"{name} version {version}, {source}"
 
 
 def evaluate_check(check: InfusionCheck, ctx: RuleContext) -> RuleResult:
@@ -86,23 +103,38 @@ def evaluate_check(check: InfusionCheck, ctx: RuleContext) -> RuleResult:
 
 
 def evaluate_infusion(
-    record: PatientRecord, plan: RiskManagementPlan, infusion_date: dt.date | None = None
+    record: PatientRecord,
+    plan: RiskManagementPlan | CurrentPlan,
+    infusion_date: dt.date | None = None,
+    *,
+    plan_source: str = "given",
 ) -> ChecklistResult:
-    """Evaluate the plan's infusion checks for the infusion on ``infusion_date`` (default: today)."""
-    if not plan.infusion_checks:
-        raise UserInputError(f"plan {plan.name!r} declares no infusion checks (infusion_checks)")
+    """Evaluate the plan's infusion checks for the infusion on ``infusion_date`` (default: today).
+
+    Pass the :class:`~riskplan.plan.CurrentPlan` from :func:`riskplan.plan.current_plan` so that the result
+    names the stored plan version the checks came from; a plain plan is described by ``plan_source`` (which
+    a CurrentPlan's origin replaces).
+    """
+    version: int | None = None
+    if isinstance(plan, CurrentPlan):
+        version, plan_source = plan.version, plan.origin
+    rmp = plan.plan if isinstance(plan, CurrentPlan) else plan
+    if not rmp.infusion_checks:
+        raise UserInputError(f"plan {rmp.name!r} declares no infusion checks (infusion_checks)")
     when = infusion_date or dt.date.today()
     ctx = RuleContext.of(record, when)
     results: list[RuleResult] = []
     not_applicable: list[str] = []
-    for check in plan.infusion_checks:
+    for check in rmp.infusion_checks:
         if check.applies is CheckApplies.FIRST_DOSE and not ctx.is_first_dose:
             not_applicable.append(check.id)
             continue
         results.append(evaluate_check(check, ctx))
     return ChecklistResult(
         patient_id=record.patient.id,
-        plan=plan.name,
+        plan=rmp.name,
+        plan_version=version,
+        plan_source=plan_source,
         infusion_date=when,
         infusion_number=ctx.infusion_number,
         first_dose=ctx.is_first_dose,

@@ -2,7 +2,9 @@
 effectiveness indicators of the risk-minimisation measures (GVP Module XVI).
 
 ``check infusion`` exits 0 when every check passes, 1 on a warning, 3 on a block, and 2 on bad input
-(an unreadable file, a record that violates the schema).
+(an unreadable file, JSON that is not strict — NaN, Infinity, a repeated key, an out-of-range number —,
+a record that violates the schema). The checks and the card's key messages come from the plan in force
+(:func:`riskplan.plan.current_plan`), and the output names the plan version used.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from rich.table import Table
 from riskplan.cli_support import console, database, user_errors
 from riskplan.errors import UserInputError
 from riskplan.minimisation.card import card_languages, write_patient_card
-from riskplan.minimisation.checklist import ChecklistResult, CheckStatus, evaluate_infusion
+from riskplan.minimisation.checklist import ChecklistResult, CheckStatus, describe_plan, evaluate_infusion
 from riskplan.minimisation.effectiveness import OutcomeIndicator, Share, outcome_indicators, process_indicators
 from riskplan.minimisation.record import load_patient_record, load_patient_records, schema_text
+from riskplan.plan import CurrentPlan, current_plan
 from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.settings import get_settings
@@ -47,8 +50,22 @@ PatientFile = Annotated[Path, typer.Argument(help="The patient record (JSON; see
 _STYLE = {CheckStatus.PASS: "green", CheckStatus.WARN: "yellow", CheckStatus.BLOCK: "bold red"}
 
 
-def _plan(name_or_path: str | None) -> RiskManagementPlan:
-    return load_plan(name_or_path or get_settings().default_plan)
+def _plan(name_or_path: str | None) -> CurrentPlan | RiskManagementPlan:
+    """The plan in force: for a plan name, the latest approved stored version, else the latest stored,
+    else the bundled file (:func:`riskplan.plan.current_plan`); a plan file (.yaml/.json) as given."""
+    wanted = name_or_path or get_settings().default_plan
+    candidate = Path(wanted)
+    if candidate.suffix.lower() in (".yaml", ".yml", ".json") or candidate.is_file():
+        return load_plan(wanted)
+    with session_scope(database()) as session:
+        return current_plan(session, wanted)
+
+
+def _plan_used(plan: CurrentPlan | RiskManagementPlan, given: str | None) -> tuple[RiskManagementPlan, str]:
+    """The plan and how the output names it: ``uplizna version 2, approved version`` or the file."""
+    if isinstance(plan, CurrentPlan):
+        return plan.plan, describe_plan(plan.plan.name, plan.version, plan.origin)
+    return plan, describe_plan(plan.name, None, f"file {given}")
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -64,7 +81,7 @@ def _checklist_table(result: ChecklistResult) -> Table:
     kind = "first dose" if result.first_dose else f"infusion {result.infusion_number}"
     table = Table(
         title=f"Pre-infusion checklist: patient {result.patient_id}, {result.infusion_date} ({kind}), "
-        f"plan {result.plan}"
+        f"plan {result.plan_used()}"
     )
     for col in ("status", "check", "SmPC", "finding"):
         table.add_column(col, overflow="fold")
@@ -84,9 +101,13 @@ def infusion(
 ) -> None:
     """Check a patient's record before an infusion: each of the plan's checks passes, warns or blocks."""
     record = load_patient_record(patient_file)
-    result = evaluate_infusion(record, _plan(plan), _date(date))
+    result = evaluate_infusion(record, _plan(plan), _date(date), plan_source=f"file {plan}")
     if fmt is Format.JSON:
-        data = result.model_dump(mode="json") | {"status": result.status.value, "exit_code": result.exit_code}
+        data = result.model_dump(mode="json") | {
+            "plan_used": result.plan_used(),
+            "status": result.status.value,
+            "exit_code": result.exit_code,
+        }
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         console.print(_checklist_table(result))
@@ -115,8 +136,10 @@ def card(
     if language not in card_languages():
         raise UserInputError(f"--language {language!r}: choose one of {', '.join(card_languages())}")
     record = load_patient_record(patient_file)
-    path = write_patient_card(record, _plan(plan), out, language)
-    console.print(f"patient card for {record.patient.id} ({language}) written to {path}")
+    rmp, used = _plan_used(_plan(plan), plan)
+    path = write_patient_card(record, rmp, out, language)
+    console.print(f"patient card for {record.patient.id} ({language}) written to {path}", markup=False)
+    console.print(f"key messages from plan {used}", markup=False)
 
 
 def _fraction(value: float | None) -> str:
@@ -169,7 +192,7 @@ def effectiveness(
     shares = process_indicators(load_patient_records(records))
     outcomes: list[OutcomeIndicator] = []
     if cases:
-        rmp = _plan(plan)
+        rmp, _ = _plan_used(_plan(plan), plan)
         with session_scope(database()) as session:
             outcomes = outcome_indicators(session, rmp.name, total_patient_years=patient_years or None)
     if fmt is Format.JSON:

@@ -16,6 +16,10 @@ One JSON object per patient (the JSON schema ships as ``data/patient_record.sche
 
 A list that is absent (``null``) means *not recorded*: the checklist warns and names it. An empty list
 means *recorded, none* (no diagnoses, no vaccinations).
+
+The record is read strictly (:mod:`riskplan.minimisation.strict_json`, then strict pydantic types): a
+number written as a string or a boolean, NaN, Infinity, a repeated key, a number outside its plausible
+range or a birth date in the future is refused with the field's path, never converted or ignored.
 """
 
 from __future__ import annotations
@@ -28,20 +32,50 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    NonNegativeInt,
+    StrictBool,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
-from riskplan.errors import UserInputError, validation_problems
+from riskplan.errors import UserInputError
+from riskplan.minimisation.strict_json import load_strict_json
 from riskplan.plan.checks import DiagnosisStatus, PremedicationCategory, ScreeningTest
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Icd10Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z]\d{2}(\.\d{1,2})?$")]
+
+# Numbers are strict (21 CFR 11.10(h) input checks): a number written as a string ("12") or a boolean is
+# refused, not converted, and each has a plausible range. JSON has no NaN or Infinity (strict_json).
+LAB_VALUE_MAX = 1e7
+"""Above any count or concentration the checklist reads, in any common unit (platelets ~10^6 cells/µL)."""
+LabValue = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=LAB_VALUE_MAX)]
+DoseMg = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=10_000)]
+Minutes = Annotated[int, Field(strict=True, ge=0, le=24 * 60)]
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+
+
+def _date_text(value: Any) -> Any:
+    """A date in the record is a JSON string YYYY-MM-DD: not a number (pydantic would read a timestamp)."""
+    if isinstance(value, dt.date | str):
+        return value
+    raise ValueError("a date is written as a string YYYY-MM-DD")
+
+
+def _plausible_date(value: dt.date) -> dt.date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"{value.isoformat()} is not a plausible date ({EARLIEST_DATE.year} to {LATEST_DATE.year})")
+    return value
+
+
+RecordDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_plausible_date)]
 
 SCHEMA_RESOURCE = "patient_record.schema.json"
 EXAMPLE_RESOURCE = "example_patient.json"
@@ -61,19 +95,26 @@ class Sex(StrEnum):
 
 class Patient(_Record):
     id: NonEmpty = Field(description="The treating centre's pseudonymous patient id")
-    birth_date: dt.date | None = None
+    birth_date: RecordDate | None = None
     sex: Sex
-    childbearing_potential: bool | None = Field(
+    childbearing_potential: StrictBool | None = Field(
         default=None, description="For women: of childbearing potential (SmPC 4.6); null = not assessed"
     )
+
+    @field_validator("birth_date")
+    @classmethod
+    def _born_already(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None and value > dt.date.today():
+            raise ValueError(f"birth date {value.isoformat()} is in the future")
+        return value
 
 
 class Diagnosis(_Record):
     code: Icd10Code | None = Field(default=None, description="ICD-10 code, e.g. G36.0")
     text: NonEmpty
     status: DiagnosisStatus
-    onset: dt.date | None = None
-    end: dt.date | None = Field(default=None, description="When it resolved")
+    onset: RecordDate | None = None
+    end: RecordDate | None = Field(default=None, description="When it resolved")
 
     def label(self) -> str:
         return f"{self.text} ({self.code})" if self.code else self.text
@@ -81,9 +122,9 @@ class Diagnosis(_Record):
 
 class LabResult(_Record):
     test: NonEmpty = Field(description="e.g. IgG, CD19+ B cells, neutrophils")
-    value: float
+    value: LabValue
     unit: NonEmpty
-    date: dt.date
+    date: RecordDate
 
 
 class ScreeningResult(StrEnum):
@@ -95,36 +136,36 @@ class ScreeningResult(StrEnum):
 class Screening(_Record):
     test: ScreeningTest
     result: ScreeningResult
-    date: dt.date
+    date: RecordDate
     treatment: str | None = Field(default=None, description="For a positive result: the treatment started or completed")
 
 
 class Vaccination(_Record):
     vaccine: NonEmpty
-    live: bool = Field(description="A live or live-attenuated vaccine")
-    date: dt.date
+    live: StrictBool = Field(description="A live or live-attenuated vaccine")
+    date: RecordDate
 
 
 class Premedication(_Record):
     drug: NonEmpty
     category: PremedicationCategory
     dose: str | None = None
-    minutes_before: NonNegativeInt | None = None
+    minutes_before: Minutes | None = None
 
 
 class Infusion(_Record):
     """An infusion given or about to be given (its premedication and planned observation recorded)."""
 
-    date: dt.date
-    dose_mg: float | None = Field(default=None, gt=0)
+    date: RecordDate
+    dose_mg: DoseMg | None = None
     premedication: list[Premedication] | None = Field(default=None, description="null = not recorded")
-    observation_minutes_after: NonNegativeInt | None = Field(
+    observation_minutes_after: Minutes | None = Field(
         default=None, description="Observation after the end of the infusion: planned, then documented"
     )
-    infection_assessed: bool | None = Field(
+    infection_assessed: StrictBool | None = Field(
         default=None, description="Assessed for an active infection before this infusion"
     )
-    checklist_completed: bool = Field(default=False, description="The pre-infusion checklist was completed")
+    checklist_completed: StrictBool = Field(default=False, description="The pre-infusion checklist was completed")
 
     def premedication_categories(self) -> set[PremedicationCategory]:
         return {p.category for p in self.premedication or ()}
@@ -138,13 +179,13 @@ class PregnancyStatus(StrEnum):
 
 class Pregnancy(_Record):
     status: PregnancyStatus
-    test_date: dt.date | None = Field(default=None, description="Date of the pregnancy test or assessment")
+    test_date: RecordDate | None = Field(default=None, description="Date of the pregnancy test or assessment")
 
 
 class Contraception(_Record):
     method: str | None = Field(default=None, description="null = none")
-    effective: bool
-    date: dt.date | None = Field(default=None, description="When it was documented")
+    effective: StrictBool
+    date: RecordDate | None = Field(default=None, description="When it was documented")
 
 
 class Prescriber(_Record):
@@ -165,9 +206,9 @@ class PatientRecord(_Record):
     infusions: list[Infusion] = Field(default_factory=list)
     pregnancy: Pregnancy | None = None
     contraception: Contraception | None = None
-    treatment_start: dt.date | None = Field(default=None, description="Defaults to the first infusion")
+    treatment_start: RecordDate | None = Field(default=None, description="Defaults to the first infusion")
     prescriber: Prescriber | None = None
-    patient_card_issued: dt.date | None = None
+    patient_card_issued: RecordDate | None = None
 
     @model_validator(mode="after")
     def _one_infusion_a_day(self) -> PatientRecord:
@@ -210,21 +251,46 @@ def shipped_schema_text() -> str:
     return (resources.files("riskplan.minimisation") / "data" / SCHEMA_RESOURCE).read_text(encoding="utf-8")
 
 
+_SHOW_INPUT = ("type", "parsing", "finite", "greater", "less", "enum", "literal")
+
+
 def format_record_errors(exc: ValidationError, where: str) -> str:
-    return validation_problems(exc, where, "patient record")
+    """Each problem as the user reads it: the field path, why, and the value found where it helps."""
+    lines = [f"{where}: {exc.error_count()} problem(s) with the patient record:"]
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        found = err.get("input")
+        shown = ""
+        if any(k in err["type"] for k in _SHOW_INPUT) and (found is None or isinstance(found, str | int | float)):
+            shown = f" (found {_short(json.dumps(found, ensure_ascii=False))})"
+        lines.append(f"  - {path}: {err['msg'].removeprefix('Value error, ')}{shown}")
+    return "\n".join(lines)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:30] + "…"
 
 
 def parse_patient_record(text: str, where: str) -> PatientRecord:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserInputError(f"{where}: not valid JSON: {exc}") from None
+    """Parse a patient record: strict JSON read once (:mod:`strict_json`), then the model with strict
+    numbers and booleans; every problem is a :class:`UserInputError` naming the field and why."""
+    data = load_strict_json(text, where)
     if not isinstance(data, dict):
-        raise UserInputError(f"{where}: expected a JSON object (a patient record), found {type(data).__name__}")
+        raise UserInputError(f"{where}: expected a JSON object (a patient record), found {_json_type(data)}")
     try:
-        return PatientRecord.model_validate_json(text)
+        return PatientRecord.model_validate(data)
     except ValidationError as exc:
         raise UserInputError(format_record_errors(exc, where)) from None
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return "a number"
 
 
 def load_patient_record(path: Path) -> PatientRecord:

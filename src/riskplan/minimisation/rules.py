@@ -3,7 +3,9 @@
 Each rule reads the patient record in a :class:`RuleContext` (the record, the date of the infusion about
 to be given, the infusions before it and the record's entry for this one) and returns a
 :class:`Finding`: ``pass``, ``fail`` (the check's ``severity_if_failed`` decides block or warn) or
-``missing`` (the data needed is not in the record: always a warning that names the missing item).
+``missing`` (the data needed is not in the record: always a warning that names the missing item). A
+screening required before the first dose that is not on record is a ``fail``: the rule is that it was
+done (SmPC 4.4), so its absence takes the check's severity.
 """
 
 from __future__ import annotations
@@ -216,11 +218,13 @@ def screening_before_first_dose(p: ScreeningBeforeFirstDoseParameters, ctx: Rule
             failed.append(f"{text}" + ("" if req.positive is PositiveResult.FAIL else ", no treatment documented"))
         else:
             found.append(text + (f" (treatment: {latest.treatment})" if latest.treatment else ""))
+    if missing:
+        # SmPC 4.4: screen *before* starting treatment. A screening not on record is the failure itself
+        # (the check's severity_if_failed), not missing data that only warns.
+        where = "" if ctx.record.screenings is not None else " (screenings not recorded)"
+        failed.append(f"not on record before the first dose{where}: {', '.join(missing)}")
     if failed:
         return _fail("; ".join(failed))
-    if missing:
-        where = "" if ctx.record.screenings is not None else " (screenings not recorded)"
-        return _missing(f"not on record before the first dose{where}: {', '.join(missing)}")
     return _pass("; ".join(found))
 
 

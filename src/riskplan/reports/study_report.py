@@ -246,6 +246,8 @@ def _section_view(section: Any) -> dict[str, Any]:
             if img:
                 view["images"].append(img)
         view["tables"].append(present(res.igg))
+        if res.units is not None:
+            view["tables"].append(present(res.units))  # which unit converted with which factor, which not
         view["notes"] += list(res.notes)
     elif kind == "pregnancy":
         view["tables"].append(present(res.pregnancies))

@@ -35,7 +35,7 @@ import numpy as np
 from riskplan.studies.cdm import Cdm
 from riskplan.studies.cohorts import Cohort
 from riskplan.studies.concepts import ConceptSet, expand_concept_set
-from riskplan.studies.labs_units import unit_factor_sql
+from riskplan.studies.labs_units import UNIT_TABLE_COLUMNS, UnitConversion, unit_conversion
 from riskplan.studies.results import ResultTable
 from riskplan.studies.stats import clopper_pearson
 from riskplan.studies.survival import KaplanMeierCurve, kaplan_meier
@@ -92,12 +92,19 @@ class LabSafetyResult:
     repletion_curve: KaplanMeierCurve | None
     igg: ResultTable
     notes: tuple[str, ...]
+    units: ResultTable | None = None  # lab values by unit: converted with which factor, or left out
 
 
-def _values_sql(cdm: Cdm, cohort: Cohort, analyte: LabAnalyte, baseline_days: int) -> tuple[str, str]:
+def _values_sql(
+    cdm: Cdm, cohort: Cohort, analyte: LabAnalyte, baseline_days: int, units: dict[str, UnitConversion]
+) -> tuple[str, str]:
+    """The analyte's values in its analysis unit; values whose unit does not convert are left out and
+    counted in ``units`` (never taken as factor 1)."""
     cs = expand_concept_set(cdm, ConceptSet(analyte.name, (analyte.concept_id,), include_descendants=True))
     table = cdm.temp_name(f"lab_{analyte.name}_{cohort.name}")
-    factor = unit_factor_sql("m.unit_source_value", analyte.unit)
+    if analyte.name not in units:
+        units[analyte.name] = unit_conversion(cdm, cs.table, analyte.name, analyte.unit)
+    factor = units[analyte.name].factor_sql("m.unit_source_value")
     sql = f"""
 CREATE TABLE {table} AS
 SELECT c.subject_id, m.measurement_date AS date, m.value_as_number * {factor} AS value,
@@ -107,6 +114,7 @@ SELECT c.subject_id, m.measurement_date AS date, m.value_as_number * {factor} AS
             ELSE 'after treatment' END AS period
 FROM {cohort.table} c JOIN measurement m ON m.person_id = c.subject_id
 WHERE m.measurement_concept_id IN (SELECT concept_id FROM {cs.table}) AND m.value_as_number IS NOT NULL
+  AND {factor} IS NOT NULL
   AND m.measurement_date BETWEEN c.cohort_start_date - {int(baseline_days)} AND c.followup_end_date
 """
     cdm.con.execute(sql)
@@ -122,12 +130,13 @@ def lab_safety(
 ) -> LabSafetyResult:
     """CTCAE v5.0 grades and shift tables, B-cell repletion (Kaplan–Meier) and low IgG (Clopper–Pearson)."""
     notes: list[str] = []
+    units: dict[str, UnitConversion] = {}
     summary_rows: list[tuple[object, ...]] = []
     shifts: list[ResultTable] = []
     n_persons = cohort.persons
     for grading in gradings:
         analyte = LAB_ANALYTES[grading.analyte]
-        values, _ = _values_sql(cdm, cohort, analyte, baseline_days)
+        values, _ = _values_sql(cdm, cohort, analyte, baseline_days, units)
         graded = cdm.temp_name(f"graded_{grading.analyte}")
         cdm.con.execute(
             f"CREATE TABLE {graded} AS SELECT *, {grading.grade_sql('value', 'lln')} AS grade FROM {values}"
@@ -170,13 +179,18 @@ LEFT JOIN base ON base.subject_id = c.subject_id LEFT JOIN w ON w.subject_id = c
         ),
         summary_rows,
     )
-    b_cells, curve = _b_cell_repletion(cdm, cohort, baseline_days, notes)
-    igg = _igg(cdm, cohort, baseline_days, igg_threshold)
+    b_cells, curve = _b_cell_repletion(cdm, cohort, baseline_days, notes, units)
+    igg = _igg(cdm, cohort, baseline_days, igg_threshold, units)
     if igg_threshold is None:
         notes.append("IgG threshold: the record's lower limit of normal (range_low), else 7 g/L")
     else:
         notes.append(f"IgG threshold: < {igg_threshold:g} g/L")
-    return LabSafetyResult(cohort.name, summary, tuple(shifts), b_cells, curve, igg, tuple(notes))
+    for conversion in units.values():
+        notes.extend(conversion.notes())
+    by_unit = ResultTable.from_records(
+        "lab values by unit", UNIT_TABLE_COLUMNS, [row for c in units.values() for row in c.rows()]
+    )
+    return LabSafetyResult(cohort.name, summary, tuple(shifts), b_cells, curve, igg, tuple(notes), by_unit)
 
 
 def _shift_table(term: str, period: str, worst: list[tuple[int, int | None, int | None]]) -> ResultTable:
@@ -190,10 +204,10 @@ def _shift_table(term: str, period: str, worst: list[tuple[int, int | None, int 
 
 
 def _b_cell_repletion(
-    cdm: Cdm, cohort: Cohort, baseline_days: int, notes: list[str]
+    cdm: Cdm, cohort: Cohort, baseline_days: int, notes: list[str], units: dict[str, UnitConversion]
 ) -> tuple[ResultTable, KaplanMeierCurve | None]:
     analyte = LAB_ANALYTES["cd19 b-cell count"]
-    values, _ = _values_sql(cdm, cohort, analyte, baseline_days)
+    values, _ = _values_sql(cdm, cohort, analyte, baseline_days, units)
     table = cdm.temp_name(f"repletion_{cohort.name}")
     cdm.con.execute(
         f"""
@@ -254,9 +268,11 @@ GROUP BY d.subject_id, d.last_dose_date, d.baseline
     ), curve
 
 
-def _igg(cdm: Cdm, cohort: Cohort, baseline_days: int, threshold: float | None) -> ResultTable:
+def _igg(
+    cdm: Cdm, cohort: Cohort, baseline_days: int, threshold: float | None, units: dict[str, UnitConversion]
+) -> ResultTable:
     analyte = LAB_ANALYTES["igg"]
-    values, _ = _values_sql(cdm, cohort, analyte, baseline_days)
+    values, _ = _values_sql(cdm, cohort, analyte, baseline_days, units)
     limit = repr(float(threshold)) if threshold is not None else "lln"
     rows = []
     for period in ("baseline", "during treatment", "after treatment"):

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from riskplan.errors import UserInputError
 from riskplan.plan.model import LabComparator, SafetyConcern
 from riskplan.studies import vocabulary as v
 from riskplan.studies.cdm import Cdm
 from riskplan.studies.concepts import ConceptSet, ExpandedConceptSet, expand_concept_set
-from riskplan.studies.labs_units import unit_factor_sql
+from riskplan.studies.labs_units import unit_conversion
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,12 @@ def outcome_events(cdm: Cdm, outcome: OutcomeDefinition) -> OutcomeEvents:
     for lab in outcome.labs:
         cs = expand_concept_set(cdm, lab.concepts)
         expanded.append(cs)
-        value = f"(value_as_number * {unit_factor_sql('unit_source_value', lab.unit)})"
+        try:
+            conversion = unit_conversion(cdm, cs.table, lab.analyte, lab.unit)
+        except ValueError as exc:
+            raise UserInputError(f"lab criterion {lab.analyte}: {exc}") from None
+        notes.extend(conversion.notes())  # values whose unit does not convert are left out, and counted
+        value = f"(value_as_number * {conversion.factor_sql('unit_source_value')})"
         parts.append(
             f"SELECT person_id, measurement_date AS event_date FROM measurement "
             f"WHERE measurement_concept_id IN (SELECT concept_id FROM {cs.table}) "
