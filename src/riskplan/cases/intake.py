@@ -56,11 +56,19 @@ def intake(
     context: IntakeContext,
     who: str,
     reason: str | None = None,
+    synthetic: bool = False,
 ) -> list[StoreOutcome]:
-    """Process and store ``icsrs`` in the caller's transaction."""
+    """Process and store ``icsrs`` in the caller's transaction; ``synthetic`` ones are marked so and are
+    refused in a database that holds real cases."""
     assessed = [context.processor.assess(i) for i in icsrs]
     return store_cases(
-        session, assessed, plan_name=context.plan.name, plan_version=context.plan_version, who=who, reason=reason
+        session,
+        assessed,
+        plan_name=context.plan.name,
+        plan_version=context.plan_version,
+        who=who,
+        reason=reason,
+        synthetic=synthetic,
     )
 
 
