@@ -49,6 +49,7 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        _opened.clear()
         try:
             return func(*args, **kwargs)
         except UserInputError as exc:
