@@ -721,10 +721,10 @@ def record_submission(
 
 def real_case_count(session: Session) -> tuple[int, str | None]:
     """The number of real (not synthetic) cases, and the worldwide id of the first of them."""
+    first = session.scalar(select(CaseRow.worldwide_id).where(CaseRow.synthetic.is_(False)).limit(1))  # indexed
+    if first is None:
+        return 0, None
     count = session.scalar(select(func.count()).select_from(CaseRow).where(CaseRow.synthetic.is_(False))) or 0
-    first = session.scalar(
-        select(CaseRow.worldwide_id).where(CaseRow.synthetic.is_(False)).order_by(CaseRow.id).limit(1)
-    )
     return int(count), first
 
 

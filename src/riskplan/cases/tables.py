@@ -26,7 +26,7 @@ class CaseRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     # Made by riskplan synth / the demo, not a real report: never counted or sent as one (cases_0003).
-    synthetic: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    synthetic: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false(), index=True)
 
 
 class CaseVersionRow(Base):

@@ -27,6 +27,7 @@ SYNTHETIC_SENDER = "%Riskplan Demo Pharma%"  # cases.synth_data.COMPANY, the sen
 
 def upgrade() -> None:
     op.add_column("icsr_case", sa.Column("synthetic", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.create_index("ix_icsr_case_synthetic", "icsr_case", ["synthetic"])
     op.execute(
         sa.text(
             "UPDATE icsr_case SET synthetic = :yes WHERE worldwide_id LIKE :wid AND EXISTS ("
@@ -37,5 +38,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_icsr_case_synthetic", "icsr_case")
     with op.batch_alter_table("icsr_case") as batch:
         batch.drop_column("synthetic")
