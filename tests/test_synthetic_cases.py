@@ -25,7 +25,7 @@ from riskplan.reports.psur import collect_psur, count_cases
 from riskplan.settings import get_settings
 from riskplan.store.db import make_engine, session_scope
 from riskplan.store.migrate import alembic_config, upgrade
-from web_fixtures import needs_e2b_schema
+from web_fixtures import WebApp, api_token, needs_e2b_schema, page_session, sqlite_web_fixture  # noqa: F401
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -176,3 +176,20 @@ def test_the_demo_keeps_to_its_own_database_and_refuses_one_with_real_cases(cli_
     assert refused.exit_code == 2, refused.output
     assert "holds 1 real (not synthetic) case(s), e.g. US-HOSPITAL-2026-0042" in _flat(refused.output)
     assert _snapshot(url) == before
+
+
+def test_the_web_application_shows_synthetic_cases_and_does_not_export_them(sqlite_web: WebApp) -> None:
+    with session_scope(sqlite_web.engine) as session:
+        ctx = intake_context(session, "uplizna", "tester")
+        intake(session, synthesise_cases(2, seed=6), context=ctx, who="tester", synthetic=True)
+    c = sqlite_web.client()
+    h = api_token(c, "qppv")
+    listed = c.get("/api/cases", headers=h).json()
+    assert [x["synthetic"] for x in listed] == [True, True]
+    assert c.get("/api/cases/RP0000001", headers=h).json()["synthetic"] is True
+    refused = c.post("/api/cases/export", json={"cases": ["RP0000001"]}, headers=h)
+    assert refused.status_code == 400, refused.text
+    assert "synthetic case(s)" in refused.json()["detail"]
+    page_session(c, "qppv")
+    assert 'data-testid="synthetic">SYNTHETIC' in c.get("/cases").text
+    assert 'data-testid="synthetic">SYNTHETIC' in c.get("/cases/RP0000001").text
