@@ -104,11 +104,12 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Run CLI commands in an empty working directory with their own SQLite database."""
+    """Run CLI commands in an empty working directory with their own SQLite database (and user data folder)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RISKPLAN_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'riskplan.db'}")
     monkeypatch.setenv("RISKPLAN_OUTPUT_DIR", str(tmp_path / "var" / "out"))
     monkeypatch.setenv("RISKPLAN_USER", "tester")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the demo's own database and outputs
     monkeypatch.delenv("RISKPLAN_CONFIG", raising=False)
     get_settings.cache_clear()
     yield tmp_path

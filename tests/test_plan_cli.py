@@ -222,7 +222,7 @@ def test_demo_prints_the_paths_it_wrote(cli_env: Path) -> None:
         if ": " in line
     )
     for suffix in ("html", "md", "json"):
-        path = cli_env / "var" / "out" / "plan" / f"uplizna.{suffix}"
+        path = cli_env / "data" / "riskplan" / "demo" / "out" / "plan" / f"uplizna.{suffix}"  # the demo's own
         assert path.is_file()
         assert written[f"plan ({suffix})"] == str(path)
     for label, path in written.items():

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from riskplan import __version__
-from riskplan.cli_support import console, database, user_errors
+from riskplan.cli_support import console, database, open_engine, user_errors
 from riskplan.errors import UserInputError
 from riskplan.settings import get_settings
 
@@ -38,29 +39,57 @@ db_app = typer.Typer(help="The database: create and upgrade its tables.", no_arg
 
 def build_app(only: str | None = None) -> typer.Typer:
     """The command line; with ``only``, just that group is loaded (the others still list in --help)."""
+    epilog = database_epilog()
     root = typer.Typer(
         help="riskplan: an EU Risk Management Plan run as software (GVP Modules V, VI, VII, IX, XVI).",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
+        epilog=epilog,
     )
     root.command()(demo)
     root.command()(version)
-    root.command()(serve)
+    root.command(epilog=epilog)(serve)
+    _name_database_in_help(db_app, epilog)
     root.add_typer(db_app, name="db")
     for name, module, attr in GROUPS:
         if only is None or only == name:
             group = getattr(importlib.import_module(module), attr)
             if name == "plan":
                 _add_plan_summary(group)
+            _name_database_in_help(group, epilog)
             root.add_typer(group, name=name)
         else:
             root.add_typer(typer.Typer(help=_GROUP_HELP.get(name, "")), name=name)
     synth = typer.Typer(help="Synthetic data for demos, tests and benchmarks (seeded).", no_args_is_help=True)
     if only is None or only == "synth":
         for command, module, function in SYNTH_COMMANDS:
-            synth.command(command)(getattr(importlib.import_module(module), function))
+            synth.command(command, epilog=epilog)(getattr(importlib.import_module(module), function))
     root.add_typer(synth, name="synth")
     return root
+
+
+_EPILOG_START = "Database: "
+
+
+def database_epilog() -> str:
+    """The line every command's --help ends with: which database the commands use (password hidden)."""
+    try:
+        from riskplan.settings import Settings
+        from riskplan.store.faults import shown_url
+
+        url = shown_url(Settings().database_url)
+    except Exception as exc:  # bad settings are reported, with the database, when a command opens it
+        return f"{_EPILOG_START}the settings cannot be read ({exc.__class__.__name__}): see `riskplan db status`."
+    return (
+        f"{_EPILOG_START}{url} (from RISKPLAN_DATABASE_URL, riskplan.toml or the user data folder; "
+        "`riskplan db status` tells which)."
+    )
+
+
+def _name_database_in_help(group: typer.Typer, epilog: str) -> None:
+    for info in group.registered_commands:
+        if info.epilog is None or info.epilog.startswith(_EPILOG_START):
+            info.epilog = epilog
 
 
 def _add_plan_summary(plan_app: typer.Typer) -> None:
@@ -91,17 +120,30 @@ def db_upgrade() -> None:
 
 
 @db_app.command("status")
+@user_errors
 def db_status() -> None:
-    """Say whether the database is at the latest revision."""
-    from riskplan.store.db import make_engine
+    """Say which database is used (and which settings file chose it) and whether it is at the latest revision.
+
+    Exit 0: up to date; 1: needs `riskplan db upgrade` (or does not exist yet); 2: bad URL or driver;
+    3: the database cannot be reached or read.
+    """
+    from sqlalchemy.engine import make_url
+
+    from riskplan.settings import config_file, data_dir
+    from riskplan.store.faults import shown_url
     from riskplan.store.migrate import is_current
 
-    engine = make_engine(get_settings().database_url)
-    try:
-        current = is_current(engine)
-    except Exception as exc:  # an unreachable server or a foreign file
-        console.print(f"cannot read the database: {exc}")
-        raise typer.Exit(1) from None
+    url = get_settings().database_url
+    found = config_file()
+    console.print(f"database: {shown_url(url)}", soft_wrap=True)
+    source = found or f"environment and defaults (no riskplan.toml; data in {data_dir()})"
+    console.print(f"settings: {source}", soft_wrap=True)
+    parsed = make_url(url)
+    file = parsed.database if parsed.get_backend_name() == "sqlite" and parsed.query.get("uri") != "true" else None
+    if file not in (None, "", ":memory:") and not Path(str(file)).is_file():
+        console.print("no database file yet: `riskplan db upgrade` creates it")
+        raise typer.Exit(1)
+    current = is_current(open_engine(url))
     console.print("up to date" if current else "needs `riskplan db upgrade`")
     raise typer.Exit(0 if current else 1)
 
@@ -109,9 +151,25 @@ def db_status() -> None:
 @user_errors
 def demo(
     steps: Annotated[str | None, typer.Option(help="Comma-separated steps to run (default: all, in order)")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="Database URL for the demo (default: its own, <data dir>/demo/riskplan-demo.db); "
+            "refused when it holds real cases",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the demo's outputs (default: <data dir>/demo/out)")
+    ] = None,
 ) -> None:
-    """Run the main job on the embedded default and print where its outputs are."""
-    from riskplan.demo import STEPS, DemoContext, run_demo
+    """Run the main job on synthetic data in the demo's own database and print where its outputs are.
+
+    The configured database (RISKPLAN_DATABASE_URL, riskplan.toml) is not used: the demo never
+    changes real work.
+    """
+    from riskplan.demo import STEPS, DemoContext, demo_settings, run_demo
+    from riskplan.store.faults import shown_url
 
     names = [n for n, _ in STEPS]
     chosen = None
@@ -121,15 +179,17 @@ def demo(
         if unknown:
             raise UserInputError(f"--steps: unknown step(s) {', '.join(unknown)}; steps: {', '.join(names)}")
         chosen = [(n, f) for n, f in STEPS if n in wanted]
-    settings = get_settings()
-    ctx = DemoContext(settings=settings, engine=database(), console=console)
+    settings = demo_settings(get_settings(), database_url, out)
+    console.print(f"demo database: {shown_url(settings.database_url)}", soft_wrap=True)
+    ctx = DemoContext(settings=settings, engine=database(settings.database_url), console=console)
     outputs = run_demo(ctx, chosen)
     console.rule("[bold]riskplan demo: outputs")
-    console.print(f"database: {settings.database_url}", soft_wrap=True)
+    console.print(f"database: {shown_url(settings.database_url)}", soft_wrap=True)
     for label, path in outputs:
         console.print(f"{label}: {path}", soft_wrap=True)
 
 
+@user_errors
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on", min=1, max=65535)] = 8000,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -33,6 +34,8 @@ console: Any = _CurrentConsole()
 err_console: Any = _CurrentConsole(stderr=True)
 
 EXIT_USER_ERROR = 2
+#: The URL of the database the running command opened (for the one-line message of a database fault).
+_opened: list[str] = []
 
 
 def fail(message: str) -> typer.Exit:
@@ -46,29 +49,82 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        _opened.clear()
         try:
             return func(*args, **kwargs)
         except UserInputError as exc:
             raise fail(str(exc)) from None
         except ValidationError as exc:
             raise fail(str(exc)) from None
+        except Exception as exc:
+            from riskplan.store.faults import database_fault, is_database_error
+
+            if not is_database_error(exc):
+                raise
+            fault = database_fault(exc, _opened[-1] if _opened else _configured_url())
+            err_console.print(f"[bold red]error:[/] {fault.message()}", markup=True, soft_wrap=True)
+            raise typer.Exit(fault.exit_code) from None
 
     return wrapper
 
 
-def database() -> Engine:
-    """The configured database, migrated to the latest revision of every folder.
+def _configured_url() -> str:
+    from riskplan.settings import get_settings
+
+    return get_settings().database_url
+
+
+def database(url: str | None = None) -> Engine:
+    """The configured database (or ``url``), migrated to the latest revision of every folder.
+
+    The first statement that writes data prints the database on standard error ("database: URL", password
+    hidden), so a user always sees which database a change went to; standard output stays clean for JSON.
+    A fault (bad URL, unknown driver, unreachable server, full disk, read-only file, a folder that cannot
+    be made) ends the command with one line naming the database, through :func:`user_errors`.
 
     SQLAlchemy, Alembic and the settings are imported here, so commands that need no database (such as
     ``signal detect`` on a file) start without them.
     """
-    from riskplan.settings import get_settings
-    from riskplan.store.db import make_engine
     from riskplan.store.migrate import upgrade
 
-    engine = make_engine(get_settings().database_url)
+    engine = open_engine(url or _configured_url())
     upgrade(engine)
+    _announce_writes(engine)  # after the migrations: a read on a new database keeps its output clean
     return engine
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` (not migrated); a SQLite folder that cannot be made ends the command."""
+    from riskplan.store.db import make_engine
+    from riskplan.store.faults import folder_fault
+
+    _opened.append(url)
+    try:
+        return make_engine(url)
+    except OSError as exc:
+        fault = folder_fault(exc, url)
+        err_console.print(f"[bold red]error:[/] {fault.message()}", markup=True, soft_wrap=True)
+        raise typer.Exit(fault.exit_code) from None
+
+
+def _announce_writes(engine: Engine) -> None:
+    """Print "database: URL" on standard error before the first statement that changes ``engine``."""
+    from sqlalchemy import event
+
+    from riskplan.store.faults import shown_url
+
+    shown = shown_url(engine.url)
+    announced: list[bool] = []
+
+    def before_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not announced and (_WRITES.match(statement) or "nextval(" in statement):
+            announced.append(True)
+            err_console.print(f"[dim]database: {shown}[/]", markup=True, soft_wrap=True)
+
+    event.listen(engine, "before_cursor_execute", before_execute)
+
+
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|COPY)\b", re.IGNORECASE)
 
 
 def current_user() -> str:

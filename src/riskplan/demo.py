@@ -2,6 +2,11 @@
 
 Each step takes the shared :class:`DemoContext`, does its part (sources → store → analyses →
 reports) and records what it wrote. Later capabilities add their step to :data:`STEPS`.
+
+The demo works in its own database and output folder, :func:`demo_folder` (``<data dir>/demo/``:
+``riskplan-demo.db`` and ``out/``), never in the configured one, unless told otherwise
+(``riskplan demo --database URL --out DIR``). Its cases are synthetic, so it refuses (nothing written)
+a database that holds real cases (:func:`riskplan.cases.store.refuse_synthetic_beside_real_cases`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.render import ExportFormat, render_plan
 from riskplan.plan.versions import record_plan
-from riskplan.settings import Settings
+from riskplan.settings import Settings, absolute_database_url, data_dir
 from riskplan.store.db import session_scope
 
 
@@ -36,6 +41,21 @@ class DemoContext:
 
     def wrote(self, label: str, path: Path) -> None:
         self.outputs.append((label, path.resolve()))
+
+
+DEMO_DATABASE = "riskplan-demo.db"
+
+
+def demo_folder() -> Path:
+    """Where the demo keeps its database and outputs unless told otherwise: ``<data dir>/demo``."""
+    return data_dir() / "demo"
+
+
+def demo_settings(settings: Settings, database_url: str | None = None, out: Path | None = None) -> Settings:
+    """``settings`` with the demo's own database and output folder (or the ones given)."""
+    folder = demo_folder()
+    url = absolute_database_url(database_url, Path.cwd()) if database_url else f"sqlite:///{folder / DEMO_DATABASE}"
+    return settings.model_copy(update={"database_url": url, "output_dir": (out or folder / "out").absolute()})
 
 
 def step_plan(ctx: DemoContext) -> None:
@@ -77,7 +97,9 @@ def step_cases(ctx: DemoContext) -> None:
     icsrs = synthesise_cases(DEMO_CASES, seed=DEMO_SEED)
     with session_scope(ctx.engine) as session:
         context = intake_context(session, plan.name, ctx.settings.user)
-        outcomes = intake(session, icsrs, context=context, who=ctx.settings.user, reason="demo synthetic cases")
+        outcomes = intake(
+            session, icsrs, context=context, who=ctx.settings.user, reason="demo synthetic cases", synthetic=True
+        )
     created = sum(o.status == "created" for o in outcomes)
     today = dt.date.today()
     submitted = _submit_past_due(ctx, today)
@@ -215,7 +237,13 @@ def step_web(ctx: DemoContext) -> None:
         for name, role in DEMO_USERS:
             if name not in existing:
                 auth.add_user(session, name, parse_role(role), DEMO_PASSWORD, who=ctx.settings.user)
-    ctx.console.print("web application: run `.venv/bin/riskplan serve`, then open http://127.0.0.1:8000/")
+    from riskplan.store.faults import shown_url
+
+    ctx.console.print(
+        f"web application on the demo database: run `RISKPLAN_DATABASE_URL={shown_url(ctx.settings.database_url)} "
+        f"RISKPLAN_OUTPUT_DIR={ctx.out_dir} riskplan serve`, then open http://127.0.0.1:8000/",
+        soft_wrap=True,
+    )
     for name, role in DEMO_USERS:
         ctx.console.print(f"  demo login ({role}): {name} / {DEMO_PASSWORD}")
 
@@ -290,6 +318,11 @@ STEPS: list[tuple[str, Step]] = [
 
 
 def run_demo(ctx: DemoContext, steps: list[tuple[str, Step]] | None = None) -> list[tuple[str, Path]]:
+    """Run the steps; refused before anything is written when the database holds real cases."""
+    from riskplan.cases.store import refuse_synthetic_beside_real_cases
+
+    with session_scope(ctx.engine) as session:
+        refuse_synthetic_beside_real_cases(session)
     for name, step in steps or STEPS:
         ctx.console.rule(f"[bold]{name}")
         step(ctx)

@@ -1,7 +1,14 @@
 """Settings from the environment (``RISKPLAN_*``) and an optional ``riskplan.toml``.
 
-Precedence, highest first: environment variables, ``riskplan.toml`` in the working directory (or the
-file named by ``RISKPLAN_CONFIG``), the defaults below.
+Precedence, highest first: environment variables, the settings file, the defaults below. The settings
+file is the one named by ``RISKPLAN_CONFIG``, else the first ``riskplan.toml`` found in the working
+directory or a folder above it (as git finds its repository).
+
+Where the data is never depends on the folder a command is run from: a relative SQLite path or output
+folder in ``riskplan.toml`` is taken relative to that file's folder, one in an environment variable
+relative to the working directory (and shown absolute); without either, the database and the outputs
+are in the per-user data folder :func:`data_dir` (``$XDG_DATA_HOME/riskplan``, by default
+``~/.local/share/riskplan``): ``riskplan.db`` and ``out/``.
 """
 
 from __future__ import annotations
@@ -9,8 +16,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,15 +26,73 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+CONFIG_NAME = "riskplan.toml"
+
+
+def data_dir() -> Path:
+    """The per-user data folder (XDG Base Directory specification): ``$XDG_DATA_HOME/riskplan``."""
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "riskplan"
+
+
+def config_file() -> Path | None:
+    """The settings file in use: ``RISKPLAN_CONFIG``, else ``riskplan.toml`` here or in a folder above."""
+    named = os.environ.get("RISKPLAN_CONFIG")
+    if named:
+        path = Path(named).expanduser().absolute()
+        return path if path.is_file() else None
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def absolute_database_url(url: str, base: Path) -> str:
+    """``url`` with a relative SQLite file path made absolute against ``base``; other URLs unchanged."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url  # reported, with the database, when a command opens it
+    database = parsed.database
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not database
+        or database == ":memory:"
+        or parsed.query.get("uri") == "true"
+        or Path(database).is_absolute()
+    ):
+        return url
+    return parsed.set(database=str((base / database).resolve())).render_as_string(hide_password=False)
+
+
+class _TomlFile(TomlConfigSettingsSource):
+    """``riskplan.toml``, with its relative paths taken relative to the file's folder."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = super()._read_file(file_path)
+        folder = Path(str(file_path)).parent
+        if isinstance(data.get("database_url"), str):
+            data["database_url"] = absolute_database_url(data["database_url"], folder)
+        if isinstance(data.get("output_dir"), str):
+            data["output_dir"] = str(folder / Path(data["output_dir"]).expanduser())
+        return data
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RISKPLAN_", extra="ignore")
 
     database_url: str = Field(
-        default="sqlite:///var/riskplan.db",
+        default_factory=lambda: f"sqlite:///{data_dir() / 'riskplan.db'}",
         description="SQLAlchemy URL; SQLite is the embedded default, PostgreSQL the production database",
     )
-    output_dir: Path = Field(default=Path("var/out"), description="Where reports and renderings are written")
+    output_dir: Path = Field(
+        default_factory=lambda: data_dir() / "out", description="Where reports and renderings are written"
+    )
     default_plan: str = Field(default="uplizna", description="Bundled plan used when none is named")
     e2b_sender_id: str = Field(default="RISKPLAN", description="E2B(R3) N.1.3 batch sender identifier")
     e2b_receiver_id: str = Field(default="EVHUMAN", description="E2B(R3) N.1.4 batch receiver (EudraVigilance)")
@@ -40,6 +106,16 @@ class Settings(BaseSettings):
         description="Who is recorded in the audit trail for command-line changes",
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _absolute_database(cls, value: str) -> str:
+        return absolute_database_url(value, Path.cwd())
+
+    @field_validator("output_dir")
+    @classmethod
+    def _absolute_output(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -49,12 +125,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = Path(os.environ.get("RISKPLAN_CONFIG", "riskplan.toml"))
-        return (
-            init_settings,
-            env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
-        )
+        found = config_file()
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if found is not None:
+            sources += (_TomlFile(settings_cls, toml_file=found),)
+        return sources
 
 
 @lru_cache(maxsize=1)

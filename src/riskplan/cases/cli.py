@@ -29,6 +29,8 @@ from riskplan.cases.store import (
     link_cases,
     list_cases,
     record_submission,
+    refuse_synthetic_beside_real_cases,
+    refuse_synthetic_export,
     resolve_case_id,
 )
 from riskplan.cli_support import EXIT_USER_ERROR, console, current_user, database, user_errors
@@ -149,10 +151,15 @@ def import_files(
 def export(
     e2b: Annotated[Path, typer.Option("--e2b", help="Folder to write the E2B(R3) batch file to")],
     ids: Annotated[list[str] | None, typer.Option("--id", help="Case number or worldwide id (repeatable)")] = None,
+    allow_synthetic: Annotated[
+        bool,
+        typer.Option(help="Export synthetic cases too (refused otherwise); the batch id then says SYNTHETIC"),
+    ] = False,
 ) -> None:
     """Export cases as ICH E2B(R3) batch files (default: every valid case whose latest version is due).
 
     A batch larger than the import limit (setting ``e2b_max_file_bytes``) is split into several files.
+    Synthetic cases (riskplan synth, the demo) are refused unless --allow-synthetic is given.
     """
     from riskplan.cases.e2b import E2bError, export_batches
 
@@ -170,6 +177,8 @@ def export(
         if not chosen:
             console.print("nothing to export")
             return
+        if refuse_synthetic_export(session, [c for c, _, _ in chosen], allowed=allow_synthetic):
+            batch_id = batch_id.replace("RP-", "RP-SYNTHETIC-", 1)
         try:
             files = export_batches(
                 [i for _, _, i in chosen],
@@ -229,6 +238,7 @@ def list_command(
                         "due": r.due.isoformat() if r.due else None,
                         "safety_concerns": list(r.concerns),
                         "reactions": list(r.pts),
+                        "synthetic": r.synthetic,
                     }
                     for r in rows
                 ],
@@ -236,13 +246,15 @@ def list_command(
             )
         )
         return
-    table = Table(title=f"Cases ({len(rows)})")
+    synthetic = sum(r.synthetic for r in rows)
+    title = f"Cases ({len(rows)}" + (f", {synthetic} SYNTHETIC: not real reports)" if synthetic else ")")
+    table = Table(title=title)
     for col in ("case", "worldwide id", "v", "received", "valid", "serious", "due", "reactions (PT)", "concerns"):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
             r.case_number,
-            r.worldwide_id,
+            f"{r.worldwide_id} [bold]SYNTHETIC[/]" if r.synthetic else r.worldwide_id,
             str(r.version),
             r.received.isoformat(),
             "yes" if r.valid else "NO",
@@ -257,6 +269,8 @@ def list_command(
 def _show(ref: str, version: int | None) -> None:
     with session_scope(database()) as session:
         c = get_case(session, ref, version)
+    if c.synthetic:
+        console.print("[bold]SYNTHETIC case[/] (made by riskplan synth or the demo): not a real report")
     console.print(
         f"[bold]{c.case_number}[/] {c.worldwide_id} — version {c.version} of {c.latest_version}, "
         f"received {c.received}, recorded {c.recorded_at:%Y-%m-%d %H:%M} by {c.recorded_by}"
@@ -445,24 +459,32 @@ def schema() -> None:
     typer.echo(json.dumps(Icsr.model_json_schema(), indent=2))
 
 
+@user_errors
 def synth_cases(
     count: Annotated[int, typer.Option("--count", "-n", help="Number of cases", min=1)] = 300,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same cases)")] = 0,
     plan: PlanOption = None,
 ) -> None:
-    """Create realistic synthetic UPLIZNA cases and store them (seeded; for demos, tests, benchmarks)."""
+    """Create realistic synthetic UPLIZNA cases and store them (seeded; for demos, tests, benchmarks).
+
+    They are marked synthetic, and refused (exit 2, nothing written) in a database that holds real cases.
+    """
     from rich.progress import Progress
 
     from riskplan.cases.synth import synthesise_cases
 
-    icsrs = synthesise_cases(count, seed=seed)
     engine = database()
+    with session_scope(engine) as session:
+        refuse_synthetic_beside_real_cases(session)
+    icsrs = synthesise_cases(count, seed=seed)
     stored: list[StoreOutcome] = []
     with session_scope(engine) as session, Progress(transient=True) as bar:
         ctx = intake_context(session, _plan_name(plan), current_user())
         task = bar.add_task("processing and storing cases", total=len(icsrs))
         for batch in batches(icsrs, 500):
-            stored += intake(session, batch, context=ctx, who=current_user(), reason=f"synthetic cases, seed {seed}")
+            stored += intake(
+                session, batch, context=ctx, who=current_user(), reason=f"synthetic cases, seed {seed}", synthetic=True
+            )
             bar.advance(task, len(batch))
     created = sum(o.status == "created" for o in stored)
     console.print(f"{created} synthetic case(s) created, {len(stored) - created} already present")

@@ -60,8 +60,10 @@ def intake(
     who: str,
     reason: str | None = None,
     now: dt.datetime | None = None,
+    synthetic: bool = False,
 ) -> list[StoreOutcome]:
-    """Process and store ``icsrs`` in the caller's transaction; ``now`` is the caller's clock (default: UTC now)."""
+    """Process and store ``icsrs`` in the caller's transaction; ``now`` is the caller's clock (default: UTC
+    now); ``synthetic`` ones are marked so and are refused in a database that holds real cases."""
     assessed = [context.processor.assess(i) for i in icsrs]
     return store_cases(
         session,
@@ -71,6 +73,7 @@ def intake(
         who=who,
         reason=reason,
         now=now,
+        synthetic=synthetic,
     )
 
 

@@ -95,6 +95,11 @@ def _source_expression(session: Session) -> ColumnElement[str]:
 # --------------------------------------------------------------------------------------------------
 
 
+def is_synthetic_case(case_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """Whether the case ``case_id`` was made by ``riskplan synth`` or the demo: not a real report."""
+    return case_id.in_(select(CaseRow.id).where(CaseRow.synthetic.is_(True)))
+
+
 def versions_at_dlp(session: Session, plan_name: str, end: dt.date) -> Select[int, int, dt.date, bool, str | None]:
     """The case versions a periodic report counts at the data lock point ``end``, one row per case.
 

@@ -177,14 +177,19 @@ def store_cases(
     who: str,
     reason: str | None = None,
     now: dt.datetime | None = None,
+    synthetic: bool = False,
 ) -> list[StoreOutcome]:
     """Store assessed cases: new ones as version 1, known ones as follow-up versions when changed.
 
     Every case is checked first (:func:`~riskplan.cases.e2b_rules.intake_refusals`: no date after
     ``now``'s date, no impossible age); one refused case refuses them all, and nothing is stored.
+    ``synthetic`` cases (made by ``riskplan synth cases`` or the demo) are marked so, and are refused,
+    nothing stored, when the database holds a real case (:func:`refuse_synthetic_beside_real_cases`).
     """
     now = now or utcnow()
     _refuse_impossible(cases, now.date())
+    if synthetic:
+        refuse_synthetic_beside_real_cases(session)
     keep_statistics_current(session, (CaseRow.__tablename__, CaseVersionRow.__tablename__))
     keys = [a.icsr.case_key for a in cases]
     existing = _existing_cases(session, set(keys))
@@ -195,7 +200,10 @@ def store_cases(
         (later if key in existing or key in seen else fresh).append(a)
         seen.add(key)
     outcomes = {
-        id(a): o for a, o in zip(fresh, _create(session, fresh, plan_name, plan_version, who, reason, now), strict=True)
+        id(a): o
+        for a, o in zip(
+            fresh, _create(session, fresh, plan_name, plan_version, who, reason, now, synthetic), strict=True
+        )
     }
     for a in later:
         outcomes[id(a)] = _follow_up(session, a, plan_version=plan_version, who=who, reason=reason, now=now)
@@ -235,6 +243,7 @@ def _create(
     who: str,
     reason: str | None,
     now: dt.datetime,
+    synthetic: bool,
 ) -> list[StoreOutcome]:
     if not cases:
         return []
@@ -245,6 +254,7 @@ def _create(
             "latest_version": 1,
             "created_at": now,
             "created_by": who,
+            "synthetic": synthetic,
         }
         for a in cases
     ]
@@ -419,6 +429,7 @@ class StoredCase:
     concerns: tuple[tuple[str, str], ...]  # (concern id, reasons)
     reactions: tuple[dict[str, Any], ...]
     links: tuple[tuple[str, str, str | None], ...]  # (kind, other worldwide id, reason)
+    synthetic: bool = False  # made by riskplan synth or the demo: not a real report
 
     @property
     def case_number(self) -> str:
@@ -509,6 +520,7 @@ def get_case(session: Session, ref: str, version: int | None = None) -> StoredCa
             for r in reactions
         ),
         links=tuple((k, w, r) for k, w, r in [*links, *reverse]),
+        synthetic=case.synthetic,
     )
 
 
@@ -523,6 +535,7 @@ class CaseListing:
     due: dt.date | None
     concerns: tuple[str, ...]
     pts: tuple[str, ...]
+    synthetic: bool = False
 
     @property
     def case_number(self) -> str:
@@ -536,14 +549,16 @@ def _latest_versions() -> Any:
 def list_cases(session: Session, *, plan_name: str | None = None, limit: int | None = None) -> list[CaseListing]:
     """The latest version of each case, in case-number order."""
     stmt = (
-        select(CaseVersionRow, CaseRow.worldwide_id).join(CaseRow, IS_LATEST_VERSION).order_by(CaseVersionRow.case_id)
+        select(CaseVersionRow, CaseRow.worldwide_id, CaseRow.synthetic)
+        .join(CaseRow, IS_LATEST_VERSION)
+        .order_by(CaseVersionRow.case_id)
     )
     if plan_name:
         stmt = stmt.where(CaseRow.plan_name == plan_name)
     if limit:
         stmt = stmt.limit(limit)
     rows = session.execute(stmt).all()
-    ids = [r.id for r, _ in rows]
+    ids = [r.id for r, _, _ in rows]
     concerns = _grouped(session, CaseConcernRow.case_version_id, CaseConcernRow.concern_id, ids)
     pts = _grouped(session, CaseReactionRow.case_version_id, CaseReactionRow.pt_name, ids)
     return [
@@ -557,8 +572,9 @@ def list_cases(session: Session, *, plan_name: str | None = None, limit: int | N
             r.due,
             tuple(concerns.get(r.id, ())),
             tuple(p for p in pts.get(r.id, ()) if p),
+            synthetic,
         )
-        for r, wid in rows
+        for r, wid, synthetic in rows
     ]
 
 
@@ -723,3 +739,67 @@ def record_submission(
             )
         ],
     )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Synthetic cases: marked, never beside real ones, never sent as real ones
+# ---------------------------------------------------------------------------------------------------
+
+
+def real_case_count(session: Session) -> tuple[int, str | None]:
+    """The number of real (not synthetic) cases, and the worldwide id of the first of them."""
+    first = session.scalar(select(CaseRow.worldwide_id).where(CaseRow.synthetic.is_(False)).limit(1))  # indexed
+    if first is None:
+        return 0, None
+    count = session.scalar(select(func.count()).select_from(CaseRow).where(CaseRow.synthetic.is_(False))) or 0
+    return int(count), first
+
+
+def refuse_synthetic_beside_real_cases(session: Session) -> None:
+    """Synthetic cases are written only into a database without real cases: refuse otherwise.
+
+    A real safety database must never hold invented reports an inspector could mistake for real ones,
+    nor have real cases changed by a demo (GVP VI.B.6.1, data quality of the pharmacovigilance system).
+    """
+    count, first = real_case_count(session)
+    if count:
+        url = session.get_bind().engine.url.render_as_string(hide_password=True)
+        raise UserInputError(
+            f"database {url} holds {count} real (not synthetic) case(s), e.g. {first}: synthetic cases are "
+            "never written into a database with real cases, nothing written. Use a new, empty database "
+            "(RISKPLAN_DATABASE_URL, or `riskplan demo`, which has its own)."
+        )
+
+
+def synthetic_worldwide_ids(session: Session, case_ids: Iterable[int]) -> list[str]:
+    """The worldwide ids of the synthetic cases among ``case_ids``."""
+    ids = list(case_ids)
+    found: list[str] = []
+    for i in range(0, len(ids), _CHUNK):
+        found += session.scalars(
+            select(CaseRow.worldwide_id)
+            .where(CaseRow.id.in_(ids[i : i + _CHUNK]), CaseRow.synthetic.is_(True))
+            .order_by(CaseRow.id)
+        )
+    return found
+
+
+def synthetic_case_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(CaseRow).where(CaseRow.synthetic.is_(True))) or 0)
+
+
+def refuse_synthetic_export(session: Session, case_ids: Iterable[int], *, allowed: bool) -> bool:
+    """Whether the cases include synthetic ones; refused (nothing written) unless ``allowed``.
+
+    A synthetic case must never reach an authority as if it were a real report (GVP VI.C.3 obligations
+    are for real cases only); exporting one takes an explicit choice, and the batch is then marked.
+    """
+    synthetic = synthetic_worldwide_ids(session, case_ids)
+    if synthetic and not allowed:
+        shown = ", ".join(synthetic[:5]) + (f" and {len(synthetic) - 5} more" if len(synthetic) > 5 else "")
+        raise UserInputError(
+            f"export refused, nothing written: {len(synthetic)} synthetic case(s) ({shown}) are not real "
+            "reports and are never sent to an authority; leave them out, or export them on purpose "
+            "(command line: --allow-synthetic; the batch is then marked SYNTHETIC)"
+        )
+    return bool(synthetic)

@@ -86,6 +86,7 @@ from riskplan.cases.reads import (
     SOLICITED,
     SPONTANEOUS,
     concerns_by_version,
+    is_synthetic_case,
     reactions_by_version,
     versions_at_dlp,
 )
@@ -200,6 +201,8 @@ class CaseCounts:
     concerns: tuple[ConcernCount, ...]
     terminologies: tuple[str, ...]
     cases_sha256: str  # digest of every counted case version (case id, version id, date, source)
+    synthetic_interval: int = 0  # counted cases made by riskplan synth or the demo (not real reports)
+    synthetic_cumulative: int = 0
 
     def concern(self, concern_id: str) -> ConcernCount:
         for c in self.concerns:
@@ -370,6 +373,11 @@ def count_cases(
                 )
             )
         )
+        synthetic = session.execute(
+            select(func.coalesce(func.sum(case((in_interval, 1), else_=0)), 0), func.count()).where(
+                is_synthetic_case(b.c.case_id)
+            )
+        ).one()
         digest = hashlib.sha256()
         result = session.execute(
             select(b.c.case_id, b.c.version_id, b.c.first_received, b.c.source).order_by(b.c.case_id)
@@ -392,6 +400,8 @@ def count_cases(
         concern_months=concern_months,
         terminologies=terminologies,
         cases_sha256=digest.hexdigest(),
+        synthetic_interval=int(synthetic[0]),
+        synthetic_cumulative=int(synthetic[1]),
     )
 
 
@@ -1429,6 +1439,13 @@ def _conclusions(data: PsurData) -> list[str]:
         f"{fmt(c.valid_interval)} valid case(s) were first received in the interval ({fmt(c.valid_cumulative)} "
         f"cumulatively), of which {fmt(c.serious_interval)} serious ({fmt(c.serious_cumulative)} cumulatively)."
     ]
+    if c.synthetic_cumulative:
+        lines.insert(
+            0,
+            f"SYNTHETIC DATA: {fmt(c.synthetic_interval)} of the interval's cases ({fmt(c.synthetic_cumulative)} "
+            "cumulatively) were made by riskplan synth or the demo, not received as real reports; "
+            "this report is not for submission.",
+        )
     lines += _new_unlisted_lines(c, data)
     high = [e for e in data.evaluations if e.defined and e.oe_interval[1] is not None and e.oe_interval[1] > 1]
     for e in high:

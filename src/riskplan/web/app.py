@@ -10,6 +10,7 @@ interactive documentation page, whose scripts would break the Content-Security-P
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -22,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskplan import __version__
@@ -30,6 +32,7 @@ from riskplan.errors import NotFoundError, UserInputError
 from riskplan.settings import Settings, get_settings
 from riskplan.store.audit import utcnow
 from riskplan.store.db import make_engine
+from riskplan.store.faults import DRIVER_ERRORS, database_fault
 from riskplan.store.migrate import upgrade
 from riskplan.web import api, pages, pages_cases
 from riskplan.web.auth import Auth, Principal
@@ -41,6 +44,7 @@ from riskplan.web.signals_port import SignalWorkflow, load_signal_workflow
 from riskplan.web.templating import render
 
 _DEFAULT = object()
+_log = logging.getLogger("riskplan.web")
 
 
 def _is_api(request: Request) -> bool:
@@ -64,7 +68,7 @@ def _error(
         413: "Too large",
         422: "Not accepted",
         501: "Not yet available",
-        503: "Busy",
+        503: "Database unavailable",
     }.get(status, "Error")
     return render(
         request,
@@ -117,8 +121,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def integrity(request: Request, _: Exception) -> Response:
         return _error(request, 409, "a concurrent change conflicted with this one: reload and try again")
 
-    async def busy(request: Request, _: Exception) -> Response:
-        return _error(request, 503, "the database is busy: try again", headers={"Retry-After": "1"})
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        """503 with the true reason (unreachable, disk full, read-only, busy); the URL only in the log."""
+        fault = database_fault(exc, request.app.state.ctx.engine.url)
+        _log.error("%s", fault.message())
+        return _error(request, 503, fault.reason, headers={"Retry-After": "1"} if fault.busy else None)
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -129,8 +136,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Unavailable, unavailable)
     for conflict in CONFLICTS:
         app.add_exception_handler(conflict, integrity)
-    for error in BUSY:
-        app.add_exception_handler(error, busy)
+    for error in (*BUSY, DBAPIError, *DRIVER_ERRORS):
+        app.add_exception_handler(error, database_unavailable)
 
 
 def _jsonable_errors(errors: Any) -> Any:

@@ -32,6 +32,7 @@ from riskplan.cases.store import (
     latest_icsrs,
     link_cases,
     record_submission,
+    refuse_synthetic_export,
     resolve_case_id,
 )
 from riskplan.errors import NotFoundError, UserInputError
@@ -191,6 +192,7 @@ def export_batch(ctx: WebContext, refs: Sequence[str] | None, *, who: str) -> Ex
             chosen = latest_icsrs(session, due) if due else []
         if not chosen:
             raise NotFoundError("nothing to export: no case given and no case is due")
+        refuse_synthetic_export(session, [c for c, _, _ in chosen], allowed=False)
         data = export_icsrs(
             [icsr for _, _, icsr in chosen],
             batch_id=batch_id,

@@ -96,5 +96,8 @@ def serve(
     from riskplan.web.app import create_app
 
     app = create_app()
+    from riskplan.store.faults import shown_url
+
     console.print(f"riskplan web on http://{host}:{port}/ (API description: /openapi.json after login)")
+    console.print(f"database: {shown_url(app.state.ctx.engine.url)}", soft_wrap=True)
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)

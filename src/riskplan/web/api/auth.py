@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 from sqlalchemy import text
 
+from riskplan.store.faults import database_fault
 from riskplan.web.api.schemas import Me, Message, TokenRequest, TokenResponse
 from riskplan.web.auth import Principal
 from riskplan.web.deps import Ctx, api_principal
@@ -21,8 +22,8 @@ def health(ctx: Ctx) -> Message:
     try:
         with ctx.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception:
-        raise HTTPException(503, "the database cannot be reached") from None
+    except Exception as exc:
+        raise HTTPException(503, database_fault(exc, ctx.engine.url).reason) from None
     return Message(detail="ok")
 
 

@@ -65,6 +65,7 @@ def case_out(c: StoredCase) -> CaseOut:
         reactions=[ReactionOut.model_validate(r) for r in c.reactions],
         links=[LinkOut(kind=k, other=o, reason=r) for k, o, r in c.links],
         icsr=c.icsr,
+        synthetic=c.synthetic,
     )
 
 
@@ -104,6 +105,7 @@ def list_all(
             due=r.due,
             safety_concerns=list(r.concerns),
             reactions=list(r.pts),
+            synthetic=r.synthetic,
         )
         for r in rows
     ]

@@ -152,6 +152,7 @@ class CaseOut(Out):
     reason: str | None
     safety_concerns: list[ConcernOut]
     reactions: list[ReactionOut]
+    synthetic: bool = Field(default=False, description="Made by riskplan synth or the demo: not a real report")
     links: list[LinkOut]
     icsr: Icsr
 
@@ -197,6 +198,7 @@ class CaseListingOut(Out):
     due: dt.date | None
     safety_concerns: list[str]
     reactions: list[str]
+    synthetic: bool = Field(default=False, description="Made by riskplan synth or the demo: not a real report")
 
 
 class CaseVersionOut(Out):
