@@ -92,7 +92,7 @@ def test_a_full_disk_is_said_plainly(cli_env: Path, monkeypatch: pytest.MonkeyPa
     def disk_full(*_args: Any, **_kwargs: Any) -> Any:
         raise OperationalError("INSERT INTO icsr_case ...", {}, sqlite3.OperationalError("database or disk is full"))
 
-    monkeypatch.setattr("riskplan.cases.cli.intake", disk_full)
+    monkeypatch.setattr("riskplan.cases.intake.intake", disk_full)
     case = cli_env / "case.json"
     case.write_text(make_icsr().model_dump_json())
     result = runner.invoke(app, ["case", "new", str(case)], env=WIDE)

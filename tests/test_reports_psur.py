@@ -96,7 +96,11 @@ def populated(engine: Engine) -> Engine:
     follow_ups = []
     for icsr in cases[::9]:
         first = icsr.first_received.earliest_date() if icsr.first_received else START
-        follow_ups.append(follow_up_of(icsr, rng, first + dt.timedelta(days=rng.choice((20, 200, 420)))))
+        if icsr.most_recent_info is not None:  # a follow-up is never older than the stored version
+            first = max(first, icsr.most_recent_info.earliest_date())
+        # never after a fixed past day: intake refuses dates after today
+        received = min(first + dt.timedelta(days=rng.choice((20, 200, 420))), max(first, dt.date(2026, 11, 20)))
+        follow_ups.append(follow_up_of(icsr, rng, received))
     _intake(engine, [*follow_ups, follow_up_after_dlp()])
     return engine
 

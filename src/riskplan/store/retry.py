@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from riskplan.errors import UserInputError
 from riskplan.store.db import session_scope
+from riskplan.store.faults import database_fault
 
 T = TypeVar("T")
 ATTEMPTS: Final = 8
@@ -53,6 +54,8 @@ def write_transaction(
                     session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 return work(session)
         except RETRYABLE as exc:
+            if not _is_conflict(exc, engine):
+                raise  # a read-only file, a full disk, a lost server: no retry helps, the fault is said as it is
             if attempt == attempts - 1:
                 reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
                 raise ConcurrentWriteError(
@@ -61,3 +64,10 @@ def write_transaction(
                 ) from None
             time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # 10 ms .. 6 s, spread so writers part
     raise AssertionError("unreachable")
+
+
+def _is_conflict(exc: Exception, engine: Engine) -> bool:
+    """A unique-key race or a busy/locked/deadlocked database: what running the transaction again can cure."""
+    if isinstance(exc, IntegrityError | psycopg.errors.IntegrityError):
+        return True
+    return database_fault(exc, engine.url).busy
