@@ -9,8 +9,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from case_factory import make_icsr
-from riskplan.cases.codes import Qualification
-from riskplan.cases.model import Icsr, PrimarySource, Reaction
+from riskplan.cases.codes import Qualification, SenderType
+from riskplan.cases.model import Hl7Timestamp, Icsr, PrimarySource, Reaction, Sender
 from riskplan.cli import app
 
 runner = CliRunner()
@@ -29,8 +29,20 @@ def _new(folder: Path, icsr: Icsr) -> None:
 
 
 def _serious_de(wid: str = "DE-RPDEMO-2026-000001", received: str = "20261101") -> Icsr:
-    return make_icsr(
-        wid, received=received, reporter=PrimarySource(country="DE", qualification=Qualification.PHYSICIAN)
+    """A serious pneumonia from a German physician, complete enough to pass the E2B(R3) business rules."""
+    reporter = PrimarySource(
+        country="DE", qualification=Qualification.PHYSICIAN, family_name="Weber", primary_for_regulatory_purposes=True
+    )
+    icsr = make_icsr(wid, received=received, reporter=reporter)
+    return icsr.model_copy(
+        update={
+            "created": Hl7Timestamp(f"{received}101500+0000"),
+            "sender": Sender(
+                sender_type=SenderType.PHARMACEUTICAL_COMPANY, organisation="Riskplan Pharma", country="DE"
+            ),
+            "reactions": (icsr.reactions[0].model_copy(update={"verbatim_language": "eng"}),),
+            "narrative": "A 67-year-old woman on inebilizumab was admitted with pneumonia; she is recovering.",
+        }
     )
 
 
@@ -102,3 +114,109 @@ def test_due_lists_each_destination_with_kind_due_date_and_rule(cli_env: Path) -
     table = runner.invoke(app, ["submission", "due", "--destination", "EU", "--as-of", "2026-11-20"], env=WIDE)
     assert "Reports owed as of 2026-11-20: 1 open, 1 overdue" in table.output
     assert "RP0000001 1 EU initial expedited 2026-11-16 -4 eu-serious" in _flat(table.output)
+
+
+ACK_EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "standards" / "e2b_r3" / "examples"
+
+
+def _ack(folder: Path, example: str, batch_id: str, message_id: str, name: str) -> Path:
+    """FDA's example ACK (positive or negative) re-addressed to a batch and report sent from here."""
+    from conftest import shared_file
+
+    text = shared_file("standards", "e2b_r3", "examples", example).read_text(encoding="utf-8")
+    text = re.sub(r'(<targetBatch>\s*<id extension=")[^"]*"', rf'\g<1>{batch_id}"', text)
+    text = re.sub(r'(<targetMessage>\s*<id extension=")[^"]*"', rf'\g<1>{message_id}"', text)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _submissions() -> list[dict[str, object]]:
+    result = runner.invoke(app, ["submission", "list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows: list[dict[str, object]] = json.loads(result.output)
+    return rows
+
+
+def test_from_a_case_to_an_accepted_ack_rejections_return_to_the_queue_and_compliance_counts_it(
+    cli_env: Path,
+) -> None:
+    _new(cli_env, _serious_de())
+    sent = runner.invoke(app, ["submission", "send", "--destination", "EU", "--late-reason", "MedDRA upgrade backlog"])
+    assert sent.exit_code == 0, sent.output
+    [first] = _submissions()
+    batch, message = str(first["batch"]), str(first["message"])
+    assert (first["state"], first["report"], first["due"], first["late_reason"]) == (
+        "sent",
+        "initial",
+        "2026-11-16",
+        "MedDRA upgrade backlog",
+    )
+    written = cli_env / "var" / "out" / "submissions" / "EU" / f"{batch}.xml"
+    assert f"EU: batch {batch} sent by manual to {written}" in _flat(sent.output)
+    assert f'extension="{message}"' in written.read_text(encoding="utf-8")  # N.2.r.1, which the ACK names
+    again = runner.invoke(app, ["submission", "send", "--destination", "EU"])
+    assert again.exit_code == 0 and "nothing to send" in again.output  # nothing is sent twice
+
+    negative = _ack(cli_env, "fda_R3ack-negative.xml", batch, message, "ack-negative.xml")
+    rejected = runner.invoke(app, ["submission", "ack", str(negative)], env=WIDE)
+    assert rejected.exit_code == 0, rejected.output
+    assert "ACK 34137236 for batch" in rejected.output and "0 accepted, 1 rejected" in rejected.output
+    assert "Element value for SafetyCasePriority With Tag Id FDA.C.1.7.1 is Mandatory" in rejected.output
+    queue = runner.invoke(app, ["submission", "due", "--destination", "EU", "--format", "json"])
+    [back] = json.loads(queue.output)
+    assert back["case"] == "RP0000001" and "SafetyCasePriority" in back["rejected"]
+
+    resent = runner.invoke(app, ["submission", "send", "--destination", "EU"])
+    assert resent.exit_code == 0, resent.output
+    old, new = _submissions()
+    assert (old["state"], new["state"], new["attempt"]) == ("resubmitted", "sent", 2)
+    positive = _ack(cli_env, "fda_R3ack-positive.xml", str(new["batch"]), str(new["message"]), "ack-positive.xml")
+    accepted = runner.invoke(app, ["submission", "ack", str(positive)])
+    assert "1 accepted, 0 rejected" in accepted.output
+    duplicate = runner.invoke(app, ["submission", "ack", str(positive)])
+    assert duplicate.exit_code == 0 and "ACK 33439257 was already imported; nothing changed" in duplicate.output
+    assert [s["state"] for s in _submissions()] == ["resubmitted", "accepted"]
+
+    history = runner.invoke(app, ["case", "history", "RP0000001"], env=WIDE)
+    assert history.exit_code == 0
+    report = runner.invoke(
+        app, ["submission", "compliance", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "json"]
+    )
+    data = json.loads(report.output)
+    [eu] = [m for m in data["months"] if m["destination"] == "EU"]
+    assert (eu["month"], eu["due"], eu["on_time"], eu["late"]) == ("2026-11", 1, 0, 1)
+    [late] = [x for x in data["late"] if x["destination"] == "EU"]
+    assert late["reason"] is None  # the second attempt was sent without a reason
+    assert late["days_late"] > 0 and late["accepted"] is not None
+
+
+def test_acks_and_batches_are_told_apart(cli_env: Path) -> None:
+    from conftest import shared_file
+
+    ack = shared_file("standards", "e2b_r3", "examples", "fda_R3ack-positive.xml")
+    icsr_batch = shared_file("standards", "e2b_r3", "examples", "fda_FAERS2022Scenario1.xml")
+    imported = runner.invoke(app, ["case", "import", str(ack)], env=WIDE)
+    assert imported.exit_code == 1
+    assert "this is an acknowledgment" in imported.output and "use riskplan submission ack" in _flat(imported.output)
+    not_ack = runner.invoke(app, ["submission", "ack", str(icsr_batch)], env=WIDE)
+    assert not_ack.exit_code == 2
+    assert "this is an ICSR batch, not an acknowledgment: use riskplan case import" in _flat(not_ack.output)
+    unknown = runner.invoke(app, ["submission", "ack", str(ack)], env=WIDE)
+    assert unknown.exit_code == 2
+    assert "which was not sent from this database; nothing recorded" in _flat(unknown.output)
+    text = cli_env / "notes.txt"
+    text.write_text("hello", encoding="utf-8")
+    garbage = runner.invoke(app, ["submission", "ack", str(text)], env=WIDE)
+    assert garbage.exit_code == 2 and "not well-formed XML" in garbage.output
+
+
+def test_fda_rejection_rules_stop_a_file_before_it_is_sent(cli_env: Path) -> None:
+    _new(cli_env, _serious_de())
+    result = runner.invoke(app, ["submission", "send", "--destination", "US"], env=WIDE)
+    assert result.exit_code == 1
+    out = _flat(result.output)
+    assert "RP0000001 v1 → US: not sent" in out
+    assert "FDA FDA.C.1.7.1: Element value for SafetyCasePriority With Tag Id FDA.C.1.7.1 is Mandatory" in out
+    assert "FDA FDA.D.12: Patient Ethnicity Code (FDA.D.12) must be provided" in out
+    assert _submissions() == []
