@@ -153,7 +153,7 @@ def test_from_a_case_to_an_accepted_ack_rejections_return_to_the_queue_and_compl
         "MedDRA upgrade backlog",
     )
     written = cli_env / "var" / "out" / "submissions" / "EU" / f"{batch}.xml"
-    assert f"EU: batch {batch} sent by manual to {written}" in _flat(sent.output)
+    assert f"EU: batch {batch} (1 report(s)) sent by manual to {written}" in _flat(sent.output)
     assert f'extension="{message}"' in written.read_text(encoding="utf-8")  # N.2.r.1, which the ACK names
     again = runner.invoke(app, ["submission", "send", "--destination", "EU"])
     assert again.exit_code == 0 and "nothing to send" in again.output  # nothing is sent twice

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from case_factory import make_icsr
 from conftest import shared_file
-from riskplan.cases.codes import Qualification, SenderType
+from riskplan.cases.codes import NullificationCode, Qualification, SenderType
 from riskplan.cases.model import Hl7Timestamp, Icsr, PrimarySource, Sender
 from riskplan.cases.processing import CaseProcessor
 from riskplan.cases.store import store_cases
@@ -20,7 +20,9 @@ from riskplan.plan.catalogue import load_plan
 from riskplan.store.audit import history
 from riskplan.store.db import session_scope
 from riskplan.submissions import (
+    Destination,
     ManualTransport,
+    Transmission,
     apply_ack,
     compliance,
     destination_in_force,
@@ -28,6 +30,7 @@ from riskplan.submissions import (
     list_submissions,
     owed_now,
     record_late_reason,
+    record_mdn,
     transmit,
 )
 from riskplan.terms.coding import OpenTermList
@@ -53,8 +56,11 @@ def exportable(wid: str, received: str = "20261101") -> Icsr:
     )
 
 
-def ack_bytes(example: str, batch_id: str, message_id: str) -> bytes:
+def ack_bytes(example: str, batch_id: str, message_id: str, ack_number: str | None = None) -> bytes:
+    """FDA's example ACK re-addressed to a batch and report sent from here (and, given, its ACK.M.1 number)."""
     text = shared_file("standards", "e2b_r3", "examples", example).read_text(encoding="utf-8")
+    if ack_number is not None:
+        text = re.sub(r'(<MCCI_IN200101UV01[^>]*>\s*<id extension=")[^"]*"', rf'\g<1>{ack_number}"', text)
     text = re.sub(r'(<targetBatch>\s*<id extension=")[^"]*"', rf'\g<1>{batch_id}"', text)
     text = re.sub(r'(<targetMessage>\s*<id extension=")[^"]*"', rf'\g<1>{message_id}"', text)
     return text.encode("utf-8")
@@ -117,3 +123,58 @@ def test_an_ack_for_an_unknown_batch_or_an_icsr_file_changes_nothing(engine: Eng
         apply_ack(s, icsr_batch, "scenario1.xml", who="cp1")
     with session_scope(engine) as s:
         assert list_submissions(s) == []
+
+
+class GatewayStub:
+    """A channel with an asynchronous MDN, standing in for AS2 behind the Transport seam."""
+
+    channel = "as2"
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send(self, batch: bytes, *, file_name: str, destination: Destination) -> Transmission:
+        self.sent.append(batch)
+        return Transmission(self.channel, f"<{file_name}@gateway>", "pending")
+
+
+def test_an_mdn_delivers_and_an_accepted_nullification_supersedes_the_earlier_report(
+    engine: Engine, processor: CaseProcessor
+) -> None:
+    first = exportable("DE-RPDEMO-2026-000201")
+    nullified = first.model_copy(
+        update={"nullification": NullificationCode.NULLIFICATION, "nullification_reason": "duplicate case"}
+    )
+    gateway = GatewayStub()
+
+    def send_and_accept(ack_number: str) -> str:
+        with session_scope(engine) as s:
+            eu = destination_in_force(s, "EU")
+            batch = generate(s, eu, owed_now(s, [eu]), sender_id="RISKPLAN", who="cp1", now=NOW)
+            assert batch is not None and batch.reports == 1
+            transmission = transmit(s, batch.batch_id, eu.destination, gateway, who="cp1", now=NOW)
+            assert [x.state for x in list_submissions(s)][-1] == "sent"
+            assert record_mdn(s, transmission.message_id, "processed", who="as2", now=NOW) == 1
+            assert record_mdn(s, transmission.message_id, "processed", who="as2", now=NOW) == 0
+            message = list_submissions(s)[-1].message_id
+            assert list_submissions(s)[-1].state == "delivered"
+            ack = ack_bytes("fda_R3ack-positive.xml", batch.batch_id, message, ack_number)
+            assert apply_ack(s, ack, "ack", who="cp1").accepted == [message]
+        return message
+
+    with session_scope(engine) as s:
+        store_cases(s, [processor.assess(first)], plan_name="uplizna", plan_version=None, who="cp1", now=NOW)
+    send_and_accept("ACK-1")
+    with session_scope(engine) as s:
+        store_cases(s, [processor.assess(nullified)], plan_name="uplizna", plan_version=None, who="cp1", now=NOW)
+    with session_scope(engine) as s:
+        eu = destination_in_force(s, "EU")
+        [owed] = owed_now(s, [eu])
+        assert (owed.version, owed.report) == (2, "nullification")
+    send_and_accept("ACK-2")
+    with session_scope(engine) as s:
+        assert [(x.report, x.state) for x in list_submissions(s)] == [
+            ("initial", "nullified"),
+            ("nullification", "accepted"),
+        ]
+    assert len(gateway.sent) == 2

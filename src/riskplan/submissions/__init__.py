@@ -39,7 +39,15 @@ from riskplan.submissions.records import (
     sent_versions,
 )
 from riskplan.submissions.rules import Decision, VersionView, decide, view_of
-from riskplan.submissions.sending import GeneratedBatch, Refusal, generate, owed_now, transmit, unsent_batches
+from riskplan.submissions.sending import (
+    GeneratedBatch,
+    Refusal,
+    generate,
+    owed_now,
+    record_mdn,
+    transmit,
+    unsent_batches,
+)
 from riskplan.submissions.transport import ManualTransport, Transmission, Transport
 
 __all__ = [
@@ -81,6 +89,7 @@ __all__ = [
     "read_destination_file",
     "record_destination",
     "record_late_reason",
+    "record_mdn",
     "sent_versions",
     "transmit",
     "unsent_batches",

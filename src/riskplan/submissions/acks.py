@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from riskplan.cases.e2b import E2bError
 from riskplan.cases.e2b_import import parse_untrusted
+from riskplan.cases.model import Hl7Timestamp
 from riskplan.errors import UserInputError
 from riskplan.store.audit import record_change, utcnow
-from riskplan.submissions.records import ACCEPTED, ENTITY, REJECTED, change_state, entity_id
+from riskplan.submissions.records import ACCEPTED, ENTITY, NULLIFIED, REJECTED, change_state, entity_id
 from riskplan.submissions.tables import AckRow, BatchRow, SubmissionRow
 
 HL7 = "urn:hl7-org:v3"
@@ -139,6 +140,7 @@ def apply_ack(session: Session, data: bytes, where: str, *, who: str, now: dt.da
     rows = {
         r.message_id: r for r in session.scalars(select(SubmissionRow).where(SubmissionRow.batch_id == batch.batch_id))
     }
+    received = _ack_time(ack, batch.sent_at, now)
     by_message = {r.message_id: r for r in ack.reports}
     outcome.unknown = [m for m in by_message if m not in rows]
     for message_id, row in rows.items():
@@ -151,7 +153,7 @@ def apply_ack(session: Session, data: bytes, where: str, *, who: str, now: dt.da
             code, text = "AR", ack.text  # the whole batch rejected (ACK.A.5)
         else:
             continue  # AE without a line for this report: nothing said about it
-        _apply(session, row, code, text, ack, outcome, who=who, now=now)
+        _apply(session, row, code, text, ack, outcome, who=who, now=now, received=received)
     batch.ack_code = ack.code
     batch.ack_text = ack.text
     session.add(
@@ -177,6 +179,7 @@ def _apply(
     *,
     who: str,
     now: dt.datetime,
+    received: dt.datetime,
 ) -> None:
     if code not in ACCEPT_CODES | REJECT_CODES:
         raise UserInputError(f"report {row.message_id}: unknown acknowledgment code {code!r} (ACK.B.r.6)")
@@ -196,7 +199,7 @@ def _apply(
         return
     row.ack_code = code
     row.ack_text = text
-    row.acknowledged_at = now
+    row.acknowledged_at = received
     change_state(
         session,
         row,
@@ -208,5 +211,34 @@ def _apply(
     )
     if state == ACCEPTED:
         outcome.accepted.append(row.message_id)
+        if row.report == "nullification":
+            _nullify_earlier(session, row, who=who, now=now)
     else:
         outcome.rejected.append((row.message_id, text))
+
+
+def _ack_time(ack: Acknowledgment, sent_at: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """When the authority acknowledged (ACK.M.4), never before the batch was sent nor after the import."""
+    when = now
+    if ack.created:
+        try:
+            stamp = Hl7Timestamp(ack.created)
+            when = dt.datetime.combine(stamp.earliest_date(), dt.time(), tzinfo=dt.UTC)
+        except ValueError:
+            when = now
+    sent = sent_at if sent_at.tzinfo is not None else sent_at.replace(tzinfo=dt.UTC)
+    return min(max(when, sent), now)
+
+
+def _nullify_earlier(session: Session, row: SubmissionRow, *, who: str, now: dt.datetime) -> None:
+    """An accepted nullification (GVP VI.C.6.2.2.9) supersedes the reports of the case accepted before it."""
+    earlier = session.scalars(
+        select(SubmissionRow).where(
+            SubmissionRow.case_id == row.case_id,
+            SubmissionRow.destination == row.destination,
+            SubmissionRow.state == ACCEPTED,
+            SubmissionRow.id != row.id,
+        )
+    )
+    for other in earlier:
+        change_state(session, other, NULLIFIED, who=who, at=now, reason=f"nullified by {row.message_id}")

@@ -244,6 +244,7 @@ def send(
             for reason in refusal.reasons:
                 console.print(f"  - {reason}", markup=False)
     sent_any = False
+    sizes = {g.batch_id: g.reports for g in generated if g is not None and g.batch_id}
     for target in chosen:
         for batch_id in pending[target.destination.code]:
             try:
@@ -255,7 +256,8 @@ def send(
                 continue
             sent_any = True
             where = f" to {transmission.location}" if transmission.location else ""
-            console.print(f"{target.destination.code}: batch {batch_id} sent by {transmission.channel}{where}")
+            size = f" ({sizes[batch_id]} report(s))" if batch_id in sizes else " (generated earlier)"
+            console.print(f"{target.destination.code}: batch {batch_id}{size} sent by {transmission.channel}{where}")
     if not sent_any and not problems:
         console.print("nothing to send")
     if problems:

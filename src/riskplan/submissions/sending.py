@@ -40,7 +40,7 @@ from riskplan.submissions.records import (
     sent_versions,
 )
 from riskplan.submissions.tables import BatchRow, SubmissionRow
-from riskplan.submissions.transport import Transmission, Transport
+from riskplan.submissions.transport import MDN_PROCESSED, Transmission, Transport
 
 
 @dataclass(frozen=True)
@@ -273,3 +273,20 @@ def transmit(
         if transmission.delivered:
             change_state(session, row, DELIVERED, who=who, at=now, reason="MDN: processed")
     return transmission
+
+
+def record_mdn(session: Session, transmission_id: str, mdn_status: str, *, who: str, now: dt.datetime) -> int:
+    """An asynchronous MDN for a transmission (e.g. AS2): with ``processed``, its submissions are delivered.
+    Returns how many submissions changed; an MDN repeated for delivered ones changes nothing."""
+    batch = session.scalars(select(BatchRow).where(BatchRow.transmission_id == transmission_id)).first()
+    if batch is None:
+        raise UserInputError(f"no batch was sent as transmission {transmission_id!r}")
+    batch.mdn_status = mdn_status
+    if mdn_status != MDN_PROCESSED:
+        return 0
+    changed = 0
+    for row in session.scalars(select(SubmissionRow).where(SubmissionRow.batch_id == batch.batch_id)):
+        if row.state == SENT:
+            change_state(session, row, DELIVERED, who=who, at=now, reason=f"MDN: {mdn_status}")
+            changed += 1
+    return changed
