@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 from pathlib import Path
@@ -178,3 +179,54 @@ def test_an_mdn_delivers_and_an_accepted_nullification_supersedes_the_earlier_re
             ("nullification", "accepted"),
         ]
     assert len(gateway.sent) == 2
+
+
+def test_a_late_ack_contradicting_an_accepted_report_changes_nothing_but_is_audited(
+    engine: Engine, processor: CaseProcessor, tmp_path: Path
+) -> None:
+    with session_scope(engine) as s:
+        store_cases(
+            s,
+            [processor.assess(exportable("DE-RPDEMO-2026-000301"))],
+            plan_name="uplizna",
+            plan_version=None,
+            who="cp1",
+            now=NOW,
+        )
+    with session_scope(engine) as s:
+        eu = destination_in_force(s, "EU")
+        batch = generate(s, eu, owed_now(s, [eu]), sender_id="RISKPLAN", who="cp1", now=NOW)
+        assert batch is not None
+        transmit(s, batch.batch_id, eu.destination, ManualTransport(tmp_path), who="cp1", now=NOW)
+        message = list_submissions(s)[0].message_id
+        apply_ack(s, ack_bytes("fda_R3ack-positive.xml", batch.batch_id, message), "pos", who="cp1")
+    with session_scope(engine) as s:
+        late = apply_ack(s, ack_bytes("fda_R3ack-negative.xml", batch.batch_id, message), "neg", who="cp1")
+        assert (late.accepted, late.rejected, late.unchanged) == ([], [], [message])
+        [row] = list_submissions(s)
+        events = history(s, "submission", "DE-RPDEMO-2026-000301 v1 -> EU #1")
+    assert row.state == "accepted"
+    assert events[-1].action == "late acknowledgment"
+
+
+def test_the_fda_rules_checked_before_sending_are_fdas_own_words() -> None:
+    from riskplan.submissions.fda_profile import case_findings, destination_findings
+
+    path = shared_file("standards", "e2b_r3", "reference", "fda_rejection_warning_rules.csv")
+    with path.open(encoding="utf-8", errors="replace", newline="") as f:
+        sheet = {row[5]: row[6] for row in csv.reader(f) if len(row) > 6 and row[5].startswith("R0")}
+    us = destination_in_force_bundled("US")
+    assert destination_findings(us) == []
+    wrong = us.model_copy(update={"receiver_id": "EVHUMAN", "message_receiver_id": None})
+    found = destination_findings(wrong)
+    assert [f.rule for f in found] == ["R0004", "R0006"]
+    for finding in found:  # FDA's text, its spelling ("postmaket") corrected
+        assert finding.text == sheet[finding.rule].replace("postmaket", "postmarket").strip()
+    icsr = exportable("US-RPDEMO-2026-000401").model_copy(update={"local_expedited": None})
+    assert "C.1.7" in [f.rule for f in case_findings(icsr, initial=True)]
+
+
+def destination_in_force_bundled(code: str) -> Destination:
+    from riskplan.submissions import bundled_destinations
+
+    return bundled_destinations()[code]
