@@ -167,10 +167,13 @@ def test_from_a_case_to_an_accepted_ack_rejections_return_to_the_queue_and_compl
     [back] = json.loads(queue.output)
     assert back["case"] == "RP0000001" and "SafetyCasePriority" in back["rejected"]
 
+    # the case processor corrects the case (a new version) and sends it again
+    corrected = _serious_de().model_copy(update={"narrative": "Corrected: pneumonia on day 20; recovering."})
+    _new(cli_env, corrected)
     resent = runner.invoke(app, ["submission", "send", "--destination", "EU"])
     assert resent.exit_code == 0, resent.output
     old, new = _submissions()
-    assert (old["state"], new["state"], new["attempt"]) == ("resubmitted", "sent", 2)
+    assert (old["state"], new["state"], new["version"], new["due"]) == ("resubmitted", "sent", 2, "2026-11-16")
     positive = _ack(cli_env, "fda_R3ack-positive.xml", str(new["batch"]), str(new["message"]), "ack-positive.xml")
     accepted = runner.invoke(app, ["submission", "ack", str(positive)])
     assert "1 accepted, 0 rejected" in accepted.output

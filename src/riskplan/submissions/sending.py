@@ -167,10 +167,13 @@ def _add_submission(
     now: dt.datetime,
     late_reason: str | None,
 ) -> None:
+    # a rejected report of this case here, of this version or an earlier one, is what this one corrects
     earlier = list(
         session.scalars(
             select(SubmissionRow).where(
-                SubmissionRow.case_version_id == o.version_id, SubmissionRow.destination == o.destination
+                SubmissionRow.case_id == o.case_id,
+                SubmissionRow.destination == o.destination,
+                SubmissionRow.state == REJECTED,
             )
         )
     )
@@ -184,9 +187,8 @@ def _add_submission(
     ) + 1
     previous = None
     for row in earlier:
-        if row.state == REJECTED:
-            change_state(session, row, RESUBMITTED, who=who, reason=f"corrected and resubmitted in {batch_id}", at=now)
-            previous = row.id
+        change_state(session, row, RESUBMITTED, who=who, reason=f"corrected and resubmitted in {batch_id}", at=now)
+        previous = row.id
     late = late_reason if o.due is not None and now.date() > o.due else None
     row = SubmissionRow(
         case_version_id=o.version_id,
