@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from riskplan.cases.clock import ReportingClock, VersionFacts, reporting_clock
+from riskplan.cases.clock import ReportingClock, VersionFacts, is_significant, reporting_clock
 from riskplan.cases.concerns import convert_count, match_concerns
 from riskplan.cases.duplicates import find_duplicates
 from riskplan.cases.facts import CaseFacts, DrugFacts, LabFacts, ReactionFacts
@@ -140,6 +140,31 @@ def test_follow_up_upgrading_to_serious_restarts_a_fifteen_day_clock() -> None:
     v2 = VersionFacts(2, D(2026, 3, 1), valid=True, serious=True)
     clock = reporting_clock([v1, v2])
     assert (clock.day_zero, clock.due, clock.serious, clock.submitted) == (D(2026, 2, 1), D(2026, 3, 16), True, False)
+
+
+def test_follow_up_before_the_initial_report_is_sent_does_not_move_its_due_date() -> None:
+    # a serious case received on day 0 with follow-up on day 10, nothing sent yet: still due on day 15
+    v1 = VersionFacts(1, D(2026, 11, 1), valid=True, serious=True)
+    v2 = VersionFacts(2, D(2026, 11, 11), valid=True, serious=True)
+    assert reporting_clock([v1, v2]).due == D(2026, 11, 16)
+
+
+def test_significant_follow_up_after_a_submission_starts_a_new_clock_and_administrative_does_not() -> None:
+    v1 = VersionFacts(1, D(2026, 11, 1), valid=True, serious=True, submitted=True)
+    v2 = VersionFacts(2, D(2026, 11, 11), valid=True, serious=True)
+    assert reporting_clock([v1, v2]).due == D(2026, 11, 26)
+    minor = VersionFacts(2, D(2026, 11, 11), valid=True, serious=True, significant=False)
+    assert reporting_clock([v1, minor]).due == D(2026, 11, 16)
+    assert is_significant(["reactions.0.outcome"]) and not is_significant(["most_recent_info", "sender.given_name"])
+
+
+def test_a_received_date_in_the_future_never_moves_a_clock() -> None:
+    # recorded on 1 November with a mistyped receipt date of 1 December: due 15 days after 1 November
+    v1 = VersionFacts(1, D(2026, 12, 1), valid=True, serious=True, recorded=D(2026, 11, 1))
+    assert reporting_clock([v1]).due == D(2026, 11, 16)
+    sent = VersionFacts(1, D(2026, 11, 1), valid=True, serious=True, submitted=True)
+    future = VersionFacts(2, D(2027, 3, 1), valid=True, serious=True, recorded=D(2026, 11, 5))
+    assert reporting_clock([sent, future]).due == D(2026, 11, 20)
 
 
 # --- duplicates -----------------------------------------------------------------------------------------

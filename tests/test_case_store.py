@@ -98,8 +98,9 @@ def test_follow_up_creates_a_version_keeps_the_first_and_audits_each_change(
     changed = {(e.field, e.old_value, e.new_value, e.who, e.reason) for e in events if e.action == "changed"}
     assert ("reactions.0.outcome", '"2"', '"1"', "cp2", "HCP follow-up") in changed
     assert ("most_recent_info", '"20261102"', '"20261110"', "cp2", "HCP follow-up") in changed
-    # GVP VI.C.6.2.2.7: the follow-up restarts the 15-day clock from its own receipt
-    assert (v2.day_zero, v2.due) == (dt.date(2026, 11, 2), dt.date(2026, 11, 25))
+    # GVP VI.C.6.2.2.7: follow-up received before the initial report was sent goes into that report;
+    # it does not move the 15-day due date (day 0 + 15), which the old clock moved to 25 November
+    assert (v2.day_zero, v2.due) == (dt.date(2026, 11, 2), dt.date(2026, 11, 17))
 
 
 def test_due_list_and_submission(engine: Engine, processor: CaseProcessor) -> None:

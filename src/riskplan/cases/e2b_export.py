@@ -67,23 +67,28 @@ def export_icsrs(
     created: dt.datetime,
     message_receiver_id: str | None = None,
     validate: bool = True,
+    message_ids: Sequence[str] | None = None,
 ) -> bytes:
     """Write ``icsrs`` as one E2B(R3) batch file (UTF-8 XML bytes).
 
     ``batch_id``, ``sender_id`` and ``receiver_id`` are N.1.2, N.1.3 and N.1.4; ``created`` is N.1.5
     and N.2.r.4. Each message's N.2.r.2 is ``sender_id`` and its N.2.r.3 ``message_receiver_id``
-    (FDA: ``CDER`` inside a ``ZZFDA`` batch), by default ``receiver_id``. N.2.r.1 is the case's C.1.1.
+    (FDA: ``CDER`` inside a ``ZZFDA`` batch), by default ``receiver_id``. N.2.r.1 is the case's C.1.1, or
+    the matching entry of ``message_ids`` (unique message numbers an acknowledgment refers to).
 
     Raises :class:`E2bError` listing every error-level business-rule violation of every case, or
     (``validate=True``, the default) any schema violation of the finished file.
     """
     if not icsrs:
         raise E2bError("nothing to export: an E2B(R3) batch needs at least one ICSR")
+    if message_ids is not None and len(message_ids) != len(icsrs):
+        raise E2bError(f"{len(message_ids)} message number(s) for {len(icsrs)} ICSR(s)")
     _refuse_rule_errors(icsrs)
     stamp = str(Hl7Timestamp.from_datetime(created))
     scratch = etree.Element(q("MCCI_IN200100UV01"), nsmap=NSMAP)
-    for icsr in icsrs:
-        _message(scratch, icsr, stamp, sender_id, message_receiver_id or receiver_id)
+    for index, icsr in enumerate(icsrs):
+        message_id = message_ids[index] if message_ids is not None else icsr.sender_report_id
+        _message(scratch, icsr, stamp, sender_id, message_receiver_id or receiver_id, message_id)
     data, root = _batch(list(scratch), batch_id, stamp, sender_id, receiver_id)
     if validate:
         _validate(root)
@@ -123,7 +128,7 @@ def export_batches(
     stamp = str(Hl7Timestamp.from_datetime(created))
     scratch = etree.Element(q("MCCI_IN200100UV01"), nsmap=NSMAP)
     for icsr in icsrs:
-        _message(scratch, icsr, stamp, sender_id, message_receiver_id or receiver_id)
+        _message(scratch, icsr, stamp, sender_id, message_receiver_id or receiver_id, icsr.sender_report_id)
     messages = list(scratch)
     placeholder = f"{batch_id}-0000"  # as long as any numbered batch id
     overhead = len(_batch([], placeholder, stamp, sender_id, receiver_id)[0])
@@ -239,9 +244,9 @@ def _validate(root: Element) -> None:
         raise E2bError("export produced XML that the ICH schema rejects (a riskplan bug)", rejections=rejections)
 
 
-def _message(root: Element, icsr: Icsr, stamp: str, sender_id: str, receiver_id: str) -> None:
+def _message(root: Element, icsr: Icsr, stamp: str, sender_id: str, receiver_id: str, message_id: str) -> None:
     message = _el(root, "PORR_IN049016UV")
-    _el(message, "id", extension=icsr.sender_report_id, root=Oid.SENDER_REPORT_ID)  # N.2.r.1
+    _el(message, "id", extension=message_id, root=Oid.SENDER_REPORT_ID)  # N.2.r.1
     _el(message, "creationTime", value=stamp)  # N.2.r.4
     _el(message, "interactionId", extension="PORR_IN049016UV", root=Oid.HL7_INTERACTION)
     _el(message, "processingCode", code="P")

@@ -92,6 +92,11 @@ def import_e2b(
     root = parse_untrusted(data, max_bytes=max_bytes)
     if root.tag == "ichicsr":
         return _refuse_impossible(import_r2(root, skip_invalid=skip_invalid), today, skip_invalid)
+    if root.tag == q("MCCI_IN200101UV01"):
+        raise E2bError(
+            "this is an acknowledgment (MCCI_IN200101UV01, an ACK of a batch sent to an authority), "
+            "not an ICSR batch: use riskplan submission ack"
+        )
     if root.tag != q("MCCI_IN200100UV01"):
         raise E2bError(
             f"not an E2B(R3) ICSR batch: the root element is <{localname(root)}> "

@@ -19,8 +19,9 @@ class Listedness(StrEnum):
     NOT_ASSESSABLE = "not assessable"  # not coded, or the plan has no RSI
 
 
-def listedness(reaction: ReactionFacts, plan: RiskManagementPlan) -> Listedness:
-    rsi = plan.reference_safety_information
+def listedness(reaction: ReactionFacts, plan: RiskManagementPlan, region: str | None = None) -> Listedness:
+    """Listedness against the RSI of ``region`` (e.g. the US PI for FDA), by default the plan's RSI (EU SmPC)."""
+    rsi = plan.rsi_for(region)
     if rsi is None or not reaction.pt_name:
         return Listedness.NOT_ASSESSABLE
     return Listedness.LISTED if rsi.is_listed(reaction.pt_name) else Listedness.UNLISTED

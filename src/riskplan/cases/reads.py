@@ -28,6 +28,7 @@ __all__ = [
     "SOLICITED",
     "SPONTANEOUS",
     "CaseRef",
+    "ReportableVersion",
     "VersionAssessment",
     "VersionRecord",
     "case_ids_of_plan",
@@ -39,6 +40,7 @@ __all__ = [
     "lock_case",
     "reactions_by_version",
     "reactions_of_valid_versions",
+    "reportable_versions",
     "version_assessment",
     "version_records",
     "versions_at_dlp",
@@ -296,3 +298,54 @@ def version_records(session: Session, case_id: int) -> list[VersionRecord]:
         VersionRecord(r.version, r.recorded_at, r.recorded_by, r.reason, r.received, r.valid, r.serious, r.due)
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class ReportableVersion:
+    """One version of a case with its ICSR as stored (JSON of :class:`~riskplan.cases.model.Icsr`): what
+    regulatory reporting decides from (validity, seriousness, receipt dates, country, report type)."""
+
+    case_id: int
+    worldwide_id: str
+    plan_name: str
+    version_id: int
+    version: int
+    icsr_json: str
+    received: dt.date  # C.1.5
+    first_received: dt.date | None  # C.1.4
+    recorded_at: dt.datetime
+    valid: bool
+    serious: bool
+
+
+def reportable_versions(session: Session, case_ids: Collection[int] | None = None) -> list[ReportableVersion]:
+    """Every version of the given cases (default: every case), by case and oldest version first."""
+    stmt = (
+        select(CaseVersionRow, CaseRow.worldwide_id, CaseRow.plan_name)
+        .join(CaseRow, CaseRow.id == CaseVersionRow.case_id)
+        .order_by(CaseVersionRow.case_id, CaseVersionRow.version)
+    )
+    chunks: list[Any] = [None]
+    if case_ids is not None:
+        ordered = sorted(set(case_ids))
+        chunks = [ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)]
+    found: list[ReportableVersion] = []
+    for chunk in chunks:
+        query = stmt if chunk is None else stmt.where(CaseVersionRow.case_id.in_(chunk))
+        for row, wid, plan_name in session.execute(query):
+            found.append(
+                ReportableVersion(
+                    row.case_id,
+                    wid,
+                    plan_name,
+                    row.id,
+                    row.version,
+                    row.icsr_json,
+                    row.received,
+                    row.first_received,
+                    row.recorded_at,
+                    row.valid,
+                    row.serious,
+                )
+            )
+    return found

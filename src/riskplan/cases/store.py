@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from riskplan.cases.clock import ReportingClock, VersionFacts, reporting_clock
+from riskplan.cases.clock import ReportingClock, VersionFacts, is_significant, reporting_clock
 from riskplan.cases.e2b_rules import intake_refusals
 from riskplan.cases.model import Icsr
 from riskplan.cases.processing import AssessedCase
@@ -262,7 +262,9 @@ def _create(
     version_rows = []
     audit = []
     for a, case_id in zip(cases, ids, strict=True):
-        clock = reporting_clock([VersionFacts(1, _received(a.icsr, now), valid=a.validity.valid, serious=a.serious)])
+        clock = reporting_clock(
+            [VersionFacts(1, _received(a.icsr, now), valid=a.validity.valid, serious=a.serious, recorded=now.date())]
+        )
         version_rows.append(
             _version_row(
                 case_id,
@@ -318,11 +320,15 @@ def _versions_facts(session: Session, case_id: int) -> list[VersionFacts]:
             CaseVersionRow.valid,
             CaseVersionRow.serious,
             submitted.label("submitted"),
+            CaseVersionRow.recorded_at,
         )
         .where(CaseVersionRow.case_id == case_id)
         .order_by(CaseVersionRow.version)
     ).all()
-    return [VersionFacts(v, r, valid=ok, serious=s, submitted=bool(sub)) for v, r, ok, s, sub in rows]
+    return [
+        VersionFacts(v, r, valid=ok, serious=s, submitted=bool(sub), recorded=at.date())
+        for v, r, ok, s, sub, at in rows
+    ]
 
 
 def _follow_up(
@@ -346,9 +352,17 @@ def _follow_up(
             f"{latest.version}; follow-up information cannot be older than what is already stored"
         )
     number = latest.version + 1
+    changes = field_changes(json.loads(latest.icsr_json), json.loads(new_json))
     facts = [
         *_versions_facts(session, case.id),
-        VersionFacts(number, _received(a.icsr, now), valid=a.validity.valid, serious=a.serious),
+        VersionFacts(
+            number,
+            _received(a.icsr, now),
+            valid=a.validity.valid,
+            serious=a.serious,
+            recorded=now.date(),
+            significant=is_significant(c.path for c in changes),
+        ),
     ]
     clock = reporting_clock(facts)
     row = _version_row(
@@ -357,7 +371,6 @@ def _follow_up(
     [version_id] = insert_returning_ids(session, _VERSIONS, [row], "case_id")
     _insert_projections(session, [version_id], [a])
     why = reason or "follow-up information"
-    changes = field_changes(json.loads(latest.icsr_json), json.loads(new_json))
     audit = [
         audit_row(
             who=who,

@@ -294,6 +294,13 @@ class RiskManagementPlan(_Model):
         default=None, description="Statement of Part VI.II.C.1 where there are no such studies"
     )
     reference_safety_information: ReferenceSafetyInformation | None = None
+    regional_reference_safety_information: dict[str, ReferenceSafetyInformation] = Field(
+        default_factory=dict,
+        description=(
+            "RSI per region where it differs from reference_safety_information (the EU SmPC 4.8, the default), "
+            'e.g. {"US": the US prescribing information section 6}; keys are region codes such as US, UK, JP'
+        ),
+    )
     routine_pharmacovigilance: RoutinePharmacovigilance = Field(default_factory=RoutinePharmacovigilance)
     infusion_checks: InfusionChecks = Field(
         default_factory=list, description="The pre-infusion checklist (GVP XVI), see riskplan.plan.checks"
@@ -326,6 +333,15 @@ class RiskManagementPlan(_Model):
                     f"known: {', '.join(sorted(known))}"
                 )
         return self
+
+    def rsi_for(self, region: str | None = None) -> ReferenceSafetyInformation | None:
+        """The RSI expectedness is judged against in ``region`` (ICH E2A II.C: per local label); the
+        default RSI where the region has none of its own."""
+        if region is not None:
+            for key, rsi in self.regional_reference_safety_information.items():
+                if key.casefold() == region.casefold():
+                    return rsi
+        return self.reference_safety_information
 
     def concern(self, concern_id: str) -> SafetyConcern:
         for c in self.safety_concerns:

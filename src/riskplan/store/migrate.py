@@ -22,10 +22,11 @@ TABLE_MODULES = (
     "riskplan.plan.tables",
     "riskplan.terms.tables",
     "riskplan.cases.tables",
+    "riskplan.submissions.tables",
     "riskplan.signals.tables",
     "riskplan.web.tables",
 )
-_MIGRATION_FOLDERS = ("store", "plan", "terms", "cases", "signals", "studies", "minimisation", "web")
+_MIGRATION_FOLDERS = ("store", "plan", "terms", "cases", "submissions", "signals", "studies", "minimisation", "web")
 
 
 def import_table_modules() -> None:

@@ -1,0 +1,457 @@
+"""``riskplan submission ...``: reports owed to each authority and partner, sending, ACKs, compliance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.errors import UserInputError
+from riskplan.settings import get_settings
+from riskplan.store.db import session_scope
+from riskplan.submissions import (
+    DestinationInForce,
+    ManualTransport,
+    Obligation,
+    Transport,
+    apply_ack,
+    compliance,
+    destination_in_force,
+    destinations_in_force,
+    generate,
+    last_rejections,
+    list_submissions,
+    owed_now,
+    read_destination_file,
+    record_destination,
+    record_late_reason,
+    transmit,
+    unsent_batches,
+)
+
+app = typer.Typer(
+    help="Regulatory reporting: reports owed to each authority and partner, sending, ACKs, compliance.",
+    no_args_is_help=True,
+)
+destinations_app = typer.Typer(help="Destinations and their reporting rules: list, show, load.", no_args_is_help=True)
+app.add_typer(destinations_app, name="destinations")
+
+FormatOption = Annotated[str, typer.Option("--format", help="table or json")]
+DestinationOption = Annotated[
+    str | None, typer.Option("--destination", "-d", help="Destination code (EU, US, UK, PARTNER); default: all")
+]
+
+
+def _format(fmt: str) -> str:
+    if fmt not in ("table", "json"):
+        raise UserInputError(f"--format must be table or json, not {fmt!r}")
+    return fmt
+
+
+def _date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UserInputError(f"{option} {value!r} is not a date: give it as YYYY-MM-DD") from None
+
+
+def _chosen(session: Any, code: str | None) -> list[DestinationInForce]:
+    if code is None:
+        return list(destinations_in_force(session).values())
+    return [destination_in_force(session, code)]
+
+
+# --------------------------------------------------------------------------------------------------
+# destinations
+# --------------------------------------------------------------------------------------------------
+
+
+@destinations_app.command("list")
+@user_errors
+def destinations_list(fmt: FormatOption = "table") -> None:
+    """The destinations in force (the latest stored version of each, else the bundled file)."""
+    _format(fmt)
+    with session_scope(database()) as session:
+        found = destinations_in_force(session)
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                [
+                    {"code": d.destination.code, "name": d.destination.name, "version": d.version, "origin": d.origin}
+                    for d in found.values()
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table(title="Destinations of individual case reports")
+    for col in ("code", "name", "kind", "receiver (N.1.4)", "rules", "in force"):
+        table.add_column(col)
+    for d in found.values():
+        dest = d.destination
+        table.add_row(dest.code, dest.name, dest.kind, dest.receiver_id, str(len(dest.rules)), d.origin)
+    console.print(table)
+
+
+@destinations_app.command("show")
+@user_errors
+def destinations_show(code: Annotated[str, typer.Argument(help="Destination code, e.g. EU")]) -> None:
+    """A destination's reporting rules, each with the source it implements."""
+    with session_scope(database()) as session:
+        d = destination_in_force(session, code)
+    dest = d.destination
+    console.print(f"[bold]{dest.code}[/]: {dest.name} ({d.origin})")
+    console.print(
+        f"territory: {', '.join(dest.territory)}; RSI: {dest.rsi_region or 'plan default'}; "
+        f"authorised: {'yes' if dest.authorised else 'no'}"
+    )
+    for rule in dest.rules:
+        days = f" within {rule.days} days" if rule.days is not None else ""
+        when = ", ".join(f"{k}={v}" for k, v in rule.when.model_dump(exclude_defaults=True).items()) or "any case"
+        console.print(f"  {rule.id}: {when} → {rule.report.value}{days}  [{rule.cites}]", markup=False)
+
+
+@destinations_app.command("load")
+@user_errors
+def destinations_load(
+    file: Annotated[Path, typer.Argument(help="A destination as YAML (see submissions/destinations/*.yaml)")],
+    reason: Annotated[str | None, typer.Option(help="Why (recorded in the audit trail)")] = None,
+) -> None:
+    """Store an edited destination as a new version (audited); the same content again stores nothing."""
+    destination = read_destination_file(file)
+    with session_scope(database()) as session:
+        version, created = record_destination(session, destination, who=current_user(), source=str(file), reason=reason)
+    if created:
+        console.print(f"{destination.code}: stored as version {version}")
+    else:
+        console.print(f"{destination.code}: unchanged (same content as version {version})")
+
+
+# --------------------------------------------------------------------------------------------------
+# due, send
+# --------------------------------------------------------------------------------------------------
+
+
+def _obligation_json(o: Obligation, today: dt.date, rejection: str | None) -> dict[str, Any]:
+    return {
+        "case": o.case_number,
+        "worldwide_id": o.worldwide_id,
+        "version": o.version,
+        "destination": o.destination,
+        "kind": o.kind.value,
+        "report": o.report,
+        "day_zero": o.day_zero.isoformat() if o.day_zero else None,
+        "due": o.due.isoformat() if o.due else None,
+        "days_left": (o.due - today).days if o.due else None,
+        "rule": o.rule,
+        "cites": o.cites,
+        "rejected": rejection,
+    }
+
+
+@app.command()
+@user_errors
+def due(
+    destination: DestinationOption = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date to count from (YYYY-MM-DD)")] = None,
+    include_periodic: Annotated[bool, typer.Option(help="Also list cases for the periodic report")] = False,
+    fmt: FormatOption = "table",
+) -> None:
+    """Reports owed to each destination, soonest due first, with the rule that decided each."""
+    _format(fmt)
+    today = _date(as_of, "--as-of") if as_of else dt.date.today()
+    with session_scope(database()) as session:
+        chosen = _chosen(session, destination)
+        owed = owed_now(session, chosen, include_periodic=include_periodic)
+        rejections = last_rejections(session)
+    rejected = {k: r.ack_text or f"rejected ({r.ack_code})" for k, r in rejections.items()}
+    if fmt == "json":
+        items = [_obligation_json(o, today, rejected.get((o.case_id, o.destination))) for o in owed]
+        typer.echo(json.dumps(items, indent=2))
+        return
+    overdue = sum(1 for o in owed if o.due is not None and o.due < today)
+    table = Table(title=f"Reports owed as of {today}: {len(owed)} open, {overdue} overdue")
+    for col in ("case", "v", "to", "report", "kind", "due", "days left", "rule"):
+        table.add_column(col)
+    for o in owed:
+        left = (o.due - today).days if o.due else None
+        status = "" if left is None else (f"[red]{left}[/]" if left < 0 else str(left))
+        note = rejected.get((o.case_id, o.destination))
+        table.add_row(
+            o.case_number,
+            str(o.version),
+            o.destination,
+            o.report + (" [red](rejected)[/]" if note else ""),
+            o.kind.value,
+            str(o.due or "periodic"),
+            status,
+            o.rule,
+        )
+    console.print(table)
+    for (case_id, code), text in rejected.items():
+        if any(o.case_id == case_id and o.destination == code for o in owed):
+            console.print(f"[red]RP{case_id:07d} rejected by {code}:[/] {text}", markup=True)
+
+
+def _transport(channel: str, folder: Path) -> Transport:
+    if channel == "manual":
+        return ManualTransport(folder)
+    if channel == "as2":
+        raise UserInputError("the as2 channel is not configured in this installation: use --channel manual")
+    raise UserInputError(f"unknown channel {channel!r}: channels are manual and as2")
+
+
+@app.command()
+@user_errors
+def send(
+    destination: DestinationOption = None,
+    channel: Annotated[str, typer.Option(help="manual (write the file for a web upload) or as2")] = "manual",
+    folder: Annotated[
+        Path | None, typer.Option(help="Where the manual channel writes files (default: <output dir>/submissions)")
+    ] = None,
+    include_periodic: Annotated[bool, typer.Option(help="Also send the cases owed for the periodic report")] = False,
+    late_reason: Annotated[
+        str | None, typer.Option("--late-reason", help="Why the overdue ones in this send are late (recorded)")
+    ] = None,
+) -> None:
+    """Generate one E2B(R3) batch per destination with every report owed, check it, and send it."""
+    settings = get_settings()
+    transport = _transport(channel, folder or settings.output_dir / "submissions")
+    engine = database()
+    now = dt.datetime.now(dt.UTC)
+    who = current_user()
+    with session_scope(engine) as session:
+        chosen = _chosen(session, destination)
+        owed = owed_now(session, chosen, include_periodic=include_periodic)
+        generated = [
+            generate(session, target, owed, sender_id=settings.e2b_sender_id, who=who, now=now, late_reason=late_reason)
+            for target in chosen
+        ]
+        pending = {t.destination.code: unsent_batches(session, t.destination.code) for t in chosen}
+    problems = 0
+    for g in generated:
+        if g is None:
+            continue
+        for refusal in g.refused:
+            problems += 1
+            o = refusal.obligation
+            console.print(f"[red]{o.case_number} v{o.version} → {o.destination}: not sent[/]")
+            for reason in refusal.reasons:
+                console.print(f"  - {reason}", markup=False)
+    sent_any = False
+    sizes = {g.batch_id: g.reports for g in generated if g is not None and g.batch_id}
+    for target in chosen:
+        for batch_id in pending[target.destination.code]:
+            try:
+                with session_scope(engine) as session:
+                    transmission = transmit(session, batch_id, target.destination, transport, who=who, now=now)
+            except UserInputError as exc:
+                console.print(f"[red]{target.destination.code}: batch {batch_id} not sent:[/] {exc}")
+                problems += 1
+                continue
+            sent_any = True
+            where = f" to {transmission.location}" if transmission.location else ""
+            size = f" ({sizes[batch_id]} report(s))" if batch_id in sizes else " (generated earlier)"
+            console.print(f"{target.destination.code}: batch {batch_id}{size} sent by {transmission.channel}{where}")
+    if not sent_any and not problems:
+        console.print("nothing to send")
+    if problems:
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------------------------------
+# ack, list, reason, compliance
+# --------------------------------------------------------------------------------------------------
+
+
+@app.command()
+@user_errors
+def ack(
+    files: Annotated[list[Path], typer.Argument(help="ICH E2B(R3) acknowledgment files (MCCI_IN200101UV01)")],
+) -> None:
+    """Import acknowledgments: each report accepted, or rejected with the authority's error text."""
+    engine = database()
+    problems = 0
+    for path in files:
+        if not path.is_file():
+            console.print(f"[red]{path}: no such file[/]")
+            problems += 1
+            continue
+        try:
+            with session_scope(engine) as session:
+                outcome = apply_ack(session, path.read_bytes(), str(path), who=current_user())
+        except UserInputError as exc:
+            console.print(f"[red]{exc}[/]", markup=True)
+            problems += 1
+            continue
+        a = outcome.ack
+        if outcome.already_imported:
+            console.print(f"{path}: ACK {a.ack_batch_id} was already imported; nothing changed")
+            continue
+        console.print(
+            f"{path}: ACK {a.ack_batch_id} for batch {a.batch_id} ({a.code}): {len(outcome.accepted)} accepted, "
+            f"{len(outcome.rejected)} rejected, {len(outcome.unchanged)} unchanged"
+        )
+        for message_id, text in outcome.rejected:
+            console.print(f"  [red]rejected[/] {message_id}: {text or '(no error text)'}")
+        for message_id in outcome.unknown:
+            console.print(f"  [yellow]not in the batch:[/] {message_id}")
+    if problems:
+        raise typer.Exit(2)
+
+
+@app.command("list")
+@user_errors
+def list_command(
+    state: Annotated[list[str] | None, typer.Option("--state", help="Only these states (repeatable)")] = None,
+    destination: DestinationOption = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """Submissions with their state, batch, message number and ACK."""
+    _format(fmt)
+    with session_scope(database()) as session:
+        rows = list_submissions(session, states=state or (), destination=destination)
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "case": r.case_number,
+                        "worldwide_id": r.worldwide_id,
+                        "version": r.version,
+                        "destination": r.destination,
+                        "attempt": r.attempt,
+                        "kind": r.kind,
+                        "report": r.report,
+                        "rule": r.rule,
+                        "due": r.due.isoformat() if r.due else None,
+                        "state": r.state,
+                        "batch": r.batch_id,
+                        "message": r.message_id,
+                        "ack": r.ack_code,
+                        "ack_text": r.ack_text,
+                        "late_reason": r.late_reason,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"{len(rows)} submission(s)")
+    for col in ("id", "case", "v", "to", "report", "due", "state", "message", "ack"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.case_number,
+            str(r.version),
+            r.destination,
+            r.report,
+            str(r.due or "periodic"),
+            r.state,
+            r.message_id,
+            (r.ack_code or "") + (f": {r.ack_text[:60]}" if r.ack_text else ""),
+        )
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def reason(
+    submission: Annotated[str, typer.Argument(help="Submission id or message number")],
+    text: Annotated[str, typer.Argument(help="Why the report was late")],
+) -> None:
+    """Record why a report was late (shown by the compliance report; audited)."""
+    with session_scope(database()) as session:
+        s = record_late_reason(session, submission, text, who=current_user())
+    console.print(f"{s.message_id}: late reason recorded")
+
+
+@app.command("compliance")
+@user_errors
+def compliance_command(
+    start: Annotated[str, typer.Option("--from", help="First due date counted (YYYY-MM-DD)")],
+    end: Annotated[str, typer.Option("--to", help="Last due date counted (YYYY-MM-DD)")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Today, for open reports (YYYY-MM-DD)")] = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """Per destination and month: share of expedited reports accepted by their due date; late ones; due soon."""
+    _format(fmt)
+    first, last = _date(start, "--from"), _date(end, "--to")
+    today = _date(as_of, "--as-of") if as_of else dt.date.today()
+    with session_scope(database()) as session:
+        owed = owed_now(session, list(destinations_in_force(session).values()))
+        report = compliance(session, first, last, today, owed)
+    if fmt == "json":
+        typer.echo(json.dumps(_compliance_json(report), indent=2))
+        return
+    table = Table(title=f"Reporting compliance, due {first} to {last} (as of {today})")
+    for col in ("destination", "month", "due", "on time", "late", "% on time"):
+        table.add_column(col)
+    for m in report.months:
+        share = "-" if m.share_on_time is None else f"{100 * m.share_on_time:.0f}%"
+        table.add_row(m.destination, m.month, str(m.due), str(m.on_time), str(m.late), share)
+    console.print(table)
+    if report.late:
+        console.print("[bold]Late[/]")
+        for x in report.late:
+            done = f"accepted {x.done}" if x.done else f"still {x.state}"
+            console.print(
+                f"  {x.case} v{x.version} → {x.destination}: due {x.due}, {done}, {x.days_late} day(s) late; "
+                f"reason: {x.reason or 'none recorded'}",
+                markup=False,
+            )
+    console.print(f"[bold]Due in the next 7 days:[/] {len(report.due_soon)}")
+    for item in report.due_soon:
+        console.print(
+            f"  {item.case if hasattr(item, 'case') else item.case_number} → {item.destination}: due {item.due}"
+        )
+
+
+def _compliance_json(report: Any) -> dict[str, Any]:
+    return {
+        "from": report.start.isoformat(),
+        "to": report.end.isoformat(),
+        "as_of": report.today.isoformat(),
+        "months": [
+            {
+                "destination": m.destination,
+                "month": m.month,
+                "due": m.due,
+                "on_time": m.on_time,
+                "late": m.late,
+                "share_on_time": m.share_on_time,
+            }
+            for m in report.months
+        ],
+        "late": [
+            {
+                "case": x.case,
+                "worldwide_id": x.worldwide_id,
+                "version": x.version,
+                "destination": x.destination,
+                "due": x.due.isoformat(),
+                "accepted": x.done.isoformat() if x.done else None,
+                "days_late": x.days_late,
+                "state": x.state,
+                "reason": x.reason,
+            }
+            for x in report.late
+        ],
+        "due_next_7_days": [
+            {
+                "case": getattr(x, "case", None) or x.case_number,
+                "version": x.version,
+                "destination": x.destination,
+                "due": x.due.isoformat() if x.due else None,
+            }
+            for x in report.due_soon
+        ],
+    }

@@ -1,0 +1,145 @@
+"""Reporting compliance: per destination and month, the share of expedited reports on time.
+
+A report is on time when the authority's ACK accepted it by its due date (GVP VI.C.3; the inspectors'
+measure of timeliness, GVP Module I / IV). A report is late when accepted after its due date, or when
+its due date has passed without an accepted ACK (still open). Months are those of the due dates in the
+period. Reports owed but never generated count too (open and late once their due date has passed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from riskplan.cases.store import case_number
+from riskplan.errors import UserInputError
+from riskplan.submissions.destinations import ReportKind
+from riskplan.submissions.obligations import Obligation
+from riskplan.submissions.records import ACCEPTED, RESUBMITTED
+from riskplan.submissions.tables import SubmissionRow
+
+
+@dataclass(frozen=True)
+class LateReport:
+    case: str
+    worldwide_id: str
+    version: int
+    destination: str
+    due: dt.date
+    done: dt.date | None  # the accepting ACK's date; None while open
+    days_late: int
+    state: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class MonthLine:
+    destination: str
+    month: str  # YYYY-MM
+    due: int
+    on_time: int
+    late: int
+
+    @property
+    def share_on_time(self) -> float | None:
+        return None if self.due == 0 else self.on_time / self.due
+
+
+@dataclass(frozen=True)
+class Compliance:
+    start: dt.date
+    end: dt.date
+    today: dt.date
+    months: tuple[MonthLine, ...]
+    late: tuple[LateReport, ...]
+    due_soon: tuple[Obligation | LateReport, ...]
+
+
+def compliance(
+    session: Session, start: dt.date, end: dt.date, today: dt.date, owed: Sequence[Obligation]
+) -> Compliance:
+    if end < start:
+        raise UserInputError(f"--to {end} is before --from {start}")
+    rows = [
+        r
+        for r in session.scalars(
+            select(SubmissionRow)
+            .where(SubmissionRow.kind == ReportKind.EXPEDITED.value, SubmissionRow.state != RESUBMITTED)
+            .order_by(SubmissionRow.due, SubmissionRow.id)
+        )
+        if r.due is not None
+    ]
+    lines: dict[tuple[str, str], list[int]] = {}
+    late: list[LateReport] = []
+    soon: list[Obligation | LateReport] = []
+    horizon = today + dt.timedelta(days=7)
+    for r in rows:
+        assert r.due is not None
+        done = r.acknowledged_at.date() if r.state == ACCEPTED and r.acknowledged_at is not None else None
+        if done is None and today <= r.due <= horizon:
+            soon.append(
+                LateReport(
+                    case_number(r.case_id),
+                    r.worldwide_id,
+                    r.version,
+                    r.destination,
+                    r.due,
+                    None,
+                    0,
+                    r.state,
+                    r.late_reason,
+                )
+            )
+        if not start <= r.due <= end:
+            continue
+        counts = lines.setdefault((r.destination, f"{r.due:%Y-%m}"), [0, 0, 0])
+        counts[0] += 1
+        finished = done or (today if done is None else done)
+        days_late = (finished - r.due).days
+        if done is not None and days_late <= 0:
+            counts[1] += 1
+        elif days_late > 0:
+            counts[2] += 1
+            late.append(
+                LateReport(
+                    case_number(r.case_id),
+                    r.worldwide_id,
+                    r.version,
+                    r.destination,
+                    r.due,
+                    done,
+                    days_late,
+                    r.state,
+                    r.late_reason,
+                )
+            )
+    for o in owed:
+        if o.due is None:
+            continue
+        if today <= o.due <= horizon:
+            soon.append(o)
+        if not start <= o.due <= end:
+            continue
+        counts = lines.setdefault((o.destination, f"{o.due:%Y-%m}"), [0, 0, 0])
+        counts[0] += 1
+        if today > o.due:
+            counts[2] += 1
+            late.append(
+                LateReport(
+                    o.case_number,
+                    o.worldwide_id,
+                    o.version,
+                    o.destination,
+                    o.due,
+                    None,
+                    (today - o.due).days,
+                    "owed",
+                    None,
+                )
+            )
+    months = tuple(MonthLine(d, m, c[0], c[1], c[2]) for (d, m), c in sorted(lines.items()))
+    return Compliance(start, end, today, months, tuple(late), tuple(sorted(soon, key=lambda x: x.due or dt.date.max)))

@@ -1,0 +1,215 @@
+"""What is owed to each destination for each case: the report, its due date and the rule that fired.
+
+Day 0 (GVP VI.B.7) is the first receipt of the four minimum criteria by anyone in the company or a
+partner: C.1.4 of the first valid version (the earliest receipt, a partner's included), or C.1.5 of the
+follow-up that made the case valid. A receipt date after the day a version was recorded counts as that
+day, so a date in the future never moves a clock.
+
+* Initial report: due ``days`` after the receipt of the earliest version for which the rule in force for
+  the latest version (or a stricter one) would already have fired. Follow-up received before the
+  initial report was sent goes into it and does not move its due date; a follow-up that makes the case
+  serious starts the 15 days from its own receipt (GVP VI.C.6.2.2.7).
+* After a report was sent, only significant follow-up information starts a new clock; a follow-up that
+  makes a reported case not reportable there is sent as a downgrade; a nullified case that was reported
+  is sent as a nullification (GVP VI.C.6.2.2.9); administrative changes owe nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from riskplan.cases.clock import is_significant
+from riskplan.cases.model import Icsr
+from riskplan.cases.reads import ReportableVersion, reportable_versions
+from riskplan.cases.store import case_number
+from riskplan.plan import current_plan
+from riskplan.plan.model import RiskManagementPlan
+from riskplan.store.changes import field_changes
+from riskplan.submissions.destination_versions import DestinationInForce
+from riskplan.submissions.destinations import Destination, ReportKind
+from riskplan.submissions.rules import Decision, VersionView, decide, view_of
+
+INITIAL = "initial"
+FOLLOW_UP = "follow-up"
+DOWNGRADE = "downgrade"
+NULLIFICATION = "nullification"
+
+
+@dataclass(frozen=True)
+class Obligation:
+    case_id: int
+    worldwide_id: str
+    version: int
+    version_id: int
+    destination: str
+    destination_version: int | None
+    kind: ReportKind
+    report: str  # initial | follow-up | downgrade | nullification
+    day_zero: dt.date | None
+    due: dt.date | None
+    rule: str
+    cites: str
+
+    @property
+    def case_number(self) -> str:
+        return case_number(self.case_id)
+
+
+def obligation_for(
+    views: Sequence[VersionView],
+    destination: Destination,
+    plan: RiskManagementPlan,
+    sent: Collection[int],
+    *,
+    destination_version: int | None = None,
+) -> Obligation | None:
+    """What the case (its versions, oldest first) owes ``destination``, given the versions already sent there;
+    None when nothing is owed (not valid, already sent, not reportable, or nothing significant since)."""
+    valid = [v for v in views if v.valid]
+    if not valid:
+        return None  # no clock before the four minimum criteria are met (GVP VI.B.7)
+    latest = valid[-1]
+    last_sent = max(sent) if sent else None
+    if last_sent is not None and last_sent >= latest.version:
+        return None
+    owed = _Owed(latest, destination, destination_version, valid[0].receipt)
+    now = decide(latest, destination, plan)
+    if last_sent is None:
+        if latest.nullified:
+            return None  # never reported here: nothing to nullify
+        return _clock(valid, now, destination, plan, owed, INITIAL)
+    later = [v for v in valid if v.version > last_sent]
+    if latest.nullified:
+        due = later[0].receipt + dt.timedelta(days=destination.nullification_days)
+        return owed(ReportKind.EXPEDITED, NULLIFICATION, due, "nullification", destination.follow_up_cites)
+    significant = [v for v in later if v.significant]
+    if not significant:
+        return None  # GVP VI.C.6.2.2.7: non-significant follow-up starts no clock
+    before = decide(next(v for v in valid if v.version == last_sent), destination, plan)
+    if now.kind is ReportKind.NOT_REPORTABLE:
+        if before.kind is ReportKind.NOT_REPORTABLE:
+            return None
+        due = significant[0].receipt + dt.timedelta(days=destination.downgrade_days)
+        cites = f"{destination.follow_up_cites}; now: {now.cites}"
+        return owed(ReportKind.EXPEDITED, DOWNGRADE, due, f"{now.rule} (downgrade)", cites)
+    return _clock(significant, now, destination, plan, owed, FOLLOW_UP)
+
+
+@dataclass(frozen=True)
+class _Owed:
+    latest: VersionView
+    destination: Destination
+    destination_version: int | None
+    day_zero: dt.date
+
+    def __call__(self, kind: ReportKind, report: str, due: dt.date | None, rule: str, cites: str) -> Obligation:
+        v = self.latest
+        return Obligation(
+            v.case_id,
+            v.worldwide_id,
+            v.version,
+            v.version_id,
+            self.destination.code,
+            self.destination_version,
+            kind,
+            report,
+            self.day_zero,
+            due,
+            rule,
+            cites,
+        )
+
+
+def _clock(
+    candidates: Sequence[VersionView],
+    now: Decision,
+    destination: Destination,
+    plan: RiskManagementPlan,
+    owed: _Owed,
+    report: str,
+) -> Obligation | None:
+    """The clock runs from the earliest candidate version for which the rule in force now (or a stricter
+    one) already fired: later information goes into the same report and does not move its due date."""
+    if now.kind is ReportKind.NOT_REPORTABLE:
+        return None
+    if now.kind is ReportKind.PERIODIC or now.days is None:
+        return owed(now.kind, report, None, now.rule, now.cites)
+    start = candidates[-1]
+    for v in candidates:
+        d = decide(v, destination, plan)
+        if d.kind is ReportKind.EXPEDITED and d.days is not None and d.days <= now.days:
+            start = v
+            break
+    return owed(now.kind, report, start.receipt + dt.timedelta(days=now.days), now.rule, now.cites)
+
+
+# --------------------------------------------------------------------------------------------------
+# From the store
+# --------------------------------------------------------------------------------------------------
+
+
+def _receipt(v: ReportableVersion, first: bool) -> dt.date:
+    dates = [v.received, v.recorded_at.date()]
+    if first and v.first_received is not None:
+        dates.append(v.first_received)  # C.1.4: the first receipt, by the company or a partner
+    return min(dates)
+
+
+def case_views(session: Session, case_ids: Collection[int] | None = None) -> dict[int, tuple[str, list[VersionView]]]:
+    """Each case's plan name and versions as the rules see them (significance from the changed fields)."""
+    grouped: dict[int, list[ReportableVersion]] = {}
+    for v in reportable_versions(session, case_ids):
+        grouped.setdefault(v.case_id, []).append(v)
+    found: dict[int, tuple[str, list[VersionView]]] = {}
+    for case_id, versions in grouped.items():
+        views: list[VersionView] = []
+        previous: dict[str, object] | None = None
+        for i, v in enumerate(versions):
+            data = json.loads(v.icsr_json)
+            significant = previous is None or is_significant(c.path for c in field_changes(previous, data))
+            views.append(
+                view_of(
+                    Icsr.model_validate(data),
+                    case_id=case_id,
+                    version_id=v.version_id,
+                    version=v.version,
+                    receipt=_receipt(v, i == 0),
+                    valid=v.valid,
+                    serious=v.serious,
+                    significant=significant,
+                )
+            )
+            previous = data
+        found[case_id] = (versions[0].plan_name, views)
+    return found
+
+
+def current_obligations(
+    session: Session,
+    destinations: Sequence[DestinationInForce],
+    sent: Mapping[tuple[int, str], Collection[int]],
+    *,
+    case_ids: Collection[int] | None = None,
+) -> list[Obligation]:
+    """Every report owed now, soonest due first (periodic ones, without a due date, last)."""
+    plans: dict[str, RiskManagementPlan] = {}
+    owed: list[Obligation] = []
+    for case_id, (plan_name, views) in case_views(session, case_ids).items():
+        if plan_name not in plans:
+            plans[plan_name] = current_plan(session, plan_name).plan
+        for d in destinations:
+            found = obligation_for(
+                views,
+                d.destination,
+                plans[plan_name],
+                sent.get((case_id, d.destination.code), ()),
+                destination_version=d.version,
+            )
+            if found is not None:
+                owed.append(found)
+    return sorted(owed, key=lambda o: (o.due is None, o.due or dt.date.max, o.case_id, o.destination))

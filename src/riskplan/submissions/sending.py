@@ -1,0 +1,294 @@
+"""Generating and sending the reports owed: one E2B(R3) batch per destination, then its transport.
+
+Generation and transmission are separate transactions: a batch is generated (file validated against the
+ICH schema, SHA-256 stored, one submission per report in state ``generated``) and committed before the
+channel is called, so a failed transmission leaves a batch that the next ``send`` transmits as it is,
+never a second file for the same reports. A batch already sent is never sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from riskplan.cases.codes import Severity
+from riskplan.cases.e2b import E2bError, check_business_rules, export_icsrs
+from riskplan.cases.model import Icsr
+from riskplan.cases.store import get_case
+from riskplan.errors import UserInputError
+from riskplan.store.audit import record_change
+from riskplan.submissions.destination_versions import DestinationInForce
+from riskplan.submissions.destinations import Destination, ReportKind
+from riskplan.submissions.fda_profile import case_findings, destination_findings
+from riskplan.submissions.obligations import INITIAL, Obligation, current_obligations
+from riskplan.submissions.records import (
+    DELIVERED,
+    ENTITY,
+    GENERATED,
+    LIVE,
+    REJECTED,
+    RESUBMITTED,
+    SENT,
+    change_state,
+    entity_id,
+    sent_versions,
+)
+from riskplan.submissions.tables import BatchRow, SubmissionRow
+from riskplan.submissions.transport import MDN_PROCESSED, Transmission, Transport
+
+
+@dataclass(frozen=True)
+class Refusal:
+    obligation: Obligation
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class GeneratedBatch:
+    destination: str
+    batch_id: str
+    file_name: str
+    sha256: str
+    reports: int
+    refused: list[Refusal] = field(default_factory=list)
+
+
+def owed_now(
+    session: Session, destinations: Sequence[DestinationInForce], *, include_periodic: bool = False
+) -> list[Obligation]:
+    """The reports owed to these destinations that no live submission covers yet."""
+    owed = current_obligations(session, destinations, sent_versions(session))
+    in_progress = {
+        (version_id, destination)
+        for version_id, destination in session.execute(
+            select(SubmissionRow.case_version_id, SubmissionRow.destination).where(SubmissionRow.state.in_(LIVE))
+        )
+    }
+    return [
+        o
+        for o in owed
+        if (o.version_id, o.destination) not in in_progress and (include_periodic or o.kind is not ReportKind.PERIODIC)
+    ]
+
+
+def _refusals(destination: Destination, obligation: Obligation, icsr: Icsr, today: dt.date) -> list[str]:
+    reasons = [
+        f"{v.element} {v.path}: {v.message}"
+        for v in check_business_rules(icsr, today=today)
+        if v.severity is Severity.ERROR
+    ]
+    if destination.profile == "fda":
+        reasons += [f"FDA {f}" for f in case_findings(icsr, initial=obligation.report == INITIAL)]
+    return reasons
+
+
+def generate(
+    session: Session,
+    target: DestinationInForce,
+    owed: Sequence[Obligation],
+    *,
+    sender_id: str,
+    who: str,
+    now: dt.datetime,
+    late_reason: str | None = None,
+) -> GeneratedBatch | None:
+    """One batch with every report owed to ``target`` that passes the checks; the others are refused with
+    the rule's text and stay owed. None when nothing is left to send."""
+    destination = target.destination
+    mine = [o for o in owed if o.destination == destination.code]
+    if not mine:
+        return None
+    if destination.profile == "fda":
+        blocking = destination_findings(destination)
+        if blocking:
+            why = tuple(f"FDA {f}" for f in blocking)
+            return _empty(destination, [Refusal(o, why) for o in mine])
+    chosen: list[tuple[Obligation, Icsr]] = []
+    refused: list[Refusal] = []
+    for o in mine:
+        icsr = get_case(session, str(o.case_id), o.version).icsr
+        reasons = _refusals(destination, o, icsr, now.date())
+        if reasons:
+            refused.append(Refusal(o, tuple(reasons)))
+        else:
+            chosen.append((o, icsr))
+    if not chosen:
+        return _empty(destination, refused)
+    batch_id = f"RP-{destination.code}-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
+    message_ids = [f"{batch_id}-{n:04d}" for n in range(1, len(chosen) + 1)]
+    try:
+        data = export_icsrs(
+            [icsr for _, icsr in chosen],
+            batch_id=batch_id,
+            sender_id=sender_id,
+            receiver_id=destination.receiver_id,
+            message_receiver_id=destination.message_receiver_id,
+            created=now,
+            message_ids=message_ids,
+        )
+    except E2bError as exc:
+        raise UserInputError(f"{destination.code}: batch refused, nothing generated:\n{exc}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    file_name = f"{batch_id}.xml"
+    session.add(
+        BatchRow(
+            batch_id=batch_id,
+            destination=destination.code,
+            file_name=file_name,
+            sha256=digest,
+            content=data.decode("utf-8"),
+            created_at=now,
+            created_by=who,
+        )
+    )
+    session.flush()
+    for (o, _), message_id in zip(chosen, message_ids, strict=True):
+        _add_submission(session, o, batch_id, message_id, who=who, now=now, late_reason=late_reason)
+    return GeneratedBatch(destination.code, batch_id, file_name, digest, len(chosen), refused)
+
+
+def _empty(destination: Destination, refused: list[Refusal]) -> GeneratedBatch:
+    return GeneratedBatch(destination.code, "", "", "", 0, refused)
+
+
+def _add_submission(
+    session: Session,
+    o: Obligation,
+    batch_id: str,
+    message_id: str,
+    *,
+    who: str,
+    now: dt.datetime,
+    late_reason: str | None,
+) -> None:
+    # a rejected report of this case here, of this version or an earlier one, is what this one corrects
+    earlier = list(
+        session.scalars(
+            select(SubmissionRow).where(
+                SubmissionRow.case_id == o.case_id,
+                SubmissionRow.destination == o.destination,
+                SubmissionRow.state == REJECTED,
+            )
+        )
+    )
+    attempt = (
+        session.scalar(
+            select(func.max(SubmissionRow.attempt)).where(
+                SubmissionRow.case_version_id == o.version_id, SubmissionRow.destination == o.destination
+            )
+        )
+        or 0
+    ) + 1
+    previous = None
+    for row in earlier:
+        change_state(session, row, RESUBMITTED, who=who, reason=f"corrected and resubmitted in {batch_id}", at=now)
+        previous = row.id
+    late = late_reason if o.due is not None and now.date() > o.due else None
+    row = SubmissionRow(
+        case_version_id=o.version_id,
+        case_id=o.case_id,
+        worldwide_id=o.worldwide_id,
+        version=o.version,
+        destination=o.destination,
+        destination_version=o.destination_version,
+        attempt=attempt,
+        kind=o.kind.value,
+        report=o.report,
+        rule=o.rule,
+        day_zero=o.day_zero,
+        due=o.due,
+        state=GENERATED,
+        batch_id=batch_id,
+        message_id=message_id,
+        generated_at=now,
+        late_reason=late,
+        resubmission_of=previous,
+    )
+    session.add(row)
+    session.flush()
+    record_change(
+        session,
+        who=who,
+        entity_type=ENTITY,
+        entity_id=entity_id(row),
+        action=f"state {GENERATED}",
+        changes={
+            "state": ("due", GENERATED),
+            "batch": (None, batch_id),
+            "message": (None, message_id),
+            "rule": (None, o.rule),
+            "due": (None, o.due),
+        },
+        reason=o.cites,
+        at=now,
+    )
+
+
+def unsent_batches(session: Session, destination: str | None = None) -> list[str]:
+    """Batches generated but not yet handed to a channel (a transmission that failed), oldest first."""
+    stmt = select(BatchRow.batch_id).where(BatchRow.sent_at.is_(None)).order_by(BatchRow.id)
+    if destination is not None:
+        stmt = stmt.where(BatchRow.destination == destination)
+    return list(session.scalars(stmt))
+
+
+def transmit(
+    session: Session,
+    batch_id: str,
+    destination: Destination,
+    transport: Transport,
+    *,
+    who: str,
+    now: dt.datetime,
+) -> Transmission:
+    """Hand a generated batch to its channel; each of its submissions becomes sent (delivered on an MDN)."""
+    batch = session.scalars(select(BatchRow).where(BatchRow.batch_id == batch_id).with_for_update()).one()
+    if batch.sent_at is not None:
+        raise UserInputError(f"batch {batch_id} was already sent on {batch.sent_at:%Y-%m-%d %H:%M} UTC: not sent again")
+    data = batch.content.encode("utf-8")
+    if hashlib.sha256(data).hexdigest() != batch.sha256:
+        raise UserInputError(f"batch {batch_id}: its stored file no longer matches its SHA-256; not sent")
+    transmission = transport.send(data, file_name=batch.file_name, destination=destination)
+    batch.channel = transmission.channel
+    batch.transmission_id = transmission.message_id
+    batch.mdn_status = transmission.mdn_status
+    batch.location = transmission.location
+    batch.sent_at = now
+    rows = session.scalars(select(SubmissionRow).where(SubmissionRow.batch_id == batch_id))
+    for row in rows:
+        row.sent_at = now
+        change_state(
+            session,
+            row,
+            SENT,
+            who=who,
+            at=now,
+            reason=transmission.detail,
+            extra={"channel": (None, transmission.channel), "transmission": (None, transmission.message_id)},
+        )
+        if transmission.delivered:
+            change_state(session, row, DELIVERED, who=who, at=now, reason="MDN: processed")
+    return transmission
+
+
+def record_mdn(session: Session, transmission_id: str, mdn_status: str, *, who: str, now: dt.datetime) -> int:
+    """An asynchronous MDN for a transmission (e.g. AS2): with ``processed``, its submissions are delivered.
+    Returns how many submissions changed; an MDN repeated for delivered ones changes nothing."""
+    batch = session.scalars(select(BatchRow).where(BatchRow.transmission_id == transmission_id)).first()
+    if batch is None:
+        raise UserInputError(f"no batch was sent as transmission {transmission_id!r}")
+    batch.mdn_status = mdn_status
+    if mdn_status != MDN_PROCESSED:
+        return 0
+    changed = 0
+    for row in session.scalars(select(SubmissionRow).where(SubmissionRow.batch_id == batch.batch_id)):
+        if row.state == SENT:
+            change_state(session, row, DELIVERED, who=who, at=now, reason=f"MDN: {mdn_status}")
+            changed += 1
+    return changed
