@@ -200,7 +200,7 @@ def test_acks_and_batches_are_told_apart(cli_env: Path) -> None:
     ack = shared_file("standards", "e2b_r3", "examples", "fda_R3ack-positive.xml")
     icsr_batch = shared_file("standards", "e2b_r3", "examples", "fda_FAERS2022Scenario1.xml")
     imported = runner.invoke(app, ["case", "import", str(ack)], env=WIDE)
-    assert imported.exit_code == 1
+    assert imported.exit_code == 2  # a rejected file exits 2
     assert "this is an acknowledgment" in imported.output and "use riskplan submission ack" in _flat(imported.output)
     not_ack = runner.invoke(app, ["submission", "ack", str(icsr_batch)], env=WIDE)
     assert not_ack.exit_code == 2

@@ -12,6 +12,7 @@ from riskplan.cases.codes import NullificationCode, Qualification
 from riskplan.cases.model import PrimarySource
 from riskplan.cases.processing import CaseProcessor
 from riskplan.cases.store import store_cases
+from riskplan.errors import UserInputError
 from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.store.db import session_scope
@@ -117,25 +118,19 @@ def test_day_zero_is_the_first_receipt_by_anyone_and_a_future_date_never_moves_a
     de = PrimarySource(country="DE", qualification=Qualification.PHYSICIAN)
     # the partner received it on 25 October (C.1.4); the company on 1 November (C.1.5)
     partner_first = make_icsr("DE-RPDEMO-2026-000010", first_received="20261025", received="20261101", reporter=de)
-    # recorded with a mistyped receipt date two years ahead
+    # a mistyped receipt date two years ahead is refused at intake, so it can never move a clock
     future = make_icsr("DE-RPDEMO-2026-000011", received="20281101", reporter=de)
     recorded = dt.datetime(2026, 11, 3, 10, 0, tzinfo=dt.UTC)
+    with session_scope(engine) as s, pytest.raises(UserInputError, match="20281101 is after today"):
+        store_cases(s, [processor.assess(future)], plan_name="uplizna", plan_version=None, who="cp1", now=recorded)
     with session_scope(engine) as s:
         store_cases(
-            s,
-            [processor.assess(partner_first), processor.assess(future)],
-            plan_name="uplizna",
-            plan_version=None,
-            who="cp1",
-            now=recorded,
+            s, [processor.assess(partner_first)], plan_name="uplizna", plan_version=None, who="cp1", now=recorded
         )
     with session_scope(engine) as s:
         eu = [d for d in destinations_in_force(s).values() if d.destination.code == "EU"]
         found = {o.worldwide_id: (o.day_zero, o.due) for o in current_obligations(s, eu, {})}
-    assert found == {
-        "DE-RPDEMO-2026-000010": (D(2026, 10, 25), D(2026, 11, 9)),
-        "DE-RPDEMO-2026-000011": (D(2026, 11, 3), D(2026, 11, 18)),
-    }
+    assert found == {"DE-RPDEMO-2026-000010": (D(2026, 10, 25), D(2026, 11, 9))}
 
 
 def test_a_nullified_version_in_the_store_owes_a_nullification_where_the_case_was_sent(
