@@ -24,6 +24,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("check", "riskplan.minimisation.cli", "app"),
     ("report", "riskplan.reports.cli", "app"),
     ("user", "riskplan.web.cli", "user_app"),
+    ("audit", "riskplan.store.cli", "app"),
 )
 # ``riskplan synth <kind>``: (command, module, function).
 SYNTH_COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -77,6 +78,7 @@ _GROUP_HELP = {
     "user": "Users of the web application: add, list, unlock.",
     "report": "Periodic reports: the PSUR / PBRER (ICH E2C(R2), GVP Module VII).",
     "check": "Risk minimisation: pre-infusion checklist, patient card, effectiveness indicators.",
+    "audit": "The audit trail: verify its hash chain, read its history.",
 }
 
 
@@ -90,8 +92,9 @@ def db_upgrade() -> None:
 
 @db_app.command("status")
 def db_status() -> None:
-    """Say whether the database is at the latest revision."""
-    from riskplan.store.db import make_engine
+    """Say whether the database is at the latest revision, and the audit trail's row count and head hash."""
+    from riskplan.store.audit import audit_head
+    from riskplan.store.db import make_engine, session_scope
     from riskplan.store.migrate import is_current
 
     engine = make_engine(get_settings().database_url)
@@ -101,6 +104,10 @@ def db_status() -> None:
         console.print(f"cannot read the database: {exc}")
         raise typer.Exit(1) from None
     console.print("up to date" if current else "needs `riskplan db upgrade`")
+    if current:
+        with session_scope(engine) as session:
+            rows, head = audit_head(session)
+        console.print(f"audit trail: {rows} rows, head {head}")
     raise typer.Exit(0 if current else 1)
 
 

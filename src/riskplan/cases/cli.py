@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
@@ -18,6 +18,7 @@ from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context
 from riskplan.cases.model import Icsr
+from riskplan.cases.rejections import REJECTED, SKIPPED, record_rejected_import
 from riskplan.cases.store import (
     StoreOutcome,
     case_history,
@@ -34,6 +35,9 @@ from riskplan.cli_support import console, current_user, database, user_errors
 from riskplan.errors import UserInputError, validation_problems
 from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="Individual case safety reports: intake, E2B(R3) exchange, assessment, clocks.", no_args_is_help=True
@@ -64,6 +68,14 @@ def read_case_file(path: Path) -> Icsr:
         raise UserInputError(validation_problems(exc, str(path), "case")) from None
 
 
+def _audit_rejection(engine: Engine, path: Path, data: bytes | None, reason: str, action: str = REJECTED) -> None:
+    """Record a refused file in the audit trail, in a transaction of its own (the import rolled back)."""
+    with session_scope(engine) as session:
+        record_rejected_import(
+            session, file_name=str(path), data=data, reason=reason, who=current_user(), action=action
+        )
+
+
 def _print_outcomes(outcomes: list[StoreOutcome]) -> None:
     for o in outcomes:
         label = {
@@ -82,10 +94,16 @@ def new(
     reason: ReasonOption = None,
 ) -> None:
     """Enter a case (or follow-up information for a known worldwide case id) from a file."""
-    icsr = read_case_file(file)
-    with session_scope(database()) as session:
-        ctx = intake_context(session, _plan_name(plan), current_user())
-        outcomes = intake(session, [icsr], context=ctx, who=current_user(), reason=reason)
+    engine = database()
+    try:
+        icsr = read_case_file(file)
+        with session_scope(engine) as session:
+            ctx = intake_context(session, _plan_name(plan), current_user())
+            outcomes = intake(session, [icsr], context=ctx, who=current_user(), reason=reason)
+    except UserInputError as exc:
+        if file.is_file():
+            _audit_rejection(engine, file, file.read_bytes(), str(exc))
+        raise
     _print_outcomes(outcomes)
     _show(outcomes[0].case_number, None)
 
@@ -111,26 +129,34 @@ def import_files(
             console.print(f"[red]{path}: no such file[/]")
             problems += 1
             continue
+        data = path.read_bytes()
         try:
-            result = import_e2b(path.read_bytes(), skip_invalid=skip_invalid)
+            result = import_e2b(data, skip_invalid=skip_invalid)
         except E2bError as exc:
             console.print(f"[red]{path}: rejected, nothing imported[/]\n{exc}")
+            _audit_rejection(engine, path, data, str(exc))
             problems += 1
             continue
-        with session_scope(engine) as session:
-            ctx = ctx or intake_context(session, _plan_name(plan), current_user())
-            outcomes = intake(
-                session,
-                result.icsrs,
-                context=ctx,
-                who=current_user(),
-                reason=reason or f"E2B(R3) import of {path.name}",
-            )
+        try:
+            with session_scope(engine) as session:
+                ctx = ctx or intake_context(session, _plan_name(plan), current_user())
+                outcomes = intake(
+                    session,
+                    result.icsrs,
+                    context=ctx,
+                    who=current_user(),
+                    reason=reason or f"E2B(R3) import of {path.name}",
+                )
+        except UserInputError as exc:  # a business rule refused the batch: nothing of it is stored
+            _audit_rejection(engine, path, data, str(exc))
+            raise
         console.print(f"{path}: {len(outcomes)} case(s) imported")
         _print_outcomes(outcomes)
         for rejection in result.rejected:
             console.print(f"[red]{path}: skipped {rejection}[/]")
             problems += 1
+        if result.rejected:
+            _audit_rejection(engine, path, data, "; ".join(str(r) for r in result.rejected), SKIPPED)
     if problems:
         raise typer.Exit(1)
 
