@@ -96,7 +96,7 @@ def _diagnose(
             return ChainBreak(
                 first,
                 "row inserted",
-                f"rows {first}..{prev_id} are not part of the chain: row {row_id} links to "
+                f"{_span(first, prev_id)} not part of the chain: row {row_id} links to "
                 + (f"row {earlier_id}" if earlier_id else "the start of the chain"),
             )
     if not prev_id:
@@ -105,13 +105,17 @@ def _diagnose(
         return ChainBreak(
             prev_id + 1,
             "row missing",
-            f"rows {prev_id + 1}..{row_id - 1} were deleted: row {row_id} links to a row not there",
+            f"{_span(prev_id + 1, row_id - 1)} gone (deleted): row {row_id} links to a row not there",
         )
     return ChainBreak(
         prev_id,
         "content changed",
         f"row {prev_id} was changed and re-hashed, or a row after it deleted: row {row_id} links to another hash",
     )
+
+
+def _span(first: int, last: int) -> str:
+    return f"row {first} is" if first == last else f"rows {first}..{last} are"
 
 
 def _check_head(session: Session, count: int, last_id: int, last_hash: str) -> ChainBreak | None:
