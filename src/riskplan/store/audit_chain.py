@@ -12,8 +12,8 @@ Canonical serialisation of a row (version ``riskplan-audit-v1``; it never change
      reason, prev_hash]
 
 * ``id`` is the row's integer id (its sequence number in the chain);
-* ``at`` is the time stamp in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (microseconds; a time stamp read back
-  without a zone, as SQLite stores it, is UTC);
+* ``at`` is the time stamp in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (``isoformat`` with microseconds; a
+  time stamp read back without a zone, as SQLite stores it, is UTC);
 * the text columns are JSON strings, or ``null`` when empty (SQL NULL);
 * ``prev_hash`` is the previous row's ``row_hash`` (64 lower-case hex digits), or 64 zeros for the first row.
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 FORMAT = "riskplan-audit-v1"
@@ -47,22 +47,22 @@ HASHED_COLUMNS = (
 )
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical_time(at: dt.datetime) -> str:
     """``at`` in UTC with microseconds; a naive time stamp is taken as UTC (SQLite stores them so)."""
     if at.tzinfo is not None:
         at = at.astimezone(dt.UTC).replace(tzinfo=None)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.isoformat(timespec="microseconds") + "Z"
 
 
-def canonical_row(row: Mapping[Any, Any]) -> bytes:
-    """The bytes a row's hash is taken over (see the module docstring)."""
-    values: list[Any] = [FORMAT]
-    for column in HASHED_COLUMNS:
-        value = row[column]
-        values.append(canonical_time(value) if column == "at" else value)
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def hash_values(values: Sequence[Any]) -> str:
+    """The hash of a row given as its values in :data:`HASHED_COLUMNS` order (the fast path of verify)."""
+    canonical = [FORMAT, values[0], canonical_time(values[1]), *values[2:]]
+    return hashlib.sha256(_ENCODER.encode(canonical).encode("utf-8")).hexdigest()
 
 
 def row_hash(row: Mapping[Any, Any]) -> str:
     """The SHA-256 (hex) of a row's canonical content, its predecessor's hash included."""
-    return hashlib.sha256(canonical_row(row)).hexdigest()
+    return hash_values([row[column] for column in HASHED_COLUMNS])

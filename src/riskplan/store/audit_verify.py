@@ -22,11 +22,13 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from riskplan.store.audit import AuditEvent, AuditHead
-from riskplan.store.audit_chain import GENESIS, HASHED_COLUMNS, row_hash
+from riskplan.store.audit_chain import GENESIS, HASHED_COLUMNS, hash_values, row_hash
 
 #: Rows fetched per round trip, and how often progress is reported.
 BATCH = 10_000
 _RECENT = 1_000  # hashes kept to recognise inserted rows that a later row links past
+_PREV = HASHED_COLUMNS.index("prev_hash")
+_STORED = len(HASHED_COLUMNS)  # position of row_hash in a selected row
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,11 @@ def verify_chain(session: Session, progress: Callable[[int], None] | None = None
         count += 1
         if progress is not None and count % BATCH == 0:
             progress(count)
-        values = row._mapping
-        if values["prev_hash"] != prev_hash or row_hash(values) != values["row_hash"]:
+        if row[_PREV] != prev_hash or hash_values(row[:_STORED]) != row[_STORED]:
             pending = next(rows, None)
             result.close()
-            return ChainCheck(count, prev_hash, _diagnose(values, pending, prev_id, prev_hash, recent))
-        prev_id, prev_hash = values["id"], values["row_hash"]
+            return ChainCheck(count, prev_hash, _diagnose(row._mapping, pending, prev_id, prev_hash, recent))
+        prev_id, prev_hash = row[0], row[_STORED]
         recent.append((prev_id, prev_hash))
     return ChainCheck(count, prev_hash, _check_head(session, count, prev_id, prev_hash))
 

@@ -117,7 +117,7 @@ _TRIGGER_NAMES = {
 def _canonical_time(at: dt.datetime) -> str:
     if at.tzinfo is not None:
         at = at.astimezone(dt.UTC).replace(tzinfo=None)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.isoformat(timespec="microseconds") + "Z"
 
 
 def _row_hash(row: Mapping[str, Any]) -> str:
