@@ -129,9 +129,12 @@ def insert_audit_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> li
     stamp and hashes.
 
     Holds the head's lock until the session's transaction ends: append audit rows late in a transaction.
+    The session's pending changes are flushed first, so their row locks come before the head's (a
+    transaction holding the head then never waits for a row that a transaction waiting for the head holds).
     """
     if not rows:
         return []
+    session.flush()
     connection = session.connection()
     count, last_id, last_hash, last_at = _lock_head(connection)
     # taken after the lock: a row appended later is never stamped earlier (not even when clocks step back)
