@@ -244,3 +244,33 @@ def test_an_upgraded_database_verifies_and_the_downgrade_removes_the_chain(
         conn.execute(text("UPDATE audit_event SET who = 'x' WHERE id = 1"))
     engine.dispose()
     get_settings.cache_clear()
+
+
+def test_verify_reports_progress_and_shows_it_on_a_terminal_after_a_second(
+    audit_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    from riskplan.store import audit_verify
+    from riskplan.store import cli as audit_cli
+
+    _record(audit_db, 3)
+    monkeypatch.setattr(audit_verify, "BATCH", 1)
+    seen: list[int] = []
+    with session_scope(audit_db) as s:
+        assert audit_verify.verify_chain(s, seen.append).intact
+    assert seen == [1, 2, 3]
+
+    monkeypatch.setattr(audit_cli, "console", Console(force_terminal=False))
+    quiet = audit_cli._LateProgress(3)
+    quiet(1)
+    assert quiet._progress is None  # not a terminal: no bar
+    monkeypatch.setattr(audit_cli, "console", Console(force_terminal=True))
+    soon = audit_cli._LateProgress(3)
+    soon(1)
+    assert soon._progress is None  # under a second: no bar
+    monkeypatch.setattr(audit_cli, "_SHOW_PROGRESS_AFTER", 0.0)
+    late = audit_cli._LateProgress(3)
+    late(2)
+    assert late._progress is not None and late._progress.tasks[0].completed == 2
+    late.stop()

@@ -9,7 +9,7 @@ and row count. Appending locks that row first (``SELECT ... FOR UPDATE`` on Post
 to it takes the database's write lock), so concurrent writers append one after the other, each linking to
 the row the previous one committed; the lock is held until the transaction ends. The time stamp is taken
 after the lock (and never before the head's), so audit time stamps follow commit order: id order and time
-order agree. On PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE of ``audit_event`` (``store_0002``).
+order agree. Triggers refuse UPDATE and DELETE of ``audit_event`` (and TRUNCATE on PostgreSQL; ``store_0002``).
 """
 
 from __future__ import annotations
