@@ -2,8 +2,8 @@
 
 Rows are appended with :func:`riskplan.store.audit.insert_audit_rows` (the bulk path case intake uses), in
 transactions of ``--batch`` rows; the verification walks the whole chain as the CLI does. Prints the append
-rate and the median verification time (wall clock, and CPU of this process) of ``--runs`` runs, for SQLite (file, WAL) and PostgreSQL
-(127.0.0.1:5432, a fresh database).
+rate and the median verification time (wall clock, and CPU of this process) of ``--runs`` runs, for SQLite
+(file, WAL) and PostgreSQL (127.0.0.1:5432, a fresh database).
 
     .venv/bin/python bench/bench_audit.py [--rows 1000000] [--batch 10000] [--runs 3] [--skip-postgres]
 """
