@@ -143,3 +143,24 @@ def test_a_case_is_medically_assessed_and_the_audit_trail_says_so(cli_env: Path)
     assert bad.exit_code == 2 and "unknown causality 'likely'" in bad.output
     missing = runner.invoke(app, ["case", "assess", "RP0000099", "--causality", "possible"])
     assert missing.exit_code == 2 and "RP0000099" in missing.output
+
+
+def test_a_refused_file_leaves_an_audit_row_and_nothing_else(cli_env: Path) -> None:
+    # 21 CFR 11.10(e): refused intake attempts are traceable (who, when, which file, why)
+    not_xml = cli_env / "notes.xml"
+    not_xml.write_text("this is not XML")
+    result = runner.invoke(app, ["case", "import", str(not_xml)], env=WIDE)
+    assert result.exit_code == 1 and "rejected, nothing imported" in result.output  # the exit code is unchanged
+    data = json.loads(make_icsr().model_dump_json())
+    data["patient"]["sex"] = "9"
+    bad = cli_env / "bad.json"
+    bad.write_text(json.dumps(data))
+    assert runner.invoke(app, ["case", "new", str(bad)], env=WIDE).exit_code == 2
+    assert json.loads(runner.invoke(app, ["case", "list", "--format", "json"]).output) == []
+    trail = runner.invoke(app, ["audit", "history", "--entity-type", "case import"], env=WIDE)
+    assert trail.exit_code == 0, trail.output
+    out = _flat(trail.output)
+    assert "tester case import notes.xml import rejected" in out
+    assert "tester case import bad.json import rejected" in out
+    assert "patient.sex: Input should be" in out
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0

@@ -41,6 +41,7 @@ from riskplan.reports.psur import (
     render_psur_html,
     write_psur,
 )
+from riskplan.store.audit import audit_head
 from riskplan.store.db import session_scope
 from riskplan.studies import vocabulary as v
 from riskplan.studies.cdm import cdm_from_records
@@ -271,11 +272,19 @@ def test_checksum_stable_and_changes_when_a_case_is_added(sqlite_engine: Engine,
     meta = json.loads(first.metadata.read_text("utf-8"))
     assert meta["checksum_sha256"] == first.checksum and "generated_at" in meta
 
-    # a case first received after the DLP (in a later quarter) changes nothing
+    # a case first received after the DLP (in a later quarter) changes nothing but the audit trail's head
+    with session_scope(sqlite_engine) as session:
+        rows, head = audit_head(session)
+    assert f'{rows} rows; head SHA-256 <code class="checksum">{head}</code>' in html
+    assert meta["audit_trail"] == {"rows": rows, "head_sha256": head}
     _intake(sqlite_engine, [make_icsr("GB-LATE", received="20260110")])
     late = write_psur(sqlite_engine, "uplizna", START, DLP, tmp_path / "c", pdf=False)
     assert late.checksum == first.checksum
-    assert late.html.read_bytes() == first.html.read_bytes()
+    with session_scope(sqlite_engine) as session:
+        late_rows, late_head = audit_head(session)
+    assert late_head != head
+    late_html = late.html.read_text("utf-8").replace(late_head, head).replace(f"{late_rows} rows;", f"{rows} rows;")
+    assert late_html == html
 
     # a case in the interval changes the checksum
     _intake(sqlite_engine, [make_icsr("GB-NEW-IN-INTERVAL", received="20251001")])

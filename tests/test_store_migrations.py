@@ -29,7 +29,7 @@ runner = CliRunner()
 
 APPROVED_AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 ASSESSED_AT = dt.datetime(2026, 3, 4, 14, 5, tzinfo=dt.UTC)
-OLD_REVISIONS = ("store@head", "plan_0001", "cases_0001", "web_0001")
+OLD_REVISIONS = ("store_0001", "plan_0001", "cases_0001", "web_0001")
 
 
 @pytest.fixture

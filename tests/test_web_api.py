@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from riskplan.cases.e2b import import_e2b
 from riskplan.cases.tables import CaseRow, SubmissionRow
+from riskplan.store.audit import history
 from riskplan.store.db import session_scope
 from riskplan.web.config import signal_results_path
 from web_fixtures import (  # noqa: F401  (fixtures)
@@ -146,6 +147,12 @@ def test_a_refused_e2b_file_stores_nothing(web: WebApp) -> None:
     r = c.post("/api/cases/import", files={"file": ("x.xml", b"not xml at all", "text/plain")}, headers=h)
     assert r.status_code == 422
     assert _cases(web) == 0
+    with session_scope(web.engine) as s:  # each refused attempt is in the audit trail: who, when, file, why
+        refused = history(s, "case import", "x.xml")
+    assert [e.action for e in refused] == ["import rejected", "import rejected"]
+    assert all(e.who and e.reason for e in refused)
+    assert (refused[1].reason or "").startswith("file refused: not well-formed XML")
+    assert '"sha256"' in (refused[1].new_value or "")
 
 
 def test_plans_versions_diff_and_approval(web: WebApp) -> None:

@@ -27,6 +27,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("report", "riskplan.reports.cli", "app"),
     ("user", "riskplan.web.cli", "user_app"),
     ("gateway", "riskplan.submissions.gateway_cli", "app"),
+    ("audit", "riskplan.store.cli", "app"),
 )
 # ``riskplan synth <kind>``: (command, module, function).
 SYNTH_COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -110,6 +111,7 @@ _GROUP_HELP = {
     "report": "Periodic reports: the PSUR / PBRER (ICH E2C(R2), GVP Module VII).",
     "check": "Risk minimisation: pre-infusion checklist, patient card, effectiveness indicators.",
     "gateway": "A local AS2 gateway acting like an authority's (signed MDN, ICH ACK), and an AS2 sender.",
+    "audit": "The audit trail: verify its hash chain, read its history.",
 }
 
 
@@ -124,7 +126,8 @@ def db_upgrade() -> None:
 @db_app.command("status")
 @user_errors
 def db_status() -> None:
-    """Say which database is used (and which settings file chose it) and whether it is at the latest revision.
+    """Say which database is used (and which settings file chose it), whether it is at the latest revision,
+    and the audit trail's row count and head hash.
 
     Exit 0: up to date; 1: needs `riskplan db upgrade` (or does not exist yet); 2: bad URL or driver;
     3: the database cannot be reached or read.
@@ -132,6 +135,8 @@ def db_status() -> None:
     from sqlalchemy.engine import make_url
 
     from riskplan.settings import config_file, data_dir
+    from riskplan.store.audit import audit_head
+    from riskplan.store.db import session_scope
     from riskplan.store.faults import shown_url
     from riskplan.store.migrate import is_current
 
@@ -145,8 +150,13 @@ def db_status() -> None:
     if file not in (None, "", ":memory:") and not Path(str(file)).is_file():
         console.print("no database file yet: `riskplan db upgrade` creates it")
         raise typer.Exit(1)
-    current = is_current(open_engine(url))
+    engine = open_engine(url)
+    current = is_current(engine)
     console.print("up to date" if current else "needs `riskplan db upgrade`")
+    if current:
+        with session_scope(engine) as session:
+            rows, head = audit_head(session)
+        console.print(f"audit trail: {rows} rows, head {head}")
     raise typer.Exit(0 if current else 1)
 
 

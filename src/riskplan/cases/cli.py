@@ -7,7 +7,7 @@ import hashlib
 import json
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
@@ -19,6 +19,7 @@ from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context, intake_transaction
 from riskplan.cases.model import Icsr
+from riskplan.cases.rejections import REJECTED, SKIPPED, record_rejected_import
 from riskplan.cases.store import (
     StoreOutcome,
     case_history,
@@ -37,6 +38,9 @@ from riskplan.cli_support import EXIT_USER_ERROR, console, current_user, databas
 from riskplan.errors import UserInputError, validation_problems
 from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="Individual case safety reports: intake, E2B(R3) exchange, assessment, clocks.", no_args_is_help=True
@@ -67,6 +71,14 @@ def read_case_file(path: Path) -> Icsr:
         raise UserInputError(validation_problems(exc, str(path), "case")) from None
 
 
+def _audit_rejection(engine: Engine, path: Path, data: bytes | None, reason: str, action: str = REJECTED) -> None:
+    """Record a refused file in the audit trail, in a transaction of its own (the import rolled back)."""
+    with session_scope(engine) as session:
+        record_rejected_import(
+            session, file_name=str(path), data=data, reason=reason, who=current_user(), action=action
+        )
+
+
 def _print_outcomes(outcomes: list[StoreOutcome]) -> None:
     for o in outcomes:
         label = {
@@ -85,8 +97,14 @@ def new(
     reason: ReasonOption = None,
 ) -> None:
     """Enter a case (or follow-up information for a known worldwide case id) from a file."""
-    icsr = read_case_file(file)
-    _, outcomes = intake_transaction(database(), [icsr], plan_name=_plan_name(plan), who=current_user(), reason=reason)
+    engine = database()
+    try:
+        icsr = read_case_file(file)
+        _, outcomes = intake_transaction(engine, [icsr], plan_name=_plan_name(plan), who=current_user(), reason=reason)
+    except UserInputError as exc:
+        if file.is_file():
+            _audit_rejection(engine, file, file.read_bytes(), str(exc))
+        raise
     _print_outcomes(outcomes)
     _show(outcomes[0].case_number, None)
 
@@ -116,12 +134,15 @@ def import_files(
             problems += 1
             continue
         limit = get_settings().e2b_max_file_bytes
+        data: bytes | None = None
         try:
             if path.stat().st_size > limit:  # refused unread: a huge file never fills the memory
                 raise E2bError(f"file refused: {path.stat().st_size:,} bytes is more than the {limit:,} allowed")
-            result = import_e2b(path.read_bytes(), skip_invalid=skip_invalid, max_bytes=limit)
+            data = path.read_bytes()
+            result = import_e2b(data, skip_invalid=skip_invalid, max_bytes=limit)
         except E2bError as exc:
             console.print(f"[red]{path}: rejected, nothing imported[/]\n{exc}")
+            _audit_rejection(engine, path, data, str(exc))
             problems += 1
             continue
         try:
@@ -133,8 +154,9 @@ def import_files(
                 reason=reason or f"E2B(R3) import of {path.name}",
                 context=ctx,
             )
-        except UserInputError as exc:
+        except UserInputError as exc:  # a business rule refused the batch: nothing of it is stored
             console.print(f"[red]{path}: rejected, nothing imported[/]\n{exc}")
+            _audit_rejection(engine, path, data, str(exc))
             problems += 1
             continue
         console.print(f"{path}: {len(outcomes)} case(s) imported")
@@ -142,6 +164,8 @@ def import_files(
         for rejection in result.rejected:
             console.print(f"[red]{path}: skipped {rejection}[/]")
             problems += 1
+        if result.rejected:
+            _audit_rejection(engine, path, data, "; ".join(str(r) for r in result.rejected), SKIPPED)
     if problems:
         raise typer.Exit(EXIT_USER_ERROR)
 

@@ -97,6 +97,7 @@ from riskplan.plan.model import ConcernCategory, PlanPart, RiskManagementPlan, S
 from riskplan.plan.versions import PlanVersion, content_hash, latest_version, list_versions
 from riskplan.reports.plan_summary import environment, html_to_pdf, summary_view
 from riskplan.reports.study_report import fmt
+from riskplan.store.audit import audit_head
 from riskplan.store.db import session_scope
 
 if TYPE_CHECKING:
@@ -1118,6 +1119,9 @@ class PsurData:
     rsi_baseline: bool
     parameters: dict[str, Any]
     checksum: str = field(default="")
+    # (rows, head hash) of the audit trail when the report was generated: which state of the tamper-evident
+    # trail (21 CFR 11.10(e)) the report was made from; not an input, so not in the checksum
+    audit_trail: tuple[int, str] = field(default=(0, ""))
 
 
 def resolve_plan(session: Session, plan_name: str) -> tuple[RiskManagementPlan, int | None, list[PlanVersion]]:
@@ -1223,6 +1227,7 @@ def collect_psur(
             "cdm": None if cdm is None else Path(str(cdm)).name,
             "exposure_sha256": exposure_sha,
         },
+        audit_trail=audit_head(session),
     )
     return dataclasses.replace(data, checksum=input_checksum(data))
 
@@ -1601,6 +1606,7 @@ def write_psur(
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "riskplan_version": __version__,
         "checksum_sha256": data.checksum,
+        "audit_trail": {"rows": data.audit_trail[0], "head_sha256": data.audit_trail[1]},
         "parameters": data.parameters,
         "plan": {"name": plan_name, "version": data.plan_version, "content_sha256": data.plan_sha256},
         "counted_cases_sha256": data.counts.cases_sha256,

@@ -24,6 +24,7 @@ from riskplan.cases.reads import (
     version_assessment,
     version_records,
 )
+from riskplan.cases.rejections import REJECTED, SKIPPED, record_rejected_import
 from riskplan.cases.store import (
     StoreOutcome,
     case_history,
@@ -151,23 +152,45 @@ def import_batch(
     skip_invalid: bool = False,
     plan: str | None = None,
 ) -> Imported:
-    """An E2B(R3) batch, stored whole in one transaction (or not at all); E2bError for a refused file."""
-    result = import_e2b(
-        data, skip_invalid=skip_invalid, max_bytes=ctx.web.max_upload_mib * 1024 * 1024, today=ctx.today()
-    )
-    if not result.icsrs:
-        raise E2bError("the file holds no case that could be imported", rejections=result.rejected)
-    ids = [i.worldwide_case_id for i in result.icsrs]
-    if len(set(ids)) != len(ids):
-        raise E2bError("the batch holds the same worldwide case id (C.1.8.1) more than once")
+    """An E2B(R3) batch, stored whole in one transaction (or not at all); E2bError for a refused file.
 
-    def work(session: Session) -> list[StoreOutcome]:
-        context = ctx.intake_contexts.get(session, _plan(ctx, plan), who)
-        return intake(
-            session, result.icsrs, context=context, who=who, reason=f"E2B(R3) import of {file_name}", now=ctx.now()
+    A refused file (and the messages skipped with ``skip_invalid``) is recorded in the audit trail in a
+    transaction of its own.
+    """
+
+    def audit(reason: str, action: str = REJECTED) -> None:
+        ctx.write(
+            lambda s: record_rejected_import(s, file_name=file_name, data=data, reason=reason, who=who, action=action)
         )
 
-    return Imported(file_name, ctx.write(work), list(result.rejected))
+    try:
+        result = import_e2b(
+            data, skip_invalid=skip_invalid, max_bytes=ctx.web.max_upload_mib * 1024 * 1024, today=ctx.today()
+        )
+        if not result.icsrs:
+            raise E2bError("the file holds no case that could be imported", rejections=result.rejected)
+        ids = [i.worldwide_case_id for i in result.icsrs]
+        if len(set(ids)) != len(ids):
+            raise E2bError("the batch holds the same worldwide case id (C.1.8.1) more than once")
+
+        def work(session: Session) -> list[StoreOutcome]:
+            context = ctx.intake_contexts.get(session, _plan(ctx, plan), who)
+            return intake(
+                session,
+                result.icsrs,
+                context=context,
+                who=who,
+                reason=f"E2B(R3) import of {file_name}",
+                now=ctx.now(),
+            )
+
+        outcomes = ctx.write(work)
+    except (E2bError, UserInputError) as exc:
+        audit(str(exc))
+        raise
+    if result.rejected:
+        audit("; ".join(str(r) for r in result.rejected), SKIPPED)
+    return Imported(file_name, outcomes, list(result.rejected))
 
 
 @dataclass(frozen=True)
