@@ -150,7 +150,7 @@ def test_a_refused_file_leaves_an_audit_row_and_nothing_else(cli_env: Path) -> N
     not_xml = cli_env / "notes.xml"
     not_xml.write_text("this is not XML")
     result = runner.invoke(app, ["case", "import", str(not_xml)], env=WIDE)
-    assert result.exit_code == 1 and "rejected, nothing imported" in result.output  # the exit code is unchanged
+    assert result.exit_code == 2 and "rejected, nothing imported" in result.output
     data = json.loads(make_icsr().model_dump_json())
     data["patient"]["sex"] = "9"
     bad = cli_env / "bad.json"
