@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
-from riskplan.cases.assessments import record_assessment
+from riskplan.cases.assessments import assessments, record_assessment
 from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context
@@ -30,7 +30,15 @@ from riskplan.cases.store import (
     record_submission,
     resolve_case_id,
 )
-from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.cli_support import (
+    PasswordStdinOption,
+    SignerOption,
+    console,
+    current_user,
+    database,
+    user_errors,
+    verified_signer,
+)
 from riskplan.errors import UserInputError, validation_problems
 from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
@@ -232,6 +240,7 @@ def list_command(
 def _show(ref: str, version: int | None) -> None:
     with session_scope(database()) as session:
         c = get_case(session, ref, version)
+        assessed = assessments(session, resolve_case_id(session, ref))
     console.print(
         f"[bold]{c.case_number}[/] {c.worldwide_id} — version {c.version} of {c.latest_version}, "
         f"received {c.received}, recorded {c.recorded_at:%Y-%m-%d %H:%M} by {c.recorded_by}"
@@ -264,6 +273,12 @@ def _show(ref: str, version: int | None) -> None:
         console.print(f"safety concern [bold]{concern}[/]: {reasons}")
     for kind, other, why in c.links:
         console.print(f"linked as {kind} with {other}" + (f": {why}" if why else ""))
+    for a in assessed:
+        console.print(
+            f"medical assessment of version {a.version}: {a.causality}"
+            + (f" — {a.comment}" if a.comment else "")
+            + f"; signed: {a.signed}"
+        )
 
 
 @app.command()
@@ -406,12 +421,18 @@ def assess(
         str, typer.Option(help="WHO-UMC category: certain, probable, possible, unlikely, conditional, unassessable")
     ],
     comment: Annotated[str | None, typer.Option(help="The medical reasoning (audit trail)")] = None,
+    signer: SignerOption = None,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
-    """Record a medical assessment (WHO-UMC causality) of the latest version of a case."""
-    with session_scope(database()) as session:
+    """Record a medical assessment (WHO-UMC causality) of the latest version of a case, electronically
+    signed by its author (a safety physician or the QPPV: your own user name and password, 21 CFR 11.200)."""
+    engine = database()
+    with session_scope(engine) as session:
         case_id = resolve_case_id(session, case)
-        done = record_assessment(session, case_id, causality, comment, who=current_user())
-    console.print(f"{case_number(case_id)} version {done.version} assessed: {done.causality}")
+    who = verified_signer(engine, signer, password_stdin)
+    with session_scope(engine) as session:
+        done = record_assessment(session, case_id, causality, comment, signer=who)
+    console.print(f"{case_number(case_id)} version {done.version} assessed: {done.causality}; signed: {done.signed}")
 
 
 @app.command()
