@@ -566,11 +566,16 @@ def transition_command(
     version whose reason names the signal.
     """
     from riskplan.cli_support import current_user, database, verified_signer
-    from riskplan.signals.workflow import SignalState, parse_state, transition
+    from riskplan.signals.workflow import SignalState, closing_is_ready, parse_state, transition
     from riskplan.store.db import session_scope
 
     engine = database()
-    signed_by = verified_signer(engine, signer, password_stdin) if parse_state(state) is SignalState.CLOSED else None
+    signed_by = None
+    if parse_state(state) is SignalState.CLOSED:
+        with session_scope(engine) as session:
+            ready = closing_is_ready(session, signal_id, role=role, outcome=outcome)
+        if ready:
+            signed_by = verified_signer(engine, signer, password_stdin)
     who = signed_by.username if signed_by is not None else current_user()
     with session_scope(engine) as session:
         s = transition(

@@ -638,6 +638,17 @@ def _apply_plan_outcome(
     return changed.name, version.version, touched
 
 
+def closing_is_ready(session: Session, signal_id: str | int, *, role: str | None, outcome: str | None) -> bool:
+    """Whether closing the signal now, acting as ``role`` with ``outcome``, passes the checks that come
+    before the signature, so that a front end asks for the password only when it will be used (a move
+    that is refused anyway is refused with its own message, without a signing attempt)."""
+    signal = get_signal(session, signal_id)
+    if SignalState.CLOSED not in signal.allowed_next or outcome is None or _key(role or "") != QPPV_ROLE:
+        return False
+    parse_outcome(outcome)
+    return True
+
+
 def transition(
     session: Session,
     signal_id: str | int,

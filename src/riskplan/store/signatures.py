@@ -123,6 +123,8 @@ def verify_signer(
     :class:`SigningRefused`, after the failed attempt has been audited and counted towards the lock-out
     (in its own transaction, so it stays recorded although nothing is signed)."""
     name = check_actor(username, "signer's user name")
+    if not password:
+        raise SigningRefused(f"signing needs the password of {name}, given now (21 CFR 11.200): nothing was signed")
     check = checker or PasswordCheck(engine, settings)
     result = check.check(name, password, purpose="signing")
     if result.locked_until is not None and not result.ok:

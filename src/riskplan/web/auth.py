@@ -161,7 +161,7 @@ class Auth:
             entity_type=USER_ENTITY,
             entity_id=name,
             action="created",
-            changes={"role": (None, role.value), "full_name": (None, printed)},
+            changes={"role": (None, role.value), **({"full_name": (None, printed)} if printed else {})},
             at=now,
         )
         return user

@@ -325,7 +325,7 @@ async def move_signal(
     if plan_file is not None and plan_file.filename:
         plan = _uploaded_plan(await plan_file.read(MAX_PLAN_BYTES + 1), plan_file.filename)
     # 21 CFR 11.200(a)(1): closing is signed with the QPPV's own password, asked for again now
-    signer = await run_in_threadpool(ctx.auth.signer, user.username, password) if to == CLOSED else None
+    signer = await run_in_threadpool(ctx.auth.signer, user.username, password) if to == CLOSED and password else None
     await run_in_threadpool(
         ctx.write,
         lambda s: flow.transition(

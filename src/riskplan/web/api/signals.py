@@ -92,7 +92,7 @@ def transition(
     if body.to == CLOSED and not principal.can(Permission.SIGNAL_CLOSE):
         raise HTTPException(403, "only the QPPV closes signals")
     flow = workflow(ctx)
-    signer = ctx.auth.signer(principal.username, body.password or "") if body.to == CLOSED else None
+    signer = ctx.auth.signer(principal.username, body.password) if body.to == CLOSED and body.password else None
     view = ctx.write(
         lambda s: flow.transition(
             s,
