@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
-from riskplan.cases.assessments import assessments, record_assessment
+from riskplan.cases.assessments import assessments, parse_causality, record_assessment
 from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context
@@ -426,6 +426,7 @@ def assess(
 ) -> None:
     """Record a medical assessment (WHO-UMC causality) of the latest version of a case, electronically
     signed by its author (a safety physician or the QPPV: your own user name and password, 21 CFR 11.200)."""
+    parse_causality(causality)  # a bad category or case is refused before the password is asked for
     engine = database()
     with session_scope(engine) as session:
         case_id = resolve_case_id(session, case)

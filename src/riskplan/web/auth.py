@@ -6,7 +6,15 @@
   while locked even the right password is refused (sessions already open stay open, so that someone
   guessing passwords cannot throw the real user out). Failed logins under a name that is not an active
   account are counted and locked out in the same way (``web_login_attempt``), so the answers (wrong
-  password, locked) never tell a guesser which user names exist.
+  password, locked) never tell a guesser which user names exist. The password check itself, safe
+  under parallel attempts (counted before the password is verified, with atomic updates), is
+  :class:`riskplan.store.accounts.PasswordCheck`, shared with electronic signatures: a failed signing
+  counts towards the same lock-out.
+* Password spraying (one guess on many accounts from one address): after ``client_lockout_attempts``
+  failed logins from one client address within ``client_lockout_minutes``, logins from that address
+  are refused for ``client_lockout_minutes`` (``web_client_attempt``; audited, entity ``login client``).
+* :meth:`Auth.signer` asks the logged-in user's password again at the moment of signing
+  (21 CFR 11.200(a)(1)).
 * A login opens a server-side session (a ``web_session`` row holding the SHA-256 of a random token):
   the browser gets the token in a cookie signed with itsdangerous, an API client gets it as a bearer
   token. A session ends after ``session_idle_minutes`` unused, ``session_max_hours`` after login, or
