@@ -332,24 +332,40 @@ def _closing_content(signal_id: str, t: SignalTransitionRow) -> dict[str, object
     }
 
 
-def _closing_move(session: Session, signal_pk: int) -> SignalTransitionRow | None:
-    return session.scalars(
-        select(SignalTransitionRow)
-        .where(SignalTransitionRow.signal_pk == signal_pk, SignalTransitionRow.to_state == SignalState.CLOSED.value)
-        .order_by(SignalTransitionRow.id.desc())
-    ).first()
+def _with_signatures(session: Session, found: list[Signal]) -> list[Signal]:
+    """The closed signals among ``found`` with their closing signatures, each checked against the
+    closing move as stored."""
+    closed = [s for s in found if s.state is SignalState.CLOSED]
+    if not closed:
+        return found
+    signed = signatures(session, SIGNED_RECORD, [s.id for s in closed])
+    moves = {
+        t.signal_pk: t
+        for t in session.scalars(
+            select(SignalTransitionRow)
+            .where(
+                SignalTransitionRow.signal_pk.in_([s.number for s in closed]),
+                SignalTransitionRow.to_state == SignalState.CLOSED.value,
+            )
+            .order_by(SignalTransitionRow.id)
+        )
+    }
+    out: list[Signal] = []
+    for s in found:
+        signature = next(iter(signed.get(s.id, [])), None)
+        if signature is None:
+            out.append(s)
+            continue
+        move = moves.get(s.number)
+        valid = move is not None and signature.matches(_closing_content(s.id, move))
+        out.append(dataclasses.replace(s, closing_signature=signature, closing_signature_valid=valid))
+    return out
 
 
 def get_signal(session: Session, signal_id: str | int) -> Signal:
     """A signal, with the closing signature checked against the closing move as stored."""
     row = _row(session, signal_id)
-    signal = _to_signal(row, _case_ids(session, [row.id]).get(row.id, []))
-    signature = next(iter(signatures(session, SIGNED_RECORD, [row.signal_id]).get(row.signal_id, [])), None)
-    move = _closing_move(session, row.id)
-    if signature is None:
-        return signal
-    valid = move is not None and signature.matches(_closing_content(row.signal_id, move))
-    return dataclasses.replace(signal, closing_signature=signature, closing_signature_valid=valid)
+    return _with_signatures(session, [_to_signal(row, _case_ids(session, [row.id]).get(row.id, []))])[0]
 
 
 def list_signals(
@@ -369,7 +385,7 @@ def list_signals(
         stmt = stmt.where(SignalRow.product == product)
     rows = list(session.scalars(stmt))
     cases = _case_ids(session, [r.id for r in rows])
-    return [_to_signal(r, cases.get(r.id, [])) for r in rows]
+    return _with_signatures(session, [_to_signal(r, cases.get(r.id, [])) for r in rows])
 
 
 def signal_history(session: Session, signal_id: str | int) -> list[Transition]:

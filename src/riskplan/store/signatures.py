@@ -156,7 +156,7 @@ def sign(
     at: dt.datetime | None = None,
 ) -> Signature:
     """Store ``signer``'s signature of the record (in the record's transaction) and audit it."""
-    now = at or utcnow()
+    now = _utc(at or utcnow())
     digest = content_sha256(record_type, record_id, content)
     session.add(
         ElectronicSignatureRow(
@@ -186,7 +186,8 @@ def sign(
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    """A stored time in UTC (SQLite gives back naive UTC; PostgreSQL the session's time zone)."""
+    return value.astimezone(dt.UTC) if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def signatures(
