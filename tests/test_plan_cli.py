@@ -294,7 +294,8 @@ def test_a_version_is_approved_once_and_the_versions_list_shows_it(cli_env: Path
     versions = _flat(runner.invoke(app, ["plan", "versions"], env=WIDE).output)
     assert re.search(r"\d{4}-\d\d-\d\d by qppv1", versions)
     assert re.search(r"Anne Quist \(qppv1\), approval, \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", versions)
-    again = runner.invoke(app, ["plan", "approve", "1", *sign], input=qppv_password + "\n")
+    # refused before any password is asked for or checked
+    again = runner.invoke(app, ["plan", "approve", "1", *sign], input="")
     assert again.exit_code == 2 and "already approved" in again.output
-    unknown = runner.invoke(app, ["plan", "approve", "9", *sign], input=qppv_password + "\n")
+    unknown = runner.invoke(app, ["plan", "approve", "9", *sign], input="")
     assert unknown.exit_code == 2 and "no version 9" in unknown.output

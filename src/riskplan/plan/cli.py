@@ -18,7 +18,7 @@ from riskplan.cli_support import (
     verified_signer,
 )
 from riskplan.errors import UserInputError
-from riskplan.plan.approvals import approvals, approve_version
+from riskplan.plan.approvals import AlreadyApproved, approvals, approve_version
 from riskplan.plan.catalogue import bundled_plan_names, load_plan, plan_to_yaml
 from riskplan.plan.diff import PlanDiff, diff_plans
 from riskplan.plan.model import RiskManagementPlan
@@ -192,6 +192,10 @@ def approve(
     and password are asked for now (21 CFR 11.200); recorded with who and when in the audit trail."""
     name = _plan_name(plan)
     engine = database()
+    with session_scope(engine) as session:  # refused before the password is asked for
+        get_version(session, name, version)
+        if version in approvals(session, name):
+            raise AlreadyApproved(f"plan {name} version {version} is already approved")
     who = verified_signer(engine, signer, password_stdin)
     with session_scope(engine) as session:
         done = approve_version(session, name, version, signer=who, reason=reason)
