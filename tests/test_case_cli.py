@@ -132,10 +132,19 @@ def test_schema_is_printed(cli_env: Path) -> None:
 
 
 def test_a_case_is_medically_assessed_and_the_audit_trail_says_so(cli_env: Path) -> None:
+    password = "the physician's password"
+    added = runner.invoke(
+        app, ["user", "add", "doc1", "--role", "safety_physician", "--password-stdin"], input=password
+    )
+    assert added.exit_code == 0, added.output
     runner.invoke(app, ["case", "new", str(_write(cli_env, make_icsr()))])
-    done = runner.invoke(app, ["case", "assess", "RP0000001", "--causality", "possible", "--comment", "plausible TTO"])
+    done = runner.invoke(
+        app,
+        ["case", "assess", "RP0000001", "--causality", "possible", "--comment", "plausible TTO", "--signer", "doc1"],
+        input=password + "\n",  # the hidden prompt for the signer's password
+    )
     assert done.exit_code == 0, done.output
-    assert "RP0000001 version 1 assessed: possible" in done.output
+    assert "RP0000001 version 1 assessed: possible; signed: doc1 (doc1), authorship" in _flat(done.output)
     trail = _flat(runner.invoke(app, ["case", "history", "RP0000001"], env=WIDE).output)
     assert 'medically assessed causality "possible" assessment of version 1' in trail
     assert 'medically assessed comment "plausible TTO" assessment of version 1' in trail

@@ -277,13 +277,25 @@ def test_parse_of_a_file_that_is_not_a_summary_exits_2_naming_what_was_expected(
 
 
 def test_a_version_is_approved_once_and_the_versions_list_shows_it(cli_env: Path) -> None:
+    qppv_password = "the QPPV's own password"
+    added = runner.invoke(
+        app,
+        ["user", "add", "qppv1", "--role", "qppv", "--full-name", "Anne Quist", "--password-stdin"],
+        input=qppv_password + "\n",
+    )
+    assert added.exit_code == 0, added.output
     runner.invoke(app, ["plan", "load", "uplizna"])
-    done = runner.invoke(app, ["plan", "approve", "1", "--reason", "EMA procedure EMEA/H/C/005818"])
+    sign = ["--signer", "qppv1", "--password-stdin"]
+    done = runner.invoke(
+        app, ["plan", "approve", "1", "--reason", "EMA procedure EMEA/H/C/005818", *sign], input=qppv_password + "\n"
+    )
     assert done.exit_code == 0, done.output
-    assert "plan uplizna version 1 approved by tester" in done.output
+    assert "plan uplizna version 1 approved; signed: Anne Quist (qppv1), approval, 20" in _flat(done.output)
     versions = _flat(runner.invoke(app, ["plan", "versions"], env=WIDE).output)
-    assert re.search(r"\d{4}-\d\d-\d\d by tester", versions)
-    again = runner.invoke(app, ["plan", "approve", "1"])
+    assert re.search(r"\d{4}-\d\d-\d\d by qppv1", versions)
+    assert re.search(r"Anne Quist \(qppv1\), approval, \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", versions)
+    # refused before any password is asked for or checked
+    again = runner.invoke(app, ["plan", "approve", "1", *sign], input="")
     assert again.exit_code == 2 and "already approved" in again.output
-    unknown = runner.invoke(app, ["plan", "approve", "9"])
+    unknown = runner.invoke(app, ["plan", "approve", "9", *sign], input="")
     assert unknown.exit_code == 2 and "no version 9" in unknown.output

@@ -98,19 +98,22 @@ def test_migrations_match_the_table_models(engine: Engine) -> None:
 def test_current_plan_is_the_latest_approved_then_latest_stored_then_bundled(engine: Engine) -> None:
     from riskplan.plan import current_plan
     from riskplan.plan.approvals import approve_version
+    from riskplan.store.signatures import Signer
+
+    qppv = Signer("qppv", "Anne Quist", "qppv")
 
     bundled = load_plan("uplizna")
     with session_scope(engine) as session:
         found = current_plan(session, "uplizna")
         assert (found.origin, found.version) == ("bundled file", None)
         record_plan(session, bundled, who="tester", reason="v1")
-        approve_version(session, "uplizna", 1, who="qppv", reason="approved")
+        approve_version(session, "uplizna", 1, signer=qppv, reason="approved")
         changed = bundled.model_copy(update={"rmp_version": "changed"})
         record_plan(session, changed, who="tester", reason="v2")
     with session_scope(engine) as session:
         found = current_plan(session, "uplizna")
         assert (found.origin, found.version) == ("approved version", 1)
         assert found.plan == bundled
-        approve_version(session, "uplizna", 2, who="qppv", reason="approved")
+        approve_version(session, "uplizna", 2, signer=qppv, reason="approved")
     with session_scope(engine) as session:
         assert current_plan(session, "uplizna").version == 2

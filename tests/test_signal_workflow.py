@@ -49,7 +49,9 @@ from riskplan.signals.workflow import (
 )
 from riskplan.store.audit import AuditEvent, history
 from riskplan.store.db import session_scope
+from riskplan.store.signatures import Signer
 from riskplan.terms.coding import OpenTermList
+from riskplan.web.cli import user_app
 
 runner = CliRunner()
 PATH = (SignalState.VALIDATED, SignalState.PRIORITISED, SignalState.ASSESSED)
@@ -97,6 +99,9 @@ def _move(engine: Engine, signal_id: str, *states: SignalState, **kwargs: Any) -
             transition(s, signal_id, state, who="analyst", reason=f"to {state.value}", **kwargs)
 
 
+QPPV = Signer("qppv-anne", "Anne Quist", "qppv")  # verified at signing by the front end
+
+
 def _close(engine: Engine, signal_id: str, outcome: str = "no action", **kwargs: Any) -> None:
     with session_scope(engine) as s:
         transition(
@@ -107,6 +112,7 @@ def _close(engine: Engine, signal_id: str, outcome: str = "no action", **kwargs:
             role="qppv",
             reason="closing",
             outcome=outcome,
+            signer=QPPV,
             **kwargs,
         )
 
@@ -247,7 +253,9 @@ def test_only_the_qppv_closes_and_closing_needs_an_outcome(engine: Engine) -> No
     _refused(engine, sid, "closed", "needs an outcome: one of 'new safety concern'", role="qppv")
     _refused(engine, sid, "closed", "unknown signal outcome 'fixed'", role="qppv", outcome="fixed")
     with session_scope(engine) as s:
-        closed = transition(s, sid, "CLOSED", who="anne", role="QPPV", reason="no new information", outcome="No_Action")
+        closed = transition(
+            s, sid, "CLOSED", who="x", role="QPPV", reason="no new information", outcome="No_Action", signer=QPPV
+        )
     assert closed.state is SignalState.CLOSED and closed.outcome is SignalOutcome.NO_ACTION
     assert closed.plan_version is None
 
@@ -256,7 +264,7 @@ def test_plan_outcomes_need_a_fitting_change_and_leave_nothing_when_refused(engi
     plan = _plan()
     sid = _signal(engine, title="PML with inebilizumab", event="Progressive multifocal leukoencephalopathy")
     _move(engine, sid, *PATH)
-    close = {"role": "qppv"}
+    close = {"role": "qppv", "signer": QPPV}
     _refused(engine, sid, "closed", "changes the risk management plan: give the changed plan", outcome="rmm", **close)
     _refused(
         engine,
@@ -301,7 +309,15 @@ def test_plan_outcomes_need_a_fitting_change_and_leave_nothing_when_refused(engi
         assert get_signal(s, sid).state is SignalState.ASSESSED
     with session_scope(engine) as s:
         closed = transition(
-            s, sid, "closed", who="anne", role="qppv", reason="DHPC", outcome="rmm change", plan=_with_pml_dhpc(plan)
+            s,
+            sid,
+            "closed",
+            who="anne",
+            role="qppv",
+            reason="DHPC",
+            outcome="rmm change",
+            plan=_with_pml_dhpc(plan),
+            signer=QPPV,
         )
         versions = list_versions(s, "uplizna")
     assert closed.outcome is SignalOutcome.RISK_MINIMISATION_CHANGE and closed.concern_ids == ("pml",)
@@ -346,7 +362,7 @@ def test_signals_in_interval_classifies_new_ongoing_and_closed_at_the_boundaries
             with session_scope(engine) as s:
                 fields: dict[str, Any] = {}
                 if state is SignalState.CLOSED:
-                    fields = {"role": "qppv", "outcome": "no action"}
+                    fields = {"role": "qppv", "outcome": "no action", "signer": QPPV}
                 transition(s, sid, state, who="a", reason="r", at=_at(*when.split()), **fields)
 
     path_to_assessed = [
@@ -440,8 +456,17 @@ def test_signals_from_detection_links_concerns_and_is_idempotent(engine: Engine,
         signals_from_detection(s, detection, "eb05", product="nothing", plan=plan, who="robot")
 
 
+QPPV_PASSWORD = "the QPPV's own password"
+
+
 def test_cli_round_trip(cli_env: Path) -> None:
     env = {"COLUMNS": "250"}
+    added = runner.invoke(
+        user_app,
+        ["add", "qppv1", "--role", "qppv", "--full-name", "Anne Quist", "--password-stdin"],
+        input=QPPV_PASSWORD + "\n",
+    )
+    assert added.exit_code == 0, added.output
     result = runner.invoke(
         app,
         [
@@ -498,15 +523,27 @@ def test_cli_round_trip(cli_env: Path) -> None:
             "risk-minimisation-change",
             "--plan",
             str(plan_file),
+            "--signer",
+            "qppv1",
+            "--password-stdin",
         ],
         env=env,
+        input=QPPV_PASSWORD + "\n",
     )
     assert closed.exit_code == 0, closed.output
     assert f"{sid}: closed (risk-minimisation change); plan uplizna stored as version 2" in closed.output
+    assert "signed: Anne Quist (qppv1), review, 20" in closed.output
 
     shown = runner.invoke(app, ["show", sid], env=env)
     assert shown.exit_code == 0, shown.output
-    for text in ("literature", "uplizna v2", "safety physician", "DHPC on PML", "risk-minimisation change"):
+    for text in (
+        "literature",
+        "uplizna v2",
+        "safety physician",
+        "DHPC on PML",
+        "risk-minimisation change",
+        "Anne Quist (qppv1), review, 20",
+    ):
         assert text in shown.output
     versions = runner.invoke(plan_app, ["versions"], env=env)
     assert f"signal {sid}: risk-minimisation change — DHPC on PML" in versions.output

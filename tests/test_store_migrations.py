@@ -7,6 +7,7 @@ SQL the way the web application wrote it then, and upgraded with ``riskplan db u
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from riskplan.plan.approvals import AlreadyApproved, Approval, approvals, approv
 from riskplan.settings import get_settings
 from riskplan.store.db import make_engine, session_scope
 from riskplan.store.migrate import alembic_config, is_current, upgrade
+from riskplan.store.signatures import Signer
 
 runner = CliRunner()
 
@@ -167,9 +169,11 @@ def test_approvals_and_assessments_move_to_their_folders_without_loss(old_engine
 
     # new records get ids after the copied ones (PostgreSQL's sequences were moved on)
     with session_scope(engine) as s:
-        record_assessment(s, 1, Causality.POSSIBLE, None, who="physician-2")
+        record_assessment(
+            s, 1, Causality.POSSIBLE, None, signer=Signer("physician-2", "Dr physician-2", "safety_physician")
+        )
         with pytest.raises(AlreadyApproved, match="already approved"):
-            approve_version(s, "uplizna", 1, who="qppv-2")
+            approve_version(s, "uplizna", 1, signer=Signer("qppv-2", "QPPV qppv-2", "qppv"))
     with engine.connect() as conn:
         assert conn.execute(text("SELECT id FROM case_assessment ORDER BY id")).scalars().all()[0] == 5
         assert conn.execute(text("SELECT max(id) FROM case_assessment")).scalar_one() > 5
@@ -202,13 +206,18 @@ def test_approvals_are_recorded_once_per_stored_version(engine: Engine) -> None:
 
     with session_scope(engine) as s:
         record_plan(s, load_plan("uplizna"), who="qppv-1")
-        approved = approve_version(s, "uplizna", 1, who="qppv-1", reason="signed", at=APPROVED_AT)
-    assert approved == Approval("uplizna", 1, APPROVED_AT, "qppv-1", "signed")
+        approved = approve_version(
+            s, "uplizna", 1, signer=Signer("qppv-1", "QPPV qppv-1", "qppv"), reason="signed", at=APPROVED_AT
+        )
+    assert approved.signature is not None and approved.signature_valid
+    assert dataclasses.replace(approved, signature=None, signature_valid=None) == Approval(
+        "uplizna", 1, APPROVED_AT, "qppv-1", "signed"
+    )
     with session_scope(engine) as s:
         with pytest.raises(AlreadyApproved):
-            approve_version(s, "uplizna", 1, who="qppv-2")
+            approve_version(s, "uplizna", 1, signer=Signer("qppv-2", "QPPV qppv-2", "qppv"))
         with pytest.raises(UserInputError, match="has no version 2"):
-            approve_version(s, "uplizna", 2, who="qppv-1")
+            approve_version(s, "uplizna", 2, signer=Signer("qppv-1", "QPPV qppv-1", "qppv"))
         assert list(approvals(s, "uplizna")) == [1]
         [event] = [e for e in history(s, "plan", "uplizna") if e.action == "version approved"]
         assert (event.who, event.field, event.new_value, event.reason) == ("qppv-1", "approved_version", "1", "signed")
@@ -216,6 +225,6 @@ def test_approvals_are_recorded_once_per_stored_version(engine: Engine) -> None:
 
 def test_an_unknown_causality_or_case_is_refused(engine: Engine) -> None:
     with session_scope(engine) as s, pytest.raises(UserInputError, match="unknown causality 'maybe'"):
-        record_assessment(s, 1, "maybe", None, who="physician-1")
+        record_assessment(s, 1, "maybe", None, signer=Signer("physician-1", "Dr physician-1", "safety_physician"))
     with session_scope(engine) as s, pytest.raises(UserInputError, match="no case RP0000042"):
-        record_assessment(s, 42, "possible", None, who="physician-1")
+        record_assessment(s, 42, "possible", None, signer=Signer("physician-1", "Dr physician-1", "safety_physician"))

@@ -14,6 +14,7 @@ from riskplan.store.audit import history
 from riskplan.store.db import session_scope
 from riskplan.web.config import signal_results_path
 from web_fixtures import (  # noqa: F401  (fixtures)
+    PASSWORD,
     TESTS,
     WebApp,
     api_token,
@@ -168,10 +169,11 @@ def test_plans_versions_diff_and_approval(web: WebApp) -> None:
     diff = c.get("/api/plans/uplizna/diff", params={"old": "1", "new": "latest"}, headers=h).json()
     assert diff["old"] == "uplizna v1" and diff["items"] == [] and diff["plan_fields"] == []
     assert c.get("/api/plans/uplizna/diff", params={"old": "1", "new": "x"}, headers=h).status_code == 400
-    r = c.post("/api/plans/uplizna/versions/1/approve", json={"reason": "signed"}, headers=h)
+    r = c.post("/api/plans/uplizna/versions/1/approve", json={"reason": "signed", "password": PASSWORD}, headers=h)
     assert r.status_code == 201 and r.json()["approved_by"] == "qppv-1"
-    assert c.post("/api/plans/uplizna/versions/1/approve", headers=h).status_code == 409
-    assert c.post("/api/plans/uplizna/versions/7/approve", headers=h).status_code == 404
+    signing = {"password": PASSWORD}
+    assert c.post("/api/plans/uplizna/versions/1/approve", json=signing, headers=h).status_code == 409
+    assert c.post("/api/plans/uplizna/versions/7/approve", json=signing, headers=h).status_code == 404
     versions = c.get("/api/plans/uplizna/versions", headers=h).json()
     assert versions[0]["approved_by"] == "qppv-1"
     audit = c.get("/api/audit", params={"entity_type": "plan"}, headers=h).json()
@@ -183,7 +185,11 @@ def test_assessment_and_duplicate_link(web: WebApp) -> None:
     h = api_token(c, "safety_physician")
     for wid in ("IT-1", "IT-2"):
         c.post("/api/cases", json=case_json(wid), headers=h)
-    r = c.post("/api/cases/RP0000001/assessments", json={"causality": "probable", "comment": "rechallenge"}, headers=h)
+    r = c.post(
+        "/api/cases/RP0000001/assessments",
+        json={"causality": "probable", "comment": "rechallenge", "password": PASSWORD},
+        headers=h,
+    )
     assert r.status_code == 201 and r.json()["version"] == 1
     assert c.post("/api/cases/RP0000001/assessments", json={"causality": "maybe"}, headers=h).status_code == 422
     assert [a["causality"] for a in c.get("/api/cases/IT-1/assessments", headers=h).json()] == ["probable"]

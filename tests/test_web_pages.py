@@ -6,6 +6,7 @@ import re
 
 from riskplan.web.config import signal_results_path
 from web_fixtures import (  # noqa: F401  (fixtures)
+    PASSWORD,
     WebApp,
     api_token,
     case_json,
@@ -156,7 +157,10 @@ def test_assessment_and_link_from_the_case_page(sqlite_web: WebApp) -> None:
     h = api_token(c, "safety_physician")
     for wid in ("S-1", "S-2"):
         c.post("/api/cases", json=case_json(wid), headers=h)
-    r = c.post("/cases/RP0000001/assessments", data={"csrf_token": csrf, "causality": "possible", "comment": "TTO"})
+    r = c.post(
+        "/cases/RP0000001/assessments",
+        data={"csrf_token": csrf, "causality": "possible", "comment": "TTO", "password": PASSWORD},
+    )
     assert r.status_code == 303
     r = c.post("/cases/RP0000001/links", data={"csrf_token": csrf, "other": "RP0000002", "reason": "same patient"})
     assert r.status_code == 303
@@ -199,7 +203,7 @@ def test_signal_board_plans_studies_and_audit_pages(sqlite_web: WebApp) -> None:
     c.post("/api/cases", json=case_json("PL-1"), headers=api_token(c, "qppv"))
     plan = c.get("/plans/uplizna").text
     assert "Approve" in plan and "Infusion" in plan
-    r = c.post("/plans/uplizna/versions/1/approve", data={"csrf_token": csrf, "reason": "signed"})
+    r = c.post("/plans/uplizna/versions/1/approve", data={"csrf_token": csrf, "reason": "signed", "password": PASSWORD})
     assert r.status_code == 303
     assert "approved by qppv-1" in c.get("/plans/uplizna").text
     assert "No differences" in c.get("/plans/uplizna/diff", params={"old": "1", "new": "1"}).text

@@ -110,7 +110,7 @@ API: list[Row] = [
         frozenset({QPPV}),
         201,
         "/api/plans/uplizna/versions/1/approve",
-        _json(lambda role: {"reason": "RMP v1 signed off"}),
+        _json(lambda role: {"reason": "RMP v1 signed off", "password": PASSWORD}),
     ),
     Row("GET", "/api/cases", ALL, 200),
     Row("POST", "/api/cases", CASE_WRITERS, 201, request=_json(lambda role: case_json(f"API-{role}"))),
@@ -135,7 +135,7 @@ API: list[Row] = [
         frozenset({SP, QPPV}),
         201,
         "/api/cases/RP0000001/assessments",
-        _json(lambda role: {"causality": "possible", "comment": "plausible time to onset"}),
+        _json(lambda role: {"causality": "possible", "comment": "plausible time to onset", "password": PASSWORD}),
     ),
     Row(
         "POST",
@@ -163,7 +163,9 @@ API: list[Row] = [
         frozenset({QPPV}),
         201,
         "/api/signals/2/transitions",
-        _json(lambda role: {"to": "closed", "reason": "labelled already", "outcome": "no action"}),
+        _json(
+            lambda role: {"to": "closed", "reason": "labelled already", "outcome": "no action", "password": PASSWORD}
+        ),
     ),
     Row("GET", "/api/studies", STUDY_READERS, 200),
     Row(
@@ -204,7 +206,7 @@ PAGES: list[Row] = [
         frozenset({QPPV}),
         303,
         "/plans/uplizna/versions/2/approve",
-        _form(lambda role: {"reason": "v2"}),
+        _form(lambda role: {"reason": "v2", "password": PASSWORD}),
         page=True,
     ),
     Row("GET", "/cases", ALL, 200, page=True),
@@ -237,7 +239,7 @@ PAGES: list[Row] = [
         frozenset({SP, QPPV}),
         303,
         "/cases/RP0000001/assessments",
-        _form(lambda role: {"causality": "probable"}),
+        _form(lambda role: {"causality": "probable", "password": PASSWORD}),
         page=True,
     ),
     Row(

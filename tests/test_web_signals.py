@@ -13,6 +13,7 @@ import yaml
 from riskplan.plan.catalogue import load_plan
 from riskplan.web.signals_port import ModuleWorkflow, load_signal_workflow
 from web_fixtures import (
+    PASSWORD,
     WebApp,
     api_token,
     make_app,
@@ -84,7 +85,7 @@ def test_signal_moves_through_the_api(web: WebApp) -> None:
     assert c.post(f"/api/signals/{second}/transitions", json=close, headers=sp).status_code == 403
     no_outcome = c.post(f"/api/signals/{second}/transitions", json={**close, "outcome": None}, headers=qppv)
     assert no_outcome.status_code == 400 and "needs an outcome" in no_outcome.json()["detail"]
-    needs_plan = {**close, "outcome": "new safety concern"}
+    needs_plan = {**close, "outcome": "new safety concern", "password": PASSWORD}
     r = c.post(f"/api/signals/{second}/transitions", json=needs_plan, headers=qppv)
     assert r.status_code == 400 and "changes the risk management plan" in r.json()["detail"]
     r = c.post(
@@ -134,7 +135,13 @@ def test_signal_board_and_dashboard(tmp_path: Path) -> None:
     changed = yaml.safe_dump(_plan_with_new_concern(), sort_keys=False).encode()
     r = qppv.post(
         "/signals/2/transitions",
-        data={"csrf_token": token, "to": "closed", "reason": "hepatic cases", "outcome": "new safety concern"},
+        data={
+            "csrf_token": token,
+            "to": "closed",
+            "reason": "hepatic cases",
+            "outcome": "new safety concern",
+            "password": PASSWORD,
+        },
         files={"plan_file": ("uplizna-v3.yaml", changed, "application/yaml")},
     )
     assert r.status_code == 303, r.text

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -15,6 +16,8 @@ from riskplan.errors import UserInputError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from riskplan.store.signatures import Signer
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -128,6 +131,61 @@ _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|COPY)\b", re.I
 
 
 def current_user() -> str:
+    """Who is recorded for a routine command-line change (``RISKPLAN_USER``, else the login name).
+
+    It labels changes only; it never signs (see :func:`verified_signer`). A blank name is refused.
+    """
     from riskplan.settings import get_settings
 
-    return get_settings().user
+    name = get_settings().user.strip()
+    if not name:
+        raise UserInputError(
+            "RISKPLAN_USER is empty or blank: every change is recorded with who made it "
+            "(21 CFR 11.10(e)); set it to your user name"
+        )
+    return name
+
+
+SignerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--signer",
+        help="Your riskplan user name (`riskplan user add`); asked for when not given. RISKPLAN_USER never signs.",
+    ),
+]
+PasswordStdinOption = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the signer's password from the first line of standard input"),
+]
+
+
+def verified_signer(engine: Engine, signer: str | None, password_stdin: bool) -> Signer:
+    """The signer of an electronic signature, by their own user name and password given now
+    (21 CFR 11.200(a)(1)): ``--signer`` or a prompt, then the password from standard input or a hidden
+    prompt. A wrong password is refused (exit 2), audited and counted towards the account's lock-out."""
+    from riskplan.store.accounts import AccountSettings
+    from riskplan.store.signatures import verify_signer
+
+    if signer is None:
+        if password_stdin:
+            raise UserInputError(
+                "--password-stdin needs --signer NAME: an electronic signature is executed with the "
+                "signer's own user name and password (RISKPLAN_USER never signs)"
+            )
+        try:
+            signer = str(typer.prompt("Signer (your riskplan user name)"))
+        except typer.Abort:
+            raise UserInputError("no signer given: give your riskplan user name (--signer NAME)") from None
+    name = signer.strip()
+    if not name:
+        raise UserInputError("the signer's user name is empty or blank: give your riskplan user name (--signer)")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UserInputError("no password on standard input")
+    else:
+        try:
+            password = str(typer.prompt(f"Password of {name}", hide_input=True))
+        except typer.Abort:
+            raise UserInputError(f"no password given for {name}: nothing was signed") from None
+    return verify_signer(engine, name, password, settings=AccountSettings())

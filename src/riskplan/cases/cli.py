@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
-from riskplan.cases.assessments import record_assessment
+from riskplan.cases.assessments import assessments, parse_causality, record_assessment
 from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context, intake_transaction
@@ -34,7 +34,16 @@ from riskplan.cases.store import (
     refuse_synthetic_export,
     resolve_case_id,
 )
-from riskplan.cli_support import EXIT_USER_ERROR, console, current_user, database, user_errors
+from riskplan.cli_support import (
+    EXIT_USER_ERROR,
+    PasswordStdinOption,
+    SignerOption,
+    console,
+    current_user,
+    database,
+    user_errors,
+    verified_signer,
+)
 from riskplan.errors import UserInputError, validation_problems
 from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
@@ -293,6 +302,7 @@ def list_command(
 def _show(ref: str, version: int | None) -> None:
     with session_scope(database()) as session:
         c = get_case(session, ref, version)
+        assessed = assessments(session, resolve_case_id(session, ref))
     if c.synthetic:
         console.print("[bold]SYNTHETIC case[/] (made by riskplan synth or the demo): not a real report")
     console.print(
@@ -327,6 +337,12 @@ def _show(ref: str, version: int | None) -> None:
         console.print(f"safety concern [bold]{concern}[/]: {reasons}")
     for kind, other, why in c.links:
         console.print(f"linked as {kind} with {other}" + (f": {why}" if why else ""))
+    for a in assessed:
+        console.print(
+            f"medical assessment of version {a.version}: {a.causality}"
+            + (f" — {a.comment}" if a.comment else "")
+            + f"; signed: {a.signed}"
+        )
 
 
 @app.command()
@@ -469,12 +485,19 @@ def assess(
         str, typer.Option(help="WHO-UMC category: certain, probable, possible, unlikely, conditional, unassessable")
     ],
     comment: Annotated[str | None, typer.Option(help="The medical reasoning (audit trail)")] = None,
+    signer: SignerOption = None,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
-    """Record a medical assessment (WHO-UMC causality) of the latest version of a case."""
-    with session_scope(database()) as session:
+    """Record a medical assessment (WHO-UMC causality) of the latest version of a case, electronically
+    signed by its author (a safety physician or the QPPV: your own user name and password, 21 CFR 11.200)."""
+    parse_causality(causality)  # a bad category or case is refused before the password is asked for
+    engine = database()
+    with session_scope(engine) as session:
         case_id = resolve_case_id(session, case)
-        done = record_assessment(session, case_id, causality, comment, who=current_user())
-    console.print(f"{case_number(case_id)} version {done.version} assessed: {done.causality}")
+    who = verified_signer(engine, signer, password_stdin)
+    with session_scope(engine) as session:
+        done = record_assessment(session, case_id, causality, comment, signer=who)
+    console.print(f"{case_number(case_id)} version {done.version} assessed: {done.causality}; signed: {done.signed}")
 
 
 @app.command()

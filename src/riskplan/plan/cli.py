@@ -8,9 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.cli_support import (
+    PasswordStdinOption,
+    SignerOption,
+    console,
+    current_user,
+    database,
+    user_errors,
+    verified_signer,
+)
 from riskplan.errors import UserInputError
-from riskplan.plan.approvals import approvals, approve_version
+from riskplan.plan.approvals import AlreadyApproved, approvals, approve_version
 from riskplan.plan.catalogue import bundled_plan_names, load_plan, plan_to_yaml
 from riskplan.plan.diff import PlanDiff, diff_plans
 from riskplan.plan.loading import load_plan_version
@@ -172,6 +180,7 @@ def versions(plan: PlanOption = None) -> None:
     table = Table(title=f"Versions of plan {name}")
     for col in ("version", "loaded at (UTC)", "by", "source", "reason", "sha256", "approved"):
         table.add_column(col)
+    table.add_column("signed (21 CFR 11.50)", overflow="fold")
     for v in rows:
         a = approved.get(v.version)
         table.add_row(
@@ -182,6 +191,7 @@ def versions(plan: PlanOption = None) -> None:
             v.reason or "",
             v.content_sha256[:12],
             f"{a.approved_at:%Y-%m-%d} by {a.approved_by}" if a else "",
+            a.signed if a else "",
         )
     console.print(table)
 
@@ -192,12 +202,21 @@ def approve(
     version: Annotated[int, typer.Argument(help="The stored version number to approve")],
     reason: Annotated[str | None, typer.Option(help="Why it is approved, e.g. the approval reference (audit)")] = None,
     plan: PlanOption = None,
+    signer: SignerOption = None,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
-    """Approve a stored version of the plan (once; recorded with who and when in the audit trail)."""
+    """Approve a stored version of the plan (once), electronically signed by the QPPV: your own user name
+    and password are asked for now (21 CFR 11.200); recorded with who and when in the audit trail."""
     name = _plan_name(plan)
-    with session_scope(database()) as session:
-        done = approve_version(session, name, version, who=current_user(), reason=reason)
-    console.print(f"plan {name} version {done.version} approved by {done.approved_by}")
+    engine = database()
+    with session_scope(engine) as session:  # refused before the password is asked for
+        get_version(session, name, version)
+        if version in approvals(session, name):
+            raise AlreadyApproved(f"plan {name} version {version} is already approved")
+    who = verified_signer(engine, signer, password_stdin)
+    with session_scope(engine) as session:
+        done = approve_version(session, name, version, signer=who, reason=reason)
+    console.print(f"plan {name} version {done.version} approved; signed: {done.signed}")
 
 
 def _plan_name(plan: str | None) -> str:

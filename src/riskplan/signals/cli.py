@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.progress import TaskID
 from rich.table import Table
 
-from riskplan.cli_support import console, user_errors
+from riskplan.cli_support import PasswordStdinOption, SignerOption, console, user_errors
 from riskplan.errors import UserInputError
 from riskplan.signals import faers as faers_import
 from riskplan.signals.disproportionality import DetectionResult, detect
@@ -499,6 +499,7 @@ def show_command(signal_id: Annotated[str, typer.Argument(help="The signal, e.g.
         ("source", s.source.value),
         ("detected", f"{s.detected_on} by {s.detected_by}"),
         ("closed", f"{s.closed_on} by {s.closed_by}" if s.closed_at else ""),
+        ("electronic signature", s.signed),
         ("outcome", s.outcome.value if s.outcome else ""),
         ("plan version produced", f"{s.plan_name} v{s.plan_version}" if s.plan_version is not None else ""),
         ("linked cases", ", ".join(s.cases)),
@@ -554,25 +555,47 @@ def transition_command(
         typer.Option("--plan", help="The changed plan (.yaml/.json) for an outcome that changes the plan"),
     ] = None,
     role: Annotated[str, typer.Option("--role", help="The role you act in; only 'qppv' may close a signal")] = "qppv",
+    signer: SignerOption = None,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
     """Move a signal on: detected → validated | refuted; validated → prioritised → assessed → closed.
 
-    Closing needs --outcome and --role qppv (the default); an outcome that changes the plan needs --plan
-    with the changed plan, which is stored as a new plan version whose reason names the signal.
+    Closing needs --outcome and --role qppv (the default) and is electronically signed by the QPPV: your
+    own user name and password are asked for (or --signer and --password-stdin; 21 CFR 11.200). An
+    outcome that changes the plan needs --plan with the changed plan, which is stored as a new plan
+    version whose reason names the signal.
     """
-    from riskplan.cli_support import current_user, database
-    from riskplan.signals.workflow import transition
+    from riskplan.cli_support import current_user, database, verified_signer
+    from riskplan.signals.workflow import SignalState, closing_is_ready, parse_state, transition
     from riskplan.store.db import session_scope
 
-    with session_scope(database()) as session:
+    engine = database()
+    signed_by = None
+    if parse_state(state) is SignalState.CLOSED:
+        with session_scope(engine) as session:
+            ready = closing_is_ready(session, signal_id, role=role, outcome=outcome)
+        if ready:
+            signed_by = verified_signer(engine, signer, password_stdin)
+    who = signed_by.username if signed_by is not None else current_user()
+    with session_scope(engine) as session:
         s = transition(
-            session, signal_id, state, who=current_user(), role=role, reason=reason, outcome=outcome, plan=plan
+            session,
+            signal_id,
+            state,
+            who=who,
+            role=role,
+            reason=reason,
+            outcome=outcome,
+            plan=plan,
+            signer=signed_by,
         )
     message = f"{s.id}: {s.state.value}"
     if s.outcome is not None:
         message += f" ({s.outcome.value})"
     if s.plan_version is not None:
         message += f"; plan {s.plan_name} stored as version {s.plan_version}"
+    if s.signed:
+        message += f"; signed: {s.signed}"
     console.print(message, markup=False)
 
 

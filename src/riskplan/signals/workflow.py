@@ -19,13 +19,16 @@ States and the moves between them (GVP Module IX Rev 1, IX.B.2-IX.B.6)::
 Every move records who made it, when, acting in which role, and why (a ``signal_transition`` row and the
 audit trail, entity type ``signal``); moves not allowed from the current state are refused with the
 allowed next states named; nothing is deleted (GVP IX.B.8: records of signal management). Only a user
-acting as the QPPV closes a signal (the QPPV's oversight of the pharmacovigilance system, GVP Module I).
+acting as the QPPV closes a signal (the QPPV's oversight of the pharmacovigilance system, GVP Module I),
+and the closing is electronically signed by the QPPV, whose password is checked at the moment of signing
+(21 CFR 11.200; meaning ``review``); the signature holds the SHA-256 of the closing move (21 CFR 11.70).
 :func:`signals_in_interval` gives the periodic-report view
 (new, ongoing and closed signals of an interval: GVP Module VII.B.5.15/16, ICH E2C(R2) 3.15-3.16).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -49,10 +52,12 @@ from riskplan.signals.disproportionality import DetectionResult
 from riskplan.signals.tables import SignalCaseRow, SignalRow, SignalTransitionRow
 from riskplan.signals.thresholds import DEFAULT_THRESHOLDS, threshold_sets
 from riskplan.store.audit import record_change, utcnow
+from riskplan.store.signatures import Signature, SignatureMeaning, Signer, require_role, sign, signatures
 
 ENTITY = "signal"
 ID_PREFIX = "SIG"
 QPPV_ROLE = "qppv"
+SIGNED_RECORD = "signal closing"
 
 
 class SignalState(StrEnum):
@@ -197,6 +202,16 @@ class Signal:
     closed_at: dt.datetime | None
     closed_by: str | None
     cases: tuple[str, ...]  # worldwide case ids (E2B C.1.8.1) of the linked cases
+    closing_signature: Signature | None = None  # the QPPV's electronic signature of the closing
+    closing_signature_valid: bool | None = None  # whether the closing move still matches it
+
+    @property
+    def signed(self) -> str:
+        """The closing signature as shown (printed name, meaning, UTC time); empty when not closed."""
+        if self.closing_signature is None:
+            return "not electronically signed" if self.state is SignalState.CLOSED else ""
+        changed = "" if self.closing_signature_valid else " — RECORD CHANGED SINCE SIGNING"
+        return self.closing_signature.manifestation + changed
 
     @property
     def is_open(self) -> bool:
@@ -238,6 +253,7 @@ def signal_to_dict(signal: Signal) -> dict[str, Any]:
         "updated_by": signal.updated_by,
         "closed_on": signal.closed_on.isoformat() if signal.closed_on else None,
         "closed_by": signal.closed_by,
+        "closing_signature": signal.signed or None,
         "cases": list(signal.cases),
         "statistics": signal.statistics,
     }
@@ -302,9 +318,55 @@ def _row(session: Session, signal_id: str | int) -> SignalRow:
     return row
 
 
+def _closing_content(signal_id: str, t: SignalTransitionRow) -> dict[str, object]:
+    """What the closing signature signs: the signal and its closing move as stored."""
+    return {
+        "signal": signal_id,
+        "from": t.from_state,
+        "to": t.to_state,
+        "who": t.who,
+        "role": t.role,
+        "reason": t.reason,
+        "outcome": t.outcome,
+        "plan_name": t.plan_name,
+        "plan_version": t.plan_version,
+    }
+
+
+def _with_signatures(session: Session, found: list[Signal]) -> list[Signal]:
+    """The closed signals among ``found`` with their closing signatures, each checked against the
+    closing move as stored."""
+    closed = [s for s in found if s.state is SignalState.CLOSED]
+    if not closed:
+        return found
+    signed = signatures(session, SIGNED_RECORD, [s.id for s in closed])
+    moves = {
+        t.signal_pk: t
+        for t in session.scalars(
+            select(SignalTransitionRow)
+            .where(
+                SignalTransitionRow.signal_pk.in_([s.number for s in closed]),
+                SignalTransitionRow.to_state == SignalState.CLOSED.value,
+            )
+            .order_by(SignalTransitionRow.id)
+        )
+    }
+    out: list[Signal] = []
+    for s in found:
+        signature = next(iter(signed.get(s.id, [])), None)
+        if signature is None:
+            out.append(s)
+            continue
+        move = moves.get(s.number)
+        valid = move is not None and signature.matches(_closing_content(s.id, move))
+        out.append(dataclasses.replace(s, closing_signature=signature, closing_signature_valid=valid))
+    return out
+
+
 def get_signal(session: Session, signal_id: str | int) -> Signal:
+    """A signal, with the closing signature checked against the closing move as stored."""
     row = _row(session, signal_id)
-    return _to_signal(row, _case_ids(session, [row.id]).get(row.id, []))
+    return _with_signatures(session, [_to_signal(row, _case_ids(session, [row.id]).get(row.id, []))])[0]
 
 
 def list_signals(
@@ -324,7 +386,7 @@ def list_signals(
         stmt = stmt.where(SignalRow.product == product)
     rows = list(session.scalars(stmt))
     cases = _case_ids(session, [r.id for r in rows])
-    return [_to_signal(r, cases.get(r.id, [])) for r in rows]
+    return _with_signatures(session, [_to_signal(r, cases.get(r.id, [])) for r in rows])
 
 
 def signal_history(session: Session, signal_id: str | int) -> list[Transition]:
@@ -595,6 +657,17 @@ def _apply_plan_outcome(
     return changed.name, loaded.version.version, touched
 
 
+def closing_is_ready(session: Session, signal_id: str | int, *, role: str | None, outcome: str | None) -> bool:
+    """Whether closing the signal now, acting as ``role`` with ``outcome``, passes the checks that come
+    before the signature, so that a front end asks for the password only when it will be used (a move
+    that is refused anyway is refused with its own message, without a signing attempt)."""
+    signal = get_signal(session, signal_id)
+    if SignalState.CLOSED not in signal.allowed_next or outcome is None or _key(role or "") != QPPV_ROLE:
+        return False
+    parse_outcome(outcome)
+    return True
+
+
 def transition(
     session: Session,
     signal_id: str | int,
@@ -606,8 +679,12 @@ def transition(
     outcome: SignalOutcome | str | None = None,
     plan: RiskManagementPlan | Path | None = None,
     at: dt.datetime | None = None,
+    signer: Signer | None = None,
 ) -> Signal:
     """Move a signal to ``to_state`` (GVP IX.B.3-IX.B.6) and return it.
+
+    Closing needs ``signer``: the QPPV, verified at the moment of signing (21 CFR 11.200), who is then
+    the one recorded as closing it.
 
     Refused (:class:`~riskplan.errors.UserInputError`, nothing stored) when the move is not allowed from
     the current state (the message names the allowed next states), when there is no reason, when closing
@@ -651,6 +728,13 @@ def transition(
                 f"closing signal {row.signal_id} needs an outcome: one of "
                 + ", ".join(repr(o.value) for o in SignalOutcome)
             )
+        if signer is None:
+            raise UserInputError(
+                f"closing signal {row.signal_id} is electronically signed by the QPPV (21 CFR 11.200): "
+                "give the signer's user name and password"
+            )
+        require_role(signer, (QPPV_ROLE,), "the closing of a signal")
+        who = signer.username
     elif chosen is not None:
         raise UserInputError(f"an outcome is recorded when a signal is closed, not when it is {target.value}")
     if plan is not None and (chosen is None or not chosen.changes_plan):
@@ -685,20 +769,29 @@ def transition(
         row.outcome_concerns = json.dumps(touched) if touched else None
         if plan_version is not None:
             row.plan_version, row.plan_name = plan_version, plan_name
-    session.add(
-        SignalTransitionRow(
-            signal_pk=row.id,
-            from_state=current.value,
-            to_state=target.value,
-            at=now,
-            who=who,
-            role=role,
-            reason=reason,
-            outcome=chosen.value if chosen else None,
-            plan_name=plan_name if plan_version is not None else None,
-            plan_version=plan_version,
-        )
+    move = SignalTransitionRow(
+        signal_pk=row.id,
+        from_state=current.value,
+        to_state=target.value,
+        at=now,
+        who=who,
+        role=role,
+        reason=reason,
+        outcome=chosen.value if chosen else None,
+        plan_name=plan_name if plan_version is not None else None,
+        plan_version=plan_version,
     )
+    session.add(move)
+    if target is SignalState.CLOSED and signer is not None:
+        sign(
+            session,
+            signer,
+            SignatureMeaning.REVIEW,
+            SIGNED_RECORD,
+            row.signal_id,
+            _closing_content(row.signal_id, move),
+            at=now,
+        )
     record_change(
         session,
         who=who,

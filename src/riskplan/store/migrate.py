@@ -19,6 +19,8 @@ from sqlalchemy import Engine
 # Modules that declare tables, in dependency order; a folder not yet built is skipped.
 TABLE_MODULES = (
     "riskplan.store.audit",
+    "riskplan.store.accounts",
+    "riskplan.store.signatures",
     "riskplan.plan.tables",
     "riskplan.terms.tables",
     "riskplan.cases.tables",

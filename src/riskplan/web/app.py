@@ -34,6 +34,7 @@ from riskplan.store.audit import utcnow
 from riskplan.store.db import make_engine
 from riskplan.store.faults import DRIVER_ERRORS, database_fault
 from riskplan.store.migrate import upgrade
+from riskplan.store.signatures import SigningRefused
 from riskplan.web import api, pages, pages_cases
 from riskplan.web.auth import Auth, Principal
 from riskplan.web.config import WebSettings
@@ -102,7 +103,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(request, 422, "the request is not valid", details)
 
     async def user_error(request: Request, exc: Exception) -> Response:
-        status = 404 if isinstance(exc, NotFoundError) else 409 if isinstance(exc, Conflict) else 400
+        status = (
+            404
+            if isinstance(exc, NotFoundError)
+            else 409
+            if isinstance(exc, Conflict)
+            else 403
+            if isinstance(exc, SigningRefused)
+            else 400
+        )
         return _error(request, status, str(exc))
 
     async def e2b_error(request: Request, exc: Exception) -> Response:

@@ -6,7 +6,15 @@
   while locked even the right password is refused (sessions already open stay open, so that someone
   guessing passwords cannot throw the real user out). Failed logins under a name that is not an active
   account are counted and locked out in the same way (``web_login_attempt``), so the answers (wrong
-  password, locked) never tell a guesser which user names exist.
+  password, locked) never tell a guesser which user names exist. The password check itself, safe
+  under parallel attempts (counted before the password is verified, with atomic updates), is
+  :class:`riskplan.store.accounts.PasswordCheck`, shared with electronic signatures: a failed signing
+  counts towards the same lock-out.
+* Password spraying (one guess on many accounts from one address): after ``client_lockout_attempts``
+  failed logins from one client address within ``client_lockout_minutes``, logins from that address
+  are refused for ``client_lockout_minutes`` (``web_client_attempt``; audited, entity ``login client``).
+* :meth:`Auth.signer` asks the logged-in user's password again at the moment of signing
+  (21 CFR 11.200(a)(1)).
 * A login opens a server-side session (a ``web_session`` row holding the SHA-256 of a random token):
   the browser gets the token in a cookie signed with itsdangerous, an API client gets it as a bearer
   token. A session ends after ``session_idle_minutes`` unused, ``session_max_hours`` after login, or
@@ -23,30 +31,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskplan.errors import UserInputError
+from riskplan.store.accounts import USER_ENTITY, PasswordCheck, aware
 from riskplan.store.audit import record_change, utcnow
 from riskplan.store.db import session_scope
+from riskplan.store.signatures import Signer, verify_signer
 from riskplan.web.config import WebSettings
 from riskplan.web.roles import Permission, Role, allows
-from riskplan.web.tables import WebLoginAttempt, WebSecret, WebSession, WebUser
+from riskplan.web.tables import WebClientAttempt, WebSecret, WebSession, WebUser
+
+__all__ = ["USER_ENTITY", "Auth", "LoginResult", "Principal", "aware", "check_password_rules", "check_username"]
 
 SessionKind = Literal["browser", "api"]
 MIN_PASSWORD_LENGTH = 12
 _TOUCH_EVERY = dt.timedelta(seconds=60)
-USER_ENTITY = "user"
-
-
-def aware(value: dt.datetime) -> dt.datetime:
-    """A stored time as UTC-aware (SQLite gives back naive values)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+CLIENT_ENTITY = "login client"
 
 
 def token_digest(token: str) -> str:
@@ -73,6 +78,7 @@ class LoginResult:
     ok: bool
     user_id: int | None = None
     locked_until: dt.datetime | None = None
+    client_locked: bool = False  # the lock is on the client address, not on the account
 
     @property
     def locked(self) -> bool:
@@ -105,8 +111,8 @@ class Auth:
         self.engine = engine
         self.web = web
         self.clock = clock
-        self.hasher = PasswordHasher(time_cost=web.argon2_time_cost, memory_cost=web.argon2_memory_kib)
-        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        self.passwords = PasswordCheck(engine, web, clock)
+        self.hasher = self.passwords.hasher
         self._secret: str | None = web.secret_key
 
     # -- the signing key ----------------------------------------------------------------------
@@ -133,14 +139,20 @@ class Auth:
 
     # -- users ----------------------------------------------------------------------------------
 
-    def add_user(self, session: Session, username: str, role: Role, password: str, *, who: str) -> WebUser:
+    def add_user(
+        self, session: Session, username: str, role: Role, password: str, *, who: str, full_name: str | None = None
+    ) -> WebUser:
         name = check_username(username)
         check_password_rules(password)
+        printed = (full_name or "").strip() or None
+        if printed is not None and (len(printed) > 200 or not printed.isprintable()):
+            raise UserInputError("a full name has at most 200 printable characters")
         if session.scalar(select(WebUser.id).where(WebUser.username == name)) is not None:
             raise UserInputError(f"user {name!r} already exists")
         now = self.clock()
         user = WebUser(
             username=name,
+            full_name=printed,
             role=role.value,
             password_hash=self.hasher.hash(password),
             active=True,
@@ -157,101 +169,97 @@ class Auth:
             entity_type=USER_ENTITY,
             entity_id=name,
             action="created",
-            changes={"role": (None, role.value)},
+            changes={"role": (None, role.value), **({"full_name": (None, printed)} if printed else {})},
             at=now,
         )
         return user
 
     # -- logins ---------------------------------------------------------------------------------
 
-    def _verify(self, password_hash: str, password: str) -> bool:
-        try:
-            return self.hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
-
-    def login(self, username: str, password: str) -> LoginResult:
-        """Check a user name and password, counting failures and locking the account after too many."""
+    def login(self, username: str, password: str, client: str | None = None) -> LoginResult:
+        """Check a user name and password (counting failures and locking the account after too many,
+        :class:`~riskplan.store.accounts.PasswordCheck`), and the client address's failures
+        (password spraying: one guess on many accounts from one address)."""
         now = self.clock()
+        client_key = (client or "")[:100]
+        if client_key:
+            client_until = self._client_locked_until(client_key, now)
+            if client_until is not None:
+                self.passwords._verify(self.passwords._dummy_hash, password)
+                return LoginResult(False, None, client_until, client_locked=True)
+        result = self.passwords.check(username, password, purpose="login")
+        if not result.ok or result.account is None:
+            client_until = self._client_failed(client_key, now) if client_key else None
+            if result.locked_until is None and client_until is not None:
+                return LoginResult(False, None, client_until, client_locked=True)
+            return LoginResult(False, result.account_id, result.locked_until)
+        account = result.account
         with session_scope(self.engine) as session:
-            user = session.scalars(select(WebUser).where(WebUser.username == username.strip())).first()
-            if user is None or not user.active:
-                self._verify(self._dummy_hash, password)
-                return self._failed_unknown(session, username.strip()[:100], now)
-            if user.locked_until is not None and aware(user.locked_until) > now:
-                self._verify(self._dummy_hash, password)
-                return LoginResult(False, user.id, aware(user.locked_until))
-            if not self._verify(user.password_hash, password):
-                return self._failed(session, user, now)
-            if self.hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = self.hasher.hash(password)
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_login_at = now
+            session.execute(update(WebUser).where(WebUser.id == account.id).values(last_login_at=now))
             record_change(
-                session, who=user.username, entity_type=USER_ENTITY, entity_id=user.username, action="logged in", at=now
+                session,
+                who=account.username,
+                entity_type=USER_ENTITY,
+                entity_id=account.username,
+                action="logged in",
+                at=now,
             )
-            return LoginResult(True, user.id)
+        return LoginResult(True, account.id)
 
-    def _failed(self, session: Session, user: WebUser, now: dt.datetime) -> LoginResult:
-        # one UPDATE, so that concurrent failures are all counted
-        session.execute(update(WebUser).where(WebUser.id == user.id).values(failed_logins=WebUser.failed_logins + 1))
-        session.refresh(user)
-        return LoginResult(False, user.id, self._after_failure(session, user.username, user, now))
+    def _client_locked_until(self, client: str, now: dt.datetime) -> dt.datetime | None:
+        with session_scope(self.engine) as session:
+            until = session.scalar(select(WebClientAttempt.locked_until).where(WebClientAttempt.client == client))
+        return aware(until) if until is not None and aware(until) > now else None
 
-    def _failed_unknown(self, session: Session, name: str, now: dt.datetime) -> LoginResult:
-        """A failed login under a name that is no active account: counted and locked out like an
-        account's, and recorded in the audit trail. The name's row is created if missing, then read
-        with a row lock, so concurrent failures all count."""
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(
-            insert(WebLoginAttempt)
-            .values(username=name, failed_logins=0, last_failed_at=now)
-            .on_conflict_do_nothing(index_elements=["username"])
-        )
-        attempt = session.get_one(WebLoginAttempt, name, with_for_update=True, populate_existing=True)
-        if attempt.locked_until is not None and aware(attempt.locked_until) > now:
-            return LoginResult(False, None, aware(attempt.locked_until))
-        attempt.failed_logins += 1
-        attempt.last_failed_at = now
-        until = self._after_failure(session, name, attempt, now, "no active account of that name")
-        return LoginResult(False, None, until)
+    def _client_failed(self, client: str, now: dt.datetime) -> dt.datetime | None:
+        """Count a failed login from ``client`` (one atomic UPDATE; the count starts again after
+        ``client_lockout_minutes`` without a failure); at ``client_lockout_attempts`` lock the address
+        for ``client_lockout_minutes`` (audited, entity ``login client``) and return until when."""
+        window = dt.timedelta(minutes=self.web.client_lockout_minutes)
+        with session_scope(self.engine) as session:
+            insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            session.execute(
+                insert(WebClientAttempt)
+                .values(client=client, failed_logins=0, last_failed_at=now)
+                .on_conflict_do_nothing(index_elements=["client"])
+            )
+            counted = session.execute(
+                update(WebClientAttempt)
+                .where(WebClientAttempt.client == client)
+                .values(
+                    failed_logins=case(
+                        (WebClientAttempt.last_failed_at < now - window, 1), else_=WebClientAttempt.failed_logins + 1
+                    ),
+                    last_failed_at=now,
+                )
+                .returning(WebClientAttempt.failed_logins)
+            ).scalar_one()
+            if counted < self.web.client_lockout_attempts:
+                return None
+            until = now + window
+            session.execute(
+                update(WebClientAttempt)
+                .where(WebClientAttempt.client == client)
+                .values(locked_until=until, failed_logins=0)
+            )
+            record_change(
+                session,
+                who=client,
+                entity_type=CLIENT_ENTITY,
+                entity_id=client,
+                action="locked",
+                changes={"locked_until": (None, until.isoformat())},
+                reason=f"{counted} failed logins from this address within {self.web.client_lockout_minutes} minutes "
+                "(password spraying)",
+                at=now,
+            )
+            return until
 
-    def _after_failure(
-        self,
-        session: Session,
-        name: str,
-        counter: WebUser | WebLoginAttempt,
-        now: dt.datetime,
-        note: str | None = None,
-    ) -> dt.datetime | None:
-        """Audit a failed login already counted in ``counter``; at ``lockout_attempts`` in a row, lock
-        the name for ``lockout_minutes`` (audited too) and return until when, else None."""
-        record_change(
-            session,
-            who=name,
-            entity_type=USER_ENTITY,
-            entity_id=name,
-            action="login failed",
-            changes={"failed_logins": (None, counter.failed_logins)},
-            reason=note,
-            at=now,
-        )
-        if counter.failed_logins < self.web.lockout_attempts:
-            return None
-        until = now + dt.timedelta(minutes=self.web.lockout_minutes)
-        counter.locked_until, counter.failed_logins = until, 0
-        record_change(
-            session,
-            who=name,
-            entity_type=USER_ENTITY,
-            entity_id=name,
-            action="locked",
-            changes={"locked_until": (None, until.isoformat())},
-            reason=f"{self.web.lockout_attempts} failed logins in a row" + (f"; {note}" if note else ""),
-            at=now,
-        )
-        return until
+    def signer(self, username: str, password: str) -> Signer:
+        """Re-authentication at the moment of signing (21 CFR 11.200(a)(1)): the logged-in user's own
+        password again; a wrong one is refused, audited and counted towards the lock-out like a failed
+        login (SigningRefused)."""
+        return verify_signer(self.engine, username, password, checker=self.passwords)
 
     # -- sessions -------------------------------------------------------------------------------
 

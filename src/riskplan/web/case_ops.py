@@ -39,6 +39,7 @@ from riskplan.cases.store import (
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.plan.versions import latest_version_key, version_sha256
 from riskplan.store.audit import AuditEvent
+from riskplan.store.signatures import Signer
 from riskplan.terms.meddra import current_release
 from riskplan.web.context import Conflict, WebContext
 
@@ -244,12 +245,13 @@ def assessments(session: Session, ref: str) -> list[Assessment]:
     return _assessments(session, resolve_case_id(session, ref))
 
 
-def assess(ctx: WebContext, ref: str, causality: Causality, comment: str | None, *, who: str) -> Assessment:
-    """Record a medical assessment of the latest version of a case (and in its audit trail)."""
+def assess(ctx: WebContext, ref: str, causality: Causality, comment: str | None, *, signer: Signer) -> Assessment:
+    """Record a medical assessment of the latest version of a case, signed by its author (and in its
+    audit trail)."""
 
     def work(session: Session) -> Assessment:
         case_id = resolve_case_id(session, ref)
-        return record_assessment(session, case_id, causality, comment, who=who, at=ctx.now())
+        return record_assessment(session, case_id, causality, comment, signer=signer, at=ctx.now())
 
     return ctx.write(work)
 

@@ -39,6 +39,10 @@ def add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input")
     ] = False,
+    full_name: Annotated[
+        str | None,
+        typer.Option("--full-name", help="The printed name shown on the user's electronic signatures (21 CFR 11.50)"),
+    ] = None,
 ) -> None:
     """Add a user with a role; the password is asked for (or read from standard input)."""
     try:
@@ -49,9 +53,9 @@ def add(
     engine = database()
     auth = Auth(engine, WebSettings())
     with session_scope(engine) as session:
-        user = auth.add_user(session, name, chosen, password, who=current_user())
-        username = user.username
-    console.print(f"user {username} added as {chosen.label}")
+        user = auth.add_user(session, name, chosen, password, who=current_user(), full_name=full_name)
+        username, printed = user.username, user.full_name
+    console.print(f"user {username} added as {chosen.label}" + (f" ({printed})" if printed else ""))
 
 
 @user_app.command("list")
@@ -61,11 +65,12 @@ def list_users() -> None:
     with session_scope(database()) as session:
         users = list(session.scalars(select(WebUser).order_by(WebUser.username)))
     table = Table(title=f"Users ({len(users)})")
-    for col in ("user", "role", "active", "last login (UTC)", "locked until (UTC)"):
+    for col in ("user", "full name", "role", "active", "last login (UTC)", "locked until (UTC)"):
         table.add_column(col)
     for u in users:
         table.add_row(
             u.username,
+            u.full_name or "",
             Role(u.role).label,
             "yes" if u.active else "no",
             f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "",

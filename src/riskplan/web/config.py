@@ -9,12 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from riskplan.settings import Settings
+from riskplan.store.accounts import AccountSettings
 
 
-class WebSettings(BaseSettings):
+class WebSettings(AccountSettings):
+    """Lock-out and password hashing (``lockout_attempts``, ``lockout_minutes``, ``argon2_*``) come from
+    :class:`~riskplan.store.accounts.AccountSettings`, which the command line reads too."""
+
     model_config = SettingsConfigDict(env_prefix="RISKPLAN_WEB_", extra="ignore")
 
     secret_key: str | None = Field(
@@ -23,11 +27,11 @@ class WebSettings(BaseSettings):
     )
     session_idle_minutes: int = Field(default=480, ge=1, description="A session ends after this long unused")
     session_max_hours: int = Field(default=24, ge=1, description="A session ends this long after login regardless")
-    lockout_attempts: int = Field(default=5, ge=1, description="Failed logins in a row that lock an account")
-    lockout_minutes: int = Field(default=15, ge=1, description="How long a locked account stays locked")
+    client_lockout_attempts: int = Field(
+        default=20, ge=1, description="Failed logins from one client address that lock that address (spraying)"
+    )
+    client_lockout_minutes: int = Field(default=15, ge=1, description="How long a locked client address stays locked")
     cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only")
-    argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes")
-    argon2_memory_kib: int = Field(default=65536, ge=8, description="argon2id memory in KiB")
     cdm_roots: list[Path] = Field(
         default_factory=list,
         description="Folders whose OMOP CDM sources studies may read (default: <output dir>/cdm)",

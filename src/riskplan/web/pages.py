@@ -125,7 +125,10 @@ def login(
     expected = ctx.auth.unsign(LOGIN_PURPOSE, request.cookies.get(LOGIN_COOKIE))
     if not tokens_match(expected, csrf_token):
         raise HTTPException(403, "the login form's CSRF token is missing or wrong: reload the page and try again")
-    result = ctx.auth.login(username, password)
+    result = ctx.auth.login(username, password, request.client.host if request.client else None)
+    if result.client_locked and result.locked_until is not None:
+        message = f"Too many failed logins from this address: logins are refused until {result.locked_until:%H:%M} UTC."
+        return _login_page(request, ctx, next_url=_safe_next(next), error=message, username=username, status_code=423)
     if result.locked_until is not None:
         message = (
             f"Too many failed logins: the account is locked until {result.locked_until:%H:%M} UTC "
@@ -257,8 +260,11 @@ def approve(
     name: str,
     version: int,
     reason: Annotated[str | None, Form(max_length=2000)] = None,
+    password: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    plan_ops.approve(ctx, name, version, reason or None, who=user.username)
+    # 21 CFR 11.200(a)(1): the approval is signed with the QPPV's own password, asked for again now
+    signer = ctx.auth.signer(user.username, password)
+    plan_ops.approve(ctx, name, version, reason or None, signer=signer)
     return see_other(f"/plans/{quote(name)}?done=approved")
 
 
@@ -306,6 +312,7 @@ async def move_signal(
     reason: Annotated[str, Form(max_length=2000)] = "",
     outcome: Annotated[str | None, Form(max_length=40)] = None,
     plan_file: UploadFile | None = None,
+    password: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     if to == CLOSED and not user.can(Permission.SIGNAL_CLOSE):
         raise HTTPException(403, "only the QPPV closes signals")
@@ -317,6 +324,8 @@ async def move_signal(
     plan = None
     if plan_file is not None and plan_file.filename:
         plan = _uploaded_plan(await plan_file.read(MAX_PLAN_BYTES + 1), plan_file.filename)
+    # 21 CFR 11.200(a)(1): closing is signed with the QPPV's own password, asked for again now
+    signer = await run_in_threadpool(ctx.auth.signer, user.username, password) if to == CLOSED and password else None
     await run_in_threadpool(
         ctx.write,
         lambda s: flow.transition(
@@ -328,6 +337,7 @@ async def move_signal(
             reason=reason,
             outcome=outcome or None,
             plan=plan,
+            signer=signer,
         ),
     )
     return see_other("/signals?done=moved")

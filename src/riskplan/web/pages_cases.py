@@ -228,8 +228,11 @@ def assess(
     ref: str,
     causality: Annotated[case_ops.Causality, Form()],
     comment: Annotated[str | None, Form(max_length=5000)] = None,
+    password: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    case_ops.assess(ctx, ref, causality, comment or None, who=user.username)
+    # 21 CFR 11.200(a)(1): the assessment is signed with its author's own password, asked for again now
+    signer = ctx.auth.signer(user.username, password)
+    case_ops.assess(ctx, ref, causality, comment or None, signer=signer)
     return see_other(f"/cases/{quote(ref)}?done=assessed")
 
 

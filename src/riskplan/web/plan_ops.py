@@ -13,6 +13,7 @@ from riskplan.plan.catalogue import bundled_plan_names, load_plan
 from riskplan.plan.diff import PlanDiff, diff_plans
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.versions import PlanVersion, get_version, latest_version, list_versions
+from riskplan.store.signatures import Signer
 from riskplan.web.context import Conflict, WebContext
 
 
@@ -77,12 +78,12 @@ def diff(session: Session, name: str, old: str, new: str) -> tuple[str, str, Pla
     return old_label, new_label, diff_plans(old_plan, new_plan)
 
 
-def approve(ctx: WebContext, name: str, version: int, reason: str | None, *, who: str) -> Approval:
-    """The QPPV's approval of a stored plan version (once per version; recorded in the audit trail)."""
+def approve(ctx: WebContext, name: str, version: int, reason: str | None, *, signer: Signer) -> Approval:
+    """The QPPV's signed approval of a stored plan version (once per version; recorded in the audit trail)."""
 
     def work(session: Session) -> Approval:
         try:
-            return approve_version(session, name, version, who=who, reason=reason, at=ctx.now())
+            return approve_version(session, name, version, signer=signer, reason=reason, at=ctx.now())
         except AlreadyApproved as exc:
             raise Conflict(str(exc)) from exc
 

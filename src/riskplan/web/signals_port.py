@@ -7,7 +7,7 @@
     list_signals(session, *, plan_name=None) -> list of signals
     get_signal(session, signal_id) -> signal                 # NotFoundError when there is none
     signal_history(session, signal_id) -> list of moves
-    transition(session, signal_id, to_state, *, who, role, reason, outcome=None, plan=None) -> signal
+    transition(session, signal_id, to_state, *, who, role, reason, outcome=None, plan=None, signer=None) -> signal
 
 The module checks that a move is allowed from the current state, that closing comes with an outcome
 (and, for an outcome that changes the plan, the changed plan) and records every move in the audit
@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from riskplan.plan.model import RiskManagementPlan
+from riskplan.store.signatures import Signer
 
 STATES: tuple[str, ...] = ("detected", "validated", "refuted", "prioritised", "assessed", "closed")
 CLOSED = "closed"
@@ -63,6 +64,7 @@ class SignalView:
     updated_at: dt.datetime | None = None
     updated_by: str | None = None
     cases: tuple[str, ...] = ()
+    signed: str | None = None  # the closing's electronic signature as shown
 
     @property
     def is_open(self) -> bool:
@@ -99,6 +101,7 @@ class SignalWorkflow(Protocol):
         reason: str,
         outcome: str | None = None,
         plan: RiskManagementPlan | None = None,
+        signer: Signer | None = None,
     ) -> SignalView: ...
 
 
@@ -126,6 +129,7 @@ def _view(obj: Any) -> SignalView:
         updated_at=getattr(obj, "updated_at", None),
         updated_by=getattr(obj, "updated_by", None),
         cases=tuple(getattr(obj, "cases", ()) or ()),
+        signed=getattr(obj, "signed", None) or None,
     )
 
 
@@ -170,9 +174,10 @@ class ModuleWorkflow:
         reason: str,
         outcome: str | None = None,
         plan: RiskManagementPlan | None = None,
+        signer: Signer | None = None,
     ) -> SignalView:
         moved = self.module.transition(
-            session, signal_id, to_state, who=who, role=role, reason=reason, outcome=outcome, plan=plan
+            session, signal_id, to_state, who=who, role=role, reason=reason, outcome=outcome, plan=plan, signer=signer
         )
         return _view(moved)
 

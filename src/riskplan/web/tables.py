@@ -9,35 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from riskplan.store.accounts import LoginAttempt as WebLoginAttempt
+from riskplan.store.accounts import UserAccount as WebUser
 from riskplan.store.db import Base
 
-
-class WebUser(Base):
-    __tablename__ = "web_user"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
-    role: Mapped[str] = mapped_column(String(30), nullable=False)
-    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
-    active: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
-    password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+# The accounts (web_user) and the failed logins under unknown names (web_login_attempt) are mapped in
+# riskplan.store.accounts, so that every front end can check a signer's password (21 CFR 11.200); the
+# tables keep their names and their migrations here (web_0001, web_0003, web_0004).
+__all__ = ["WebClientAttempt", "WebLoginAttempt", "WebReportFile", "WebSecret", "WebSession", "WebStudyRun", "WebUser"]
 
 
-class WebLoginAttempt(Base):
-    """Failed logins under a user name that is not an active account, counted and locked out exactly as
-    an account's are, so that the answers to a password-guesser do not tell which names exist."""
+class WebClientAttempt(Base):
+    """Failed logins from one client address (password spraying: one guess on many accounts), counted
+    and locked out per address (web_0004)."""
 
-    __tablename__ = "web_login_attempt"
+    __tablename__ = "web_client_attempt"
 
-    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    client: Mapped[str] = mapped_column(String(100), primary_key=True)
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)

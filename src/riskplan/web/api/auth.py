@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import text
 
 from riskplan.store.faults import database_fault
@@ -32,9 +32,15 @@ def health(ctx: Ctx) -> Message:
     response_model=TokenResponse,
     responses={401: {"model": Message}, 423: {"model": Message}},
 )
-def token(body: TokenRequest, ctx: Ctx) -> TokenResponse:
+def token(body: TokenRequest, ctx: Ctx, request: Request) -> TokenResponse:
     """Log in with user name and password; the token goes in ``Authorization: Bearer <token>``."""
-    result = ctx.auth.login(body.username, body.password)
+    result = ctx.auth.login(body.username, body.password, request.client.host if request.client else None)
+    if result.client_locked and result.locked_until is not None:
+        raise HTTPException(
+            423,
+            f"too many failed logins from this address: logins from it are refused until "
+            f"{result.locked_until:%Y-%m-%d %H:%M} UTC",
+        )
     if result.locked_until is not None:
         raise HTTPException(
             423,

@@ -238,8 +238,10 @@ def add_assessment(
     principal: Annotated[Principal, Depends(require(Permission.CASE_ASSESS))],
     ref: CaseRef,
 ) -> AssessmentOut:
-    """A safety physician's causality assessment (WHO-UMC) of the latest version."""
-    return AssessmentOut.model_validate(case_ops.assess(ctx, ref, body.causality, body.comment, who=principal.username))
+    """A safety physician's causality assessment (WHO-UMC) of the latest version, signed with their
+    password (21 CFR 11.200)."""
+    signer = ctx.auth.signer(principal.username, body.password)
+    return AssessmentOut.model_validate(case_ops.assess(ctx, ref, body.causality, body.comment, signer=signer))
 
 
 @router.post("/{ref}/links", response_model=Message, status_code=201, responses=ERRORS)

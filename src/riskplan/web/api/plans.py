@@ -104,8 +104,8 @@ def approve_version(
     principal: Annotated[Principal, Depends(require(Permission.PLAN_APPROVE))],
     name: PlanName,
     version: Annotated[int, Path(ge=1, le=1_000_000)],
-    body: ApproveIn | None = None,
+    body: ApproveIn,
 ) -> ApprovalOut:
-    """The QPPV approves a stored plan version (once)."""
-    reason = body.reason if body else None
-    return ApprovalOut.model_validate(plan_ops.approve(ctx, name, version, reason, who=principal.username))
+    """The QPPV approves a stored plan version (once), signing it with their password (21 CFR 11.200)."""
+    signer = ctx.auth.signer(principal.username, body.password)
+    return ApprovalOut.model_validate(plan_ops.approve(ctx, name, version, body.reason, signer=signer))

@@ -96,8 +96,12 @@ class PlanDiffOut(Out):
     plan_fields: list[FieldChangeOut]
 
 
+SIGNING_PASSWORD = "Your own password, asked for again at the moment of signing (21 CFR 11.200)"
+
+
 class ApproveIn(In):
     reason: str | None = Field(default=None, max_length=2000)
+    password: str = Field(min_length=1, max_length=1000, description=SIGNING_PASSWORD)
 
 
 class ApprovalOut(Out):
@@ -106,6 +110,7 @@ class ApprovalOut(Out):
     approved_at: dt.datetime
     approved_by: str
     reason: str | None
+    signed: str = Field(description="The electronic signature: printed name (user), meaning, UTC time")
 
 
 # -- cases -----------------------------------------------------------------------------------------
@@ -238,6 +243,7 @@ class DueOut(Out):
 class AssessIn(In):
     causality: Causality
     comment: str | None = Field(default=None, max_length=5000)
+    password: str = Field(min_length=1, max_length=1000, description=SIGNING_PASSWORD)
 
 
 class AssessmentOut(Out):
@@ -246,6 +252,7 @@ class AssessmentOut(Out):
     comment: str | None
     assessed_at: dt.datetime
     assessed_by: str
+    signed: str = Field(description="The electronic signature: printed name (user), meaning, UTC time")
 
 
 class LinkIn(In):
@@ -272,6 +279,7 @@ class SignalOut(Out):
     updated_at: dt.datetime | None
     updated_by: str | None
     cases: list[str]
+    signed: str | None = Field(default=None, description="The closing's electronic signature")
 
 
 class SignalMoveOut(Out):
@@ -301,6 +309,7 @@ class TransitionIn(In):
     plan: RiskManagementPlan | None = Field(
         default=None, description="The changed plan, when the outcome changes it (stored as a new plan version)"
     )
+    password: str | None = Field(default=None, max_length=1000, description="When closing: " + SIGNING_PASSWORD)
 
 
 class DisproportionalityOut(Out):

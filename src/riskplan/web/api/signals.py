@@ -92,6 +92,7 @@ def transition(
     if body.to == CLOSED and not principal.can(Permission.SIGNAL_CLOSE):
         raise HTTPException(403, "only the QPPV closes signals")
     flow = workflow(ctx)
+    signer = ctx.auth.signer(principal.username, body.password) if body.to == CLOSED and body.password else None
     view = ctx.write(
         lambda s: flow.transition(
             s,
@@ -102,6 +103,7 @@ def transition(
             reason=body.reason,
             outcome=body.outcome,
             plan=body.plan,
+            signer=signer,
         )
     )
     return SignalOut.model_validate(view)
