@@ -485,7 +485,7 @@ def test_cli_round_trip(cli_env: Path) -> None:
         env=env,
     )
     assert result.exit_code == 0, result.output
-    sid = result.output.split(":")[0].strip()
+    sid = result.stdout.split(":")[0].strip()  # stderr names the database
     assert sid.startswith("SIG-") and "detected" in result.output
 
     listed = runner.invoke(app, ["list", "--format", "json"])
