@@ -30,6 +30,7 @@ from riskplan.cases.store import (
     record_submission,
     resolve_case_id,
 )
+from riskplan.cases.worked_examples import ExampleKind, example_case_text
 from riskplan.cli_support import console, current_user, database, user_errors
 from riskplan.errors import UserInputError, validation_problems
 from riskplan.settings import get_settings
@@ -416,8 +417,24 @@ def assess(
 
 @app.command()
 def schema() -> None:
-    """Print the JSON schema of a case file for `riskplan case new`."""
+    """Print the JSON schema of a case file for `riskplan case new` (`riskplan case example` shows one)."""
     typer.echo(json.dumps(Icsr.model_json_schema(), indent=2))
+
+
+@app.command()
+def example(
+    kind: Annotated[
+        ExampleKind, typer.Option("--kind", help="spontaneous, literature, study or pregnancy")
+    ] = ExampleKind.SPONTANEOUS,
+) -> None:
+    """Print a worked example of a case file that `riskplan case new` accepts.
+
+    ISO 8601 dates ("2026-11-24", or "2026-08" when only the month is known) and words for coded
+    fields ("sex": "female", "outcome": "recovered", "seriousness": ["hospitalisation"],
+    "route": "intravenous"); E2B(R3) codes and HL7 dates (20261124) work as well.
+    Try: riskplan case example --kind pregnancy > case.json && riskplan case new case.json
+    """
+    typer.echo(example_case_text(kind), nl=False)
 
 
 def synth_cases(
