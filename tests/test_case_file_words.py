@@ -97,7 +97,7 @@ def test_seriousness_and_route_in_words() -> None:
 def test_a_wrong_word_lists_the_accepted_words() -> None:
     with pytest.raises(ValidationError) as caught:
         Patient.model_validate({"sex": "femal"})
-    assert "'femal' is not a Sex code or word: 1 = male, 2 = female (any case" in str(caught.value)
+    assert "'femal' is not a sex code or word: 1 = male, 2 = female (any case" in str(caught.value)
     with pytest.raises(ValidationError) as caught:
         Reaction.model_validate({"outcome": "better"})
     assert "0 = unknown, 1 = recovered, 2 = recovering, 3 = not recovered, 4 = recovered with sequelae" in str(
@@ -165,6 +165,6 @@ def test_case_new_with_a_misspelt_word_says_what_and_where(cli_env: Path) -> Non
     assert result.exit_code == 2
     out = _flat(result.output)
     assert "2 problem(s) with the case" in out
-    assert "patient.sex: 'femal' is not a Sex code or word: 1 = male, 2 = female" in out
+    assert "patient.sex: 'femal' is not a sex code or word: 1 = male, 2 = female" in out
     assert "reactions.0.start_date" in out and "'2026-11-31' is not a real calendar date" in out
     assert "Traceback" not in result.output

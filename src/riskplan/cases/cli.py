@@ -262,9 +262,11 @@ def list_command(
 ) -> None:
     """List cases (latest versions): state, seriousness, due date, reactions and safety concerns.
 
-    One line per case; filters, sort and paging are applied in the database. States: invalid (minimum
-    criteria not met, GVP VI.B.2), open, overdue (GVP VI.C.3 clock), submitted. Example:
-    riskplan case list --state overdue --serious --sort due --format csv > overdue.csv
+    One line per case; filters, sort and paging are applied in the database.
+
+    States: invalid (minimum criteria not met, GVP VI.B.2), open, overdue (GVP VI.C.3 clock), submitted.
+
+    Example: riskplan case list --state overdue --serious --sort due --format csv > overdue.csv
     """
     today = _parse_date(as_of) if as_of else dt.date.today()
     filters = CaseFilters(
@@ -470,9 +472,10 @@ def example(
 ) -> None:
     """Print a worked example of a case file that `riskplan case new` accepts.
 
-    ISO 8601 dates ("2026-11-24", or "2026-08" when only the month is known) and words for coded
-    fields ("sex": "female", "outcome": "recovered", "seriousness": ["hospitalisation"],
-    "route": "intravenous"); E2B(R3) codes and HL7 dates (20261124) work as well.
+    Dates in ISO 8601 ("2026-11-24", or "2026-08" when only the month is known); E2B(R3) HL7 dates work too.
+
+    Coded fields in words ("sex": "female", "outcome": "recovered", "route": "intravenous"); E2B codes work too.
+
     Try: riskplan case example --kind pregnancy > case.json && riskplan case new case.json
     """
     typer.echo(example_case_text(kind), nl=False)

@@ -10,6 +10,7 @@ Every enumeration carries the E2B code as its value, so ``ReportType("1")`` is t
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any, Final
 
@@ -87,14 +88,16 @@ class _Labelled(StrEnum):
             code = cls.words().get(_normalise_word(text))
             if code is not None:
                 return code
-            raise PydanticCustomError("e2b_code", f"{value!r} is not {cls.accepted()}")
+            raise PydanticCustomError("e2b_code", "{message}", {"message": f"{value!r} is not {cls.accepted()}"})
         return value
 
     @classmethod
     def accepted(cls) -> str:
         """What may be given, for an error message: ``a Sex code or word: 1 = male, 2 = female (any case)``."""
         listed = ", ".join(f"{m.value} = {m.word}" for m in cls)
-        return f"a {cls.__name__} code or word: {listed} (any case; the E2B(R3) labels are accepted too)"
+        what = re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()  # ActionTaken -> action taken
+        article = "an" if what[0] in "aeiou" else "a"
+        return f"{article} {what} code or word: {listed} (any case; the E2B(R3) labels are accepted too)"
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:

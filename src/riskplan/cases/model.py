@@ -267,7 +267,10 @@ class Hl7Timestamp:
         if isinstance(value, dt.date):
             return cls.from_date(value)
         if isinstance(value, str):
-            return cls._from_text(value)
+            try:
+                return cls._from_text(value)
+            except ValueError as exc:  # said as it is, without pydantic's "Value error, " in front
+                raise PydanticCustomError("date", "{message}", {"message": str(exc)}) from None
         raise ValueError(f"expected a date as text (ISO 8601 or HL7), got {type(value).__name__}")
 
     @classmethod

@@ -52,8 +52,9 @@ def add(
 ) -> None:
     """Add a user with a role.
 
-    The password is asked for twice, hidden, at a terminal; when standard input is piped or redirected
-    (echo PASSWORD | riskplan user add alice --role qppv) its first line is the password.
+    At a terminal the password is asked for twice, hidden.
+
+    Piped or redirected, the first line of standard input is the password: echo PASSWORD | riskplan user add ...
     """
     try:
         chosen = parse_role(role)
