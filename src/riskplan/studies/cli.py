@@ -200,13 +200,13 @@ def concepts_command(
 
 def _print_concepts(concepts: ResultTable) -> None:
     """One line per concept where the terminal allows; ids exactly as --target takes them (no separators)."""
-    t = Table(title=f"Concepts ({len(concepts)})", box=box.SIMPLE_HEAD, pad_edge=False)
+    t = Table(title=f"Concepts ({len(concepts)})", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
     t.add_column("concept id", no_wrap=True, min_width=max(len(str(i)) for i in concepts.column("concept_id")))
-    t.add_column("name (matched synonym)", overflow="fold", ratio=3)
+    t.add_column("name (matched synonym)", ratio=3, overflow="fold")
     t.add_column("domain", no_wrap=True)
-    t.add_column("vocabulary, class", overflow="fold", ratio=1)
+    t.add_column("vocabulary, class", ratio=2, overflow="fold")
     t.add_column("std", no_wrap=True)
-    t.add_column("descendants", justify="right", no_wrap=True)
+    t.add_column("desc.", justify="right", no_wrap=True)
     t.add_column("exposed", justify="right", no_wrap=True)
     for row in concepts.to_dicts():
         name = row["concept_name"] + (f" ({row['matched_synonym']})" if row["matched_synonym"] else "")
@@ -221,8 +221,8 @@ def _print_concepts(concepts: ResultTable) -> None:
         )
     console.print(t)
     console.print(
-        "std: S = standard concept. descendants: drug concepts below the ingredient in concept_ancestor. "
-        "exposed: persons in drug_exposure with the ingredient or a descendant.",
+        "std: S = standard concept. desc.: drug concepts below the ingredient in concept_ancestor. "
+        "exposed: persons in drug_exposure with the ingredient or one of those.",
         markup=False,
     )
 
