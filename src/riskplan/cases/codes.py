@@ -88,7 +88,7 @@ class _Labelled(StrEnum):
             code = cls.words().get(_normalise_word(text))
             if code is not None:
                 return code
-            raise PydanticCustomError("e2b_code", "{message}", {"message": f"{value!r} is not {cls.accepted()}"})
+            raise PydanticCustomError("enum", "{message}", {"message": f"{value!r} is not {cls.accepted()}"})
         return value
 
     @classmethod

@@ -270,7 +270,7 @@ class Hl7Timestamp:
             try:
                 return cls._from_text(value)
             except ValueError as exc:  # said as it is, without pydantic's "Value error, " in front
-                raise PydanticCustomError("date", "{message}", {"message": str(exc)}) from None
+                raise PydanticCustomError("value_error", "{message}", {"message": str(exc)}) from None
         raise ValueError(f"expected a date as text (ISO 8601 or HL7), got {type(value).__name__}")
 
     @classmethod
