@@ -44,10 +44,28 @@ def test_add_user_with_password_on_stdin(cli_env: Path) -> None:
     engine.dispose()
 
 
-def test_add_user_prompts_for_the_password_twice(cli_env: Path) -> None:
+def test_add_user_prompts_for_the_password_twice(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("riskplan.web.cli._stdin_is_terminal", lambda: True)
     r = runner.invoke(user_app, ["add", "bob", "--role", "qppv"], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert r.exit_code == 0, r.output
-    assert "Password" in r.output and _users()["bob"].role == "qppv"
+    assert "Password" in r.output and "Repeat for confirmation" in r.output and _users()["bob"].role == "qppv"
+
+
+def test_add_user_reads_a_piped_password_without_the_flag(cli_env: Path) -> None:
+    """echo PASSWORD | riskplan user add alice --role qppv: stdin is not a terminal, its first line is the password
+    (the old code prompted twice, found no second line and aborted)."""
+    r = runner.invoke(user_app, ["add", "alice", "--role", "qppv"], input=PASSWORD + "\n")
+    assert r.exit_code == 0, r.output
+    assert "user alice added as QPPV" in r.output and "Password" not in r.output
+    assert _users()["alice"].role == "qppv"
+    r = runner.invoke(user_app, ["add", "erin", "--role", "qppv"], input="")
+    assert r.exit_code == 2 and "no password on standard input" in r.output
+
+
+def test_add_user_help_says_how_to_pipe_the_password() -> None:
+    r = runner.invoke(user_app, ["add", "--help"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0
+    assert "piped" in r.output and "echo PASSWORD | riskplan user add" in r.output
 
 
 @pytest.mark.parametrize(

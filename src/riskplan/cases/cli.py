@@ -6,6 +6,8 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +20,16 @@ from riskplan.cases.assessments import assessments, parse_causality, record_asse
 from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context, intake_transaction
+from riskplan.cases.list_output import (
+    DUE_COLUMNS,
+    LIST_COLUMNS,
+    Column,
+    ListFormat,
+    due_table,
+    list_table,
+    page_csv,
+    page_json,
+)
 from riskplan.cases.model import Icsr
 from riskplan.cases.rejections import REJECTED, SKIPPED, record_rejected_import
 from riskplan.cases.store import (
@@ -28,12 +40,13 @@ from riskplan.cases.store import (
     get_case,
     latest_icsrs,
     link_cases,
-    list_cases,
     record_submission,
     refuse_synthetic_beside_real_cases,
     refuse_synthetic_export,
     resolve_case_id,
 )
+from riskplan.cases.worked_examples import ExampleKind, example_case_text
+from riskplan.cases.worklist import CaseFilters, CasePage, CaseSort, CaseState, case_page
 from riskplan.cli_support import (
     EXIT_USER_ERROR,
     PasswordStdinOption,
@@ -245,58 +258,104 @@ def export(
             )
 
 
+StateOption = Annotated[
+    list[CaseState] | None,
+    typer.Option("--state", help="invalid, open, overdue or submitted (repeatable)", case_sensitive=False),
+]
+SeriousOption = Annotated[
+    bool | None, typer.Option("--serious/--non-serious", help="Only serious / only non-serious cases")
+]
+ConcernOption = Annotated[
+    str | None, typer.Option("--concern", help="Only cases counted toward this safety concern id")
+]
+SyntheticOption = Annotated[
+    bool | None,
+    typer.Option("--synthetic/--real", help="Only synthetic cases (riskplan synth, the demo) / only real ones"),
+]
+DueWithinOption = Annotated[
+    int | None,
+    typer.Option(
+        "--due-within", min=0, help="Only cases whose open obligation is due within N days (overdue included)"
+    ),
+]
+ProductOption = Annotated[
+    str | None, typer.Option("--product", help="Only cases with a drug whose product or substance name contains this")
+]
+SortOption = Annotated[
+    CaseSort, typer.Option("--sort", help="id (case number), received (newest first) or due (soonest first)")
+]
+LimitOption = Annotated[
+    int | None, typer.Option("--limit", min=1, help="Cases per page (table: 50 by default; csv/json: all)")
+]
+OffsetOption = Annotated[int | None, typer.Option("--offset", min=0, help="Skip this many cases")]
+PageOption = Annotated[int | None, typer.Option("--page", min=1, help="Page number (pages of --limit cases)")]
+ListFormatOption = Annotated[ListFormat, typer.Option("--format", help="table, csv or json")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Date to count from (YYYY-MM-DD; default today)")]
+TABLE_PAGE = 50
+
+
+def _window(fmt: ListFormat, limit: int | None, offset: int | None, page: int | None) -> tuple[int | None, int]:
+    if offset is not None and page is not None:
+        raise UserInputError("give --offset or --page, not both")
+    if limit is None and (fmt is ListFormat.TABLE or page is not None):
+        limit = TABLE_PAGE
+    if page is not None:
+        assert limit is not None
+        return limit, (page - 1) * limit
+    return limit, offset or 0
+
+
+def _print_page(fmt: ListFormat, page: CasePage, columns: Sequence[Column], table: tuple[Table, str]) -> None:
+    if fmt is ListFormat.JSON:
+        typer.echo(page_json(page, columns))
+    elif fmt is ListFormat.CSV:
+        typer.echo(page_csv(page, columns), nl=False)
+    else:
+        console.print(table[0])
+        console.print(table[1], markup=False)
+
+
 @app.command("list")
 @user_errors
 def list_command(
-    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    state: StateOption = None,
+    serious: SeriousOption = None,
+    concern: ConcernOption = None,
+    due_within: DueWithinOption = None,
+    product: ProductOption = None,
+    synthetic: SyntheticOption = None,
     plan: PlanOption = None,
-    limit: Annotated[int | None, typer.Option(help="At most this many cases")] = None,
+    sort: SortOption = CaseSort.ID,
+    limit: LimitOption = None,
+    offset: OffsetOption = None,
+    page: PageOption = None,
+    fmt: ListFormatOption = ListFormat.TABLE,
+    as_of: AsOfOption = None,
 ) -> None:
-    """List cases (latest versions) with validity, seriousness, due date and safety concerns."""
-    if fmt not in ("table", "json"):
-        raise UserInputError(f"--format must be table or json, not {fmt!r}")
+    """List cases (latest versions): state, seriousness, due date, reactions and safety concerns.
+
+    One line per case; filters, sort and paging are applied in the database.
+
+    States: invalid (minimum criteria not met, GVP VI.B.2), open, overdue (GVP VI.C.3 clock), submitted.
+
+    Example: riskplan case list --state overdue --serious --sort due --format csv > overdue.csv
+    """
+    today = _parse_date(as_of) if as_of else dt.date.today()
+    filters = CaseFilters(
+        plan_name=plan,
+        states=tuple(state or ()),
+        serious=serious,
+        concern=concern,
+        due_within=due_within,
+        product=product,
+        synthetic=synthetic,
+    )
+    size, start = _window(fmt, limit, offset, page)
     with session_scope(database()) as session:
-        rows = list_cases(session, plan_name=plan, limit=limit)
-    if fmt == "json":
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "case": r.case_number,
-                        "worldwide_id": r.worldwide_id,
-                        "version": r.version,
-                        "received": r.received.isoformat(),
-                        "valid": r.valid,
-                        "serious": r.serious,
-                        "due": r.due.isoformat() if r.due else None,
-                        "safety_concerns": list(r.concerns),
-                        "reactions": list(r.pts),
-                        "synthetic": r.synthetic,
-                    }
-                    for r in rows
-                ],
-                indent=2,
-            )
-        )
-        return
-    synthetic = sum(r.synthetic for r in rows)
-    title = f"Cases ({len(rows)}" + (f", {synthetic} SYNTHETIC: not real reports)" if synthetic else ")")
-    table = Table(title=title)
-    for col in ("case", "worldwide id", "v", "received", "valid", "serious", "due", "reactions (PT)", "concerns"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(
-            r.case_number,
-            f"{r.worldwide_id} [bold]SYNTHETIC[/]" if r.synthetic else r.worldwide_id,
-            str(r.version),
-            r.received.isoformat(),
-            "yes" if r.valid else "NO",
-            "yes" if r.serious else "",
-            r.due.isoformat() if r.due else "",
-            ", ".join(r.pts),
-            ", ".join(r.concerns),
-        )
-    console.print(table)
+        found = case_page(session, filters, as_of=today, sort=sort, limit=size, offset=start)
+    _print_page(
+        fmt, found, LIST_COLUMNS, list_table(found, console.width) if fmt is ListFormat.TABLE else (Table(), "")
+    )
 
 
 def _show(ref: str, version: int | None) -> None:
@@ -390,49 +449,39 @@ def _short(value: str | None, limit: int = 120) -> str:
 @app.command()
 @user_errors
 def due(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Date to count from (YYYY-MM-DD; default today)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    as_of: AsOfOption = None,
+    serious: SeriousOption = None,
+    concern: ConcernOption = None,
+    due_within: DueWithinOption = None,
+    product: ProductOption = None,
+    synthetic: SyntheticOption = None,
+    plan: PlanOption = None,
+    sort: SortOption = CaseSort.DUE,
+    limit: LimitOption = None,
+    offset: OffsetOption = None,
+    page: PageOption = None,
+    fmt: ListFormatOption = ListFormat.TABLE,
 ) -> None:
-    """Cases whose reporting obligation is open: 15 days for serious, 90 for non-serious (GVP VI.C.3)."""
+    """Cases whose reporting obligation is open: 15 days for serious, 90 for non-serious (GVP VI.C.3).
+
+    Soonest due first; the same filters, paging and formats as `riskplan case list`.
+    """
     today = _parse_date(as_of) if as_of else dt.date.today()
+    filters = CaseFilters(
+        plan_name=plan,
+        serious=serious,
+        concern=concern,
+        due_within=due_within,
+        product=product,
+        obligation_open=True,
+        synthetic=synthetic,
+    )
+    size, start = _window(fmt, limit, offset, page)
     with session_scope(database()) as session:
-        items = due_cases(session, today)
-    if fmt == "json":
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "case": i.case_number,
-                        "worldwide_id": i.worldwide_id,
-                        "version": i.version,
-                        "serious": i.serious,
-                        "day_zero": str(i.day_zero),
-                        "due": str(i.due),
-                        "days_left": i.days_left,
-                        "overdue": i.overdue,
-                    }
-                    for i in items
-                ],
-                indent=2,
-            )
-        )
-        return
-    overdue = sum(i.overdue for i in items)
-    table = Table(title=f"Due as of {today}: {len(items)} open, {overdue} overdue")
-    for col in ("case", "worldwide id", "v", "serious", "day 0", "due", "days left", "status"):
-        table.add_column(col)
-    for i in items:
-        table.add_row(
-            i.case_number,
-            i.worldwide_id,
-            str(i.version),
-            "15-day" if i.serious else "90-day",
-            str(i.day_zero),
-            str(i.due),
-            str(i.days_left),
-            "[red]OVERDUE[/]" if i.overdue else "due",
-        )
-    console.print(table)
+        found = case_page(session, filters, as_of=today, sort=sort, limit=size, offset=start)
+        overdue = case_page(session, replace(filters, states=(CaseState.OVERDUE,)), as_of=today, limit=1).total
+    table = due_table(found, str(today), overdue, console.width) if fmt is ListFormat.TABLE else (Table(), "")
+    _print_page(fmt, found, DUE_COLUMNS, table)
 
 
 def _parse_date(text: str) -> dt.date:
@@ -502,8 +551,25 @@ def assess(
 
 @app.command()
 def schema() -> None:
-    """Print the JSON schema of a case file for `riskplan case new`."""
+    """Print the JSON schema of a case file for `riskplan case new` (`riskplan case example` shows one)."""
     typer.echo(json.dumps(Icsr.model_json_schema(), indent=2))
+
+
+@app.command()
+def example(
+    kind: Annotated[
+        ExampleKind, typer.Option("--kind", help="spontaneous, literature, study or pregnancy")
+    ] = ExampleKind.SPONTANEOUS,
+) -> None:
+    """Print a worked example of a case file that `riskplan case new` accepts.
+
+    Dates in ISO 8601 ("2026-11-24", or "2026-08" when only the month is known); E2B(R3) HL7 dates work too.
+
+    Coded fields in words ("sex": "female", "outcome": "recovered", "route": "intravenous"); E2B codes work too.
+
+    Try: riskplan case example --kind pregnancy > case.json && riskplan case new case.json
+    """
+    typer.echo(example_case_text(kind), nl=False)
 
 
 @user_errors

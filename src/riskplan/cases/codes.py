@@ -10,8 +10,13 @@ Every enumeration carries the E2B code as its value, so ``ReportType("1")`` is t
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 
 class NullFlavor(StrEnum):
@@ -28,12 +33,95 @@ class NullFlavor(StrEnum):
     OTH = "OTH"  # other
 
 
+def _normalise_word(text: str) -> str:
+    """``" Drug_Withdrawn "`` -> ``"drug withdrawn"``: case, underscores and runs of spaces do not count."""
+    return " ".join(text.replace("_", " ").split()).casefold()
+
+
 class _Labelled(StrEnum):
-    """A code list whose members have a human label (the E2B(R3) wording)."""
+    """A code list whose members have a human label (the E2B(R3) wording).
+
+    A case file may give a member by its E2B code (``"2"``, or the number ``2``), by its name in words
+    (``"female"``, ``"drug withdrawn"`` for ``WITHDRAWN`` is its label) or by its E2B(R3) label or a part
+    of a label between slashes (``"recovered/resolved"``, ``"resolved"``), in any case. The words are made
+    from the members and labels below, so they can never disagree with the codes.
+    """
 
     @property
     def label(self) -> str:
         return _LABELS[type(self).__name__][self.value]
+
+    @property
+    def word(self) -> str:
+        """The member's name as a case processor writes it: ``Outcome.NOT_RECOVERED.word == "not recovered"``."""
+        return _normalise_word(self.name)
+
+    @classmethod
+    def words(cls) -> dict[str, str]:
+        """Every accepted word (normalised) -> the E2B code it means; ambiguous words are left out."""
+        cached: dict[str, str] | None = cls.__dict__.get("_words_cache")
+        if cached is not None:
+            return cached
+        found: dict[str, str] = {}
+        for tier in (_whole_words, _label_parts):
+            seen: dict[str, set[str]] = {}
+            for member in cls:
+                for word in tier(member):
+                    seen.setdefault(word, set()).add(member.value)
+            for word, codes in seen.items():
+                if len(codes) == 1 and word not in found:
+                    found[word] = next(iter(codes))
+        type.__setattr__(cls, "_words_cache", found)
+        return found
+
+    @classmethod
+    def from_word(cls, value: object) -> object:
+        """The code for a word or a number; anything else is returned for the enum check to refuse."""
+        if isinstance(value, cls) or (isinstance(value, str) and value in cls._value2member_map_):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            text = value.strip()
+            if text in cls._value2member_map_:
+                return text
+            code = cls.words().get(_normalise_word(text))
+            if code is not None:
+                return code
+            raise PydanticCustomError("enum", "{message}", {"message": f"{value!r} is not {cls.accepted()}"})
+        return value
+
+    @classmethod
+    def accepted(cls) -> str:
+        """What may be given, for an error message: ``a Sex code or word: 1 = male, 2 = female (any case)``."""
+        listed = ", ".join(f"{m.value} = {m.word}" for m in cls)
+        what = re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()  # ActionTaken -> action taken
+        article = "an" if what[0] in "aeiou" else "a"
+        return f"{article} {what} code or word: {listed} (any case; the E2B(R3) labels are accepted too)"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(cls.from_word, handler(source))
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        target = handler.resolve_ref_schema(json_schema)
+        target["enum"] = [m.value for m in cls] + [m.word for m in cls]
+        target["description"] = f"{cls.__doc__ or ''} Give {cls.accepted()}.".strip()
+        return json_schema
+
+
+def _whole_words(member: _Labelled) -> list[str]:
+    return [member.word, _normalise_word(member.label)]
+
+
+def _label_parts(member: _Labelled) -> list[str]:
+    parts = [_normalise_word(part) for part in member.label.split("(")[0].split("/")]
+    # "recovered/resolved" gives "recovered" and "resolved"; "no - n/a" is not two words
+    return parts if len(parts) > 1 and all(len(part) >= 3 for part in parts) else []
 
 
 class ReportType(_Labelled):

@@ -51,7 +51,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
 from riskplan.cases.codes import (
     ActionTaken,
@@ -135,6 +135,11 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------
 
 _TS_RE = re.compile(r"^(?P<digits>\d{4}(?:\d{2}){0,5})(?P<fraction>\.\d{1,4})?(?P<tz>[+-]\d{4})?$")
+#: ISO 8601 calendar date/time of partial precision, accepted on input and stored as HL7 TS.
+_ISO_RE = re.compile(
+    r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})(?:[T ](?P<hour>\d{2})(?::(?P<minute>\d{2})"
+    r"(?::(?P<second>\d{2})(?P<fraction>\.\d{1,4})?)?)?(?P<tz>Z|[+-]\d{2}:?\d{2})?)?)?)?$"
+)
 
 
 class TimestampPrecision(StrEnum):
@@ -262,8 +267,34 @@ class Hl7Timestamp:
         if isinstance(value, dt.date):
             return cls.from_date(value)
         if isinstance(value, str):
-            return cls(value)
-        raise ValueError(f"expected an HL7 date/time string, got {type(value).__name__}")
+            try:
+                return cls._from_text(value)
+            except ValueError as exc:  # said as it is, without pydantic's "Value error, " in front
+                raise PydanticCustomError("value_error", "{message}", {"message": str(exc)}) from None
+        raise ValueError(f"expected a date as text (ISO 8601 or HL7), got {type(value).__name__}")
+
+    @classmethod
+    def _from_text(cls, value: str) -> Hl7Timestamp:
+        """HL7 text as it is; ISO 8601 of any precision (``2026``, ``2026-11``, ``2026-11-25``,
+        ``2026-11-25T14:30``, with seconds, fraction, ``Z`` or ``+01:00``) turned into HL7 of the same
+        precision, so that a case file can use the dates people write."""
+        text = value.strip()
+        if _TS_RE.match(text):
+            return cls(text)
+        iso = _ISO_RE.match(text)
+        if iso is None:
+            raise ValueError(
+                f"{value!r} is not a date: give ISO 8601 (2026, 2026-11, 2026-11-25, 2026-11-25T14:30) "
+                "or HL7 (20261125, 202611251430)"
+            )
+        digits = "".join(part for part in iso.group("year", "month", "day", "hour", "minute", "second") if part)
+        tz = iso["tz"]
+        if tz is not None:
+            tz = "+0000" if tz == "Z" else tz.replace(":", "")
+        try:
+            return cls(digits + (iso["fraction"] or "") + (tz or ""))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a real calendar date/time") from None
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
@@ -276,7 +307,12 @@ class Hl7Timestamp:
     def __get_pydantic_json_schema__(
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {"type": "string", "pattern": _TS_RE.pattern, "description": "HL7 TS, variable precision"}
+        return {
+            "type": "string",
+            "pattern": f"(?:{_TS_RE.pattern})|(?:{_ISO_RE.pattern})",
+            "description": "A date of any precision: ISO 8601 (2026, 2026-11, 2026-11-25, 2026-11-25T14:30) "
+            "or HL7 TS (2026, 202611, 20261125, 202611251430)",
+        }
 
 
 #: The name the brief and the case processors use for the same thing.
@@ -714,8 +750,68 @@ _SERIOUSNESS_FIELDS: dict[str, SeriousnessCriterion] = {
 }
 
 
+def _criterion_words() -> dict[str, str]:
+    """Words for the E.i.3.2 criteria -> field name, made from the field names and the criteria: "hospitalisation",
+    "caused/prolonged hospitalisation", "prolonged hospitalization", "life-threatening", "birth defect" ..."""
+    words: dict[str, str] = {}
+    for name, criterion in _SERIOUSNESS_FIELDS.items():
+        parts = criterion.value.split("/")  # "caused/prolonged hospitalisation": "caused" alone says nothing
+        halves = [part for part in parts[:-1] if " " in part] + parts[-1:] if len(parts) > 1 else []
+        for word in (name, criterion.value, *halves):
+            for spelling in (word, word.replace("isation", "ization")):
+                words.setdefault(_seriousness_word(spelling), name)
+    return words
+
+
+def _seriousness_word(text: str) -> str:
+    return " ".join(text.replace("_", " ").replace("-", " ").split()).casefold()
+
+
+_CRITERION_WORDS: dict[str, str] = _criterion_words()
+_SERIOUSNESS_KEY = "seriousness"
+
+
+def _seriousness_from_words(data: Any) -> Any:
+    """A reaction given with ``"seriousness": ["hospitalisation", "life threatening"]`` (words, any case) has
+    those E.i.3.2 criteria set to true; the others stay as given (None is sent as nullFlavor NI)."""
+    if not isinstance(data, dict) or _SERIOUSNESS_KEY not in data:
+        return data
+    data = dict(data)
+    given = data.pop(_SERIOUSNESS_KEY)
+    words = [given] if isinstance(given, str) else given
+    if not isinstance(words, list | tuple) or not all(isinstance(w, str) for w in words):
+        raise PydanticCustomError("seriousness", 'seriousness: give a list of criteria, e.g. ["hospitalisation"]')
+    for word in words:
+        field = _CRITERION_WORDS.get(_seriousness_word(word))
+        if field is None:
+            accepted = ", ".join(_seriousness_word(name) for name in _SERIOUSNESS_FIELDS)
+            raise PydanticCustomError(
+                "seriousness",
+                f"seriousness: {word!r} is not an E.i.3.2 seriousness criterion; give any of: {accepted} "
+                "(any case; the E2B(R3) wording such as 'caused/prolonged hospitalisation' is accepted too)",
+            )
+        data[field] = True
+    return data
+
+
+def _add_seriousness_to_schema(schema: dict[str, Any]) -> None:
+    schema.setdefault("properties", {})[_SERIOUSNESS_KEY] = {
+        "type": "array",
+        "items": {"type": "string", "enum": sorted(_CRITERION_WORDS)},
+        "description": "E.i.3.2a-f Seriousness criteria met, in words (sets the matching fields to true)",
+    }
+
+
 class Reaction(E2bModel):
-    """E.i Reaction(s) / event(s)."""
+    """E.i Reaction(s) / event(s).
+
+    A case file may list the criteria met in words (``"seriousness": ["hospitalisation"]``) instead of
+    setting ``hospitalisation`` and the like to true.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_add_seriousness_to_schema)
+
+    _words = model_validator(mode="before")(_seriousness_from_words)
 
     id: Uid = Field(default_factory=_new_uuid, description="E.i reaction identifier (UUID) referenced by G.k.9.i.1")
     verbatim_term: Text | None = Field(
@@ -819,8 +915,33 @@ class Substance(E2bModel):
     strength: Quantity | None = Field(default=None, description="G.k.2.3.r.3a/b Strength (number, unit)")
 
 
+_ROUTE_TEXT_FIELDS = {"route": "route_text", "parent_route": "parent_route_text", "dose_form": "dose_form_text"}
+
+
+def _route_words(data: Any) -> Any:
+    """``"route": "intravenous"`` (a word, not an EDQM TermID object) is the route as reported, G.k.4.r.10.1;
+    likewise for the parent route (G.k.4.r.11.1) and the dose form (G.k.4.r.9.1)."""
+    if not isinstance(data, dict) or not any(isinstance(data.get(k), str) for k in _ROUTE_TEXT_FIELDS):
+        return data
+    data = dict(data)
+    for coded, text in _ROUTE_TEXT_FIELDS.items():
+        if isinstance(data.get(coded), str):
+            if data.get(text) is not None:
+                raise PydanticCustomError(
+                    "route", f"{coded}: give the words in {text} or in {coded}, not both ({coded} as text is {text})"
+                )
+            data[text] = data.pop(coded)
+    return data
+
+
 class Dosage(E2bModel):
-    """G.k.4.r Dosage and relevant information."""
+    """G.k.4.r Dosage and relevant information.
+
+    ``route``, ``parent_route`` and ``dose_form`` take either an EDQM TermID object or words
+    (``"route": "intravenous"``), which are kept as the free text (``route_text`` ...).
+    """
+
+    _words = model_validator(mode="before")(_route_words)
 
     dose: Quantity | None = Field(default=None, description="G.k.4.r.1a/b Dose (number, unit)")
     period: Period | None = Field(

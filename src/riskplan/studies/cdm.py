@@ -290,7 +290,7 @@ def _finish(con: duckdb.DuckDBPyConnection, source: str, present: list[str]) -> 
             )
             orphans[table] = n
             notes.append(f"{table}: {n:,} rows for persons absent from person were ignored")
-    optional_absent = [t for t in created if t not in ("concept_ancestor",)]
+    optional_absent = [t for t in created if t not in ("concept_ancestor", "concept_synonym")]
     if optional_absent:
         notes.append(f"tables absent from the source, created empty: {', '.join(optional_absent)}")
     cdm = Cdm(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from riskplan.cli_support import console, user_errors
@@ -30,6 +31,7 @@ from riskplan.studies.cohorts import (
     build_comparative_cohorts,
     build_new_user_cohort,
 )
+from riskplan.studies.concept_search import DEFAULT_LIMIT, search_concepts
 from riskplan.studies.concepts import ConceptSet, parse_concept_ids
 from riskplan.studies.incidence import incidence
 from riskplan.studies.labs import lab_safety
@@ -157,6 +159,72 @@ def _print_table(table: ResultTable) -> None:
     for row in table.rows:
         t.add_row(*(_fmt(v) for v in row))
     console.print(t)
+
+
+@app.command("concepts")
+@user_errors
+def concepts_command(
+    text: Annotated[str, typer.Argument(help="Part of the name (or a synonym), any case, e.g. celecoxib or bleed")],
+    cdm: CdmOption,
+    domain: Annotated[
+        str | None, typer.Option("--domain", help="Only this OMOP domain: Drug, Condition, Measurement, ...")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many concepts")] = DEFAULT_LIMIT,
+    fmt: FormatOption = OutputFormat.TEXT,
+    out: OutOption = None,
+) -> None:
+    """Find concept ids by name in the CDM's vocabulary, for --target / --outcome of the other commands.
+
+    Case-insensitive search of concept names and synonyms; best first (exact name, standard concepts,
+    ingredients). For a drug ingredient: the number of drug concepts below it in concept_ancestor (not
+    counting itself; a concept set with descendants covers them all) and the persons exposed to any of
+    them in drug_exposure.
+    """
+    with _open(cdm) as c:
+        result = search_concepts(c, text, domain=domain, limit=limit)
+    if fmt is OutputFormat.TEXT and not result.concepts.rows:
+        where = f" in domain {result.domain}" if result.domain else ""
+        console.print(f"no concept{where} has {text.strip()!r} in its name or a synonym", markup=False)
+        for note in result.notes:
+            console.print(f"note: {note}", markup=False)
+        return
+    if fmt is OutputFormat.TEXT:
+        if out is not None:
+            raise UserInputError("--out needs --format json or csv")
+        _print_concepts(result.concepts)
+        for note in result.notes:
+            console.print(f"note: {note}", markup=False)
+        return
+    _emit(result, fmt, result.concepts, out, result.notes)
+
+
+def _print_concepts(concepts: ResultTable) -> None:
+    """One line per concept where the terminal allows; ids exactly as --target takes them (no separators)."""
+    t = Table(title=f"Concepts ({len(concepts)})", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
+    t.add_column("concept id", no_wrap=True, min_width=max(len(str(i)) for i in concepts.column("concept_id")))
+    t.add_column("name (matched synonym)", ratio=3, overflow="fold")
+    t.add_column("domain", no_wrap=True)
+    t.add_column("vocabulary, class", ratio=2, overflow="fold")
+    t.add_column("std", no_wrap=True)
+    t.add_column("desc.", justify="right", no_wrap=True)
+    t.add_column("exposed", justify="right", no_wrap=True)
+    for row in concepts.to_dicts():
+        name = row["concept_name"] + (f" ({row['matched_synonym']})" if row["matched_synonym"] else "")
+        t.add_row(
+            str(row["concept_id"]),
+            name,
+            row["domain"],
+            f"{row['vocabulary']}, {row['concept_class']}",
+            "S" if row["standard"] else "",
+            "" if row["descendant_drug_concepts"] is None else str(row["descendant_drug_concepts"]),
+            "" if row["persons_exposed"] is None else f"{row['persons_exposed']:,}",
+        )
+    console.print(t)
+    console.print(
+        "std: S = standard concept. desc.: drug concepts below the ingredient in concept_ancestor. "
+        "exposed: persons in drug_exposure with the ingredient or one of those.",
+        markup=False,
+    )
 
 
 @app.command("incidence")

@@ -179,6 +179,12 @@ CDM_TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("min_levels_of_separation", "INTEGER"),
         ("max_levels_of_separation", "INTEGER"),
     ),
+    # Other names of a concept ("GI bleeding" for Gastrointestinal hemorrhage): read by `study concepts`.
+    "concept_synonym": (
+        ("concept_id", _CONCEPT),
+        ("concept_synonym_name", "VARCHAR"),
+        ("language_concept_id", _CONCEPT),
+    ),
 }
 
 REQUIRED_TABLES: Final[tuple[str, ...]] = ("person", "observation_period")

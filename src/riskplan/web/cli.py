@@ -21,11 +21,17 @@ from riskplan.web.tables import WebUser
 user_app = typer.Typer(help="Users of the web application: add, list, unlock.", no_args_is_help=True)
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 def _read_password(password_stdin: bool) -> str:
-    if password_stdin:
+    """The new user's password: the first line of standard input when it is piped or redirected (or with
+    ``--password-stdin``), else asked for twice without echo at the terminal."""
+    if password_stdin or not _stdin_is_terminal():
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise UserInputError("no password on standard input")
+            raise UserInputError("no password on standard input (pipe it in: echo PASSWORD | riskplan user add ...)")
         return password
     value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return value
@@ -37,14 +43,23 @@ def add(
     name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ - @)")],
     role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(r.value for r in Role)}")],
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input")
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from the first line of standard input (the default when input is piped)",
+        ),
     ] = False,
     full_name: Annotated[
         str | None,
         typer.Option("--full-name", help="The printed name shown on the user's electronic signatures (21 CFR 11.50)"),
     ] = None,
 ) -> None:
-    """Add a user with a role; the password is asked for (or read from standard input)."""
+    """Add a user with a role.
+
+    At a terminal the password is asked for twice, hidden.
+
+    Piped or redirected, the first line of standard input is the password: echo PASSWORD | riskplan user add ...
+    """
     try:
         chosen = parse_role(role)
     except ValueError as exc:

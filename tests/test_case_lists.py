@@ -1,0 +1,164 @@
+"""Case lists fit for work: filters, sort and pages in SQL, one line per case, CSV and JSON (`case list`, `due`)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from case_factory import make_icsr
+from riskplan.cases.codes import DrugRole
+from riskplan.cases.model import Drug, Icsr, PrimarySource, Reaction, Substance
+from riskplan.cases.processing import CaseProcessor
+from riskplan.cases.store import record_submission, store_cases
+from riskplan.cases.worklist import CaseFilters, CaseSort, CaseState, case_page
+from riskplan.cli import app
+from riskplan.cli_support import database
+from riskplan.plan.catalogue import load_plan
+from riskplan.store.db import session_scope
+from riskplan.terms.coding import OpenTermList
+
+runner = CliRunner()
+AS_OF = dt.date(2026, 11, 20)
+LONG_ID = "DE-RPDEMO-2026-A-VERY-LONG-WORLDWIDE-CASE-ID-000005"
+
+
+def _cases() -> list[Icsr]:
+    """Overdue serious; open non-serious; invalid; serious on another product (submitted later); a long id."""
+    soliris = Drug(role=DrugRole.SUSPECT, name="SOLIRIS", substances=(Substance(name="eculizumab"),))
+    return [
+        make_icsr("DE-1", received="20261101"),
+        make_icsr("DE-2", received="20261102", reactions=(Reaction(verbatim_term="back pain"),)),
+        make_icsr("DE-3", received="20261103", reporter=PrimarySource()),
+        make_icsr("DE-4", received="20261110", drugs=(soliris,)),
+        make_icsr(LONG_ID, received="20261111", reactions=(Reaction(verbatim_term="headache"),)),
+    ]
+
+
+@pytest.fixture(scope="module")
+def processor() -> CaseProcessor:
+    plan = load_plan("uplizna")
+    return CaseProcessor(plan, OpenTermList(plan))
+
+
+def _ids(engine: Engine, filters: CaseFilters, **kwargs: object) -> list[str]:
+    with session_scope(engine) as s:
+        page = case_page(s, filters, as_of=AS_OF, **kwargs)  # type: ignore[arg-type]
+    return [line.worldwide_id for line in page.lines]
+
+
+def test_filters_sort_and_pages_in_the_database(engine: Engine, processor: CaseProcessor) -> None:
+    with session_scope(engine) as s:
+        out = store_cases(s, [processor.assess(i) for i in _cases()], plan_name="uplizna", plan_version=1, who="cp")
+    with session_scope(engine) as s:
+        record_submission(s, out[3].case_id, 1, batch_id="B1", file_name="b1.xml", sha256="0" * 64, who="cp")
+    with session_scope(engine) as s:
+        page = case_page(s, as_of=AS_OF)
+    assert [(c.worldwide_id, c.state) for c in page.lines] == [
+        ("DE-1", CaseState.OVERDUE),
+        ("DE-2", CaseState.OPEN),
+        ("DE-3", CaseState.INVALID),
+        ("DE-4", CaseState.SUBMITTED),
+        (LONG_ID, CaseState.OPEN),
+    ]
+    assert page.lines[0].pts == ("Pneumonia",) and page.lines[0].concerns
+    assert _ids(engine, CaseFilters(states=(CaseState.OVERDUE, CaseState.INVALID))) == ["DE-1", "DE-3"]
+    assert _ids(engine, CaseFilters(serious=True)) == ["DE-1", "DE-3", "DE-4"]
+    assert _ids(engine, CaseFilters(serious=False)) == ["DE-2", LONG_ID]
+    assert _ids(engine, CaseFilters(concern="serious-infections")) == ["DE-1", "DE-3", "DE-4"]
+    assert _ids(engine, CaseFilters(product="ECULI")) == ["DE-4"]  # substance, any case
+    assert _ids(engine, CaseFilters(product="uplizna")) == ["DE-1", "DE-2", "DE-3", LONG_ID]
+    assert _ids(engine, CaseFilters(product="100%_")) == []  # LIKE wildcards are taken literally
+    assert _ids(engine, CaseFilters(due_within=0)) == ["DE-1"]  # overdue counts as due within any window
+    assert _ids(engine, CaseFilters(due_within=90)) == ["DE-1", "DE-2", LONG_ID]
+    assert _ids(engine, CaseFilters(), sort=CaseSort.RECEIVED) == [LONG_ID, "DE-4", "DE-3", "DE-2", "DE-1"]
+    assert _ids(engine, CaseFilters(obligation_open=True), sort=CaseSort.DUE) == ["DE-1", "DE-2", LONG_ID]
+    with session_scope(engine) as s:
+        second = case_page(s, as_of=AS_OF, limit=2, offset=2)
+    assert [c.worldwide_id for c in second.lines] == ["DE-3", "DE-4"] and second.total == 5
+    assert (second.first, second.last) == (3, 4)
+
+
+def _store(cli_env: Path) -> None:
+    for icsr in _cases():
+        path = cli_env / f"{icsr.worldwide_case_id}.json"
+        path.write_text(icsr.model_dump_json())
+        assert runner.invoke(app, ["case", "new", str(path)]).exit_code == 0
+    with session_scope(database()) as s:
+        record_submission(s, 4, 1, batch_id="B1", file_name="b1.xml", sha256="0" * 64, who="cp")
+
+
+def _lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if re.match(r"^\s*RP\d{7}", line)]
+
+
+def test_case_list_table_one_line_per_case_ids_whole_at_80_columns(cli_env: Path) -> None:
+    _store(cli_env)
+    result = runner.invoke(app, ["case", "list", "--as-of", "2026-11-20"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = _lines(result.output)
+    assert len(lines) == 5  # one line per case (the old table folded each over several lines)
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+    assert LONG_ID in result.output and "RP0000005" in result.output  # never cut ("RP00003…" before)
+    assert "1-5 of 5 cases" in result.output
+
+
+def test_case_list_filters_csv_json_and_pages(cli_env: Path) -> None:
+    _store(cli_env)
+
+    def listed(*args: str) -> list[str]:
+        r = runner.invoke(app, ["case", "list", "--as-of", "2026-11-20", "--format", "json", *args])
+        assert r.exit_code == 0, r.output
+        return [c["worldwide_id"] for c in json.loads(r.output)]
+
+    assert listed("--state", "overdue") == ["DE-1"]
+    assert listed("--state", "submitted", "--state", "invalid") == ["DE-3", "DE-4"]
+    assert listed("--non-serious") == ["DE-2", LONG_ID]
+    assert listed("--serious", "--concern", "serious-infections", "--product", "uplizna") == ["DE-1", "DE-3"]
+    assert listed("--due-within", "90", "--sort", "due") == ["DE-1", "DE-2", LONG_ID]
+    assert listed("--sort", "received", "--limit", "2", "--page", "2") == ["DE-3", "DE-2"]
+    assert listed("--offset", "4") == [LONG_ID]
+    r = runner.invoke(app, ["case", "list", "--format", "csv", "--as-of", "2026-11-20"])
+    rows = list(csv.DictReader(io.StringIO(r.output)))
+    assert [row["worldwide_id"] for row in rows] == ["DE-1", "DE-2", "DE-3", "DE-4", LONG_ID]
+    assert rows[0]["state"] == "overdue" and rows[0]["serious"] == "yes" and rows[0]["reactions"] == "Pneumonia"
+    assert rows[0]["products"] == "UPLIZNA; Imurel"
+    r = runner.invoke(app, ["case", "list", "--limit", "2"], env={"COLUMNS": "120"})
+    assert "1-2 of 5 cases; next page: --offset 2 (or --page 2)" in r.output
+
+
+def test_case_due_filters_and_formats(cli_env: Path) -> None:
+    _store(cli_env)
+    r = runner.invoke(app, ["case", "due", "--as-of", "2026-11-20", "--format", "csv", "--non-serious"])
+    rows = list(csv.DictReader(io.StringIO(r.output)))
+    assert [(x["worldwide_id"], x["due"], x["overdue"]) for x in rows] == [
+        ("DE-2", "2027-01-31", "no"),
+        (LONG_ID, "2027-02-09", "no"),
+    ]
+    r = runner.invoke(app, ["case", "due", "--as-of", "2026-11-20"], env={"COLUMNS": "80"})
+    assert "3 open, 1 overdue" in r.output and len(_lines(r.output)) == 3 and LONG_ID in r.output
+    r = runner.invoke(app, ["case", "due", "--as-of", "2026-11-20", "--due-within", "0", "--format", "json"])
+    assert [d["worldwide_id"] for d in json.loads(r.output)] == ["DE-1"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--state", "closed"], "'closed' is not one of"),
+        (["--offset", "1", "--page", "2"], "give --offset or --page, not both"),
+        (["--sort", "name"], "'name' is not one of"),
+        (["--format", "xml"], "'xml' is not one of"),
+        (["--limit", "0"], "greater than or equal to 1"),
+        (["--as-of", "20/11/2026"], "expected a date as YYYY-MM-DD"),
+    ],
+)
+def test_wrong_list_options_are_refused(cli_env: Path, args: list[str], message: str) -> None:
+    r = runner.invoke(app, ["case", "list", *args], env={"COLUMNS": "200"})
+    assert r.exit_code == 2 and message in r.output
