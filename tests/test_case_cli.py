@@ -171,5 +171,5 @@ def test_a_refused_file_leaves_an_audit_row_and_nothing_else(cli_env: Path) -> N
     out = _flat(trail.output)
     assert "tester case import notes.xml import rejected" in out
     assert "tester case import bad.json import rejected" in out
-    assert "patient.sex: Input should be" in out
+    assert "patient.sex:" in out
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0

@@ -155,7 +155,9 @@ def list_table(page: CasePage, width: int) -> tuple[Table, str]:
         _Col("reactions (PT)", [escape(", ".join(c.pts)) for c in lines], 5, flexible=True),
         _Col("concerns", [escape(", ".join(c.concerns)) for c in lines], 5, flexible=True),
     ]
-    return _fit(f"Cases ({page.total})", columns, width), _footer(page, "cases")
+    synthetic = sum(c.synthetic for c in lines)
+    title = f"Cases ({page.total}" + (f", {synthetic} SYNTHETIC: not real reports)" if synthetic else ")")
+    return _fit(title, columns, width), _footer(page, "cases")
 
 
 def due_table(page: CasePage, as_of: str, overdue: int, width: int) -> tuple[Table, str]:
