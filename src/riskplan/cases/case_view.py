@@ -32,8 +32,8 @@ from riskplan.cases.model import (
     Drug,
     Hl7Timestamp,
     Icsr,
-    MeddraTerm,
     Measurement,
+    MeddraTerm,
     Quantity,
     Reaction,
 )
@@ -379,7 +379,8 @@ def _reaction(seq: int, r: Reaction, row: dict[str, object]) -> ReactionView:
         terminology=_opt(row.get("terminology")),
         coding_note=_opt(row.get("coding_note")),
         suggestions=[
-            Suggestion(term=t, pt_name=p, score=s) for t, p, s in parse_suggestions(stored if isinstance(stored, str) else None)
+            Suggestion(term=t, pt_name=p, score=s)
+            for t, p, s in parse_suggestions(stored if isinstance(stored, str) else None)
         ],
         serious=bool(row.get("serious")),
         seriousness_criteria=[c.value for c in r.seriousness_criteria],
@@ -488,7 +489,7 @@ def case_view(session: Session, ref: str, version: int | None = None, *, with_au
     findings = check_business_rules(i)
 
     def finding(f: object) -> Finding:
-        return Finding(element=getattr(f, "element"), path=getattr(f, "path"), message=getattr(f, "message"))
+        return Finding(element=f.element, path=f.path, message=f.message)
 
     missing = [finding(f) for f in findings if f.severity is Severity.ERROR]
     advice = [finding(f) for f in findings if f.severity is not Severity.ERROR]
@@ -535,7 +536,9 @@ def case_view(session: Session, ref: str, version: int | None = None, *, with_au
                 term=_text(e.term),
                 start=_nf(e.start_date, e.start_date_null_flavor),
                 end=_nf(e.end_date, e.end_date_null_flavor),
-                continuing=_nf(None if e.continuing is None else ("yes" if e.continuing else "no"), e.continuing_null_flavor),
+                continuing=_nf(
+                    None if e.continuing is None else ("yes" if e.continuing else "no"), e.continuing_null_flavor
+                ),
                 comments=e.comments,
                 family_history=bool(e.family_history),
             )

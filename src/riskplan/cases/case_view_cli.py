@@ -52,7 +52,10 @@ def _summary(v: CaseView) -> Panel:
         _pairs(
             [
                 ("version", f"{h.version} of {h.latest_version}"),
-                ("recorded", f"{h.recorded_at:%Y-%m-%d %H:%M} UTC by {h.recorded_by}" + (f" ({h.reason})" if h.reason else "")),
+                (
+                    "recorded",
+                    f"{h.recorded_at:%Y-%m-%d %H:%M} UTC by {h.recorded_by}" + (f" ({h.reason})" if h.reason else ""),
+                ),
                 ("sender's report id (C.1.1)", h.sender_report_id),
                 ("report type (C.1.3)", h.report_type),
                 ("created (C.1.2)", h.created),
@@ -105,7 +108,14 @@ def _patient(v: CaseView) -> RenderableType:
                 "Medical history (D.7.1.r)",
                 ("term", "start", "end", "continuing", "comments", "family"),
                 (
-                    (e.term, _s(e.start), _s(e.end), _s(e.continuing), _s(e.comments), "yes" if e.family_history else "")
+                    (
+                        e.term,
+                        _s(e.start),
+                        _s(e.end),
+                        _s(e.continuing),
+                        _s(e.comments),
+                        "yes" if e.family_history else "",
+                    )
                     for e in v.medical_history
                 ),
             )
@@ -132,7 +142,17 @@ def _coding(r: ReactionView) -> str:
 def _reactions(v: CaseView) -> RenderableType:
     table = _table(
         f"Reactions (E.i): {len(v.reactions)}",
-        ("#", "verbatim (E.i.1)", "PT", "SOC", "coding", "serious (E.i.3.2)", "listedness", "start–end", "outcome (E.i.7)"),
+        (
+            "#",
+            "verbatim (E.i.1)",
+            "PT",
+            "SOC",
+            "coding",
+            "serious (E.i.3.2)",
+            "listedness",
+            "start–end",
+            "outcome (E.i.7)",
+        ),
         (
             (
                 str(r.seq),
@@ -151,11 +171,15 @@ def _reactions(v: CaseView) -> RenderableType:
     )
     notes = []
     for r in v.uncoded:
-        offered = ", ".join(f"{s.term}{'' if s.term == s.pt_name else ' → ' + s.pt_name} ({s.score:.0f})" for s in r.suggestions)
+        offered = ", ".join(
+            f"{s.term}{'' if s.term == s.pt_name else ' → ' + s.pt_name} ({s.score:.0f})" for s in r.suggestions
+        )
         line = f"reaction {r.seq} {r.verbatim!r} not coded: " + (
             f"suggestions {offered}" if offered else (r.coding_note or "no suggestion")
         )
-        notes.append(Text(line + f" — code it with `riskplan case code {v.header.case_number} --reaction {r.seq} --pt TERM`"))
+        notes.append(
+            Text(line + f" — code it with `riskplan case code {v.header.case_number} --reaction {r.seq} --pt TERM`")
+        )
     return Group(table, *notes)
 
 
@@ -207,7 +231,16 @@ def _drugs(v: CaseView) -> RenderableType:
         )
     return _table(
         f"Drugs (G.k): {len(v.drugs)}",
-        ("#", "role", "product", "substances", "dose, route, dates", "indication", "action taken (G.k.8)", "relatedness, rechallenge (G.k.9)"),
+        (
+            "#",
+            "role",
+            "product",
+            "substances",
+            "dose, route, dates",
+            "indication",
+            "action taken (G.k.8)",
+            "relatedness, rechallenge (G.k.9)",
+        ),
         rows,
         no_wrap=("#",),
     )
@@ -294,7 +327,9 @@ def _submission(v: CaseView) -> Panel:
     if s.ready:
         head = Text("complete for E2B(R3) submission: the export's business rules find no error", style="green")
     else:
-        head = Text(f"missing for E2B(R3) submission ({len(s.missing)}; export refuses the case until done):", style="red")
+        head = Text(
+            f"missing for E2B(R3) submission ({len(s.missing)}; export refuses the case until done):", style="red"
+        )
     lines: list[RenderableType] = [head]
     lines += [Text(f"  {f.element} {f.message} ({f.path})") for f in s.missing]
     if s.advice:
