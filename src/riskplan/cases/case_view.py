@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from riskplan.cases.assessments import assessments
 from riskplan.cases.codes import NullFlavor, Severity
+from riskplan.cases.e2b_base import RuleViolation
 from riskplan.cases.e2b_rules import check_business_rules
 from riskplan.cases.hand_coding import parse_suggestions
 from riskplan.cases.model import (
@@ -488,7 +489,7 @@ def case_view(session: Session, ref: str, version: int | None = None, *, with_au
     i = c.icsr
     findings = check_business_rules(i)
 
-    def finding(f: object) -> Finding:
+    def finding(f: RuleViolation) -> Finding:
         return Finding(element=f.element, path=f.path, message=f.message)
 
     missing = [finding(f) for f in findings if f.severity is Severity.ERROR]

@@ -133,9 +133,8 @@ def _patient(v: CaseView) -> RenderableType:
 
 def _coding(r: ReactionView) -> str:
     if r.coding_status == "coded":
-        how = " by hand" if r.coded_by_hand else ""
-        llt = f"LLT {r.llt}{f' {r.llt_code}' if r.llt_code else ''}; " if r.llt else ""
-        return f"coded{how}: {llt}{r.terminology or ''}".strip()
+        llt = f"\nLLT {r.llt}{f' {r.llt_code}' if r.llt_code else ''}" if r.llt else ""
+        return ("coded by hand" if r.coded_by_hand else "coded") + llt
     return r.coding_status
 
 
@@ -169,7 +168,7 @@ def _reactions(v: CaseView) -> RenderableType:
         ),
         no_wrap=("#",),
     )
-    notes = []
+    notes = [Text(f"coded with: {t}") for t in sorted({r.terminology for r in v.reactions if r.terminology})]
     for r in v.uncoded:
         offered = ", ".join(
             f"{s.term}{'' if s.term == s.pt_name else ' → ' + s.pt_name} ({s.score:.0f})" for s in r.suggestions
