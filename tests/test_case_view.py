@@ -160,6 +160,8 @@ def test_identifiers_are_never_cut_in_a_narrow_terminal(cli_env: Path) -> None:
     assert narrow.exit_code == 0, narrow.output
     assert LONG_ID in narrow.output
     assert "…" not in narrow.output
+    # the narrative wraps inside its panel instead of being cropped at the edge (soft-wrap console)
+    assert "recovered on antibiotics." in _flat(narrow.output)
 
 
 def test_json_is_the_case_view_for_scripts(cli_env: Path) -> None:

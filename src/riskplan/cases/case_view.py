@@ -472,6 +472,11 @@ def _study(icsr: Icsr) -> str | None:
     return " · ".join(p for p in parts if p) or None
 
 
+#: Audit values longer than this (a document's base64 content, a whole narrative) are shown by their start,
+#: with the number of characters left out said plainly; `riskplan case history` and the API keep them whole.
+AUDIT_VALUE_SHOWN = 300
+
+
 def _audit_value(value: str | None) -> str | None:
     """An audit value as stored (JSON) made readable: a JSON string loses its quotes."""
     if value is None:
@@ -479,8 +484,11 @@ def _audit_value(value: str | None) -> str | None:
     try:
         loaded = json.loads(value)
     except ValueError:
-        return value
-    return loaded if isinstance(loaded, str) else value
+        loaded = value
+    text = loaded if isinstance(loaded, str) else value
+    if len(text) > AUDIT_VALUE_SHOWN:
+        return f"{text[:AUDIT_VALUE_SHOWN]} [… {len(text) - AUDIT_VALUE_SHOWN:,} more characters]"
+    return text
 
 
 def case_view(session: Session, ref: str, version: int | None = None, *, with_audit: bool = True) -> CaseView:

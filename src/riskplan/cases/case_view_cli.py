@@ -338,15 +338,16 @@ def _submission(v: CaseView) -> Panel:
 
 
 def print_case_view(console: Console, view: CaseView) -> None:
-    """Print the whole case: summary, patient, reactions, drugs, tests, narrative, processing, audit."""
-    console.print(_summary(view))
-    console.print(_patient(view))
-    console.print(_reactions(view))
-    console.print(_drugs(view))
+    """Print the whole case: summary, patient, reactions, drugs, tests, narrative, processing, audit.
+
+    Printed with ``soft_wrap=False`` whatever the console's default: text inside panels is then wrapped
+    at the terminal's width instead of cropped at the panel's edge."""
+    parts: list[RenderableType] = [_summary(view), _patient(view), _reactions(view), _drugs(view)]
     if view.tests:
-        console.print(_tests(view))
-    console.print(_narrative(view))
-    console.print(_processing(view))
+        parts.append(_tests(view))
+    parts += [_narrative(view), _processing(view)]
     if view.audit is not None:
-        console.print(_audit(view))
-    console.print(_submission(view))
+        parts.append(_audit(view))
+    parts.append(_submission(view))
+    for part in parts:
+        console.print(part, soft_wrap=False)
