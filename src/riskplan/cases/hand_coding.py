@@ -94,7 +94,9 @@ def code_by_hand(
         suggestions = terms.suggest(folded) if folded else []
         where = f"{terms.name} {terms.version or ''}".strip()
         hint = f"; a PT for it: {match.pt_name!r} (use --pt)" if match is not None else ""
-        raise CodingNotFound(f"{term!r} is not a {what} in the {where}{hint}", suggestions)
+        raise CodingNotFound(
+            f"{term!r} is not {'an' if level == 'llt' else 'a'} {what} in the {where}{hint}", suggestions
+        )
     reaction = reactions[seq - 1]
     update: dict[str, object] = {
         "pt_name": match.pt_name,
