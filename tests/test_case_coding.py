@@ -103,3 +103,33 @@ def test_wrong_inputs_are_refused_with_suggestions_and_nothing_is_stored(cli_env
     lay_llt = runner.invoke(app, ["case", "code", "RP0000001", "-r", "2", "--llt", "common cold"])
     assert lay_llt.exit_code == 0, lay_llt.output
     assert _view()["reactions"][1]["pt"] == "Nasopharyngitis"  # type: ignore[index]
+
+
+MEDDRA_FIXTURE = Path(__file__).parent / "data" / "meddra_fixture"
+
+
+def test_with_a_meddra_release_the_llt_and_its_code_are_recorded_in_e2b(cli_env: Path) -> None:
+    loaded = runner.invoke(app, ["terms", "load-meddra", str(MEDDRA_FIXTURE)])
+    assert loaded.exit_code == 0, loaded.output
+    _new_uncoded(cli_env)
+    refused = runner.invoke(app, ["case", "code", "RP0000001", "-r", "2", "--pt", "Common cold"])
+    assert refused.exit_code == 2
+    assert "'Common cold' is not a PT in the MedDRA 90.1; a PT for it: 'Nasopharyngitis' (use --pt)" in _flat(
+        refused.output
+    )
+    done = runner.invoke(app, ["case", "code", "RP0000001", "-r", "2", "--llt", "common cold", "--reason", "lay term"])
+    assert done.exit_code == 0, done.output
+    assert "not coded → LLT Common cold → PT Nasopharyngitis" in _flat(done.output)
+    second = _view()["reactions"][1]  # type: ignore[index]
+    assert (second["llt"], second["llt_code"], second["meddra_version"], second["pt"], second["pt_code"]) == (
+        "Common cold",
+        "90002010",
+        "90.1",
+        "Nasopharyngitis",
+        "90001007",
+    )
+    assert second["terminology"] == "MedDRA 90.1"
+    icsr = json.loads(runner.invoke(app, ["case", "show", "RP0000001", "--format", "icsr"]).output)
+    assert icsr["reactions"][1]["meddra"] == {"version": "90.1", "code": "90002010"}  # E.i.2.1a/b as sent
+    history = _flat(runner.invoke(app, ["case", "history", "RP0000001"], env=WIDE).output)
+    assert '"LLT Common cold → PT Nasopharyngitis (MedDRA 90.1)" lay term' in history

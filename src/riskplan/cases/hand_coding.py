@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from riskplan.cases.intake import intake, intake_context
 from riskplan.cases.model import MeddraTerm
 from riskplan.cases.processing import reaction_verbatim
-from riskplan.cases.store import ENTITY, IS_LATEST_VERSION, StoreOutcome, case_number, get_case
+from riskplan.cases.reads import lock_case
+from riskplan.cases.store import ENTITY, IS_LATEST_VERSION, StoreOutcome, case_number, get_case, resolve_case_id
 from riskplan.cases.tables import CaseReactionRow, CaseRow, CaseVersionRow
 from riskplan.errors import UserInputError
 from riskplan.store.audit import audit_row, insert_audit_rows, utcnow
@@ -78,6 +79,8 @@ def code_by_hand(
     """
     if level not in ("llt", "pt"):
         raise UserInputError(f"level must be llt or pt, not {level!r}")
+    # one change of a case at a time: a concurrent coding or follow-up waits here (row lock on PostgreSQL)
+    lock_case(session, resolve_case_id(session, ref))
     case = get_case(session, ref)
     reactions = case.icsr.reactions
     if not 1 <= seq <= len(reactions):
