@@ -132,10 +132,13 @@ def _patient(v: CaseView) -> RenderableType:
 
 
 def _coding(r: ReactionView) -> str:
+    llt = ""
+    if r.llt or r.llt_code:  # E.i.2.1: the LLT (its name where the release in use knows it)
+        named = " ".join(x for x in (r.llt, r.llt_code) if x)
+        llt = f"\nLLT {named}" + (f" (MedDRA {r.meddra_version})" if r.meddra_version else "")
     if r.coding_status == "coded":
-        llt = f"\nLLT {r.llt}{f' {r.llt_code}' if r.llt_code else ''}" if r.llt else ""
         return ("coded by hand" if r.coded_by_hand else "coded") + llt
-    return r.coding_status
+    return r.coding_status + llt
 
 
 def _reactions(v: CaseView) -> RenderableType:
@@ -202,20 +205,6 @@ def _drugs(v: CaseView) -> RenderableType:
             )
             for x in d.dosages
         )
-        related = "\n".join(
-            f"reaction {r.reaction}: "
-            + "; ".join(
-                x
-                for x in (
-                    *r.assessments,
-                    r.time_from_start and f"from start {r.time_from_start}",
-                    r.time_from_last_dose and f"from last dose {r.time_from_last_dose}",
-                    r.rechallenge and f"rechallenge: {r.rechallenge}",
-                )
-                if x
-            )
-            for r in d.relatedness
-        )
         rows.append(
             (
                 str(d.seq),
@@ -225,24 +214,49 @@ def _drugs(v: CaseView) -> RenderableType:
                 dosing + (f"\ncumulative {d.cumulative_dose}" if d.cumulative_dose else ""),
                 "; ".join(d.indications),
                 _s(d.action_taken),
-                related + (f"\n{d.additional_info}" if d.additional_info else ""),
+                _s(d.additional_info),
             )
         )
-    return _table(
+    drugs = _table(
         f"Drugs (G.k): {len(v.drugs)}",
         (
             "#",
             "role",
             "product",
             "substances",
-            "dose, route, dates",
-            "indication",
+            "dose, route, dates (G.k.4)",
+            "indication (G.k.7)",
             "action taken (G.k.8)",
-            "relatedness, rechallenge (G.k.9)",
+            "more (G.k.11)",
         ),
         rows,
         no_wrap=("#",),
     )
+    pairs = [(d, r) for d in v.drugs for r in d.relatedness]
+    if not pairs:
+        return drugs
+    matrix = _table(
+        f"Drug-reaction assessments (G.k.9.i): {len(pairs)}",
+        ("drug", "reaction", "relatedness (source / method: result)", "interval", "rechallenge (G.k.9.i.4)"),
+        (
+            (
+                f"{d.seq} {d.name or ''}".strip(),
+                r.reaction,
+                "\n".join(r.assessments),
+                "; ".join(
+                    x
+                    for x in (
+                        r.time_from_start and f"from start {r.time_from_start}",
+                        r.time_from_last_dose and f"from last dose {r.time_from_last_dose}",
+                    )
+                    if x
+                ),
+                _s(r.rechallenge),
+            )
+            for d, r in pairs
+        ),
+    )
+    return Group(drugs, matrix)
 
 
 def _tests(v: CaseView) -> RenderableType:
