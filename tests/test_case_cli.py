@@ -32,8 +32,8 @@ def test_new_case_is_processed_and_shown(cli_env: Path) -> None:
     assert result.exit_code == 0, result.output
     out = _flat(result.output)
     assert "RP0000001 (GB-RPDEMO-2026-000001): created" in out
-    assert "valid: yes; serious: yes; day 0: 2026-11-02; due: 2026-11-17" in out
-    assert "pneumonia Pneumonia Infections and infestations coded yes caused/prolonged hospitalisation unlisted" in out
+    assert "valid (ICH E2D) yes serious yes day 0 / due (GVP VI.C.3) 2026-11-02 / 2026-11-17" in out
+    assert "pneumonia Pneumonia Infections and infestations coded caused/prolonged hospitalisation unlisted" in out
     assert "safety concern serious-infections: serious reaction Pneumonia in SOC Infections and infestations" in out
     assert "safety concern safety-in-patients-65-years: age 67 years > 65" in out
 
@@ -55,7 +55,7 @@ def test_follow_up_and_history(cli_env: Path) -> None:
     hist = _flat(runner.invoke(app, ["case", "history", "RP0000001"], env=WIDE).output)
     assert 'tester changed reactions.0.outcome "2" "1" GP letter' in hist
     assert "tester new version version 1 2 GP letter" in hist
-    v1 = json.loads(runner.invoke(app, ["case", "show", "RP0000001", "--version", "1", "--format", "json"]).output)
+    v1 = json.loads(runner.invoke(app, ["case", "show", "RP0000001", "--version", "1", "--format", "icsr"]).output)
     assert v1["reactions"][0]["outcome"] == "2"
 
 

@@ -251,6 +251,15 @@ PAGES: list[Row] = [
         _form(lambda role: {"other": "RP0000003", "reason": "same patient"}),
         page=True,
     ),
+    Row("GET", "/coding", CASE_WRITERS, 200, page=True),
+    Row(
+        "POST",
+        "/coding",
+        CASE_WRITERS,
+        303,
+        request=_form(lambda role: {"case": "RP0000001", "reaction": "1", "level": "pt", "term": "Pneumonia"}),
+        page=True,
+    ),
     Row("GET", "/signals", SIGNAL_READERS, 200, page=True),
     Row(
         "POST",

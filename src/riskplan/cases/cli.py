@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
-from riskplan.cases.assessments import assessments, parse_causality, record_assessment
+from riskplan.cases.assessments import parse_causality, record_assessment
 from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context, intake_transaction
@@ -359,49 +359,12 @@ def list_command(
 
 
 def _show(ref: str, version: int | None) -> None:
+    from riskplan.cases.case_view import case_view
+    from riskplan.cases.case_view_cli import print_case_view
+
     with session_scope(database()) as session:
-        c = get_case(session, ref, version)
-        assessed = assessments(session, resolve_case_id(session, ref))
-    if c.synthetic:
-        console.print("[bold]SYNTHETIC case[/] (made by riskplan synth or the demo): not a real report")
-    console.print(
-        f"[bold]{c.case_number}[/] {c.worldwide_id} — version {c.version} of {c.latest_version}, "
-        f"received {c.received}, recorded {c.recorded_at:%Y-%m-%d %H:%M} by {c.recorded_by}"
-    )
-    console.print(
-        f"valid: {'yes' if c.valid else 'NO — ' + '; '.join(c.invalid_reasons)}; "
-        f"serious: {'yes' if c.serious else 'no'}; day 0: {c.day_zero or '-'}; due: {c.due or '-'}"
-    )
-    table = Table(title="Reactions")
-    for col in ("#", "verbatim", "PT", "SOC", "coding", "serious", "criteria", "listedness", "onset", "outcome"):
-        table.add_column(col, overflow="fold")
-    for r in c.reactions:
-        table.add_row(
-            str(r["seq"]),
-            r["verbatim"],
-            r["pt_name"] or "",
-            r["soc_name"] or "",
-            r["coding_status"],
-            "yes" if r["serious"] else "",
-            r["seriousness_criteria"] or "",
-            r["listedness"],
-            str(r["onset"] or ""),
-            r["outcome"] or "",
-        )
-    console.print(table)
-    for r in c.reactions:
-        if r["coding_status"] != "coded" and r["coding_note"]:
-            console.print(f"reaction {r['seq']} {r['verbatim']!r} not coded: {r['coding_note']}")
-    for concern, reasons in c.concerns:
-        console.print(f"safety concern [bold]{concern}[/]: {reasons}")
-    for kind, other, why in c.links:
-        console.print(f"linked as {kind} with {other}" + (f": {why}" if why else ""))
-    for a in assessed:
-        console.print(
-            f"medical assessment of version {a.version}: {a.causality}"
-            + (f" — {a.comment}" if a.comment else "")
-            + f"; signed: {a.signed}"
-        )
+        view = case_view(session, ref, version)
+    print_case_view(console, view)
 
 
 @app.command()
@@ -409,14 +372,76 @@ def _show(ref: str, version: int | None) -> None:
 def show(
     case: Annotated[str, typer.Argument(help="Case number (RP0000042) or worldwide case id")],
     version: Annotated[int | None, typer.Option(help="An earlier version (default: latest)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or json (the full ICSR)")] = "text",
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, json (the case view, for scripts) or icsr (the stored E2B JSON)")
+    ] = "text",
 ) -> None:
-    """Show a case: validity, seriousness, clock, reactions with coding and listedness, safety concerns."""
-    if fmt == "json":
+    """Show the whole case: reporters, patient, reactions with coding and listedness, drugs, tests, narrative,
+    safety concerns, assessments, versions, audit trail, and what E2B(R3) submission still needs."""
+    if fmt not in ("text", "json", "icsr"):
+        raise UserInputError(f"--format must be text, json or icsr, not {fmt!r}")
+    if fmt == "icsr":
         with session_scope(database()) as session:
             typer.echo(get_case(session, case, version).icsr.model_dump_json(indent=2))
         return
+    if fmt == "json":
+        from riskplan.cases.case_view import case_view
+
+        with session_scope(database()) as session:
+            typer.echo(case_view(session, case, version).model_dump_json(indent=2))
+        return
     _show(case, version)
+
+
+@app.command()
+@user_errors
+def code(
+    case: Annotated[str, typer.Argument(help="Case number (RP0000042) or worldwide case id")],
+    reaction: Annotated[int, typer.Option("--reaction", "-r", help="The reaction's number in `case show`")],
+    llt: Annotated[str | None, typer.Option(help="The MedDRA LLT (or open-list term) to code the reaction to")] = None,
+    pt: Annotated[str | None, typer.Option(help="The MedDRA PT to code the reaction to")] = None,
+    reason: ReasonOption = None,
+) -> None:
+    """Code a reaction by hand (MTS:PTC): stored as a new version of the case, audited with the old and new term.
+
+    With no MedDRA release loaded the open term list is used. A term that is not found is refused with the
+    closest terms (exit 2)."""
+    from riskplan.cases.hand_coding import CodingNotFound, code_by_hand
+
+    if (llt is None) == (pt is None):
+        raise UserInputError("give exactly one of --llt TERM or --pt TERM")
+    try:
+        with session_scope(database()) as session:
+            done = code_by_hand(
+                session,
+                case,
+                reaction,
+                term=llt or pt or "",
+                level="llt" if llt else "pt",
+                who=current_user(),
+                reason=reason,
+            )
+    except CodingNotFound as exc:
+        lines = [str(exc)]
+        if exc.suggestions:
+            lines.append("closest terms (score 0-100):")
+            lines += [
+                f"  {s.term}" + ("" if s.term == s.pt_name else f" → PT {s.pt_name}") + f" ({s.score:.0f})"
+                for s in exc.suggestions
+            ]
+        else:
+            lines.append("no term is close; check the spelling")
+        raise UserInputError("\n".join(lines)) from None
+    o = done.outcome
+    if o.status == "unchanged":
+        console.print(f"{o.case_number} reaction {done.seq} is already coded to PT {done.pt_name}: nothing changed")
+        return
+    term = f"LLT {done.llt_name} → " if done.llt_name else ""
+    console.print(
+        f"{o.case_number} reaction {done.seq} {done.verbatim!r}: {done.old} → {term}PT {done.pt_name}"
+        + (f" ({done.soc_name})" if done.soc_name else "")
+        + f"; stored as version {o.version} ({done.terminology})"
+    )
 
 
 @app.command()

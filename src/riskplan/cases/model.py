@@ -856,6 +856,12 @@ class Reaction(E2bModel):
     pt_code: MeddraCode | None = Field(default=None, description="riskplan (not E2B): MedDRA PT code set by coding")
     pt_name: Text | None = Field(default=None, description="riskplan (not E2B): MedDRA PT name set by coding")
     llt_name: Text | None = Field(default=None, description="riskplan (not E2B): MedDRA LLT name set by coding")
+    coded_by_hand: bool = Field(
+        default=False,
+        exclude_if=lambda value: not value,  # absent unless true: cases stored before keep their exact JSON
+        description="riskplan (not E2B): the PT (and LLT) were chosen by a person (`riskplan case code`); "
+        "processing keeps them instead of coding the verbatim again",
+    )
     regional: tuple[RegionalElement, ...] = Field(
         default=(), description="FDA.E.i.3.2h required intervention (regional, kept verbatim)"
     )

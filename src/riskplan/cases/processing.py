@@ -23,7 +23,7 @@ from riskplan.cases.listedness import Listedness, listedness
 from riskplan.cases.model import Icsr, MeddraTerm, Reaction
 from riskplan.cases.validity import Validity, assess_validity
 from riskplan.plan.model import RiskManagementPlan
-from riskplan.terms.coding import CodingResult, Terminology, code_verbatim
+from riskplan.terms.coding import CodingResult, CodingStatus, Terminology, code_verbatim
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,41 @@ def reaction_verbatim(reaction: Reaction) -> str | None:
     return reaction.verbatim_term_english or reaction.verbatim_term
 
 
+HAND_CODED = "coded by hand"
+
+
+def hand_coding(reaction: Reaction, verbatim: str, of_pt: CodingResult) -> CodingResult:
+    """The coding a person chose for ``reaction`` (``coded_by_hand``), as a coding result; the SOC (and a
+    missing PT code) come from ``of_pt``, the coding of the chosen PT's own name."""
+    pt_code = int(reaction.pt_code) if reaction.pt_code else of_pt.pt_code
+    return CodingResult(
+        verbatim=verbatim,
+        status=CodingStatus.CODED,
+        terminology=of_pt.terminology,
+        terminology_version=of_pt.terminology_version,
+        llt_code=int(reaction.meddra.code) if reaction.meddra is not None else None,
+        llt_name=reaction.llt_name,
+        pt_code=pt_code,
+        pt_name=reaction.pt_name,
+        soc_code=of_pt.soc_code,
+        soc_name=of_pt.soc_name,
+        matched_term=reaction.llt_name or reaction.pt_name,
+        source=HAND_CODED,
+        note=HAND_CODED,
+    )
+
+
 def code_reactions(icsr: Icsr, code: Callable[[str], CodingResult]) -> tuple[Icsr, list[CodingResult | None]]:
     """``icsr`` with each reaction's PT (and, with MedDRA, its E.i.2.1 LLT where absent) filled in."""
     results: list[CodingResult | None] = []
     reactions = []
     for reaction in icsr.reactions:
         verbatim = reaction_verbatim(reaction)
+        if reaction.coded_by_hand and reaction.pt_name:
+            # MTS:PTC "use of medical judgement": a term chosen by a person is kept, never re-coded
+            results.append(hand_coding(reaction, verbatim or reaction.pt_name, code(reaction.pt_name)))
+            reactions.append(reaction)
+            continue
         result: CodingResult | None = code(verbatim) if verbatim else None
         results.append(result)
         if result is None or not result.is_coded:

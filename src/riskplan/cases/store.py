@@ -122,6 +122,7 @@ def _projection_rows(version_id: int, a: AssessedCase) -> tuple[list[dict[str, A
                 f"{r.coding.terminology} {r.coding.terminology_version or ''}".strip() if r.coding else None
             ),
             "coding_note": _coding_note(r.coding),
+            "coding_suggestions": _suggestions_json(r.coding),
             "serious": r.serious,
             "seriousness_criteria": "; ".join(r.seriousness_criteria) or None,
             "listedness": r.listedness.value,
@@ -152,6 +153,13 @@ def _coding_note(coding: CodingResult | None) -> str | None:
     if not coding.suggestions:
         return "no term matches; no close suggestion"
     return "suggestions: " + ", ".join(f"{s.term} → {s.pt_name} ({s.score:.0f})" for s in coding.suggestions)
+
+
+def _suggestions_json(coding: CodingResult | None) -> str | None:
+    """The fuzzy suggestions for an uncoded verbatim as JSON (term, PT, score), for the case view."""
+    if coding is None or coding.is_coded or not coding.suggestions:
+        return None
+    return json.dumps([{"term": s.term, "pt_name": s.pt_name, "score": round(s.score, 1)} for s in coding.suggestions])
 
 
 def _insert_projections(session: Session, version_ids: Sequence[int], cases: Sequence[AssessedCase]) -> None:
@@ -520,10 +528,14 @@ def get_case(session: Session, ref: str, version: int | None = None) -> StoredCa
                 for k in (
                     "seq",
                     "verbatim",
+                    "llt_code",
+                    "pt_code",
                     "pt_name",
                     "soc_name",
                     "coding_status",
+                    "terminology",
                     "coding_note",
+                    "coding_suggestions",
                     "serious",
                     "seriousness_criteria",
                     "listedness",

@@ -69,6 +69,7 @@ class CaseReactionRow(Base):
     coding_status: Mapped[str] = mapped_column(String(20), nullable=False)
     terminology: Mapped[str | None] = mapped_column(String(80))
     coding_note: Mapped[str | None] = mapped_column(Text)  # fuzzy suggestions for an uncoded verbatim
+    coding_suggestions: Mapped[str | None] = mapped_column(Text)  # the same as JSON: [{term, pt_name, score}]
     serious: Mapped[bool] = mapped_column(Boolean, nullable=False)
     seriousness_criteria: Mapped[str | None] = mapped_column(String(200))
     listedness: Mapped[str] = mapped_column(String(20), nullable=False)

@@ -13,8 +13,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
+from riskplan.cases.case_view import case_view
 from riskplan.cases.codes import Outcome, Qualification, ReportType, Sex
+from riskplan.cases.hand_coding import CodingNotFound, HandCoded, code_by_hand, uncoded_reactions
 from riskplan.cases.store import get_case, list_cases
+from riskplan.errors import NotFoundError, UserInputError
 from riskplan.web import case_ops
 from riskplan.web.auth import Principal
 from riskplan.web.context import Conflict, WebContext
@@ -117,17 +120,65 @@ async def new_case(request: Request, ctx: Ctx, user: Annotated[Principal, need(P
 
 def _case_context(ctx: WebContext, user: Principal, ref: str, version: int | None) -> dict[str, Any]:
     def work(session: Session) -> dict[str, Any]:
-        case = get_case(session, ref, version)
+        view = case_view(session, ref, version, with_audit=user.can(Permission.CASE_HISTORY))
+        icsr = get_case(session, ref, version).icsr
         return {
-            "case": case,
-            "versions": case_ops.case_versions(session, ref),
-            "assessments": case_ops.assessments(session, ref),
-            "history": case_ops.history(session, ref) if user.can(Permission.CASE_HISTORY) else None,
-            "icsr_json": case.icsr.model_dump_json(indent=2, exclude_defaults=True),
+            "view": view,
+            "icsr_json": icsr.model_dump_json(indent=2, exclude_defaults=True),
             "causalities": [c.value for c in case_ops.Causality],
         }
 
     return ctx.read(work)
+
+
+# -- the coding queue: reactions no term was chosen for (MTS:PTC) ----------------------------------
+
+
+def _coding_page(
+    request: Request, ctx: Ctx, user: Principal, *, status_code: int = 200, problem: dict[str, Any] | None = None
+) -> HTMLResponse:
+    rows = ctx.read(lambda s: uncoded_reactions(s, LIST_LIMIT + 1))
+    return render(
+        request,
+        "coding.html",
+        user,
+        status_code=status_code,
+        reactions=rows[:LIST_LIMIT],
+        more=len(rows) > LIST_LIMIT,
+        problem=problem,
+    )
+
+
+@router.get("/coding")
+def coding_queue(request: Request, ctx: Ctx, user: Annotated[Principal, need(Permission.CASE_WRITE)]) -> HTMLResponse:
+    return _coding_page(request, ctx, user)
+
+
+@router.post("/coding")
+def code_reaction(
+    request: Request,
+    ctx: Ctx,
+    user: Annotated[Principal, need(Permission.CASE_WRITE)],
+    case: Annotated[str, Form(min_length=1, max_length=200)],
+    reaction: Annotated[int, Form(ge=1, le=100_000)],
+    term: Annotated[str, Form(min_length=1, max_length=250)],
+    level: Annotated[str, Form(pattern="^(llt|pt)$")] = "pt",
+    reason: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    def work(session: Session) -> HandCoded:
+        return code_by_hand(session, case, reaction, term=term, level=level, who=user.username, reason=reason or None)
+
+    try:
+        ctx.write(work)
+    except CodingNotFound as exc:
+        problem = {"case": case, "reaction": reaction, "message": str(exc), "suggestions": exc.suggestions}
+        return _coding_page(request, ctx, user, status_code=422, problem=problem)
+    except NotFoundError:
+        raise
+    except UserInputError as exc:
+        problem = {"case": case, "reaction": reaction, "message": str(exc), "suggestions": []}
+        return _coding_page(request, ctx, user, status_code=422, problem=problem)
+    return see_other(f"/coding?done=coded&case={quote(case)}")
 
 
 @router.get("/cases/import")

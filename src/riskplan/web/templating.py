@@ -21,6 +21,7 @@ FLASH = {
     "unchanged": "Nothing changed: the follow-up has the same content as the latest version.",
     "assessed": "Assessment recorded.",
     "linked": "Cases linked as duplicates.",
+    "coded": "Reaction coded: stored as a new version of the case, recorded in its audit trail.",
     "approved": "Plan version approved.",
     "moved": "Signal moved.",
     "run": "Study run finished; its report is below.",
