@@ -65,7 +65,7 @@ def test_synthetic_cases_are_marked_and_shown_so(cli_env: Path) -> None:
     assert "Cases (4, 4 SYNTHETIC: not real reports)" in table
     assert f"{listed[0]['worldwide_id']} SYNTHETIC" in table
     shown = runner.invoke(app, ["case", "show", listed[0]["case"]], env=WIDE).output
-    assert shown.startswith("SYNTHETIC case (made by riskplan synth or the demo): not a real report")
+    assert "SYNTHETIC case (made by riskplan synth or the demo): not a real report" in shown.splitlines()[0]
 
 
 def test_synthetic_cases_are_never_written_beside_real_cases(cli_env: Path) -> None:
