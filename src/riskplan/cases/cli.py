@@ -1,4 +1,7 @@
-"""``riskplan case ...``: intake, E2B(R3) import and export, listing, history, due dates, duplicates."""
+"""``riskplan case ...``: intake, E2B(R3) import and export, listing, history, duplicates.
+
+``riskplan case due`` is added by the front end (:mod:`riskplan.cli`): it is ``riskplan submission due``.
+"""
 
 from __future__ import annotations
 
@@ -23,12 +26,11 @@ from riskplan.cases.store import (
     StoreOutcome,
     case_history,
     case_number,
-    due_cases,
     get_case,
     latest_icsrs,
     link_cases,
     list_cases,
-    record_submission,
+    record_export,
     refuse_synthetic_beside_real_cases,
     refuse_synthetic_export,
     resolve_case_id,
@@ -39,7 +41,7 @@ from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
 
 app = typer.Typer(
-    help="Individual case safety reports: intake, E2B(R3) exchange, assessment, clocks.", no_args_is_help=True
+    help="Individual case safety reports: intake, E2B(R3) exchange, assessment, reports due.", no_args_is_help=True
 )
 
 PlanOption = Annotated[str | None, typer.Option("--plan", "-p", help="Plan the cases are assessed against")]
@@ -156,27 +158,28 @@ def export(
         typer.Option(help="Export synthetic cases too (refused otherwise); the batch id then says SYNTHETIC"),
     ] = False,
 ) -> None:
-    """Export cases as ICH E2B(R3) batch files (default: every valid case whose latest version is due).
+    """Write the latest version of the given cases to ICH E2B(R3) batch files (a manual export).
 
+    An export is a copy (for a partner, an inspection, another system): it is recorded in each case's
+    audit trail and does not count as a submission. Reports owed to an authority are sent with
+    `riskplan submission send` (its manual channel writes the file for a web upload and records it).
     A batch larger than the import limit (setting ``e2b_max_file_bytes``) is split into several files.
     Synthetic cases (riskplan synth, the demo) are refused unless --allow-synthetic is given.
     """
     from riskplan.cases.e2b import E2bError, export_batches
 
+    if not ids:
+        raise UserInputError(
+            "give the cases to export with --id (repeatable); the reports owed to each authority are listed "
+            "by `riskplan submission due` and sent by `riskplan submission send`"
+        )
     settings = get_settings()
     now = dt.datetime.now(dt.UTC)
     # microseconds and a random part: two exports, even from two processes in one second, never share an id
     batch_id = f"RP-{now:%Y%m%d%H%M%S%f}-{secrets.token_hex(3).upper()}"
     engine = database()
     with session_scope(engine) as session:
-        if ids:
-            chosen = latest_icsrs(session, ids)
-        else:
-            due_ids = [str(d.case_id) for d in due_cases(session, now.date())]
-            chosen = latest_icsrs(session, due_ids) if due_ids else []
-        if not chosen:
-            console.print("nothing to export")
-            return
+        chosen = latest_icsrs(session, ids)
         if refuse_synthetic_export(session, [c for c, _, _ in chosen], allowed=allow_synthetic):
             batch_id = batch_id.replace("RP-", "RP-SYNTHETIC-", 1)
         try:
@@ -197,7 +200,7 @@ def export(
             digest = hashlib.sha256(batch.data).hexdigest()
             for index in batch.indexes:
                 case_id, version, _ = chosen[index]
-                record_submission(
+                record_export(
                     session,
                     case_id,
                     version,
@@ -208,7 +211,7 @@ def export(
                 )
             console.print(
                 f"wrote {target}: {len(batch.indexes)} case(s), {len(batch.data):,} bytes, "
-                "validated against the ICH E2B(R3) schema"
+                "validated against the ICH E2B(R3) schema (a manual export: not recorded as a submission)"
             )
 
 
@@ -345,61 +348,6 @@ def history(case: Annotated[str, typer.Argument(help="Case number or worldwide c
 def _short(value: str | None, limit: int = 120) -> str:
     text = value or ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@app.command()
-@user_errors
-def due(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Date to count from (YYYY-MM-DD; default today)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
-) -> None:
-    """Cases whose reporting obligation is open: 15 days for serious, 90 for non-serious (GVP VI.C.3)."""
-    today = _parse_date(as_of) if as_of else dt.date.today()
-    with session_scope(database()) as session:
-        items = due_cases(session, today)
-    if fmt == "json":
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "case": i.case_number,
-                        "worldwide_id": i.worldwide_id,
-                        "version": i.version,
-                        "serious": i.serious,
-                        "day_zero": str(i.day_zero),
-                        "due": str(i.due),
-                        "days_left": i.days_left,
-                        "overdue": i.overdue,
-                    }
-                    for i in items
-                ],
-                indent=2,
-            )
-        )
-        return
-    overdue = sum(i.overdue for i in items)
-    table = Table(title=f"Due as of {today}: {len(items)} open, {overdue} overdue")
-    for col in ("case", "worldwide id", "v", "serious", "day 0", "due", "days left", "status"):
-        table.add_column(col)
-    for i in items:
-        table.add_row(
-            i.case_number,
-            i.worldwide_id,
-            str(i.version),
-            "15-day" if i.serious else "90-day",
-            str(i.day_zero),
-            str(i.due),
-            str(i.days_left),
-            "[red]OVERDUE[/]" if i.overdue else "due",
-        )
-    console.print(table)
-
-
-def _parse_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UserInputError(f"--as-of {text!r}: expected a date as YYYY-MM-DD") from None
 
 
 @app.command()
