@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -66,10 +66,15 @@ class GeneratedBatch:
 
 
 def owed_now(
-    session: Session, destinations: Sequence[DestinationInForce], *, include_periodic: bool = False
+    session: Session,
+    destinations: Sequence[DestinationInForce],
+    *,
+    include_periodic: bool = False,
+    case_ids: Collection[int] | None = None,
 ) -> list[Obligation]:
-    """The reports owed to these destinations that no live submission covers yet."""
-    owed = current_obligations(session, destinations, sent_versions(session))
+    """The reports owed to these destinations (for ``case_ids``, default every case) that no live submission
+    covers yet."""
+    owed = current_obligations(session, destinations, sent_versions(session, case_ids), case_ids=case_ids)
     in_progress = {
         (version_id, destination)
         for version_id, destination in session.execute(
