@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from riskplan.cases.e2b import import_e2b
 from riskplan.cases.tables import CaseRow
-from riskplan.submissions.tables import SubmissionRow
 from riskplan.store.db import session_scope
+from riskplan.submissions.tables import SubmissionRow
 from riskplan.web.config import signal_results_path
 from web_fixtures import (  # noqa: F401  (fixtures)
     TESTS,
@@ -128,7 +128,8 @@ def test_e2b_export_and_import_round_trip(web: WebApp) -> None:
     assert {(d["case_number"], d["destination"]) for d in due} >= {("RP0000001", "EU"), ("RP0000002", "EU")}
     assert c.get("/api/submissions", headers=h).json() == []
     history = c.get("/api/cases/RP0000001/history", headers=h).json()
-    assert [e["reason"] for e in history if e["action"] == "exported as E2B(R3)"] == ["manual export (not a submission)"]
+    exports = [e["reason"] for e in history if e["action"] == "exported as E2B(R3)"]
+    assert exports == ["manual export (not a submission)"]
     assert c.post("/api/cases/export", json={}, headers=h).status_code == 404
 
     batch = e2b_batch([exportable_icsr("DE-IM-1"), exportable_icsr("FR-EX-1", received="20261110")])
