@@ -68,13 +68,15 @@ def test_list_json_and_due(cli_env: Path) -> None:
         ("DE-1", True, ["Pneumonia"]),
         ("DE-2", False, ["Back pain"]),
     ]
-    due = json.loads(runner.invoke(app, ["case", "due", "--as-of", "2026-11-20", "--format", "json"]).output)
-    assert [(d["worldwide_id"], d["due"], d["overdue"]) for d in due] == [
-        ("DE-1", "2026-11-16", True),
-        ("DE-2", "2027-01-30", False),
+    # `case due` is `submission due`: one line per destination, each with the rule that decided it
+    args = ["--as-of", "2026-11-20", "--format", "json"]
+    due = json.loads(runner.invoke(app, ["case", "due", *args]).output)
+    assert due == json.loads(runner.invoke(app, ["submission", "due", *args]).output)
+    assert ("DE-1", "EU", "2026-11-16", -4, "eu-serious") in [
+        (d["worldwide_id"], d["destination"], d["due"], d["days_left"], d["rule"]) for d in due
     ]
     table = _flat(runner.invoke(app, ["case", "due", "--as-of", "2026-11-20"], env=WIDE).output)
-    assert "2 open, 1 overdue" in table
+    assert f"Reports owed as of 2026-11-20: {len(due)} open" in table
 
 
 def test_duplicates_are_ranked_and_linked(cli_env: Path) -> None:

@@ -14,11 +14,9 @@ from riskplan.cases.processing import CaseProcessor
 from riskplan.cases.store import (
     case_history,
     concern_counts,
-    due_cases,
     get_case,
     link_cases,
     list_cases,
-    record_submission,
     store_cases,
 )
 from riskplan.cases.tables import CaseRow, CaseVersionRow
@@ -101,29 +99,6 @@ def test_follow_up_creates_a_version_keeps_the_first_and_audits_each_change(
     # GVP VI.C.6.2.2.7: follow-up received before the initial report was sent goes into that report;
     # it does not move the 15-day due date (day 0 + 15), which the old clock moved to 25 November
     assert (v2.day_zero, v2.due) == (dt.date(2026, 11, 2), dt.date(2026, 11, 17))
-
-
-def test_due_list_and_submission(engine: Engine, processor: CaseProcessor) -> None:
-    serious = make_icsr("DE-RPDEMO-2026-000001", received="20261101")
-    mild = make_icsr(
-        "DE-RPDEMO-2026-000002",
-        received="20261101",
-        reactions=(Reaction(verbatim_term="nasopharyngitis"),),
-    )
-    with session_scope(engine) as s:
-        outcomes = store_cases(
-            s, [processor.assess(serious), processor.assess(mild)], plan_name="uplizna", plan_version=1, who="cp1"
-        )
-    with session_scope(engine) as s:
-        due = due_cases(s, dt.date(2026, 11, 25))
-    assert [(d.worldwide_id, d.due, d.overdue) for d in due] == [
-        ("DE-RPDEMO-2026-000001", dt.date(2026, 11, 16), True),  # 15 days, overdue
-        ("DE-RPDEMO-2026-000002", dt.date(2027, 1, 30), False),  # 90 days
-    ]
-    with session_scope(engine) as s:
-        record_submission(s, outcomes[0].case_id, 1, batch_id="B1", file_name="b1.xml", sha256="0" * 64, who="cp1")
-    with session_scope(engine) as s:
-        assert [d.worldwide_id for d in due_cases(s, dt.date(2026, 11, 25))] == ["DE-RPDEMO-2026-000002"]
 
 
 def test_counts_per_safety_concern_use_latest_valid_versions(engine: Engine, processor: CaseProcessor) -> None:

@@ -9,9 +9,10 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from riskplan.cases.e2b import import_e2b
-from riskplan.cases.tables import CaseRow, SubmissionRow
+from riskplan.cases.tables import CaseRow
 from riskplan.store.audit import history
 from riskplan.store.db import session_scope
+from riskplan.submissions.tables import SubmissionRow
 from riskplan.web.config import signal_results_path
 from web_fixtures import (  # noqa: F401  (fixtures)
     PASSWORD,
@@ -87,7 +88,7 @@ def test_intake_follow_up_history_and_reads(web: WebApp) -> None:
     assert [(x["case_number"], x["version"], x["reactions"]) for x in listing] == [("RP0000001", 2, ["Pneumonia"])]
     assert c.get("/api/cases", params={"offset": 1}, headers=h).json() == []
     due = c.get("/api/cases/due", params={"as_of": "2026-12-01"}, headers=h).json()
-    assert [(d["case_number"], d["overdue"]) for d in due] == [("RP0000001", True)]
+    assert {(d["case_number"], d["overdue"]) for d in due if d["destination"] == "EU"} == {("RP0000001", True)}
     assert c.get("/api/cases/due", params={"as_of": "tomorrow"}, headers=h).status_code == 400
     assert c.get("/api/cases/RP0000999", headers=h).status_code == 404
     assert c.get("/api/cases/x' OR '1'='1", headers=h).status_code == 404
@@ -122,10 +123,15 @@ def test_e2b_export_and_import_round_trip(web: WebApp) -> None:
     assert r.headers["content-disposition"].startswith('attachment; filename="RP-')
     back = import_e2b(r.content)
     assert [i.worldwide_case_id for i in back.icsrs] == ["FR-EX-1", "FR-EX-2"]
+    # a manual export is not a submission: both cases are still owed to every destination that wants them
     with session_scope(web.engine) as s:
-        assert s.scalar(select(func.count()).select_from(SubmissionRow)) == 2
-    # nothing is due once sent
-    assert c.get("/api/cases/due", params={"as_of": "2026-12-01"}, headers=h).json() == []
+        assert s.scalar(select(func.count()).select_from(SubmissionRow)) == 0
+    due = c.get("/api/cases/due", params={"as_of": "2026-12-01"}, headers=h).json()
+    assert {(d["case_number"], d["destination"]) for d in due} >= {("RP0000001", "EU"), ("RP0000002", "EU")}
+    assert c.get("/api/submissions", headers=h).json() == []
+    history = c.get("/api/cases/RP0000001/history", headers=h).json()
+    exports = [e["reason"] for e in history if e["action"] == "exported as E2B(R3)"]
+    assert exports == ["manual export (not a submission)"]
     assert c.post("/api/cases/export", json={}, headers=h).status_code == 404
 
     batch = e2b_batch([exportable_icsr("DE-IM-1"), exportable_icsr("FR-EX-1", received="20261110")])
@@ -267,7 +273,7 @@ def test_exported_xml_is_well_formed_and_names_the_batch(sqlite_web: WebApp) -> 
     c = sqlite_web.client()
     h = api_token(c, "case_processor")
     c.post("/api/cases", json=case_json("NL-1"), headers=h)
-    r = c.post("/api/cases/export", headers=h)  # default: every case due
+    r = c.post("/api/cases/export", json={"cases": ["NL-1"]}, headers=h)
     root = etree.fromstring(r.content)
     assert etree.QName(root).localname == "MCCI_IN200100UV01"
     assert r.headers["x-riskplan-batch"] in r.text

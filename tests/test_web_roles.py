@@ -18,7 +18,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from riskplan.web import pages, pages_cases
+from riskplan.web import pages, pages_cases, pages_submissions
 from web_fixtures import (
     PASSWORD,
     ROLES,
@@ -41,6 +41,7 @@ CASE_WRITERS = frozenset({CP, SP, QPPV})
 SIGNAL_READERS = frozenset({SP, QPPV, EPI, AUD})
 STUDY_READERS = frozenset({SP, QPPV, EPI, AUD})
 HISTORY = frozenset({CP, SP, QPPV, AUD})
+SUBMISSION_READERS = frozenset({CP, SP, QPPV, AUD})
 ANON = "anonymous"
 
 
@@ -128,6 +129,8 @@ API: list[Row] = [
         _json(lambda role: follow_up_json("SEED-1")),
     ),
     Row("GET", "/api/cases/{ref}/history", HISTORY, 200, "/api/cases/RP0000001/history"),
+    Row("GET", "/api/submissions", SUBMISSION_READERS, 200),
+    Row("GET", "/api/submissions/compliance", SUBMISSION_READERS, 200),
     Row("GET", "/api/cases/{ref}/assessments", ALL, 200, "/api/cases/RP0000001/assessments"),
     Row(
         "POST",
@@ -260,6 +263,8 @@ PAGES: list[Row] = [
         request=_form(lambda role: {"case": "RP0000001", "reaction": "1", "level": "pt", "term": "Pneumonia"}),
         page=True,
     ),
+    Row("GET", "/submissions", SUBMISSION_READERS, 200, page=True),
+    Row("GET", "/submissions/compliance", SUBMISSION_READERS, 200, page=True),
     Row("GET", "/signals", SIGNAL_READERS, 200, page=True),
     Row(
         "POST",
@@ -321,7 +326,7 @@ def test_the_table_covers_every_route(tmp_path: Path) -> None:
     api_routes = {(method.upper(), path) for path, item in w.app.openapi()["paths"].items() for method in item}
     page_routes = {
         (method, route.path)
-        for router in (pages.router, pages_cases.router)
+        for router in (pages.router, pages_cases.router, pages_submissions.router)
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods

@@ -58,6 +58,8 @@ def build_app(only: str | None = None) -> typer.Typer:
             group = getattr(importlib.import_module(module), attr)
             if name == "plan":
                 _add_plan_summary(group)
+            if name == "case":
+                _add_case_due(group)
             _name_database_in_help(group, epilog)
             root.add_typer(group, name=name)
         else:
@@ -100,10 +102,21 @@ def _add_plan_summary(plan_app: typer.Typer) -> None:
         plan_app.command("summary")(importlib.import_module("riskplan.reports.cli").plan_summary)
 
 
+def _add_case_due(case_app: typer.Typer) -> None:
+    """``riskplan case due``: the reports owed per destination, the same as ``riskplan submission due``.
+
+    Cases sit below submissions (cases never import them), so the front end joins the two: one truth of
+    what is owed and sent, the submissions' obligations and records.
+    """
+    if not any(c.name == "due" for c in case_app.registered_commands):
+        due = importlib.import_module("riskplan.submissions.cli").due
+        case_app.command("due", help="Reports owed to each destination (the same as `riskplan submission due`).")(due)
+
+
 _GROUP_HELP = {
     "plan": "The risk management plan: show, export, parse, load, versions, diff.",
     "terms": "Terminology: MedDRA loader, open term list, verbatim coding.",
-    "case": "Individual case safety reports: intake, E2B(R3) exchange, assessment, clocks.",
+    "case": "Individual case safety reports: intake, E2B(R3) exchange, assessment, reports due.",
     "submission": "Regulatory reporting: reports owed to each authority and partner, sending, ACKs, compliance.",
     "signal": "Signal detection (disproportionality) over spontaneous reports, and signal management.",
     "study": "The plan's observational studies on OMOP CDM data.",

@@ -90,7 +90,7 @@ def step_cases(ctx: DemoContext) -> None:
     from rich.table import Table
 
     from riskplan.cases.intake import intake, intake_context
-    from riskplan.cases.store import concern_counts, due_cases, list_cases
+    from riskplan.cases.store import concern_counts, list_cases
     from riskplan.cases.synth import synthesise_cases
 
     plan = ctx.plan or load_plan(ctx.settings.default_plan)
@@ -102,15 +102,12 @@ def step_cases(ctx: DemoContext) -> None:
         )
     created = sum(o.status == "created" for o in outcomes)
     today = dt.date.today()
-    submitted = _submit_past_due(ctx, today)
     with session_scope(ctx.engine) as session:
         counts = concern_counts(session, plan_name=plan.name)
-        due = due_cases(session, today)
         listing = list_cases(session, plan_name=plan.name)
     invalid = sum(not c.valid for c in listing)
     ctx.console.print(
-        f"cases: {len(listing)} stored ({created} new this run), {invalid} invalid (kept, with reasons); "
-        f"{submitted} exported as E2B(R3) this run"
+        f"cases: {len(listing)} stored ({created} new this run), {invalid} invalid (kept, with reasons); all SYNTHETIC"
     )
     table = Table(title=f"Cases per safety concern ({plan.product.name}, valid cases, latest versions)")
     table.add_column("safety concern")
@@ -119,13 +116,6 @@ def step_cases(ctx: DemoContext) -> None:
     for concern in plan.safety_concerns:
         table.add_row(concern.title, concern.category.value, str(counts.get(concern.id, 0)))
     ctx.console.print(table)
-    overdue = [d for d in due if d.overdue]
-    ctx.console.print(f"reporting clock (GVP VI.C.3) as of {today}: {len(due)} open, {len(overdue)} overdue")
-    for d in overdue[:15]:
-        kind = "15-day" if d.serious else "90-day"
-        ctx.console.print(f"  OVERDUE {d.case_number} {d.worldwide_id} {kind}, due {d.due} ({-d.days_left} days late)")
-    if len(overdue) > 15:
-        ctx.console.print(f"  ... and {len(overdue) - 15} more: riskplan case due")
     folder = ctx.out_dir / "cases"
     folder.mkdir(parents=True, exist_ok=True)
     summary = folder / "cases_per_concern.json"
@@ -136,8 +126,6 @@ def step_cases(ctx: DemoContext) -> None:
                 "cases": len(listing),
                 "invalid": invalid,
                 "per_concern": counts,
-                "open": len(due),
-                "overdue": [d.worldwide_id for d in overdue],
             },
             indent=2,
         ),
@@ -248,54 +236,141 @@ def step_web(ctx: DemoContext) -> None:
         ctx.console.print(f"  demo login ({role}): {name} / {DEMO_PASSWORD}")
 
 
-DEMO_MISSED_SHARE = 0.03  # share of past-due cases the demo department has not yet sent
+DEMO_MISSED_SHARE = 0.03  # share of the reports owed that the demo department has not yet sent
+DEMO_LATE_REASON = "demo: backlog of synthetic cases entered on the demo day"
 
 
-def _submit_past_due(ctx: DemoContext, today: dt.date) -> int:
-    """Play the department's routine: send past-due cases as one E2B(R3) batch, missing a seeded few."""
-    import hashlib
+def step_submissions(ctx: DemoContext) -> None:
+    """Play the department's routine: send the reports owed to each destination (missing a seeded few),
+    import the authorities' ACKs, then show the states per destination and the compliance table."""
+    import json
     import random
+    from collections import Counter
 
-    from riskplan.cases.e2b import E2bError, export_icsrs
-    from riskplan.cases.store import due_cases, latest_icsrs, record_submission
+    from rich.table import Table
 
-    rng = random.Random(DEMO_SEED)
+    from riskplan.submissions import (
+        ManualTransport,
+        apply_ack,
+        compliance_period,
+        compliance_report,
+        destinations_in_force,
+        due_reports,
+        generate,
+        state_counts,
+        transmit,
+    )
+    from riskplan.submissions.gateway import DEFAULT_GATEWAY_ID
+    from riskplan.submissions.gateway_ack import acknowledge
+
+    today = dt.date.today()
+    now = dt.datetime.now(dt.UTC)
+    who = ctx.settings.user
     with session_scope(ctx.engine) as session:
-        past_due = [d for d in due_cases(session, today) if d.overdue]
-        chosen = [d for d in past_due if rng.random() >= DEMO_MISSED_SHARE]
-        if not chosen:
-            return 0
-        cases = latest_icsrs(session, [str(d.case_id) for d in chosen])
-        now = dt.datetime.now(dt.UTC)
-        batch_id = f"RP-DEMO-{now:%Y%m%d%H%M%S}"
-        try:
-            data = export_icsrs(
-                [icsr for _, _, icsr in cases],
-                batch_id=batch_id,
-                sender_id=ctx.settings.e2b_sender_id,
-                receiver_id=ctx.settings.e2b_receiver_id,
-                created=now,
-            )
-        except E2bError as exc:
-            ctx.console.print(f"E2B(R3) export skipped: {exc}")
-            return 0
-        folder = ctx.out_dir / "e2b"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{batch_id}.xml"
-        target.write_bytes(data)
-        digest = hashlib.sha256(data).hexdigest()
-        for case_id, version, _ in cases:
-            record_submission(
+        owed = [r.obligation for r in due_reports(session)]
+        targets = list(destinations_in_force(session).values())
+    per_destination = Counter(o.destination for o in owed)
+    overdue = sum(1 for o in owed if o.due is not None and o.due < today)
+    shares = ", ".join(f"{d} {n}" for d, n in sorted(per_destination.items()))
+    ctx.console.print(
+        f"reports owed as of {today}: {len(owed)} ({shares}), "
+        f"{overdue} overdue: `riskplan submission due` lists them with the rule that decided each"
+    )
+    rng = random.Random(DEMO_SEED)
+    chosen = [o for o in owed if rng.random() >= DEMO_MISSED_SHARE]
+    # TODO(as2): once `riskplan submission send --channel as2 --wait-ack` is on main, send through the local
+    # AS2 gateway (riskplan.submissions.gateway.prepare_gateway + create_app, served in a thread on
+    # loopback) and record its MDN and ACK; until then the manual channel writes each batch for an upload
+    # and the gateway's own ACK builder (gateway_ack.acknowledge) answers as the authority would.
+    folder = ctx.out_dir / "submissions"
+    transport = ManualTransport(folder)
+    batches: list[tuple[str, str]] = []  # (destination, batch id)
+    with session_scope(ctx.engine) as session:
+        for target in targets:
+            # the demo's cases are synthetic: sent on purpose, each batch marked RP-SYNTHETIC-... (N.1.2)
+            made = generate(
                 session,
-                case_id,
-                version,
-                batch_id=batch_id,
-                file_name=target.name,
-                sha256=digest,
-                who=ctx.settings.user,
+                target,
+                chosen,
+                sender_id=ctx.settings.e2b_sender_id,
+                who=who,
+                now=now,
+                late_reason=DEMO_LATE_REASON,
+                allow_synthetic=True,
             )
-    ctx.wrote("E2B(R3) batch of past-due cases", target)
-    return len(cases)
+            if made is None:
+                continue
+            if made.batch_id:
+                batches.append((target.destination.code, made.batch_id))
+            if made.refused:  # stopped before sending by the destination's rules: they stay owed
+                reasons = Counter(r.reasons[0] for r in made.refused)
+                ctx.console.print(
+                    f"{target.destination.code}: {len(made.refused)} report(s) not sent, still owed; "
+                    + "; ".join(f"{n} x {why}" for why, n in reasons.most_common(3)),
+                    markup=False,
+                )
+    by_code = {t.destination.code: t.destination for t in targets}
+    accepted = rejected = 0
+    for code, batch_id in batches:
+        with session_scope(ctx.engine) as session:
+            sent = transmit(session, batch_id, by_code[code], transport, who=who, now=now)
+        assert sent.location is not None
+        written = Path(sent.location)
+        ack = acknowledge(written.read_bytes(), gateway_id=DEFAULT_GATEWAY_ID)
+        ack_file = folder / "acks" / f"{batch_id}-ack.xml"
+        ack_file.parent.mkdir(parents=True, exist_ok=True)
+        ack_file.write_bytes(ack.xml)
+        with session_scope(ctx.engine) as session:  # what `riskplan submission ack FILE` does
+            outcome = apply_ack(session, ack.xml, str(ack_file), who=who)
+        accepted += len(outcome.accepted)
+        rejected += len(outcome.rejected)
+        ctx.console.print(f"{code}: batch {batch_id} sent ({written.name}), ACK {ack.batch_code}")
+        ctx.wrote(f"E2B(R3) batch to {code} (SYNTHETIC)", written)
+    ctx.console.print(f"acknowledgments imported: {accepted} report(s) accepted, {rejected} rejected")
+    first, last = compliance_period(today)
+    with session_scope(ctx.engine) as session:
+        counts = state_counts(session)
+        report = compliance_report(session, first, last, today)
+    states = Table(title="Submissions per destination and state")
+    states.add_column("destination")
+    states.add_column("state")
+    states.add_column("reports", justify="right")
+    for (code, state), n in counts.items():
+        states.add_row(code, state, str(n))
+    ctx.console.print(states)
+    table = Table(title=f"Reporting compliance, expedited reports due {first} to {last}")
+    for col in ("destination", "month", "due", "on time", "late", "% on time"):
+        table.add_column(col, justify="right" if col not in ("destination", "month") else "left")
+    for m in report.months:
+        share = "-" if m.share_on_time is None else f"{100 * m.share_on_time:.0f}%"
+        table.add_row(m.destination, m.month, str(m.due), str(m.on_time), str(m.late), share)
+    ctx.console.print(table)
+    ctx.console.print(
+        f"late: {len(report.late)} (the demo's cases were all entered today, so what fell due before today is "
+        f"late, with the reason recorded); days late and reasons: `riskplan submission compliance --from {first} "
+        f"--to {last}`; due in the next 7 days: {len(report.due_soon)}"
+    )
+    summary = folder / "submissions_summary.json"
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    summary.write_text(
+        json.dumps(
+            {
+                "as_of": today.isoformat(),
+                "synthetic": True,
+                "owed_before": len(owed),
+                "states": [{"destination": d, "state": st, "reports": n} for (d, st), n in counts.items()],
+                "compliance": [
+                    {"destination": m.destination, "month": m.month, "due": m.due, "on_time": m.on_time, "late": m.late}
+                    for m in report.months
+                ],
+                "late": len(report.late),
+                "due_next_7_days": len(report.due_soon),
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    ctx.wrote("submissions and compliance (json)", summary)
 
 
 def step_signals(ctx: DemoContext) -> None:
@@ -309,6 +384,7 @@ Step = Callable[[DemoContext], None]
 STEPS: list[tuple[str, Step]] = [
     ("plan", step_plan),
     ("cases", step_cases),
+    ("submissions", step_submissions),
     ("signals", step_signals),
     ("studies", step_studies),
     ("minimisation", step_minimisation),

@@ -1,4 +1,7 @@
-"""``riskplan case ...``: intake, E2B(R3) import and export, listing, history, due dates, duplicates."""
+"""``riskplan case ...``: intake, E2B(R3) import and export, listing, history, duplicates.
+
+``riskplan case due`` is added by the front end (:mod:`riskplan.cli`): it is ``riskplan submission due``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import hashlib
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,11 +23,9 @@ from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context, intake_transaction
 from riskplan.cases.list_output import (
-    DUE_COLUMNS,
     LIST_COLUMNS,
     Column,
     ListFormat,
-    due_table,
     list_table,
     page_csv,
     page_json,
@@ -36,11 +36,10 @@ from riskplan.cases.store import (
     StoreOutcome,
     case_history,
     case_number,
-    due_cases,
     get_case,
     latest_icsrs,
     link_cases,
-    record_submission,
+    record_export,
     refuse_synthetic_beside_real_cases,
     refuse_synthetic_export,
     resolve_case_id,
@@ -65,7 +64,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 app = typer.Typer(
-    help="Individual case safety reports: intake, E2B(R3) exchange, assessment, clocks.", no_args_is_help=True
+    help="Individual case safety reports: intake, E2B(R3) exchange, assessment, reports due.", no_args_is_help=True
 )
 
 PlanOption = Annotated[str | None, typer.Option("--plan", "-p", help="Plan the cases are assessed against")]
@@ -202,27 +201,28 @@ def export(
         typer.Option(help="Export synthetic cases too (refused otherwise); the batch id then says SYNTHETIC"),
     ] = False,
 ) -> None:
-    """Export cases as ICH E2B(R3) batch files (default: every valid case whose latest version is due).
+    """Write the latest version of the given cases to ICH E2B(R3) batch files (a manual export).
 
+    An export is a copy (for a partner, an inspection, another system): it is recorded in each case's
+    audit trail and does not count as a submission. Reports owed to an authority are sent with
+    `riskplan submission send` (its manual channel writes the file for a web upload and records it).
     A batch larger than the import limit (setting ``e2b_max_file_bytes``) is split into several files.
     Synthetic cases (riskplan synth, the demo) are refused unless --allow-synthetic is given.
     """
     from riskplan.cases.e2b import E2bError, export_batches
 
+    if not ids:
+        raise UserInputError(
+            "give the cases to export with --id (repeatable); the reports owed to each authority are listed "
+            "by `riskplan submission due` and sent by `riskplan submission send`"
+        )
     settings = get_settings()
     now = dt.datetime.now(dt.UTC)
     # microseconds and a random part: two exports, even from two processes in one second, never share an id
     batch_id = f"RP-{now:%Y%m%d%H%M%S%f}-{secrets.token_hex(3).upper()}"
     engine = database()
     with session_scope(engine) as session:
-        if ids:
-            chosen = latest_icsrs(session, ids)
-        else:
-            due_ids = [str(d.case_id) for d in due_cases(session, now.date())]
-            chosen = latest_icsrs(session, due_ids) if due_ids else []
-        if not chosen:
-            console.print("nothing to export")
-            return
+        chosen = latest_icsrs(session, ids)
         if refuse_synthetic_export(session, [c for c, _, _ in chosen], allowed=allow_synthetic):
             batch_id = batch_id.replace("RP-", "RP-SYNTHETIC-", 1)
         try:
@@ -243,7 +243,7 @@ def export(
             digest = hashlib.sha256(batch.data).hexdigest()
             for index in batch.indexes:
                 case_id, version, _ = chosen[index]
-                record_submission(
+                record_export(
                     session,
                     case_id,
                     version,
@@ -254,7 +254,7 @@ def export(
                 )
             console.print(
                 f"wrote {target}: {len(batch.indexes)} case(s), {len(batch.data):,} bytes, "
-                "validated against the ICH E2B(R3) schema"
+                "validated against the ICH E2B(R3) schema (a manual export: not recorded as a submission)"
             )
 
 
@@ -469,44 +469,6 @@ def history(case: Annotated[str, typer.Argument(help="Case number or worldwide c
 def _short(value: str | None, limit: int = 120) -> str:
     text = value or ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@app.command()
-@user_errors
-def due(
-    as_of: AsOfOption = None,
-    serious: SeriousOption = None,
-    concern: ConcernOption = None,
-    due_within: DueWithinOption = None,
-    product: ProductOption = None,
-    synthetic: SyntheticOption = None,
-    plan: PlanOption = None,
-    sort: SortOption = CaseSort.DUE,
-    limit: LimitOption = None,
-    offset: OffsetOption = None,
-    page: PageOption = None,
-    fmt: ListFormatOption = ListFormat.TABLE,
-) -> None:
-    """Cases whose reporting obligation is open: 15 days for serious, 90 for non-serious (GVP VI.C.3).
-
-    Soonest due first; the same filters, paging and formats as `riskplan case list`.
-    """
-    today = _parse_date(as_of) if as_of else dt.date.today()
-    filters = CaseFilters(
-        plan_name=plan,
-        serious=serious,
-        concern=concern,
-        due_within=due_within,
-        product=product,
-        obligation_open=True,
-        synthetic=synthetic,
-    )
-    size, start = _window(fmt, limit, offset, page)
-    with session_scope(database()) as session:
-        found = case_page(session, filters, as_of=today, sort=sort, limit=size, offset=start)
-        overdue = case_page(session, replace(filters, states=(CaseState.OVERDUE,)), as_of=today, limit=1).total
-    table = due_table(found, str(today), overdue, console.width) if fmt is ListFormat.TABLE else (Table(), "")
-    _print_page(fmt, found, DUE_COLUMNS, table)
 
 
 def _parse_date(text: str) -> dt.date:

@@ -1,4 +1,4 @@
-"""Cases in the database: intake, follow-up versions, reads, links, submissions and the audit trail.
+"""Cases in the database: intake, follow-up versions, reads, links, exports and the audit trail.
 
 Nothing is overwritten or deleted. A new worldwide case id (E2B C.1.8.1) creates a case with version 1;
 the same id again with different content creates the next version (follow-up information or an
@@ -320,6 +320,8 @@ def _create(
 
 
 def _versions_facts(session: Session, case_id: int) -> list[VersionFacts]:
+    # the retired icsr_submission rows (read-only history): the clock stored with each version is the
+    # EU GVP VI.C.3 clock at intake; what is owed to each destination is submissions/' obligations
     submitted = exists().where(SubmissionRow.case_version_id == CaseVersionRow.id)
     rows = session.execute(
         select(
@@ -612,47 +614,6 @@ def _grouped(session: Session, key: Any, value: Any, ids: Sequence[int]) -> dict
     return out
 
 
-@dataclass(frozen=True)
-class DueItem:
-    case_id: int
-    worldwide_id: str
-    version: int
-    serious: bool
-    day_zero: dt.date | None
-    due: dt.date
-    days_left: int
-
-    @property
-    def overdue(self) -> bool:
-        return self.days_left < 0
-
-    @property
-    def case_number(self) -> str:
-        return case_number(self.case_id)
-
-
-def due_cases(session: Session, today: dt.date) -> list[DueItem]:
-    """Valid cases whose reporting obligation is not yet met, soonest due first (GVP VI.C.3)."""
-    v2 = aliased(CaseVersionRow)
-    met = (
-        exists()
-        .where(SubmissionRow.case_version_id == v2.id)
-        .where(v2.case_id == CaseVersionRow.case_id)
-        .where(v2.version >= CaseVersionRow.clock_version)
-    )
-    stmt = (
-        select(CaseVersionRow, CaseRow.worldwide_id)
-        .join(CaseRow, IS_LATEST_VERSION)
-        .where(CaseVersionRow.due.is_not(None), ~met)
-        .order_by(CaseVersionRow.due, CaseVersionRow.case_id)
-    )
-    items = []
-    for row, wid in session.execute(stmt):
-        assert row.due is not None
-        items.append(DueItem(row.case_id, wid, row.version, row.serious, row.day_zero, row.due, (row.due - today).days))
-    return items
-
-
 def concern_counts(session: Session, *, plan_name: str | None = None, valid_only: bool = True) -> dict[str, int]:
     """Number of cases (latest versions) counted toward each safety concern."""
     stmt = (
@@ -730,26 +691,19 @@ def link_cases(
     )
 
 
-def record_submission(
+def record_export(
     session: Session, case_id: int, version: int, *, batch_id: str, file_name: str, sha256: str, who: str
 ) -> None:
-    """Record that a version was sent as an E2B(R3) message (this meets its reporting obligation)."""
+    """Record in the case's audit trail that a version was written to an E2B(R3) file by hand.
+
+    A manual export is not a submission: what each authority is owed and what was sent to it are the
+    submissions' records (``riskplan submission due`` / ``send``), so an export never marks a case as sent.
+    """
     version_id = session.scalar(
         select(CaseVersionRow.id).where(CaseVersionRow.case_id == case_id, CaseVersionRow.version == version)
     )
     if version_id is None:
         raise NotFoundError(f"case {case_number(case_id)} has no version {version}")
-    now = utcnow()
-    session.add(
-        SubmissionRow(
-            case_version_id=version_id,
-            batch_id=batch_id,
-            file_name=file_name,
-            sha256=sha256,
-            submitted_at=now,
-            submitted_by=who,
-        )
-    )
     wid = session.get_one(CaseRow, case_id).worldwide_id
     insert_audit_rows(
         session,
@@ -759,9 +713,10 @@ def record_submission(
                 entity_type=ENTITY,
                 entity_id=wid,
                 action="exported as E2B(R3)",
-                at=now,
-                field="submission",
+                at=utcnow(),
+                field="export",
                 new={"version": version, "file": file_name, "batch": batch_id, "sha256": sha256},
+                reason="manual export (not a submission)",
             )
         ],
     )

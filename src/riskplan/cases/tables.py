@@ -113,7 +113,12 @@ class CaseLinkRow(Base):
 
 
 class SubmissionRow(Base):
-    """A version of a case sent as an E2B(R3) message: what meets its reporting obligation."""
+    """Retired, read-only: a version written to an E2B(R3) file by ``case export`` before submissions/.
+
+    What each authority is owed and what was sent to it are now ``submissions/``' records; revision
+    ``submissions_0003`` copied these rows there as manual submissions to EU. Nothing writes this table
+    any more; it is kept so that no history is lost.
+    """
 
     __tablename__ = "icsr_submission"
 

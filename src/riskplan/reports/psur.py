@@ -96,6 +96,7 @@ from riskplan.plan.diff import diff_plans
 from riskplan.plan.model import ConcernCategory, PlanPart, RiskManagementPlan, SafetyConcern
 from riskplan.plan.versions import PlanVersion, content_hash, latest_version, list_versions
 from riskplan.reports.plan_summary import environment, html_to_pdf, summary_view
+from riskplan.reports.psur_reporting import ReportingCompliance, collect_reporting_compliance
 from riskplan.reports.study_report import fmt
 from riskplan.store.audit import audit_head
 from riskplan.store.db import session_scope
@@ -1118,6 +1119,7 @@ class PsurData:
     rsi_changes: tuple[str, ...]
     rsi_baseline: bool
     parameters: dict[str, Any]
+    reporting: ReportingCompliance = field(default_factory=ReportingCompliance)  # appendix 20.4
     checksum: str = field(default="")
     # (rows, head hash) of the audit trail when the report was generated: which state of the tamper-evident
     # trail (21 CFR 11.10(e)) the report was made from; not an input, so not in the checksum
@@ -1162,6 +1164,7 @@ def input_checksum(data: PsurData) -> str:
         "signals": _canonical(data.signals) if data.signals_available else None,
         "minimisation": _canonical(data.minimisation),
         "plan_changes": _canonical(data.plan_changes),
+        "reporting": _canonical(data.reporting),
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -1220,6 +1223,7 @@ def collect_psur(
         plan_changes=tuple(_plan_changes(versions, start, end)),
         rsi_changes=tuple(_rsi_changes(versions, plan, start)),
         rsi_baseline=any(v.loaded_at.date() <= start for v in versions),
+        reporting=collect_reporting_compliance(session, plan_name, start, end),
         parameters={
             "plan": plan_name,
             "from": start.isoformat(),

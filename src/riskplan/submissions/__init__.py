@@ -9,7 +9,8 @@ From a case version to an accepted acknowledgment at every destination, on time,
 * submissions as audited records (:mod:`~riskplan.submissions.records`), generated as E2B(R3) batches
   and handed to a :class:`Transport` (:mod:`~riskplan.submissions.sending`,
   :mod:`~riskplan.submissions.transport`);
-* acknowledgments (:mod:`~riskplan.submissions.acks`) and compliance (:mod:`~riskplan.submissions.compliance`).
+* acknowledgments (:mod:`~riskplan.submissions.acks`) and compliance (:mod:`~riskplan.submissions.compliance`);
+* what the front ends show, one call each (:mod:`~riskplan.submissions.overview`).
 """
 
 from riskplan.submissions.acks import Acknowledgment, AckOutcome, apply_ack, parse_ack
@@ -30,6 +31,7 @@ from riskplan.submissions.destinations import (
     read_destination_file,
 )
 from riskplan.submissions.obligations import Obligation, case_views, current_obligations, obligation_for
+from riskplan.submissions.overview import DueReport, compliance_period, compliance_report, due_reports, state_counts
 from riskplan.submissions.records import (
     STATES,
     Submission,
@@ -58,6 +60,7 @@ __all__ = [
     "Decision",
     "Destination",
     "DestinationInForce",
+    "DueReport",
     "GeneratedBatch",
     "LateReport",
     "ManualTransport",
@@ -76,10 +79,13 @@ __all__ = [
     "bundled_destinations",
     "case_views",
     "compliance",
+    "compliance_period",
+    "compliance_report",
     "current_obligations",
     "decide",
     "destination_in_force",
     "destinations_in_force",
+    "due_reports",
     "generate",
     "last_rejections",
     "list_submissions",
@@ -91,6 +97,7 @@ __all__ = [
     "record_late_reason",
     "record_mdn",
     "sent_versions",
+    "state_counts",
     "transmit",
     "unsent_batches",
     "view_of",

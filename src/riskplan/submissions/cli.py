@@ -218,6 +218,9 @@ def send(
     late_reason: Annotated[
         str | None, typer.Option("--late-reason", help="Why the overdue ones in this send are late (recorded)")
     ] = None,
+    allow_synthetic: Annotated[
+        bool, typer.Option(help="Send synthetic cases too (refused otherwise); the batch id then says SYNTHETIC")
+    ] = False,
 ) -> None:
     """Generate one E2B(R3) batch per destination with every report owed, check it, and send it."""
     settings = get_settings()
@@ -229,7 +232,16 @@ def send(
         chosen = _chosen(session, destination)
         owed = owed_now(session, chosen, include_periodic=include_periodic)
         generated = [
-            generate(session, target, owed, sender_id=settings.e2b_sender_id, who=who, now=now, late_reason=late_reason)
+            generate(
+                session,
+                target,
+                owed,
+                sender_id=settings.e2b_sender_id,
+                who=who,
+                now=now,
+                late_reason=late_reason,
+                allow_synthetic=allow_synthetic,
+            )
             for target in chosen
         ]
         pending = {t.destination.code: unsent_batches(session, t.destination.code) for t in chosen}

@@ -9,7 +9,7 @@ period. Reports owed but never generated count too (open and late once their due
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -60,8 +60,15 @@ class Compliance:
 
 
 def compliance(
-    session: Session, start: dt.date, end: dt.date, today: dt.date, owed: Sequence[Obligation]
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    today: dt.date,
+    owed: Sequence[Obligation],
+    *,
+    case_ids: Collection[int] | None = None,
 ) -> Compliance:
+    """``case_ids``: only these cases (e.g. one product's, for its periodic report); default every case."""
     if end < start:
         raise UserInputError(f"--to {end} is before --from {start}")
     rows = [
@@ -71,8 +78,10 @@ def compliance(
             .where(SubmissionRow.kind == ReportKind.EXPEDITED.value, SubmissionRow.state != RESUBMITTED)
             .order_by(SubmissionRow.due, SubmissionRow.id)
         )
-        if r.due is not None
+        if r.due is not None and (case_ids is None or r.case_id in case_ids)
     ]
+    if case_ids is not None:
+        owed = [o for o in owed if o.case_id in case_ids]
     lines: dict[tuple[str, str], list[int]] = {}
     late: list[LateReport] = []
     soon: list[Obligation | LateReport] = []

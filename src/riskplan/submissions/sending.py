@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from riskplan.cases.codes import Severity
 from riskplan.cases.e2b import E2bError, check_business_rules, export_icsrs
 from riskplan.cases.model import Icsr
-from riskplan.cases.store import get_case
+from riskplan.cases.store import get_case, synthetic_worldwide_ids
 from riskplan.errors import UserInputError
 from riskplan.store.audit import record_change
 from riskplan.submissions.destination_versions import DestinationInForce
@@ -42,6 +42,12 @@ from riskplan.submissions.records import (
 from riskplan.submissions.tables import BatchRow, SubmissionRow
 from riskplan.submissions.transport import MDN_PROCESSED, Transmission, Transport
 
+# GVP VI.B.6.1 (data quality): an invented report must never reach an authority as if it were real
+SYNTHETIC_REFUSAL = (
+    "synthetic case (riskplan synth, the demo): not a real report, never sent to an authority; "
+    "send it on purpose with --allow-synthetic (the batch is then marked SYNTHETIC)"
+)
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -60,10 +66,15 @@ class GeneratedBatch:
 
 
 def owed_now(
-    session: Session, destinations: Sequence[DestinationInForce], *, include_periodic: bool = False
+    session: Session,
+    destinations: Sequence[DestinationInForce],
+    *,
+    include_periodic: bool = False,
+    case_ids: Collection[int] | None = None,
 ) -> list[Obligation]:
-    """The reports owed to these destinations that no live submission covers yet."""
-    owed = current_obligations(session, destinations, sent_versions(session))
+    """The reports owed to these destinations (for ``case_ids``, default every case) that no live submission
+    covers yet."""
+    owed = current_obligations(session, destinations, sent_versions(session, case_ids), case_ids=case_ids)
     in_progress = {
         (version_id, destination)
         for version_id, destination in session.execute(
@@ -97,9 +108,13 @@ def generate(
     who: str,
     now: dt.datetime,
     late_reason: str | None = None,
+    allow_synthetic: bool = False,
 ) -> GeneratedBatch | None:
     """One batch with every report owed to ``target`` that passes the checks; the others are refused with
-    the rule's text and stay owed. None when nothing is left to send."""
+    the rule's text and stay owed. None when nothing is left to send.
+
+    Synthetic cases (riskplan synth, the demo) are not real reports: refused unless ``allow_synthetic``,
+    and a batch holding one is marked ``RP-SYNTHETIC-...`` in its batch number (N.1.2) and file name."""
     destination = target.destination
     mine = [o for o in owed if o.destination == destination.code]
     if not mine:
@@ -111,7 +126,11 @@ def generate(
             return _empty(destination, [Refusal(o, why) for o in mine])
     chosen: list[tuple[Obligation, Icsr]] = []
     refused: list[Refusal] = []
+    synthetic = set(synthetic_worldwide_ids(session, {o.case_id for o in mine}))
     for o in mine:
+        if o.worldwide_id in synthetic and not allow_synthetic:
+            refused.append(Refusal(o, (SYNTHETIC_REFUSAL,)))
+            continue
         icsr = get_case(session, str(o.case_id), o.version).icsr
         reasons = _refusals(destination, o, icsr, now.date())
         if reasons:
@@ -120,7 +139,8 @@ def generate(
             chosen.append((o, icsr))
     if not chosen:
         return _empty(destination, refused)
-    batch_id = f"RP-{destination.code}-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
+    marked = "SYNTHETIC-" if any(o.worldwide_id in synthetic for o, _ in chosen) else ""
+    batch_id = f"RP-{marked}{destination.code}-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
     message_ids = [f"{batch_id}-{n:04d}" for n in range(1, len(chosen) + 1)]
     try:
         data = export_icsrs(

@@ -35,7 +35,7 @@ from riskplan.store.db import make_engine
 from riskplan.store.faults import DRIVER_ERRORS, database_fault
 from riskplan.store.migrate import upgrade
 from riskplan.store.signatures import SigningRefused
-from riskplan.web import api, pages, pages_cases
+from riskplan.web import api, pages, pages_cases, pages_submissions
 from riskplan.web.auth import Auth, Principal
 from riskplan.web.config import WebSettings
 from riskplan.web.context import BUSY, CONFLICTS, Conflict, Unavailable, WebContext
@@ -191,6 +191,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(pages_cases.router)
+    app.include_router(pages_submissions.router)
     static = resources.files("riskplan.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

@@ -29,10 +29,9 @@ from riskplan.cases.store import (
     StoreOutcome,
     case_history,
     case_number,
-    due_cases,
     latest_icsrs,
     link_cases,
-    record_submission,
+    record_export,
     refuse_synthetic_export,
     resolve_case_id,
 )
@@ -203,19 +202,21 @@ class Exported:
 
 
 def export_batch(ctx: WebContext, refs: Sequence[str] | None, *, who: str) -> Exported:
-    """The given cases (default: every case whose report is due) as one E2B(R3) batch, recorded as sent."""
+    """The given cases as one E2B(R3) batch: a manual export, in each case's audit trail, not a submission.
+
+    What each authority is owed and what was sent are the submissions' records (the Submissions page,
+    ``riskplan submission send``); an export never marks a case as sent."""
     now = ctx.now()
     batch_id = f"RP-{now:%Y%m%d%H%M%S%f}"
     file_name = f"{batch_id}.xml"
+    if not refs:
+        raise NotFoundError(
+            "nothing to export: give the cases; the reports owed to each authority are sent with "
+            "`riskplan submission send`"
+        )
 
     def work(session: Session) -> Exported:
-        if refs:
-            chosen = latest_icsrs(session, refs)
-        else:
-            due = [str(d.case_id) for d in due_cases(session, now.date())]
-            chosen = latest_icsrs(session, due) if due else []
-        if not chosen:
-            raise NotFoundError("nothing to export: no case given and no case is due")
+        chosen = latest_icsrs(session, refs)
         refuse_synthetic_export(session, [c for c, _, _ in chosen], allowed=False)
         data = export_icsrs(
             [icsr for _, _, icsr in chosen],
@@ -226,7 +227,7 @@ def export_batch(ctx: WebContext, refs: Sequence[str] | None, *, who: str) -> Ex
         )
         digest = hashlib.sha256(data).hexdigest()
         for case_id, version, _ in chosen:
-            record_submission(session, case_id, version, batch_id=batch_id, file_name=file_name, sha256=digest, who=who)
+            record_export(session, case_id, version, batch_id=batch_id, file_name=file_name, sha256=digest, who=who)
         return Exported(batch_id, file_name, data, [(c, v) for c, v, _ in chosen])
 
     return ctx.write(work)

@@ -20,11 +20,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from riskplan.cases.reads import case_ids_of_plan
-from riskplan.cases.store import concern_counts, due_cases
+from riskplan.cases.store import concern_counts
 from riskplan.errors import UserInputError
 from riskplan.plan.catalogue import plan_from_data
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.store.audit import AuditEvent
+from riskplan.submissions import due_reports
 from riskplan.web import plan_ops, study_ops
 from riskplan.web.api.audit import audit_events
 from riskplan.web.auth import Principal
@@ -188,7 +189,7 @@ def dashboard(
         rmp, version = plan_ops.current_plan(session, name)
         counts = concern_counts(session, plan_name=name)
         ids = case_ids_of_plan(session, name)
-        items = [d for d in due_cases(session, today) if d.case_id in ids]
+        items = [r for r in due_reports(session) if r.obligation.case_id in ids]
         signals = None
         if ctx.signals is not None:
             signals = open_signals(ctx.signals.list_signals(session, plan_name=name))
@@ -202,8 +203,8 @@ def dashboard(
                 for c in rmp.safety_concerns
             ],
             "total_cases": len(ids),
-            "overdue": [d for d in items if d.overdue],
-            "due": [d for d in items if not d.overdue],
+            "overdue": [r for r in items if r.overdue(today)],
+            "due": [r for r in items if not r.overdue(today)],
             "signals": signals,
             "today": today,
         }

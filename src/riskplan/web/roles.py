@@ -3,12 +3,13 @@
 =================  ===========================================================================
 role               may
 =================  ===========================================================================
-case_processor     read plans and cases; enter, follow up, import and export cases; case audit trails
+case_processor     read plans and cases; enter, follow up, import and export cases; case audit trails;
+                   read submissions and reporting compliance
 safety_physician   everything a case processor may, plus assess cases, link duplicates, read
                    signals and move them through the workflow (not close them), read studies
 qppv               everything; the only role that closes signals and approves plan versions
 epidemiologist     read plans and cases; run studies and read their reports; read signals
-auditor            read-only everywhere, including every audit trail
+auditor            read-only everywhere, including every audit trail, submissions and compliance
 =================  ===========================================================================
 """
 
@@ -50,10 +51,13 @@ class Permission(StrEnum):
     STUDY_READ = "study:read"
     STUDY_RUN = "study:run"
     AUDIT_READ = "audit:read"  # the whole audit trail, not only a case's
+    SUBMISSION_READ = "submission:read"  # submissions, ACKs and reporting compliance
 
 
 _P = Permission
-_CASE_PROCESSOR = frozenset({_P.PLAN_READ, _P.CASE_READ, _P.CASE_WRITE, _P.CASE_EXPORT, _P.CASE_HISTORY})
+_CASE_PROCESSOR = frozenset(
+    {_P.PLAN_READ, _P.CASE_READ, _P.CASE_WRITE, _P.CASE_EXPORT, _P.CASE_HISTORY, _P.SUBMISSION_READ}
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASE_PROCESSOR: _CASE_PROCESSOR,
@@ -62,7 +66,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.QPPV: frozenset(Permission),
     Role.EPIDEMIOLOGIST: frozenset({_P.PLAN_READ, _P.CASE_READ, _P.SIGNAL_READ, _P.STUDY_READ, _P.STUDY_RUN}),
     Role.AUDITOR: frozenset(
-        {_P.PLAN_READ, _P.CASE_READ, _P.CASE_HISTORY, _P.SIGNAL_READ, _P.STUDY_READ, _P.AUDIT_READ}
+        {_P.PLAN_READ, _P.CASE_READ, _P.CASE_HISTORY, _P.SIGNAL_READ, _P.STUDY_READ, _P.AUDIT_READ, _P.SUBMISSION_READ}
     ),
 }
 

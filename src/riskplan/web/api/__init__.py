@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from riskplan.web.api import audit, auth, cases, plans, signals, studies
+from riskplan.web.api import audit, auth, cases, plans, signals, studies, submissions
 
 router = APIRouter(prefix="/api")
-for module in (auth, plans, cases, signals, studies, audit):
+for module in (auth, plans, cases, submissions, signals, studies, audit):
     router.include_router(module.router)

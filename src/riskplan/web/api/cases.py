@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Response, UploadFile
 
 from riskplan.cases.model import Icsr
-from riskplan.cases.store import StoredCase, due_cases, get_case, list_cases
+from riskplan.cases.store import StoredCase, get_case, list_cases
+from riskplan.submissions import due_reports
 from riskplan.web import case_ops
 from riskplan.web.api.schemas import (
     AssessIn,
@@ -28,6 +29,7 @@ from riskplan.web.api.schemas import (
     ReactionOut,
     StoredOut,
 )
+from riskplan.web.api.submissions import due_out
 from riskplan.web.auth import Principal
 from riskplan.web.deps import Ctx, require
 from riskplan.web.roles import Permission
@@ -131,25 +133,15 @@ def due(
     ctx: Ctx,
     _: Reader,
     as_of: Annotated[str | None, Query(description="YYYY-MM-DD (default today)", max_length=10)] = None,
+    destination: Annotated[str | None, Query(max_length=30, description="Destination code, e.g. EU")] = None,
 ) -> list[DueOut]:
-    """Valid cases whose reporting obligation is open (15 days serious, 90 non-serious), soonest first."""
+    """The reports owed to each destination (``riskplan submission due``), soonest due first, each with the
+    rule that decided it (GVP VI.C.3, 21 CFR 314.80, ...)."""
     try:
         today = dt.date.fromisoformat(as_of) if as_of else ctx.today()
     except ValueError:
         raise HTTPException(400, f"as_of {as_of!r}: expected a date as YYYY-MM-DD") from None
-    return [
-        DueOut(
-            case_number=i.case_number,
-            worldwide_id=i.worldwide_id,
-            version=i.version,
-            serious=i.serious,
-            day_zero=i.day_zero,
-            due=i.due,
-            days_left=i.days_left,
-            overdue=i.overdue,
-        )
-        for i in ctx.read(lambda s: due_cases(s, today))
-    ]
+    return [due_out(r, today) for r in ctx.read(lambda s: due_reports(s, destination))]
 
 
 @router.post("/import", response_model=ImportOut, status_code=201, responses=ERRORS)

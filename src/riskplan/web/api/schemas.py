@@ -230,14 +230,82 @@ class AuditEventOut(Out):
 
 
 class DueOut(Out):
+    """A report owed to one destination (``riskplan submission due``)."""
+
     case_number: str
     worldwide_id: str
     version: int
-    serious: bool
+    destination: str
+    kind: str  # expedited | periodic
+    report: str  # initial | follow-up | downgrade | nullification
     day_zero: dt.date | None
-    due: dt.date
-    days_left: int
+    due: dt.date | None
+    days_left: int | None
     overdue: bool
+    rule: str
+    cites: str
+    rejected: str | None = Field(description="The authority's error text when the last report was rejected")
+
+
+# -- submissions -----------------------------------------------------------------------------------
+
+
+class SubmissionOut(Out):
+    id: int
+    case_number: str
+    worldwide_id: str
+    version: int
+    destination: str
+    attempt: int
+    kind: str
+    report: str
+    rule: str
+    due: dt.date | None
+    state: str
+    batch: str
+    message: str
+    sent_at: dt.datetime | None
+    acknowledged_at: dt.datetime | None
+    ack: str | None = Field(description="ACK.B.r.6: AA / CA accepted; AE, AR, CR rejected")
+    ack_text: str | None = Field(description="ACK.B.r.7: the authority's error text")
+    late_reason: str | None
+
+
+class ComplianceMonthOut(Out):
+    destination: str
+    month: str
+    due: int
+    on_time: int
+    late: int
+    share_on_time: float | None
+
+
+class LateReportOut(Out):
+    case: str
+    worldwide_id: str
+    version: int
+    destination: str
+    due: dt.date
+    accepted: dt.date | None
+    days_late: int
+    state: str
+    reason: str | None
+
+
+class DueSoonOut(Out):
+    case: str
+    version: int
+    destination: str
+    due: dt.date | None
+
+
+class ComplianceOut(Out):
+    start: dt.date = Field(serialization_alias="from")
+    end: dt.date = Field(serialization_alias="to")
+    as_of: dt.date
+    months: list[ComplianceMonthOut]
+    late: list[LateReportOut]
+    due_next_7_days: list[DueSoonOut]
 
 
 class AssessIn(In):
