@@ -10,14 +10,16 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from case_factory import make_icsr
 from riskplan.cases.codes import DrugRole
 from riskplan.cases.model import Drug, Icsr, PrimarySource, Reaction, Substance
 from riskplan.cases.processing import CaseProcessor
-from riskplan.cases.store import record_submission, store_cases
+from riskplan.cases.store import store_cases
+from riskplan.cases.tables import CaseVersionRow, SubmissionRow
 from riskplan.cases.worklist import CaseFilters, CaseSort, CaseState, case_page
 from riskplan.cli import app
 from riskplan.cli_support import database
@@ -58,7 +60,7 @@ def test_filters_sort_and_pages_in_the_database(engine: Engine, processor: CaseP
     with session_scope(engine) as s:
         out = store_cases(s, [processor.assess(i) for i in _cases()], plan_name="uplizna", plan_version=1, who="cp")
     with session_scope(engine) as s:
-        record_submission(s, out[3].case_id, 1, batch_id="B1", file_name="b1.xml", sha256="0" * 64, who="cp")
+        _legacy_export(s, out[3].case_id)
     with session_scope(engine) as s:
         page = case_page(s, as_of=AS_OF)
     assert [(c.worldwide_id, c.state) for c in page.lines] == [
@@ -86,13 +88,30 @@ def test_filters_sort_and_pages_in_the_database(engine: Engine, processor: CaseP
     assert (second.first, second.last) == (3, 4)
 
 
+def _legacy_export(session: Session, case_id: int) -> None:
+    """Version 1 written to a file by the retired ``case export`` (its record is read-only history now)."""
+    version_id = session.scalar(
+        select(CaseVersionRow.id).where(CaseVersionRow.case_id == case_id, CaseVersionRow.version == 1)
+    )
+    session.add(
+        SubmissionRow(
+            case_version_id=version_id,
+            batch_id="B1",
+            file_name="b1.xml",
+            sha256="0" * 64,
+            submitted_at=dt.datetime(2026, 11, 10, tzinfo=dt.UTC),
+            submitted_by="cp",
+        )
+    )
+
+
 def _store(cli_env: Path) -> None:
     for icsr in _cases():
         path = cli_env / f"{icsr.worldwide_case_id}.json"
         path.write_text(icsr.model_dump_json())
         assert runner.invoke(app, ["case", "new", str(path)]).exit_code == 0
     with session_scope(database()) as s:
-        record_submission(s, 4, 1, batch_id="B1", file_name="b1.xml", sha256="0" * 64, who="cp")
+        _legacy_export(s, 4)
 
 
 def _lines(output: str) -> list[str]:
@@ -132,20 +151,6 @@ def test_case_list_filters_csv_json_and_pages(cli_env: Path) -> None:
     assert rows[0]["products"] == "UPLIZNA; Imurel"
     r = runner.invoke(app, ["case", "list", "--limit", "2"], env={"COLUMNS": "120"})
     assert "1-2 of 5 cases; next page: --offset 2 (or --page 2)" in r.output
-
-
-def test_case_due_filters_and_formats(cli_env: Path) -> None:
-    _store(cli_env)
-    r = runner.invoke(app, ["case", "due", "--as-of", "2026-11-20", "--format", "csv", "--non-serious"])
-    rows = list(csv.DictReader(io.StringIO(r.output)))
-    assert [(x["worldwide_id"], x["due"], x["overdue"]) for x in rows] == [
-        ("DE-2", "2027-01-31", "no"),
-        (LONG_ID, "2027-02-09", "no"),
-    ]
-    r = runner.invoke(app, ["case", "due", "--as-of", "2026-11-20"], env={"COLUMNS": "80"})
-    assert "3 open, 1 overdue" in r.output and len(_lines(r.output)) == 3 and LONG_ID in r.output
-    r = runner.invoke(app, ["case", "due", "--as-of", "2026-11-20", "--due-within", "0", "--format", "json"])
-    assert [d["worldwide_id"] for d in json.loads(r.output)] == ["DE-1"]
 
 
 @pytest.mark.parametrize(
