@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from riskplan.cases.codes import Severity
-from riskplan.cases.e2b import E2bError, check_business_rules, export_icsrs
+from riskplan.cases.e2b import E2bError, check_business_rules
+from riskplan.cases.e2b_export import export_batches
 from riskplan.cases.model import Icsr
 from riskplan.cases.store import get_case
 from riskplan.errors import UserInputError
@@ -52,11 +53,12 @@ class Refusal:
 @dataclass
 class GeneratedBatch:
     destination: str
-    batch_id: str
+    batch_id: str  # the first file's N.1.2
     file_name: str
     sha256: str
     reports: int
     refused: list[Refusal] = field(default_factory=list)
+    files: list[tuple[str, int]] = field(default_factory=list)  # (N.1.2, reports) of each file, when split
 
 
 def owed_now(
@@ -97,9 +99,11 @@ def generate(
     who: str,
     now: dt.datetime,
     late_reason: str | None = None,
+    max_bytes: int = 50 * 1024 * 1024,
 ) -> GeneratedBatch | None:
     """One batch with every report owed to ``target`` that passes the checks; the others are refused with
-    the rule's text and stay owed. None when nothing is left to send."""
+    the rule's text and stay owed. None when nothing is left to send. A batch larger than ``max_bytes``
+    is split into files ``<batch>-0001``, ``-0002``, ... (each a batch of its own, as ``case export``)."""
     destination = target.destination
     mine = [o for o in owed if o.destination == destination.code]
     if not mine:
@@ -123,7 +127,7 @@ def generate(
     batch_id = f"RP-{destination.code}-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
     message_ids = [f"{batch_id}-{n:04d}" for n in range(1, len(chosen) + 1)]
     try:
-        data = export_icsrs(
+        files = export_batches(
             [icsr for _, icsr in chosen],
             batch_id=batch_id,
             sender_id=sender_id,
@@ -131,26 +135,35 @@ def generate(
             message_receiver_id=destination.message_receiver_id,
             created=now,
             message_ids=message_ids,
+            max_bytes=max_bytes,
         )
     except E2bError as exc:
         raise UserInputError(f"{destination.code}: batch refused, nothing generated:\n{exc}") from None
-    digest = hashlib.sha256(data).hexdigest()
-    file_name = f"{batch_id}.xml"
-    session.add(
-        BatchRow(
-            batch_id=batch_id,
-            destination=destination.code,
-            file_name=file_name,
-            sha256=digest,
-            content=data.decode("utf-8"),
-            created_at=now,
-            created_by=who,
+    result = GeneratedBatch(destination.code, files[0].batch_id, "", "", len(chosen), refused)
+    for exported in files:
+        digest = hashlib.sha256(exported.data).hexdigest()
+        file_name = f"{exported.batch_id}.xml"
+        session.add(
+            BatchRow(
+                batch_id=exported.batch_id,
+                destination=destination.code,
+                file_name=file_name,
+                sha256=digest,
+                content=exported.data.decode("utf-8"),
+                created_at=now,
+                created_by=who,
+            )
         )
-    )
-    session.flush()
-    for (o, _), message_id in zip(chosen, message_ids, strict=True):
-        _add_submission(session, o, batch_id, message_id, who=who, now=now, late_reason=late_reason)
-    return GeneratedBatch(destination.code, batch_id, file_name, digest, len(chosen), refused)
+        session.flush()
+        for index in exported.indexes:
+            o = chosen[index][0]
+            _add_submission(
+                session, o, exported.batch_id, message_ids[index], who=who, now=now, late_reason=late_reason
+            )
+        result.files.append((exported.batch_id, len(exported.indexes)))
+        if len(result.files) == 1:
+            result.file_name, result.sha256 = file_name, digest
+    return result
 
 
 def _empty(destination: Destination, refused: list[Refusal]) -> GeneratedBatch:
@@ -248,19 +261,38 @@ def transmit(
     now: dt.datetime,
 ) -> Transmission:
     """Hand a generated batch to its channel; each of its submissions becomes sent (delivered on an MDN)."""
+    batch = locked_batch(session, batch_id)
+    if batch.sending_at is not None and batch.channel != transport.channel:
+        raise UserInputError(
+            f"batch {batch_id} is being sent over {batch.channel} as {batch.transmission_id}: "
+            f"finish with --channel {batch.channel} (sending it another way could send it twice)"
+        )
+    transmission = transport.send(batch.content.encode("utf-8"), file_name=batch.file_name, destination=destination)
+    record_transmission(session, batch, transmission, who=who, now=now)
+    return transmission
+
+
+def locked_batch(session: Session, batch_id: str) -> BatchRow:
+    """A generated batch not yet sent, locked for this transaction, its file checked against its SHA-256."""
     batch = session.scalars(select(BatchRow).where(BatchRow.batch_id == batch_id).with_for_update()).one()
     if batch.sent_at is not None:
         raise UserInputError(f"batch {batch_id} was already sent on {batch.sent_at:%Y-%m-%d %H:%M} UTC: not sent again")
-    data = batch.content.encode("utf-8")
-    if hashlib.sha256(data).hexdigest() != batch.sha256:
+    if hashlib.sha256(batch.content.encode("utf-8")).hexdigest() != batch.sha256:
         raise UserInputError(f"batch {batch_id}: its stored file no longer matches its SHA-256; not sent")
-    transmission = transport.send(data, file_name=batch.file_name, destination=destination)
+    return batch
+
+
+def record_transmission(
+    session: Session, batch: BatchRow, transmission: Transmission, *, who: str, now: dt.datetime
+) -> None:
+    """The batch was handed over: each of its submissions becomes sent, and delivered on an MDN processed."""
     batch.channel = transmission.channel
     batch.transmission_id = transmission.message_id
     batch.mdn_status = transmission.mdn_status
     batch.location = transmission.location
     batch.sent_at = now
-    rows = session.scalars(select(SubmissionRow).where(SubmissionRow.batch_id == batch_id))
+    batch.send_error = None
+    rows = session.scalars(select(SubmissionRow).where(SubmissionRow.batch_id == batch.batch_id))
     for row in rows:
         row.sent_at = now
         change_state(
@@ -274,7 +306,6 @@ def transmit(
         )
         if transmission.delivered:
             change_state(session, row, DELIVERED, who=who, at=now, reason="MDN: processed")
-    return transmission
 
 
 def record_mdn(session: Session, transmission_id: str, mdn_status: str, *, who: str, now: dt.datetime) -> int:
