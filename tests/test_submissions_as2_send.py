@@ -260,3 +260,65 @@ def test_poll_acks_records_an_ack_that_comes_later_and_a_late_duplicate_changes_
     assert [r["state"] for r in _submissions()] == ["accepted"]
     listed = runner.invoke(app, ["submission", "list", "--format", "json"])
     assert json.loads(listed.output)[0]["ack"] == "CA"
+
+
+@pytest.fixture
+def fda_gateway(tmp_path: Path, port: int) -> Iterator[Gateway]:
+    get_schema()
+    gateway = prepare_gateway(tmp_path / "fda-gateway", profile="fda")
+    server = _Server(gateway, port).start()
+    yield gateway
+    server.stop()
+
+
+def test_an_fda_gateway_rejects_a_report_by_fdas_business_rules_with_the_rules_text(
+    fda_gateway: Gateway, port: int
+) -> None:
+    from riskplan.cases.e2b import export_icsrs
+    from test_submissions_gateway import EXAMPLE, _ack_code
+
+    channel = as2_channel(
+        "US", GatewayConnection(url=f"http://127.0.0.1:{port}/as2", local_gateway=fda_gateway.files.root)
+    )
+    no_regional = export_icsrs(
+        [_serious_de()],
+        batch_id="B-FDA-1",
+        sender_id="RISKPLAN",
+        receiver_id="ZZFDA",
+        message_receiver_id="CDER",
+        created=NOW,
+    )  # schema-valid, but without FDA.C.1.7.1, FDA.C.1.12, FDA.D.11.r.1, FDA.D.12
+    receipt = channel.send(no_regional, "b.xml", "m-1@riskplan")
+    assert receipt.delivered  # the MDN says received; the ACK says what FAERS thinks of it
+    code, messages = _ack_code(fda_gateway_ack(fda_gateway, channel, "m-1@riskplan"))
+    assert code == "AE" and messages[0][0] == "CR"
+    assert "FDA.C.1.7.1: Element value for SafetyCasePriority With Tag Id FDA.C.1.7.1 is Mandatory" in messages[0][1]
+    assert "FDA.D.12: Patient Ethnicity Code (FDA.D.12) must be provided" in messages[0][1]
+    good = (EXAMPLE / "fda_FAERS2022Scenario1.xml").read_bytes()  # FDA's own example has its regional elements
+    channel.send(good, "s1.xml", "m-2@riskplan")
+    assert _ack_code(fda_gateway_ack(fda_gateway, channel, "m-2@riskplan"))[0] == "AA"
+
+
+def fda_gateway_ack(gateway: Gateway, channel: As2Channel, message_id: str) -> bytes:
+    gateway.drain()
+    ack = channel.ack(message_id)
+    assert ack is not None
+    return ack
+
+
+def test_a_batch_the_gateway_rejects_goes_back_to_the_queue_with_the_rules_text(
+    cli_env: Path, fda_gateway: Gateway, port: int
+) -> None:
+    _configure(cli_env, fda_gateway, port)  # EU's batch (N.1.4 EVHUMAN) sent to a FAERS-like gateway
+    _new(cli_env, _serious_de())
+    sent = runner.invoke(app, ["submission", "send", "-d", "EU", "--channel", "as2", "--wait-ack", "20"], env=WIDE)
+    assert sent.exit_code == 1, sent.output  # delivered, then rejected: the processor has work to do
+    assert "(AR): 0 accepted, 1 rejected" in sent.output
+    assert 'R0004: ICSR sent to the postmarket route does not have the value "ZZFDA" for N.1.4' in sent.output
+    [row] = _submissions()
+    assert row["state"] == "rejected" and "R0004" in str(row["ack_text"])
+    queue = runner.invoke(app, ["submission", "due", "-d", "EU", "--format", "json"])
+    [back] = json.loads(queue.output)
+    assert "R0004" in back["rejected"]
+    wrong = runner.invoke(app, ["gateway", "serve", "--profile", "mhra"])
+    assert wrong.exit_code == 2 and "--profile 'mhra': profiles are ich, eu, fda" in wrong.output
