@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from riskplan.cases.codes import Severity
 from riskplan.cases.e2b import E2bError, check_business_rules
-from riskplan.cases.e2b_export import export_batches
+from riskplan.cases.e2b_export import ExportedBatch, export_batches
 from riskplan.cases.model import Icsr
-from riskplan.cases.store import get_case
+from riskplan.cases.store import version_icsrs
 from riskplan.errors import UserInputError
 from riskplan.store.audit import record_change
 from riskplan.submissions.destination_versions import DestinationInForce
@@ -113,57 +113,116 @@ def generate(
         if blocking:
             why = tuple(f"FDA {f}" for f in blocking)
             return _empty(destination, [Refusal(o, why) for o in mine])
-    chosen: list[tuple[Obligation, Icsr]] = []
     refused: list[Refusal] = []
-    for o in mine:
-        icsr = get_case(session, str(o.case_id), o.version).icsr
-        reasons = _refusals(destination, o, icsr, now.date())
-        if reasons:
-            refused.append(Refusal(o, tuple(reasons)))
-        else:
-            chosen.append((o, icsr))
-    if not chosen:
-        return _empty(destination, refused)
     batch_id = f"RP-{destination.code}-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
-    message_ids = [f"{batch_id}-{n:04d}" for n in range(1, len(chosen) + 1)]
-    try:
-        files = export_batches(
-            [icsr for _, icsr in chosen],
-            batch_id=batch_id,
-            sender_id=sender_id,
-            receiver_id=destination.receiver_id,
-            message_receiver_id=destination.message_receiver_id,
-            created=now,
-            message_ids=message_ids,
-            max_bytes=max_bytes,
-        )
-    except E2bError as exc:
-        raise UserInputError(f"{destination.code}: batch refused, nothing generated:\n{exc}") from None
-    result = GeneratedBatch(destination.code, files[0].batch_id, "", "", len(chosen), refused)
-    for exported in files:
-        digest = hashlib.sha256(exported.data).hexdigest()
-        file_name = f"{exported.batch_id}.xml"
-        session.add(
-            BatchRow(
-                batch_id=exported.batch_id,
-                destination=destination.code,
-                file_name=file_name,
-                sha256=digest,
-                content=exported.data.decode("utf-8"),
-                created_at=now,
-                created_by=who,
+    result = GeneratedBatch(destination.code, batch_id, "", "", 0, refused)
+    parts = [mine[i : i + CHUNK] for i in range(0, len(mine), CHUNK)]
+    numbered = 0
+    for number, part in enumerate(parts, start=1):
+        icsrs = version_icsrs(session, [o.version_id for o in part])
+        chosen: list[tuple[Obligation, Icsr]] = []
+        for o in part:
+            reasons = _refusals(destination, o, icsrs[o.version_id], now.date())
+            if reasons:
+                refused.append(Refusal(o, tuple(reasons)))
+            else:
+                chosen.append((o, icsrs[o.version_id]))
+        del icsrs
+        if not chosen:
+            continue
+        message_ids = [f"{batch_id}-{numbered + n:04d}" for n in range(1, len(chosen) + 1)]
+        numbered += len(chosen)
+        try:
+            files = export_batches(
+                [icsr for _, icsr in chosen],
+                batch_id=f"{batch_id}-{number:04d}" if len(parts) > 1 else batch_id,
+                sender_id=sender_id,
+                receiver_id=destination.receiver_id,
+                message_receiver_id=destination.message_receiver_id,
+                created=now,
+                message_ids=message_ids,
+                max_bytes=max_bytes,
+                rules_checked=True,
             )
-        )
+        except E2bError as exc:
+            raise UserInputError(f"{destination.code}: batch refused, nothing generated:\n{exc}") from None
+        earlier = _rejected(session, destination.code, {o.case_id for o, _ in chosen})
+        attempts = _attempts(session, destination.code, [o.version_id for o, _ in chosen])
+        for exported in files:
+            _store_file(session, result, exported, destination.code, who=who, now=now)
+            for index in exported.indexes:
+                o = chosen[index][0]
+                _add_submission(
+                    session,
+                    o,
+                    exported.batch_id,
+                    message_ids[index],
+                    earlier=earlier.get(o.case_id, []),
+                    attempt=attempts.get(o.version_id, 0) + 1,
+                    who=who,
+                    now=now,
+                    late_reason=late_reason,
+                )
+            result.reports += len(exported.indexes)
         session.flush()
-        for index in exported.indexes:
-            o = chosen[index][0]
-            _add_submission(
-                session, o, exported.batch_id, message_ids[index], who=who, now=now, late_reason=late_reason
-            )
-        result.files.append((exported.batch_id, len(exported.indexes)))
-        if len(result.files) == 1:
-            result.file_name, result.sha256 = file_name, digest
+    if not result.files:
+        return _empty(destination, refused)
+    result.batch_id = result.files[0][0]
     return result
+
+
+CHUNK = 400  # reports read, exported and stored at a time (about 30 kB of XML each): memory stays bounded
+
+
+def _store_file(
+    session: Session, result: GeneratedBatch, exported: ExportedBatch, code: str, *, who: str, now: dt.datetime
+) -> None:
+    digest = hashlib.sha256(exported.data).hexdigest()
+    file_name = f"{exported.batch_id}.xml"
+    session.add(
+        BatchRow(
+            batch_id=exported.batch_id,
+            destination=code,
+            file_name=file_name,
+            sha256=digest,
+            content=exported.data.decode("utf-8"),
+            created_at=now,
+            created_by=who,
+        )
+    )
+    result.files.append((exported.batch_id, len(exported.indexes)))
+    if len(result.files) == 1:
+        result.file_name, result.sha256 = file_name, digest
+
+
+def _rejected(session: Session, code: str, case_ids: set[int]) -> dict[int, list[SubmissionRow]]:
+    """Rejected reports of these cases at this destination: what the new reports correct."""
+    found: dict[int, list[SubmissionRow]] = {}
+    ids = sorted(case_ids)
+    for start in range(0, len(ids), 500):
+        stmt = select(SubmissionRow).where(
+            SubmissionRow.case_id.in_(ids[start : start + 500]),
+            SubmissionRow.destination == code,
+            SubmissionRow.state == REJECTED,
+        )
+        for row in session.scalars(stmt):
+            found.setdefault(row.case_id, []).append(row)
+    return found
+
+
+def _attempts(session: Session, code: str, version_ids: list[int]) -> dict[int, int]:
+    """The last attempt number of each case version at this destination."""
+    found: dict[int, int] = {}
+    for start in range(0, len(version_ids), 500):
+        stmt = (
+            select(SubmissionRow.case_version_id, func.max(SubmissionRow.attempt))
+            .where(
+                SubmissionRow.case_version_id.in_(version_ids[start : start + 500]), SubmissionRow.destination == code
+            )
+            .group_by(SubmissionRow.case_version_id)
+        )
+        found.update((version_id, attempt) for version_id, attempt in session.execute(stmt))
+    return found
 
 
 def _empty(destination: Destination, refused: list[Refusal]) -> GeneratedBatch:
@@ -179,27 +238,14 @@ def _add_submission(
     who: str,
     now: dt.datetime,
     late_reason: str | None,
+    earlier: list[SubmissionRow],
+    attempt: int,
 ) -> None:
     # a rejected report of this case here, of this version or an earlier one, is what this one corrects
-    earlier = list(
-        session.scalars(
-            select(SubmissionRow).where(
-                SubmissionRow.case_id == o.case_id,
-                SubmissionRow.destination == o.destination,
-                SubmissionRow.state == REJECTED,
-            )
-        )
-    )
-    attempt = (
-        session.scalar(
-            select(func.max(SubmissionRow.attempt)).where(
-                SubmissionRow.case_version_id == o.version_id, SubmissionRow.destination == o.destination
-            )
-        )
-        or 0
-    ) + 1
     previous = None
     for row in earlier:
+        if row.state != REJECTED:  # already corrected by another report of this send
+            continue
         change_state(session, row, RESUBMITTED, who=who, reason=f"corrected and resubmitted in {batch_id}", at=now)
         previous = row.id
     late = late_reason if o.due is not None and now.date() > o.due else None
@@ -224,7 +270,6 @@ def _add_submission(
         resubmission_of=previous,
     )
     session.add(row)
-    session.flush()
     record_change(
         session,
         who=who,
