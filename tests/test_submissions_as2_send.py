@@ -162,6 +162,7 @@ def test_gateway_down_retries_then_the_next_send_delivers_the_same_file_under_th
     assert "not delivered" in down.output and "after 3 attempts" in down.output
     [row] = _submissions()
     assert row["state"] == "generated"  # nothing lost: the batch waits with its Message-ID
+    assert "after 3 attempts" in str(row["send_error"])  # and the processor sees why
     with session_scope(_engine(cli_env)) as s:
         batch = s.scalars(select(BatchRow)).one()
         first_id, digest = batch.transmission_id, batch.sha256
@@ -175,7 +176,7 @@ def test_gateway_down_retries_then_the_next_send_delivers_the_same_file_under_th
     assert resent.exit_code == 0, resent.output
     assert "(generated earlier) sent by as2" in resent.output and "resumed under the same Message-ID" in resent.output
     [row] = _submissions()
-    assert row["state"] == "accepted"
+    assert row["state"] == "accepted" and row["send_error"] is None
     with session_scope(_engine(cli_env)) as s:
         batch = s.scalars(select(BatchRow)).one()
         assert (batch.transmission_id, batch.sha256, batch.send_attempts) == (first_id, digest, 4)
@@ -322,3 +323,30 @@ def test_a_batch_the_gateway_rejects_goes_back_to_the_queue_with_the_rules_text(
     assert "R0004" in back["rejected"]
     wrong = runner.invoke(app, ["gateway", "serve", "--profile", "mhra"])
     assert wrong.exit_code == 2 and "--profile 'mhra': profiles are ich, eu, fda" in wrong.output
+
+
+def test_synthetic_cases_with_fda_regional_elements_are_accepted_by_an_fda_gateway(
+    engine: Engine, fda_gateway: Gateway, port: int
+) -> None:
+    from riskplan.cases.intake import intake, intake_context
+    from riskplan.cases.synth import synthesise_cases
+
+    cases = synthesise_cases(40, seed=5, duplicate_share=0, invalid_share=0, fda_regional=True)
+    with session_scope(engine) as s:
+        intake(s, cases, context=intake_context(s, "uplizna", "cp1"), who="cp1", synthetic=True)
+    with session_scope(engine) as s:
+        us = destination_in_force(s, "US")
+        generated = generate(s, us, owed_now(s, [us]), sender_id="RISKPLAN", who="cp1", now=NOW, max_bytes=60_000)
+    assert generated is not None and generated.refused == [] and generated.reports > 1
+    assert len(generated.files) > 1  # split by size: one AS2 message per file, several ICSRs in each
+    channel = as2_channel(
+        "US", GatewayConnection(url=f"http://127.0.0.1:{port}/as2", local_gateway=fda_gateway.files.root)
+    )
+    for batch_id, _ in generated.files:
+        outcome = send_batch(engine, batch_id, us.destination, channel, who="cp1", now=NOW)
+        assert outcome.delivered
+        ack = fetch_and_record_ack(engine, channel, outcome.message_id, who="cp1", wait=30)
+        assert ack is not None and ack.rejected == [] and ack.ack.code == "AA"
+    with session_scope(engine) as s:
+        assert {x.state for x in list_submissions(s)} == {"accepted"}
+        assert owed_now(s, [us]) == []

@@ -481,6 +481,7 @@ def list_command(
                         "ack": r.ack_code,
                         "ack_text": r.ack_text,
                         "late_reason": r.late_reason,
+                        "send_error": r.send_error,
                     }
                     for r in rows
                 ],
@@ -501,7 +502,9 @@ def list_command(
             str(r.due or "periodic"),
             r.state,
             r.message_id,
-            (r.ack_code or "") + (f": {r.ack_text[:60]}" if r.ack_text else ""),
+            (r.ack_code or "")
+            + (f": {r.ack_text[:60]}" if r.ack_text else "")
+            + (f"send failed: {r.send_error[:60]}" if r.send_error else ""),
         )
     console.print(table)
 
