@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from riskplan.errors import UserInputError
 
@@ -56,9 +57,9 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except UserInputError as exc:
-            raise fail(str(exc)) from None
+            raise fail(escape(str(exc))) from None  # a message may hold brackets: [gateway.EU], [0]
         except ValidationError as exc:
-            raise fail(str(exc)) from None
+            raise fail(escape(str(exc))) from None
         except Exception as exc:
             from riskplan.store.faults import database_fault, is_database_error
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -80,7 +80,42 @@ class _TomlFile(TomlConfigSettingsSource):
             data["database_url"] = absolute_database_url(data["database_url"], folder)
         if isinstance(data.get("output_dir"), str):
             data["output_dir"] = str(folder / Path(data["output_dir"]).expanduser())
+        gateways = data.get("gateway")
+        if isinstance(gateways, dict):
+            for section in gateways.values():
+                if isinstance(section, dict):
+                    for name in GATEWAY_PATHS:
+                        if isinstance(section.get(name), str):
+                            section[name] = str(folder / Path(section[name]).expanduser())
         return data
+
+
+GATEWAY_PATHS = ("key", "certificate", "partner_certificate", "local_gateway")
+
+
+class GatewayConnection(BaseModel):
+    """How riskplan reaches one destination's AS2 gateway: a ``[gateway.<CODE>]`` section of riskplan.toml.
+
+    Keys and certificates stay in PEM files named here (never in the database); a relative path is
+    taken relative to riskplan.toml's folder. ``local_gateway`` names the ``--state-dir`` of a
+    ``riskplan gateway serve``, whose gateway.json gives the partner's AS2 id and certificate and the
+    demo sender's key and certificate (any of them can still be given here).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(description="The partner's AS2 endpoint, e.g. http://127.0.0.1:8799/as2")
+    partner_as2_id: str | None = Field(default=None, description="The partner's AS2 id (AS2-To)")
+    as2_id: str | None = Field(default=None, description="Our AS2 id (AS2-From)")
+    key: Path | None = Field(default=None, description="Our RSA private key (PEM), to sign and to decrypt")
+    certificate: Path | None = Field(default=None, description="Our certificate (PEM)")
+    partner_certificate: Path | None = Field(default=None, description="The partner's certificate (PEM)")
+    local_gateway: Path | None = Field(default=None, description="State folder of a `riskplan gateway serve`")
+    ack_url: str | None = Field(default=None, description="Where ICH ACKs are polled (default: <url base>/acks)")
+    attempts: int = Field(default=5, ge=1, le=20, description="Attempts while the gateway is unreachable")
+    initial_delay: float = Field(default=0.5, ge=0, description="Seconds before the first retry (then doubled)")
+    max_delay: float = Field(default=8.0, ge=0, description="Longest wait between two attempts, seconds")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds one HTTP request may take")
 
 
 class Settings(BaseSettings):
@@ -100,6 +135,10 @@ class Settings(BaseSettings):
         default=50 * 1024 * 1024,
         ge=10_000,
         description="Largest E2B(R3) file `case import` reads; `case export` splits its batches to stay under it",
+    )
+    gateway: dict[str, GatewayConnection] = Field(
+        default_factory=dict,
+        description="AS2 connection of each destination sent over AS2: [gateway.EU] in riskplan.toml",
     )
     user: str = Field(
         default_factory=lambda: os.environ.get("USER") or "riskplan",

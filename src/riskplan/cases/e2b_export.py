@@ -114,21 +114,35 @@ def export_batches(
     max_bytes: int,
     max_messages: int | None = None,
     message_receiver_id: str | None = None,
+    message_ids: Sequence[str] | None = None,
+    rules_checked: bool = False,
 ) -> list[ExportedBatch]:
     """``icsrs`` as as many schema-valid batch files as it takes for each to be at most ``max_bytes`` (and
     ``max_messages`` ICSRs), so that an importer with that file-size limit (riskplan's own included)
     reads every one. One file keeps ``batch_id``; several are numbered ``batch_id-0001``, ``-0002``, ...
 
     Messages are packed in order by their measured size; a file that still comes out too large is split
-    in two. One ICSR larger than ``max_bytes`` on its own is refused (:class:`E2bError`).
+    in two. One ICSR larger than ``max_bytes`` on its own is refused (:class:`E2bError`). ``message_ids``
+    gives each ICSR's N.2.r.1 as in :func:`export_icsrs`; ``rules_checked``: the caller has already
+    refused the ICSRs with business-rule errors (:func:`check_business_rules`), so they are not checked twice.
     """
     if not icsrs:
         raise E2bError("nothing to export: an E2B(R3) batch needs at least one ICSR")
-    _refuse_rule_errors(icsrs)
+    if message_ids is not None and len(message_ids) != len(icsrs):
+        raise E2bError(f"{len(message_ids)} message number(s) for {len(icsrs)} ICSR(s)")
+    if rules_checked:
+        slots: list[RuleViolation] = []
+        for index, icsr in enumerate(icsrs):
+            _check_regional_slots(icsr, index, slots)
+        if slots:
+            raise E2bError(f"export refused: {len(slots)} business-rule error(s)", violations=slots)
+    else:
+        _refuse_rule_errors(icsrs)
     stamp = str(Hl7Timestamp.from_datetime(created))
     scratch = etree.Element(q("MCCI_IN200100UV01"), nsmap=NSMAP)
-    for icsr in icsrs:
-        _message(scratch, icsr, stamp, sender_id, message_receiver_id or receiver_id, icsr.sender_report_id)
+    for index, icsr in enumerate(icsrs):
+        message_id = message_ids[index] if message_ids is not None else icsr.sender_report_id
+        _message(scratch, icsr, stamp, sender_id, message_receiver_id or receiver_id, message_id)
     messages = list(scratch)
     placeholder = f"{batch_id}-0000"  # as long as any numbered batch id
     overhead = len(_batch([], placeholder, stamp, sender_id, receiver_id)[0])

@@ -74,7 +74,7 @@ from riskplan.cases.model import (
 )
 from riskplan.store.audit import utcnow
 
-__all__ = ["import_e2b"]
+__all__ = ["import_e2b", "read_message"]
 
 
 def import_e2b(
@@ -257,6 +257,15 @@ def _batch_info(root: Element) -> BatchInfo:
         receiver_id=device_id("receiver"),
         created=created.get("value") if created is not None else None,
     )
+
+
+def read_message(message: Element) -> Icsr:
+    """One ``PORR_IN049016UV`` message of a schema-valid batch as an ICSR (a receiving gateway's reading);
+    :class:`E2bError` with where and why when it cannot be mapped."""
+    try:
+        return _message(message)
+    except _Reject as problem:
+        raise E2bError(f"{problem.path}: {problem.reason}") from None
 
 
 def _message(message: Element) -> Icsr:

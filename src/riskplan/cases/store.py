@@ -473,6 +473,16 @@ def resolve_case_id(session: Session, ref: str) -> int:
     raise NotFoundError(f"no case {ref!r}: give a case number like RP0000042 or a worldwide case id (C.1.8.1)")
 
 
+def version_icsrs(session: Session, version_ids: Sequence[int]) -> dict[int, Icsr]:
+    """The ICSR of each stored case version, by its id, read in a few queries (for sending many at once)."""
+    found: dict[int, Icsr] = {}
+    for start in range(0, len(version_ids), 500):
+        chunk = list(version_ids[start : start + 500])
+        rows = session.execute(select(CaseVersionRow.id, CaseVersionRow.icsr_json).where(CaseVersionRow.id.in_(chunk)))
+        found.update((row_id, Icsr.model_validate_json(text)) for row_id, text in rows)
+    return found
+
+
 def get_case(session: Session, ref: str, version: int | None = None) -> StoredCase:
     case_id = resolve_case_id(session, ref)
     case = session.get_one(CaseRow, case_id)

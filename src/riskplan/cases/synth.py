@@ -79,6 +79,7 @@ from riskplan.cases.model import (
     PrimarySource,
     Quantity,
     Reaction,
+    RegionalElement,
     RelatednessAssessment,
     Sender,
     Study,
@@ -322,9 +323,14 @@ def synthesise_cases(
     duplicate_share: float = 0.02,
     invalid_share: float = 0.03,
     invalid_kinds: Sequence[str] = INVALID_KINDS,
+    fda_regional: bool = False,
 ) -> list[Icsr]:
-    """``count`` synthetic UPLIZNA ICSRs received between ``start`` and ``end`` (see the module docstring)."""
-    return synthesise_cases_with_truth(
+    """``count`` synthetic UPLIZNA ICSRs received between ``start`` and ``end`` (see the module docstring).
+
+    ``fda_regional``: every case also carries the FDA regional elements FAERS requires of a postmarketing
+    ICSR (:func:`with_fda_regional`), so that it can be sent to the US as well as to the EU and the UK.
+    """
+    cases = synthesise_cases_with_truth(
         count,
         seed=seed,
         start=start,
@@ -333,6 +339,90 @@ def synthesise_cases(
         invalid_share=invalid_share,
         invalid_kinds=invalid_kinds,
     ).cases
+    return [with_fda_regional(c) for c in cases] if fda_regional else cases
+
+
+_NCI: Final = "2.16.840.1.113883.3.26.1.1"  # NCI Thesaurus, FDA's code system for these elements
+_FDA_REPORT_TYPE: Final = "2.16.840.1.113883.3.989.5.1.2.2.1.1.1"
+_XSI: Final = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+_RACES: Final = (("C41261", "White"), ("C16352", "Black or African American"), ("C41260", "Asian"))
+_ETHNICITIES: Final = (("C41222", "Not Hispanic or Latino"), ("C17459", "Hispanic or Latino"))
+
+
+def _fda_observation(wrapper: str, tag: str, code: str, name: str, value: str) -> str:
+    head = f'<{wrapper} xmlns="urn:hl7-org:v3" typeCode="{"COMP" if wrapper == "component" else "SBJ"}">'
+    return (
+        f'{head}<{tag} classCode="OBS" moodCode="EVN"><code code="{code}" codeSystem="{_NCI}" displayName="{name}"/>'
+        f"<value {_XSI} {value}/></{tag}></{wrapper}>"
+    )
+
+
+def with_fda_regional(icsr: Icsr) -> Icsr:
+    """``icsr`` with the FDA regional elements required for a postmarketing ICSR (FDA ICSR data elements
+    and business rules): FDA.C.1.7.1 local criteria report type (1 = 15-Day when C.1.7 is true, else
+    2 = Non-Expedited AE), FDA.C.1.12 combination product (false), FDA.D.11.r.1 race and FDA.D.12
+    ethnicity (drawn from the case's number, so the same case always gets the same)."""
+    expedited = bool(icsr.local_expedited)
+    report_type = ("1", "15-Day") if expedited else ("2", "Non-Expedited AE")
+    pick = sum(icsr.worldwide_case_id.encode())
+    race = _RACES[pick % len(_RACES)]
+    ethnicity = _ETHNICITIES[(pick // 3) % len(_ETHNICITIES)]
+    case = (
+        RegionalElement(
+            element="FDA.C.1.7.1",
+            value=report_type[1],
+            xml=_fda_observation(
+                "component",
+                "observationEvent",
+                "C54588",
+                "localCriteriaReportType",
+                f'code="{report_type[0]}" codeSystem="{_FDA_REPORT_TYPE}" displayName="{report_type[1]}" xsi:type="CE"',
+            ),
+        ),
+        RegionalElement(
+            element="FDA.C.1.12",
+            value="false",
+            xml=_fda_observation(
+                "component",
+                "observationEvent",
+                "C156384",
+                "Combination Product Report Indicator",
+                'value="false" xsi:type="BL"',
+            ),
+        ),
+    )
+    patient = (
+        RegionalElement(
+            element="FDA.D.11.r.1",
+            value=race[1],
+            xml=_fda_observation(
+                "subjectOf2",
+                "observation",
+                "C17049",
+                "Race",
+                f'code="{race[0]}" codeSystem="{_NCI}" displayName="{race[1]}" xsi:type="CE"',
+            ),
+        ),
+        RegionalElement(
+            element="FDA.D.12",
+            value=ethnicity[1],
+            xml=_fda_observation(
+                "subjectOf2",
+                "observation",
+                "C16564",
+                "Ethnic Group",
+                f'code="{ethnicity[0]}" codeSystem="{_NCI}" displayName="{ethnicity[1]}" xsi:type="CE"',
+            ),
+        ),
+    )
+    kept = tuple(e for e in icsr.regional if e.element not in ("FDA.C.1.7.1", "FDA.C.1.12"))
+    kept_patient = tuple(e for e in icsr.patient.regional if not e.element.startswith(("FDA.D.11", "FDA.D.12")))
+    return icsr.model_copy(
+        update={
+            "regional": (*kept, *case),
+            "patient": icsr.patient.model_copy(update={"regional": (*kept_patient, *patient)}),
+        }
+    )
 
 
 def synthesise_cases_with_truth(

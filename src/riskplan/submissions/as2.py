@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from cryptography import x509
@@ -110,6 +110,9 @@ class As2Receipt:
     mdn: Mdn
     mic_matches: bool
     attempts: int
+    # the signed MDN as received (its HTTP Content-Type and body): the receipt kept as proof of delivery
+    mdn_content_type: str = field(default="", compare=False, repr=False)
+    mdn_body: bytes = field(default=b"", compare=False, repr=False)
 
     @property
     def mdn_status(self) -> str:
@@ -348,6 +351,8 @@ class As2Transport:
             mdn=mdn,
             mic_matches=mdn.received_mic == message.mic and (mdn.received_micalg or "sha-256") == message.micalg,
             attempts=attempts,
+            mdn_content_type=next((v for k, v in headers.items() if k.lower() == "content-type"), ""),
+            mdn_body=body,
         )
 
 

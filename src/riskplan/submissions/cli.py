@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.cli_support import console, current_user, database, err_console, user_errors
 from riskplan.errors import UserInputError
 from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
 from riskplan.submissions import (
+    AckOutcome,
     DestinationInForce,
     ManualTransport,
     Obligation,
@@ -33,6 +35,9 @@ from riskplan.submissions import (
     transmit,
     unsent_batches,
 )
+from riskplan.submissions.as2 import As2Error
+from riskplan.submissions.as2_channel import As2Channel, as2_channel
+from riskplan.submissions.as2_sending import awaiting_ack, fetch_and_record_ack, send_batch
 
 app = typer.Typer(
     help="Regulatory reporting: reports owed to each authority and partner, sending, ACKs, compliance.",
@@ -201,9 +206,111 @@ def due(
 def _transport(channel: str, folder: Path) -> Transport:
     if channel == "manual":
         return ManualTransport(folder)
-    if channel == "as2":
-        raise UserInputError("the as2 channel is not configured in this installation: use --channel manual")
     raise UserInputError(f"unknown channel {channel!r}: channels are manual and as2")
+
+
+def _retry_notice(code: str) -> Any:
+    def notice(attempt: int, total: int, delay: float, reason: str) -> None:
+        err_console.print(
+            f"{code}: gateway not reachable ({reason}): attempt {attempt}/{total} failed, retrying in {delay:.1f} s",
+            markup=False,
+        )
+
+    return notice
+
+
+def _as2_channels(chosen: list[DestinationInForce]) -> dict[str, As2Channel]:
+    """Each chosen destination's AS2 connection ([gateway.<CODE>] in riskplan.toml), all checked first."""
+    settings = get_settings()
+    configured = {code.upper(): connection for code, connection in settings.gateway.items()}
+    return {
+        t.destination.code: as2_channel(
+            t.destination.code, configured.get(t.destination.code), on_retry=_retry_notice(t.destination.code)
+        )
+        for t in chosen
+    }
+
+
+def _print_ack(where: str, outcome: AckOutcome) -> None:
+    a = outcome.ack
+    if outcome.already_imported:
+        console.print(f"{where}: ACK {a.ack_batch_id} was already imported; nothing changed", markup=False)
+        return
+    console.print(
+        f"{where}: ACK {a.ack_batch_id} for batch {a.batch_id} ({a.code}): {len(outcome.accepted)} accepted, "
+        f"{len(outcome.rejected)} rejected, {len(outcome.unchanged)} unchanged",
+        markup=False,
+    )
+    for message_id, text in outcome.rejected:
+        console.print(f"  [red]rejected[/] {message_id}: {text or '(no error text)'}")
+    for message_id in outcome.unknown:
+        console.print(f"  [yellow]not in the batch:[/] {message_id}")
+
+
+def _send_as2(
+    engine: Any,
+    chosen: list[DestinationInForce],
+    channels: dict[str, As2Channel],
+    pending: dict[str, list[str]],
+    sizes: dict[str, int],
+    *,
+    who: str,
+    now: dt.datetime,
+) -> tuple[list[tuple[As2Channel, str]], int]:
+    """Each pending batch over AS2: (channel, Message-ID) of those delivered, and how many failed."""
+    delivered: list[tuple[As2Channel, str]] = []
+    problems = 0
+    for target in chosen:
+        code = target.destination.code
+        for batch_id in pending[code]:
+            outcome = send_batch(engine, batch_id, target.destination, channels[code], who=who, now=now)
+            size = f"{sizes[batch_id]} report(s)" if batch_id in sizes else "generated earlier"
+            again = ", resumed under the same Message-ID" if outcome.resumed else ""
+            if outcome.delivered:
+                delivered.append((channels[code], outcome.message_id))
+                console.print(
+                    f"{code}: batch {batch_id} ({size}) sent by as2 as {outcome.message_id}{again}: "
+                    f"MDN {outcome.status} (signed, MIC verified; {outcome.attempts} attempt(s)): delivered",
+                    markup=False,
+                )
+                continue
+            problems += 1
+            console.print(f"[red]{code}: batch {batch_id} ({size}) not delivered{again}:[/] {outcome.detail}")
+            console.print(
+                f"  it stays generated with AS2 Message-ID {outcome.message_id}; the next "
+                "`riskplan submission send --channel as2` sends the same file under that Message-ID",
+                markup=False,
+            )
+    return delivered, problems
+
+
+def _collect_acks(engine: Any, waiting: list[tuple[As2Channel, str]], wait: float, *, who: str) -> int:
+    """Fetch and record the ACK of each delivered message, waiting up to ``wait`` seconds in all."""
+    deadline = time.monotonic() + wait
+    problems = 0
+    for channel, message_id in waiting:
+        try:
+            outcome = fetch_and_record_ack(
+                engine, channel, message_id, who=who, wait=max(0.0, deadline - time.monotonic())
+            )
+        except As2Error as exc:
+            console.print(f"[red]{channel.destination}: ACK for {message_id} not fetched:[/] {exc}")
+            problems += 1
+            continue
+        except UserInputError as exc:
+            console.print(f"[red]{channel.destination}: ACK for {message_id} not recorded:[/] {exc}")
+            problems += 1
+            continue
+        if outcome is None:
+            console.print(
+                f"{channel.destination}: no ACK yet for {message_id}; ask later with riskplan submission poll-acks",
+                markup=False,
+            )
+            continue
+        _print_ack(f"{channel.destination} {message_id}", outcome)
+        if outcome.rejected:
+            problems += 1
+    return problems
 
 
 @app.command()
@@ -221,15 +328,23 @@ def send(
     allow_synthetic: Annotated[
         bool, typer.Option(help="Send synthetic cases too (refused otherwise); the batch id then says SYNTHETIC")
     ] = False,
+    wait_ack: Annotated[
+        float, typer.Option("--wait-ack", help="as2: seconds to wait for the authority's ACKs (0: do not wait)", min=0)
+    ] = 0.0,
 ) -> None:
     """Generate one E2B(R3) batch per destination with every report owed, check it, and send it."""
     settings = get_settings()
-    transport = _transport(channel, folder or settings.output_dir / "submissions")
     engine = database()
     now = dt.datetime.now(dt.UTC)
     who = current_user()
     with session_scope(engine) as session:
         chosen = _chosen(session, destination)
+    if channel == "as2":
+        channels = _as2_channels(chosen)  # every connection checked before anything is generated
+        transport: Transport | None = None
+    else:
+        transport = _transport(channel, folder or settings.output_dir / "submissions")
+    with session_scope(engine) as session:
         owed = owed_now(session, chosen, include_periodic=include_periodic)
         generated = [
             generate(
@@ -241,6 +356,7 @@ def send(
                 now=now,
                 late_reason=late_reason,
                 allow_synthetic=allow_synthetic,
+                max_bytes=settings.e2b_max_file_bytes,
             )
             for target in chosen
         ]
@@ -255,8 +371,18 @@ def send(
             console.print(f"[red]{o.case_number} v{o.version} → {o.destination}: not sent[/]")
             for reason in refusal.reasons:
                 console.print(f"  - {reason}", markup=False)
+    sizes = {b: n for g in generated if g is not None for b, n in g.files}
+    if transport is None:
+        delivered, failed = _send_as2(engine, chosen, channels, pending, sizes, who=who, now=now)
+        problems += failed
+        if delivered and wait_ack > 0:
+            problems += _collect_acks(engine, delivered, wait_ack, who=who)
+        if not delivered and not problems:
+            console.print("nothing to send")
+        if problems:
+            raise typer.Exit(1)
+        return
     sent_any = False
-    sizes = {g.batch_id: g.reports for g in generated if g is not None and g.batch_id}
     for target in chosen:
         for batch_id in pending[target.destination.code]:
             try:
@@ -272,6 +398,27 @@ def send(
             console.print(f"{target.destination.code}: batch {batch_id}{size} sent by {transmission.channel}{where}")
     if not sent_any and not problems:
         console.print("nothing to send")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command("poll-acks")
+@user_errors
+def poll_acks(
+    destination: DestinationOption = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for ACKs not there yet", min=0)] = 0.0,
+) -> None:
+    """Fetch the ACKs of batches delivered over AS2 and not yet acknowledged; record each (idempotent)."""
+    engine = database()
+    with session_scope(engine) as session:
+        chosen = _chosen(session, destination)
+    codes = {t.destination.code for t in chosen}
+    waiting = [(b, d, m) for b, d, m in awaiting_ack(engine) if d in codes]
+    if not waiting:
+        console.print("no batch sent over AS2 is waiting for its ACK")
+        return
+    channels = _as2_channels([t for t in chosen if t.destination.code in {d for _, d, _ in waiting}])
+    problems = _collect_acks(engine, [(channels[d], m) for _, d, m in waiting], wait, who=current_user())
     if problems:
         raise typer.Exit(1)
 
@@ -301,18 +448,7 @@ def ack(
             console.print(f"[red]{exc}[/]", markup=True)
             problems += 1
             continue
-        a = outcome.ack
-        if outcome.already_imported:
-            console.print(f"{path}: ACK {a.ack_batch_id} was already imported; nothing changed")
-            continue
-        console.print(
-            f"{path}: ACK {a.ack_batch_id} for batch {a.batch_id} ({a.code}): {len(outcome.accepted)} accepted, "
-            f"{len(outcome.rejected)} rejected, {len(outcome.unchanged)} unchanged"
-        )
-        for message_id, text in outcome.rejected:
-            console.print(f"  [red]rejected[/] {message_id}: {text or '(no error text)'}")
-        for message_id in outcome.unknown:
-            console.print(f"  [yellow]not in the batch:[/] {message_id}")
+        _print_ack(str(path), outcome)
     if problems:
         raise typer.Exit(2)
 
@@ -349,6 +485,7 @@ def list_command(
                         "ack": r.ack_code,
                         "ack_text": r.ack_text,
                         "late_reason": r.late_reason,
+                        "send_error": r.send_error,
                     }
                     for r in rows
                 ],
@@ -369,7 +506,9 @@ def list_command(
             str(r.due or "periodic"),
             r.state,
             r.message_id,
-            (r.ack_code or "") + (f": {r.ack_text[:60]}" if r.ack_text else ""),
+            (r.ack_code or "")
+            + (f": {r.ack_text[:60]}" if r.ack_text else "")
+            + (f"send failed: {r.send_error[:60]}" if r.send_error else ""),
         )
     console.print(table)
 

@@ -41,12 +41,21 @@ _REQUIRED_PATIENT = {
 }
 
 
+R0004 = FdaFinding("R0004", 'ICSR sent to the postmarket route does not have the value "ZZFDA" for N.1.4')
+R0006 = FdaFinding("R0006", 'N.1.4 = "ZZFDA" but N.2.r.3 is not "CDER"')
+
+
 def destination_findings(destination: Destination) -> list[FdaFinding]:
+    return receiver_findings(destination.receiver_id, destination.message_receiver_id or destination.receiver_id)
+
+
+def receiver_findings(batch_receiver: str | None, message_receiver: str | None) -> list[FdaFinding]:
+    """R0004 and R0006 on N.1.4 (batch receiver) and N.2.r.3 (message receiver)."""
     found = []
-    if destination.receiver_id != "ZZFDA":
-        found.append(FdaFinding("R0004", 'ICSR sent to the postmarket route does not have the value "ZZFDA" for N.1.4'))
-    if (destination.message_receiver_id or destination.receiver_id) != "CDER":
-        found.append(FdaFinding("R0006", 'N.1.4 = "ZZFDA" but N.2.r.3 is not "CDER"'))
+    if batch_receiver != "ZZFDA":
+        found.append(R0004)
+    if message_receiver != "CDER":
+        found.append(R0006)
     return found
 
 

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from riskplan.submissions.as2_receive import IncomingMessage, build_mdn, receive
 from riskplan.submissions.as2_smime import KeyPair, load_certificate, load_key_pair, make_self_signed, write_key_pair
 from riskplan.submissions.gateway_ack import acknowledge
+from riskplan.submissions.gateway_rules import ProfileRules
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -86,6 +87,7 @@ class Gateway:
     own: KeyPair
     partners: dict[str, x509.Certificate]
     ack_worker: bool = True  # False: ACKs stay queued (the benchmark times acknowledge_received on its own)
+    rules: ProfileRules = field(default_factory=ProfileRules)  # the destination's business rules (--profile)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _pending: queue.Queue[str] = field(default_factory=queue.Queue, repr=False)
     _worker: threading.Thread | None = field(default=None, repr=False)
@@ -130,7 +132,7 @@ class Gateway:
     def acknowledge_received(self, key: str) -> None:
         """Check a received file and write its ICH ACK into the outbox (written whole, then renamed)."""
         payload = (self.files.folder("received") / f"{key}.xml").read_bytes()
-        ack = acknowledge(payload, gateway_id=self.as2_id)
+        ack = acknowledge(payload, gateway_id=self.as2_id, rules=self.rules)
         target = self.files.folder("outbox") / f"{key}.xml"
         partial = target.with_suffix(".part")
         partial.write_bytes(ack.xml)
@@ -165,12 +167,15 @@ def prepare_gateway(
     sender_id: str = DEFAULT_SENDER_ID,
     partner_certificates: dict[str, Path] | None = None,
     url: str | None = None,
+    profile: str = "ich",
 ) -> Gateway:
     """Make (or reuse) the gateway's key and a demo sender's key in ``state_dir`` and write gateway.json.
 
     The demo sender (``sender_id``, sender.key / sender.pem) is a trusted partner so that
     ``riskplan gateway send`` works out of the box; ``partner_certificates`` adds other senders.
+    ``profile`` (ich, eu, fda) chooses the business rules checked after the schema.
     """
+    rules = ProfileRules(profile)
     files = GatewayFiles(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     own = _usable((files.key, files.certificate))
@@ -188,11 +193,12 @@ def prepare_gateway(
         "as2_id": as2_id,
         "certificate": str(files.certificate),
         "url": url,
+        "profile": profile,
         "sender": {"as2_id": sender_id, "key": str(files.sender_key), "certificate": str(files.sender_certificate)},
         "partners": sorted(partners),
     }
     files.config.write_text(json.dumps(config, indent=2) + "\n")
-    gateway = Gateway(files=files, as2_id=as2_id, own=own, partners=partners)
+    gateway = Gateway(files=files, as2_id=as2_id, own=own, partners=partners, rules=rules)
     outbox = files.folder("outbox")
     for received in sorted(files.folder("received").glob("*.xml")):  # files taken before a stop: ACK them now
         if not (outbox / received.name).exists():

@@ -46,6 +46,9 @@ def serve(
     partner: Annotated[
         list[str] | None, typer.Option(help="Another trusted sender: AS2ID=CERTIFICATE.pem (repeatable)")
     ] = None,
+    profile: Annotated[
+        str, typer.Option(help="Business rules checked after the schema: ich (none), eu (EudraVigilance), fda (FAERS)")
+    ] = "ich",
 ) -> None:
     """Run the AS2 gateway on 127.0.0.1: signed MDNs, and an ICH ACK per file at /acks/<Message-ID>."""
     import uvicorn
@@ -53,17 +56,25 @@ def serve(
     from riskplan.cases.e2b_base import E2bError, get_schema
     from riskplan.submissions.as2_smime import SmimeError
     from riskplan.submissions.gateway import create_app, prepare_gateway
+    from riskplan.submissions.gateway_rules import PROFILES
 
+    if profile not in PROFILES:
+        raise UserInputError(f"--profile {profile!r}: profiles are {', '.join(PROFILES)}")
     folder = state_dir or Path(tempfile.mkdtemp(prefix="riskplan-gateway-"))
     url = f"http://127.0.0.1:{port}/as2"
     try:
         gateway = prepare_gateway(
-            folder, as2_id=as2_id, sender_id=sender_id, partner_certificates=_partner_options(partner or []), url=url
+            folder,
+            as2_id=as2_id,
+            sender_id=sender_id,
+            partner_certificates=_partner_options(partner or []),
+            url=url,
+            profile=profile,
         )
         get_schema()  # compile the ICH schema before the first message (a second or two)
     except (SmimeError, E2bError, OSError) as exc:
         raise UserInputError(f"gateway not started: {exc}") from None
-    console.print(f"AS2 gateway {as2_id} listening on {url}")
+    console.print(f"AS2 gateway {as2_id} listening on {url} (business rules: {profile})")
     console.print(f"gateway certificate (give it to senders): {gateway.files.certificate}")
     console.print(
         f"ACKs (MCCI_IN200101UV01): GET http://127.0.0.1:{port}/acks/<Message-ID>; files in {folder / 'outbox'}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -70,6 +70,7 @@ class Submission:
     ack_code: str | None
     ack_text: str | None
     late_reason: str | None
+    send_error: str | None = None  # why the last transmission of its batch failed (it stays generated)
 
     @property
     def case_number(self) -> str:
@@ -182,8 +183,12 @@ def list_submissions(
         stmt = stmt.where(SubmissionRow.state.in_(wanted))
     if destination:
         stmt = stmt.where(SubmissionRow.destination == destination.upper())
+    unsent = select(BatchRow.batch_id, BatchRow.send_error).where(
+        BatchRow.sent_at.is_(None), BatchRow.send_error.is_not(None)
+    )
+    failed = {batch_id: error for batch_id, error in session.execute(unsent)}
     return [
-        _record(r)
+        replace(_record(r), send_error=failed.get(r.batch_id)) if r.batch_id in failed else _record(r)
         for r in session.scalars(stmt)
         if (since is None or r.due is None or r.due >= since) and (until is None or r.due is None or r.due <= until)
     ]

@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from riskplan.cases.codes import Severity
-from riskplan.cases.e2b import E2bError, check_business_rules, export_icsrs
+from riskplan.cases.e2b import E2bError, check_business_rules
+from riskplan.cases.e2b_export import ExportedBatch, export_batches
 from riskplan.cases.model import Icsr
-from riskplan.cases.store import get_case, synthetic_worldwide_ids
+from riskplan.cases.store import synthetic_worldwide_ids, version_icsrs
 from riskplan.errors import UserInputError
 from riskplan.store.audit import record_change
 from riskplan.submissions.destination_versions import DestinationInForce
@@ -58,11 +59,12 @@ class Refusal:
 @dataclass
 class GeneratedBatch:
     destination: str
-    batch_id: str
+    batch_id: str  # the first file's N.1.2
     file_name: str
     sha256: str
     reports: int
     refused: list[Refusal] = field(default_factory=list)
+    files: list[tuple[str, int]] = field(default_factory=list)  # (N.1.2, reports) of each file, when split
 
 
 def owed_now(
@@ -108,10 +110,12 @@ def generate(
     who: str,
     now: dt.datetime,
     late_reason: str | None = None,
+    max_bytes: int = 50 * 1024 * 1024,
     allow_synthetic: bool = False,
 ) -> GeneratedBatch | None:
     """One batch with every report owed to ``target`` that passes the checks; the others are refused with
-    the rule's text and stay owed. None when nothing is left to send.
+    the rule's text and stay owed. None when nothing is left to send. A batch larger than ``max_bytes``
+    is split into files ``<batch>-0001``, ``-0002``, ... (each a batch of its own, as ``case export``).
 
     Synthetic cases (riskplan synth, the demo) are not real reports: refused unless ``allow_synthetic``,
     and a batch holding one is marked ``RP-SYNTHETIC-...`` in its batch number (N.1.2) and file name."""
@@ -124,53 +128,121 @@ def generate(
         if blocking:
             why = tuple(f"FDA {f}" for f in blocking)
             return _empty(destination, [Refusal(o, why) for o in mine])
-    chosen: list[tuple[Obligation, Icsr]] = []
     refused: list[Refusal] = []
     synthetic = set(synthetic_worldwide_ids(session, {o.case_id for o in mine}))
-    for o in mine:
-        if o.worldwide_id in synthetic and not allow_synthetic:
-            refused.append(Refusal(o, (SYNTHETIC_REFUSAL,)))
-            continue
-        icsr = get_case(session, str(o.case_id), o.version).icsr
-        reasons = _refusals(destination, o, icsr, now.date())
-        if reasons:
-            refused.append(Refusal(o, tuple(reasons)))
-        else:
-            chosen.append((o, icsr))
-    if not chosen:
-        return _empty(destination, refused)
-    marked = "SYNTHETIC-" if any(o.worldwide_id in synthetic for o, _ in chosen) else ""
+    if not allow_synthetic:
+        refused += [Refusal(o, (SYNTHETIC_REFUSAL,)) for o in mine if o.worldwide_id in synthetic]
+        mine = [o for o in mine if o.worldwide_id not in synthetic]
+    marked = "SYNTHETIC-" if any(o.worldwide_id in synthetic for o in mine) else ""
     batch_id = f"RP-{marked}{destination.code}-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
-    message_ids = [f"{batch_id}-{n:04d}" for n in range(1, len(chosen) + 1)]
-    try:
-        data = export_icsrs(
-            [icsr for _, icsr in chosen],
-            batch_id=batch_id,
-            sender_id=sender_id,
-            receiver_id=destination.receiver_id,
-            message_receiver_id=destination.message_receiver_id,
-            created=now,
-            message_ids=message_ids,
-        )
-    except E2bError as exc:
-        raise UserInputError(f"{destination.code}: batch refused, nothing generated:\n{exc}") from None
-    digest = hashlib.sha256(data).hexdigest()
-    file_name = f"{batch_id}.xml"
+    result = GeneratedBatch(destination.code, batch_id, "", "", 0, refused)
+    parts = [mine[i : i + CHUNK] for i in range(0, len(mine), CHUNK)]
+    numbered = 0
+    for number, part in enumerate(parts, start=1):
+        icsrs = version_icsrs(session, [o.version_id for o in part])
+        chosen: list[tuple[Obligation, Icsr]] = []
+        for o in part:
+            reasons = _refusals(destination, o, icsrs[o.version_id], now.date())
+            if reasons:
+                refused.append(Refusal(o, tuple(reasons)))
+            else:
+                chosen.append((o, icsrs[o.version_id]))
+        del icsrs
+        if not chosen:
+            continue
+        message_ids = [f"{batch_id}-{numbered + n:04d}" for n in range(1, len(chosen) + 1)]
+        numbered += len(chosen)
+        try:
+            files = export_batches(
+                [icsr for _, icsr in chosen],
+                batch_id=f"{batch_id}-{number:04d}" if len(parts) > 1 else batch_id,
+                sender_id=sender_id,
+                receiver_id=destination.receiver_id,
+                message_receiver_id=destination.message_receiver_id,
+                created=now,
+                message_ids=message_ids,
+                max_bytes=max_bytes,
+                rules_checked=True,
+            )
+        except E2bError as exc:
+            raise UserInputError(f"{destination.code}: batch refused, nothing generated:\n{exc}") from None
+        earlier = _rejected(session, destination.code, {o.case_id for o, _ in chosen})
+        attempts = _attempts(session, destination.code, [o.version_id for o, _ in chosen])
+        for exported in files:
+            _store_file(session, result, exported, destination.code, who=who, now=now)
+            for index in exported.indexes:
+                o = chosen[index][0]
+                _add_submission(
+                    session,
+                    o,
+                    exported.batch_id,
+                    message_ids[index],
+                    earlier=earlier.get(o.case_id, []),
+                    attempt=attempts.get(o.version_id, 0) + 1,
+                    who=who,
+                    now=now,
+                    late_reason=late_reason,
+                )
+            result.reports += len(exported.indexes)
+        session.flush()
+    if not result.files:
+        return _empty(destination, refused)
+    result.batch_id = result.files[0][0]
+    return result
+
+
+CHUNK = 400  # reports read, exported and stored at a time (about 30 kB of XML each): memory stays bounded
+
+
+def _store_file(
+    session: Session, result: GeneratedBatch, exported: ExportedBatch, code: str, *, who: str, now: dt.datetime
+) -> None:
+    digest = hashlib.sha256(exported.data).hexdigest()
+    file_name = f"{exported.batch_id}.xml"
     session.add(
         BatchRow(
-            batch_id=batch_id,
-            destination=destination.code,
+            batch_id=exported.batch_id,
+            destination=code,
             file_name=file_name,
             sha256=digest,
-            content=data.decode("utf-8"),
+            content=exported.data.decode("utf-8"),
             created_at=now,
             created_by=who,
         )
     )
-    session.flush()
-    for (o, _), message_id in zip(chosen, message_ids, strict=True):
-        _add_submission(session, o, batch_id, message_id, who=who, now=now, late_reason=late_reason)
-    return GeneratedBatch(destination.code, batch_id, file_name, digest, len(chosen), refused)
+    result.files.append((exported.batch_id, len(exported.indexes)))
+    if len(result.files) == 1:
+        result.file_name, result.sha256 = file_name, digest
+
+
+def _rejected(session: Session, code: str, case_ids: set[int]) -> dict[int, list[SubmissionRow]]:
+    """Rejected reports of these cases at this destination: what the new reports correct."""
+    found: dict[int, list[SubmissionRow]] = {}
+    ids = sorted(case_ids)
+    for start in range(0, len(ids), 500):
+        stmt = select(SubmissionRow).where(
+            SubmissionRow.case_id.in_(ids[start : start + 500]),
+            SubmissionRow.destination == code,
+            SubmissionRow.state == REJECTED,
+        )
+        for row in session.scalars(stmt):
+            found.setdefault(row.case_id, []).append(row)
+    return found
+
+
+def _attempts(session: Session, code: str, version_ids: list[int]) -> dict[int, int]:
+    """The last attempt number of each case version at this destination."""
+    found: dict[int, int] = {}
+    for start in range(0, len(version_ids), 500):
+        stmt = (
+            select(SubmissionRow.case_version_id, func.max(SubmissionRow.attempt))
+            .where(
+                SubmissionRow.case_version_id.in_(version_ids[start : start + 500]), SubmissionRow.destination == code
+            )
+            .group_by(SubmissionRow.case_version_id)
+        )
+        found.update((version_id, attempt) for version_id, attempt in session.execute(stmt))
+    return found
 
 
 def _empty(destination: Destination, refused: list[Refusal]) -> GeneratedBatch:
@@ -186,27 +258,14 @@ def _add_submission(
     who: str,
     now: dt.datetime,
     late_reason: str | None,
+    earlier: list[SubmissionRow],
+    attempt: int,
 ) -> None:
     # a rejected report of this case here, of this version or an earlier one, is what this one corrects
-    earlier = list(
-        session.scalars(
-            select(SubmissionRow).where(
-                SubmissionRow.case_id == o.case_id,
-                SubmissionRow.destination == o.destination,
-                SubmissionRow.state == REJECTED,
-            )
-        )
-    )
-    attempt = (
-        session.scalar(
-            select(func.max(SubmissionRow.attempt)).where(
-                SubmissionRow.case_version_id == o.version_id, SubmissionRow.destination == o.destination
-            )
-        )
-        or 0
-    ) + 1
     previous = None
     for row in earlier:
+        if row.state != REJECTED:  # already corrected by another report of this send
+            continue
         change_state(session, row, RESUBMITTED, who=who, reason=f"corrected and resubmitted in {batch_id}", at=now)
         previous = row.id
     late = late_reason if o.due is not None and now.date() > o.due else None
@@ -231,7 +290,6 @@ def _add_submission(
         resubmission_of=previous,
     )
     session.add(row)
-    session.flush()
     record_change(
         session,
         who=who,
@@ -268,19 +326,38 @@ def transmit(
     now: dt.datetime,
 ) -> Transmission:
     """Hand a generated batch to its channel; each of its submissions becomes sent (delivered on an MDN)."""
+    batch = locked_batch(session, batch_id)
+    if batch.sending_at is not None and batch.channel != transport.channel:
+        raise UserInputError(
+            f"batch {batch_id} is being sent over {batch.channel} as {batch.transmission_id}: "
+            f"finish with --channel {batch.channel} (sending it another way could send it twice)"
+        )
+    transmission = transport.send(batch.content.encode("utf-8"), file_name=batch.file_name, destination=destination)
+    record_transmission(session, batch, transmission, who=who, now=now)
+    return transmission
+
+
+def locked_batch(session: Session, batch_id: str) -> BatchRow:
+    """A generated batch not yet sent, locked for this transaction, its file checked against its SHA-256."""
     batch = session.scalars(select(BatchRow).where(BatchRow.batch_id == batch_id).with_for_update()).one()
     if batch.sent_at is not None:
         raise UserInputError(f"batch {batch_id} was already sent on {batch.sent_at:%Y-%m-%d %H:%M} UTC: not sent again")
-    data = batch.content.encode("utf-8")
-    if hashlib.sha256(data).hexdigest() != batch.sha256:
+    if hashlib.sha256(batch.content.encode("utf-8")).hexdigest() != batch.sha256:
         raise UserInputError(f"batch {batch_id}: its stored file no longer matches its SHA-256; not sent")
-    transmission = transport.send(data, file_name=batch.file_name, destination=destination)
+    return batch
+
+
+def record_transmission(
+    session: Session, batch: BatchRow, transmission: Transmission, *, who: str, now: dt.datetime
+) -> None:
+    """The batch was handed over: each of its submissions becomes sent, and delivered on an MDN processed."""
     batch.channel = transmission.channel
     batch.transmission_id = transmission.message_id
     batch.mdn_status = transmission.mdn_status
     batch.location = transmission.location
     batch.sent_at = now
-    rows = session.scalars(select(SubmissionRow).where(SubmissionRow.batch_id == batch_id))
+    batch.send_error = None
+    rows = session.scalars(select(SubmissionRow).where(SubmissionRow.batch_id == batch.batch_id))
     for row in rows:
         row.sent_at = now
         change_state(
@@ -294,7 +371,6 @@ def transmit(
         )
         if transmission.delivered:
             change_state(session, row, DELIVERED, who=who, at=now, reason="MDN: processed")
-    return transmission
 
 
 def record_mdn(session: Session, transmission_id: str, mdn_status: str, *, who: str, now: dt.datetime) -> int:

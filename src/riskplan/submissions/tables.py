@@ -3,7 +3,8 @@
 * ``submission_destination_version``: each stored version of a destination and its reporting rules
   (only ever added, like plan versions).
 * ``submission_batch``: one E2B(R3) batch file generated for one destination (N.1.2 batch number
-  unique), with its SHA-256, how it was sent and the transport's receipt (message id, MDN).
+  unique), with its SHA-256, how it was sent and the transport's receipt (message id, MDN); for AS2
+  the Message-ID committed before the post, the attempts, the last failure, the MIC and the signed MDN.
 * ``submission``: one report of one case version to one destination (one row per attempt); its state
   moves generated → sent → delivered → accepted / rejected → resubmitted, or nullified. Every change
   is in the audit trail. N.2.r.1 message numbers are unique.
@@ -54,6 +55,12 @@ class BatchRow(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     ack_code: Mapped[str | None] = mapped_column(String(10))  # ACK.A.4: AA, AE, AR
     ack_text: Mapped[str | None] = mapped_column(Text)  # ACK.A.5
+    # AS2 (submissions_0002): the Message-ID is committed with sending_at before the post (RFC 4130 §9.5)
+    sending_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    send_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    send_error: Mapped[str | None] = mapped_column(Text)  # why the last transmission failed
+    mic: Mapped[str | None] = mapped_column(String(200))  # Received-Content-MIC the MDN returned (ours)
+    mdn: Mapped[str | None] = mapped_column(Text)  # the signed MDN as received (base64), the receipt
 
 
 class SubmissionRow(Base):

@@ -16,7 +16,7 @@ owed again and ``submission send`` would report them a second time.
   as it was (read-only history), so the downgrade only removes the copies.
 
 Revision ID: submissions_0003
-Revises: submissions_0001
+Revises: submissions_0002
 Create Date: 2026-12-04
 """
 
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "submissions_0003"
-down_revision: str | Sequence[str] | None = "submissions_0001"
+down_revision: str | Sequence[str] | None = "submissions_0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
