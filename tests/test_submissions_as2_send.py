@@ -336,7 +336,9 @@ def test_synthetic_cases_with_fda_regional_elements_are_accepted_by_an_fda_gatew
         intake(s, cases, context=intake_context(s, "uplizna", "cp1"), who="cp1", synthetic=True)
     with session_scope(engine) as s:
         us = destination_in_force(s, "US")
-        generated = generate(s, us, owed_now(s, [us]), sender_id="RISKPLAN", who="cp1", now=NOW, max_bytes=60_000)
+        generated = generate(
+            s, us, owed_now(s, [us]), sender_id="RISKPLAN", who="cp1", now=NOW, max_bytes=60_000, allow_synthetic=True
+        )
     assert generated is not None and generated.refused == [] and generated.reports > 1
     assert len(generated.files) > 1  # split by size: one AS2 message per file, several ICSRs in each
     channel = as2_channel(
