@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
@@ -14,6 +15,8 @@ from riskplan.errors import UserInputError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from riskplan.plan import CurrentPlan
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,3 +78,18 @@ def current_user() -> str:
     from riskplan.settings import get_settings
 
     return get_settings().user
+
+
+def plan_in_force(name_or_path: str | None) -> CurrentPlan:
+    """The plan a ``--plan`` option names: a plan file (.yaml/.json) as it is; a plan name (default: the
+    configured plan, ``RISKPLAN_DEFAULT_PLAN``) its current plan (:func:`riskplan.plan.current_plan`: the
+    latest approved stored version, else the latest stored, else the bundled file)."""
+    from riskplan.plan import current_plan, plan_from_file
+    from riskplan.settings import get_settings
+    from riskplan.store.db import session_scope
+
+    ref = name_or_path or get_settings().default_plan
+    if Path(ref).suffix:
+        return plan_from_file(Path(ref))
+    with session_scope(database()) as session:
+        return current_plan(session, ref)

@@ -16,15 +16,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from riskplan.cli_support import console, database, user_errors
+from riskplan.cli_support import console, database, plan_in_force, user_errors
 from riskplan.errors import UserInputError
 from riskplan.minimisation.card import card_languages, write_patient_card
 from riskplan.minimisation.checklist import ChecklistResult, CheckStatus, evaluate_infusion
 from riskplan.minimisation.effectiveness import OutcomeIndicator, Share, outcome_indicators, process_indicators
 from riskplan.minimisation.record import load_patient_record, load_patient_records, schema_text
-from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
-from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
 
 app = typer.Typer(
@@ -39,7 +37,8 @@ class Format(StrEnum):
 
 
 PlanOption = Annotated[
-    str | None, typer.Option("--plan", "-p", help="Bundled plan name (e.g. uplizna) or a plan file (.yaml/.json)")
+    str | None,
+    typer.Option("--plan", "-p", help="Plan name (default: the configured plan, as in force) or a plan file"),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", help="table (for people) or json (for machines)")]
 PatientFile = Annotated[Path, typer.Argument(help="The patient record (JSON; see `riskplan check schema`)")]
@@ -48,7 +47,7 @@ _STYLE = {CheckStatus.PASS: "green", CheckStatus.WARN: "yellow", CheckStatus.BLO
 
 
 def _plan(name_or_path: str | None) -> RiskManagementPlan:
-    return load_plan(name_or_path or get_settings().default_plan)
+    return plan_in_force(name_or_path).plan
 
 
 def _date(text: str | None) -> dt.date | None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.cli_support import console, current_user, database, plan_in_force, user_errors
 from riskplan.errors import UserInputError
 from riskplan.plan.approvals import approvals, approve_version
 from riskplan.plan.catalogue import bundled_plan_names, load_plan, plan_to_yaml
@@ -24,12 +24,17 @@ app = typer.Typer(help="The risk management plan: show, export, parse, load, ver
 
 PlanOption = Annotated[
     str | None,
-    typer.Option("--plan", "-p", help="Bundled plan name (e.g. uplizna) or a plan file (.yaml/.json)"),
+    typer.Option(
+        "--plan",
+        "-p",
+        help="Plan name (default: the configured plan; its approved version, else the latest stored, else the "
+        "bundled file) or a plan file (.yaml/.json)",
+    ),
 ]
 
 
 def _plan(name_or_path: str | None) -> RiskManagementPlan:
-    return load_plan(name_or_path or get_settings().default_plan)
+    return plan_in_force(name_or_path).plan
 
 
 @app.command("list")

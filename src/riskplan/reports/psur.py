@@ -89,11 +89,11 @@ from riskplan.cases.reads import (
     reactions_by_version,
     versions_at_dlp,
 )
-from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan.catalogue import bundled_plan_names, load_plan
+from riskplan.errors import UserInputError
+from riskplan.plan import current_plan
 from riskplan.plan.diff import diff_plans
 from riskplan.plan.model import ConcernCategory, PlanPart, RiskManagementPlan, SafetyConcern
-from riskplan.plan.versions import PlanVersion, content_hash, latest_version, list_versions
+from riskplan.plan.versions import PlanVersion, content_hash, list_versions
 from riskplan.reports.plan_summary import environment, html_to_pdf, summary_view
 from riskplan.reports.study_report import fmt
 from riskplan.store.db import session_scope
@@ -1108,19 +1108,7 @@ class PsurData:
     rsi_baseline: bool
     parameters: dict[str, Any]
     checksum: str = field(default="")
-
-
-def resolve_plan(session: Session, plan_name: str) -> tuple[RiskManagementPlan, int | None, list[PlanVersion]]:
-    """The latest stored version of ``plan_name``, else the bundled plan of that name (not stored)."""
-    stored = latest_version(session, plan_name)
-    if stored is not None:
-        return stored.plan, stored.version, list_versions(session, plan_name)
-    if plan_name in bundled_plan_names():
-        return load_plan(plan_name), None, []
-    raise NotFoundError(
-        f"no plan {plan_name!r}: neither stored (load it with `riskplan plan load`) nor bundled "
-        f"({', '.join(bundled_plan_names())})"
-    )
+    plan_in_force: str = ""  # which plan version the report used and why (CurrentPlan.describe())
 
 
 def _canonical(value: Any) -> Any:
@@ -1167,7 +1155,9 @@ def collect_psur(
     The exposure table is read and the CDM opened first, so that bad input fails before the counting.
     """
     _check_interval(start, end)
-    plan, version, versions = resolve_plan(session, plan_name)
+    in_force = current_plan(session, plan_name)  # the approved version, else the latest stored, else bundled
+    plan, version = in_force.plan, in_force.version
+    versions = list_versions(session, plan_name) if version is not None else []
     exposure_data = NO_EXPOSURE
     exposure_sha = None
     if exposure is not None:
@@ -1189,6 +1179,7 @@ def collect_psur(
         plan_name=plan_name,
         plan=plan,
         plan_version=version,
+        plan_in_force=in_force.describe(),
         plan_sha256=content_hash(plan),
         start=start,
         end=end,
@@ -1585,7 +1576,12 @@ def write_psur(
         "riskplan_version": __version__,
         "checksum_sha256": data.checksum,
         "parameters": data.parameters,
-        "plan": {"name": plan_name, "version": data.plan_version, "content_sha256": data.plan_sha256},
+        "plan": {
+            "name": plan_name,
+            "version": data.plan_version,
+            "in_force": data.plan_in_force,
+            "content_sha256": data.plan_sha256,
+        },
         "counted_cases_sha256": data.counts.cases_sha256,
         "files": {
             "html": html_path.name,

@@ -30,9 +30,8 @@ import numpy as np
 from rich.table import Table
 
 from riskplan.errors import UserInputError
-from riskplan.plan.catalogue import load_plan
+from riskplan.plan import current_plan
 from riskplan.plan.model import RiskManagementPlan
-from riskplan.plan.versions import latest_version
 from riskplan.signals.disproportionality import DetectionResult, detect
 from riskplan.signals.report import write_html_report
 from riskplan.signals.sources import CaseStoreSource
@@ -61,8 +60,7 @@ def _plan(ctx: DemoContext) -> RiskManagementPlan:
     if ctx.plan is not None:
         return ctx.plan
     with session_scope(ctx.engine) as session:
-        stored = latest_version(session, ctx.settings.default_plan)
-    return stored.plan if stored is not None else load_plan(ctx.settings.default_plan)
+        return current_plan(session, ctx.settings.default_plan).plan
 
 
 def _event_names(case_pts: list[str], n_events: int) -> dict[str, str]:

@@ -16,9 +16,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from riskplan.cli_support import console, user_errors
+from riskplan.cli_support import console, plan_in_force, user_errors
 from riskplan.errors import UserInputError
-from riskplan.plan.catalogue import load_plan
+from riskplan.plan.model import RiskManagementPlan
 from riskplan.studies.background import load_background_rates
 from riskplan.studies.cdm import Cdm, open_cdm
 from riskplan.studies.characteristics import baseline_characteristics
@@ -75,7 +75,14 @@ CoversOption = Annotated[
 ]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text (tables), json or csv")]
 OutOption = Annotated[Path | None, typer.Option("--out", help="Write the output to this file instead of stdout")]
-PlanOption = Annotated[str, typer.Option("--plan", help="Bundled plan name or plan file (for concern:<id> outcomes)")]
+PlanOption = Annotated[
+    str | None,
+    typer.Option(
+        "--plan",
+        help="Plan name (default: the configured plan; its approved version, else the latest stored, "
+        "else the bundled file) or a plan file",
+    ),
+]
 
 
 def _open(cdm: str) -> Cdm:
@@ -100,10 +107,9 @@ def _cohorts(
     return build_comparative_cohorts(cdm, t_def, c_def)
 
 
-def _outcome(text: str, plan: str) -> tuple[OutcomeDefinition, str | None]:
+def _outcome(text: str, rmp: RiskManagementPlan) -> tuple[OutcomeDefinition, str | None]:
     if text.startswith("concern:"):
         concern_id = text.removeprefix("concern:")
-        rmp = load_plan(plan)
         try:
             return outcome_from_concern(rmp.concern(concern_id)), concern_id
         except KeyError:
@@ -172,10 +178,11 @@ def incidence_command(
     dose_covers: CoversOption = None,
     fmt: FormatOption = OutputFormat.TEXT,
     out: OutOption = None,
-    plan: PlanOption = "uplizna",
+    plan: PlanOption = None,
 ) -> None:
     """Incidence of the first outcome in new users: rates per 100 PY (exact CIs), strata, rate ratio, SIR."""
-    definition, concern_id = _outcome(outcome, plan)
+    rmp = plan_in_force(plan).plan
+    definition, concern_id = _outcome(outcome, rmp)
     with _open(cdm) as c:
         t, k = _cohorts(c, target, comparator, washout, tar, grace, dose_covers)
         result = incidence(
@@ -183,7 +190,7 @@ def incidence_command(
             t,
             definition,
             comparator=k,
-            concomitant=plan_concomitant(load_plan(plan)),
+            concomitant=plan_concomitant(rmp),
             background=load_background_rates() if concern_id else None,
             background_outcome=concern_id,
         )
@@ -209,12 +216,13 @@ def characteristics_command(
     dose_covers: CoversOption = None,
     fmt: FormatOption = OutputFormat.TEXT,
     out: OutOption = None,
-    plan: PlanOption = "uplizna",
+    plan: PlanOption = None,
 ) -> None:
     """Baseline characteristics at index with standardised mean differences (Austin 2009)."""
+    rmp = plan_in_force(plan).plan
     with _open(cdm) as c:
         t, k = _cohorts(c, target, comparator, washout, tar, grace, dose_covers)
-        result = baseline_characteristics(c, t, k, concomitant=plan_concomitant(load_plan(plan)))
+        result = baseline_characteristics(c, t, k, concomitant=plan_concomitant(rmp))
         _emit(result, fmt, result.table, out, result.notes)
 
 
@@ -284,19 +292,20 @@ def run_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the report and results (default: <output dir>/studies)")
     ] = None,
-    plan: PlanOption = "uplizna",
+    plan: PlanOption = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF report")] = True,
 ) -> None:
-    """Run a whole study of the plan and write its report (HTML, PDF) and results (JSON)."""
+    """Run a whole study of the plan in force and write its report (HTML, PDF) and results (JSON)."""
     from riskplan.reports.study_report import write_study_report
 
-    rmp = load_plan(plan)
+    in_force = plan_in_force(plan)
+    rmp = in_force.plan
     if out is None:
         from riskplan.settings import get_settings
 
         out = get_settings().output_dir / "studies"
     with _open(cdm) as c:
-        run = run_plan_study(c, rmp, study_id)
+        run = run_plan_study(c, rmp, study_id, plan_label=in_force.describe())
         files = write_study_report(run, out, pdf=pdf)
         results = out / f"{study_id}.json"
         results.write_text(

@@ -240,8 +240,9 @@ STUDY_ANALYSES: dict[str, Callable[[Cdm, RiskManagementPlan, PharmacovigilanceSt
 }
 
 
-def run_plan_study(cdm: Cdm, plan: RiskManagementPlan, study_id: str) -> StudyRun:
-    """Run every analysis mapped to the plan's study ``study_id`` on ``cdm``."""
+def run_plan_study(cdm: Cdm, plan: RiskManagementPlan, study_id: str, plan_label: str | None = None) -> StudyRun:
+    """Run every analysis mapped to the plan's study ``study_id`` on ``cdm``; ``plan_label`` says which
+    plan version it is (:meth:`riskplan.plan.CurrentPlan.describe`), shown in the report (default: the name)."""
     study = next((s for s in plan.studies if s.id == study_id), None)
     if study is None:
         raise NotFoundError(
@@ -251,4 +252,4 @@ def run_plan_study(cdm: Cdm, plan: RiskManagementPlan, study_id: str) -> StudyRu
     if analysis is None:
         raise NotFoundError(f"no analyses are mapped to study {study_id!r}; mapped: {', '.join(STUDY_ANALYSES)}")
     sections = analysis(cdm, plan, study)
-    return StudyRun(plan.name, study, cdm.source, cdm.summary(), tuple(cdm.notes), tuple(sections))
+    return StudyRun(plan_label or plan.name, study, cdm.source, cdm.summary(), tuple(cdm.notes), tuple(sections))

@@ -38,7 +38,7 @@ def show_plan(
     ctx: Ctx, _: Reader, name: PlanName, version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None
 ) -> PlanOut:
     """A plan: a stored version (default the latest), or the bundled plan when none is stored."""
-    plan, number = ctx.read(lambda s: plan_ops.current_plan(s, name, version))
+    plan, number = ctx.read(lambda s: plan_ops.plan_version(s, name, version))
     return PlanOut(name=name, version=number, plan=plan)
 
 
