@@ -542,10 +542,11 @@ FROM eras
 
 
 def _substance_key(plan: RiskManagementPlan) -> str | None:
-    from riskplan.studies import vocabulary as v
+    """The product's substance as the plan's studies name it, when it has OMOP concepts (plan or vocabulary)."""
+    from riskplan.studies.plan_studies import drug_concepts, product_drug
 
-    key = plan.product.active_substance.casefold()
-    return key if key in v.SUBSTANCES else None
+    drug = product_drug(plan)
+    return drug.substance if drug_concepts(drug) is not None else None
 
 
 def cdm_exposure(cdm: Cdm, plan: RiskManagementPlan, start: dt.date, end: dt.date) -> Exposure:
@@ -557,9 +558,8 @@ def cdm_exposure(cdm: Cdm, plan: RiskManagementPlan, start: dt.date, end: dt.dat
     persons with treatment time in the interval (cumulatively: on or before the DLP); patient-years: days
     on treatment / 365.25.
     """
-    from riskplan.studies.concepts import ConceptSet, expand_concept_set
-    from riskplan.studies.plan_studies import drug_definition
-    from riskplan.studies.vocabulary import SUBSTANCES
+    from riskplan.studies.concepts import expand_concept_set
+    from riskplan.studies.plan_studies import drug_definition, product_drug
 
     key = _substance_key(plan)
     if key is None:
@@ -569,8 +569,9 @@ def cdm_exposure(cdm: Cdm, plan: RiskManagementPlan, start: dt.date, end: dt.dat
             description=f"OMOP CDM {cdm.source}",
             notes=(f"no OMOP concept is mapped for {plan.product.active_substance!r}: exposure not computed",),
         )
-    covers = drug_definition(key).time_at_risk.dose_covers_days or 1
-    concepts = expand_concept_set(cdm, ConceptSet(key, (SUBSTANCES[key],)))
+    definition = drug_definition(product_drug(plan))
+    covers = definition.time_at_risk.dose_covers_days or 1
+    concepts = expand_concept_set(cdm, definition.drug)
     row = cdm.con.execute(
         _ERA_SQL.format(covers=int(covers) - 1, concepts=concepts.table), [end, end, start, start, end, end]
     ).fetchone()
@@ -578,8 +579,8 @@ def cdm_exposure(cdm: Cdm, plan: RiskManagementPlan, start: dt.date, end: dt.dat
     notes = [n for n in (concepts.note,) if n]
     description = (
         f"OMOP CDM {cdm.source}: persons with {plan.product.active_substance} exposure (concept "
-        f"{SUBSTANCES[key]} and descendants); each dose covers at least {covers} day(s); eras cut at end of "
-        "observation and death."
+        f"{', '.join(str(c) for c in definition.drug.concept_ids)} and descendants); each dose covers at least "
+        f"{covers} day(s); eras cut at end of observation and death."
     )
     return Exposure(
         "cdm",
@@ -616,12 +617,12 @@ def cdm_study_rates(cdm: Cdm, plan: RiskManagementPlan) -> tuple[dict[str, Study
     from riskplan.studies.cohorts import build_new_user_cohort
     from riskplan.studies.incidence import incidence
     from riskplan.studies.outcomes import outcome_from_concern
-    from riskplan.studies.plan_studies import drug_definition
+    from riskplan.studies.plan_studies import drug_definition, product_drug
 
     key = _substance_key(plan)
     if key is None:
         return {}, (f"no OMOP concept is mapped for {plan.product.active_substance!r}: no study rates",)
-    definition = drug_definition(key)
+    definition = drug_definition(product_drug(plan))
     cohort = build_new_user_cohort(cdm, definition)
     notes = [f"new users of {key}: {cohort.persons:,} persons; time at risk {definition.time_at_risk.describe()}"]
     rates: dict[str, StudyRate] = {}
@@ -906,7 +907,7 @@ def collect_minimisation(
     ``riskplan.minimisation.effectiveness``.
 
     With ``counts``, its ``quarterly_outcomes`` aggregates this report's own cases (as at the DLP, first
-    received in the interval; counted by month in the database) for its ``OUTCOME_CONCERNS``, with the
+    received in the interval; counted by month in the database) for its ``outcome_concerns(plan)``, with the
     quarterly exposure of an exposure table and the interval patient-years. Otherwise its
     ``outcome_indicators`` reads the case store itself (called with whichever of session, plan, plan_name,
     start, end and quarterly exposure it names). Indicators counted per quarter are shown for the quarters
@@ -923,7 +924,8 @@ def collect_minimisation(
     try:
         if counts is not None and callable(quarterly):
             known = {c.id for c in plan.safety_concerns}
-            wanted = [c for c in getattr(module, "OUTCOME_CONCERNS", ()) if c in known]
+            chooser = getattr(module, "outcome_concerns", None)  # the plan's analysis.effectiveness_indicators
+            wanted = [c for c in (chooser(plan) if callable(chooser) else ()) if c in known]
             if not wanted:
                 wanted = sorted(c.id for c in plan.safety_concerns if c.additional_measures)
             # a concern without a definition counts no case: its indicator cannot be assessed, not zero

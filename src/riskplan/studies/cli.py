@@ -34,11 +34,11 @@ from riskplan.studies.concepts import ConceptSet, parse_concept_ids
 from riskplan.studies.incidence import incidence
 from riskplan.studies.labs import lab_safety
 from riskplan.studies.outcomes import OutcomeDefinition, outcome_from_concept_ids, outcome_from_concern
-from riskplan.studies.plan_studies import STUDY_ANALYSES, plan_concomitant, run_plan_study
+from riskplan.studies.plan_studies import plan_concomitant, product_drug, run_plan_study
 from riskplan.studies.pregnancy import pregnancy_outcomes
 from riskplan.studies.results import ResultTable, result_tables, result_to_dict
 from riskplan.studies.synth import synthesise_omop
-from riskplan.studies.utilisation import INEBILIZUMAB_SCHEDULE, drug_utilisation
+from riskplan.studies.utilisation import drug_utilisation, schedule_from_plan
 
 app = typer.Typer(
     help="Observational studies of the plan on OMOP CDM data: cohorts, incidence, characteristics, "
@@ -232,20 +232,29 @@ def utilisation_command(
     cdm: CdmOption,
     target: TargetOption,
     washout: WashoutOption = 365,
-    grace: GraceOption = 90,
-    dose_covers: CoversOption = 183,
+    grace: Annotated[
+        int | None, typer.Option("--grace", min=0, help="Grace period (days) bridging gaps (default: the plan's)")
+    ] = None,
+    dose_covers: Annotated[
+        int | None, typer.Option("--dose-covers", min=1, help="Days each dose covers (default: the plan's)")
+    ] = None,
     schedule: Annotated[
-        str, typer.Option("--schedule", help="inebilizumab (day 1, day 15, every 6 months) or none")
-    ] = "inebilizumab",
+        str, typer.Option("--schedule", help="plan (the schedule of the plan's dosing check) or none")
+    ] = "plan",
     fmt: FormatOption = OutputFormat.TEXT,
     out: OutOption = None,
+    plan: PlanOption = None,
 ) -> None:
     """Drug utilisation: doses and adherence to the schedule, intervals, persistence, premedication."""
-    if schedule not in ("inebilizumab", "none"):
-        raise UserInputError(f"--schedule: {schedule!r} is not a known schedule (inebilizumab, none)")
+    if schedule not in ("plan", "none"):
+        raise UserInputError(f"--schedule: {schedule!r} is not a known schedule (plan, none)")
+    rmp = plan_in_force(plan).plan
+    dosing = product_drug(rmp)  # the plan's product: its time at risk unless given
+    grace = dosing.grace_days if grace is None else grace
+    dose_covers = dosing.dose_covers_days if dose_covers is None else dose_covers
     with _open(cdm) as c:
         t, _ = _cohorts(c, target, None, washout, TarKind.ON_TREATMENT, grace, dose_covers)
-        result = drug_utilisation(c, t, INEBILIZUMAB_SCHEDULE if schedule == "inebilizumab" else None)
+        result = drug_utilisation(c, t, schedule_from_plan(rmp) if schedule == "plan" else None)
         _emit(result, fmt, result.doses, out, result.notes)
 
 
@@ -287,7 +296,7 @@ def pregnancy_command(
 @app.command("run")
 @user_errors
 def run_command(
-    study_id: Annotated[str, typer.Argument(help=f"Study id of the plan: {', '.join(STUDY_ANALYSES)}")],
+    study_id: Annotated[str, typer.Argument(help="Study id of the plan (one with an analysis design)")],
     cdm: CdmOption,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the report and results (default: <output dir>/studies)")

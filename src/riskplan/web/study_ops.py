@@ -53,10 +53,10 @@ class RunInfo:
 
 
 def plan_studies(session: Session, plan_name: str) -> list[StudyInfo]:
-    from riskplan.studies.plan_studies import STUDY_ANALYSES
+    from riskplan.studies.plan_studies import runnable
 
     plan = current_plan(session, plan_name).plan
-    return [_info(s, s.id in STUDY_ANALYSES) for s in plan.studies]
+    return [_info(s, runnable(plan, s)) for s in plan.studies]
 
 
 def _info(study: PharmacovigilanceStudy, runnable: bool) -> StudyInfo:
