@@ -164,5 +164,5 @@ def test_a_plan_without_an_analysis_block_counts_no_indicator_and_runs_no_study(
 def test_the_analysis_block_names_only_studies_of_the_plan(plan: RiskManagementPlan) -> None:
     data = plan.model_dump(mode="json")
     data["analysis"]["studies"]["no-such-study"] = {"design": "pregnancy registry"}
-    with pytest.raises(UserInputError, match="analysis.studies names study id.s. no-such-study"):
+    with pytest.raises(UserInputError, match=r"analysis\.studies names study id\(s\) no-such-study"):
         plan_from_data(data, "test")
