@@ -309,6 +309,11 @@ class PlanAnalysis(_Model):
     studies: dict[Identifier, StudyAnalysis] = Field(
         default_factory=dict, description="By study id: the studies riskplan can run"
     )
+    comorbidities: dict[NonEmpty, list[int]] = Field(
+        default_factory=dict,
+        description="Conditions among the studies' baseline characteristics: label -> OMOP condition concept "
+        "ids (descendants included); the CDM's most frequent conditions are shown besides",
+    )
     effectiveness_indicators: list[Identifier] = Field(
         default_factory=list,
         description="Safety concerns whose cases by quarter are outcome indicators of the effectiveness of "

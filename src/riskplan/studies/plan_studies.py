@@ -123,12 +123,10 @@ def plan_concomitant(plan: RiskManagementPlan) -> ConceptSet:
     return ConceptSet("concomitant immunosuppressants", tuple(ids or (v.PREDNISONE,)))
 
 
-COMORBIDITIES = {
-    "hypertension": ConceptSet("hypertension", (v.HYPERTENSION,)),
-    "diabetes": ConceptSet("diabetes", (v.DIABETES,)),
-    "depression": ConceptSet("depression", (v.DEPRESSION,)),
-    "systemic lupus erythematosus": ConceptSet("sle", (v.SLE,)),
-}
+def comorbidities(plan: RiskManagementPlan) -> dict[str, ConceptSet]:
+    """The plan's named comorbidities for baseline characteristics (``analysis.comorbidities``)."""
+    named = plan.analysis.comorbidities if plan.analysis is not None else {}
+    return {label: ConceptSet(label, tuple(ids)) for label, ids in named.items()}
 
 
 def _incidence_sections(
@@ -201,7 +199,9 @@ def _comparative_registry(
                     "characteristics",
                     f"Baseline characteristics: {name} vs {vs}",
                     "Covariates at index with Austin 2009 standardised mean differences.",
-                    baseline_characteristics(cdm, t, c, concomitant=plan_concomitant(plan), conditions=COMORBIDITIES),
+                    baseline_characteristics(
+                        cdm, t, c, concomitant=plan_concomitant(plan), conditions=comorbidities(plan)
+                    ),
                 )
             )
         sections += _incidence_sections(cdm, plan, t, concerns, comparator=c, survival=main)
@@ -242,7 +242,7 @@ def _new_user_cohort(
             "characteristics",
             f"Characteristics of new users of {name}",
             "Demographics, comorbidities and concomitant medication at index.",
-            baseline_characteristics(cdm, cohort, concomitant=plan_concomitant(plan), conditions=COMORBIDITIES),
+            baseline_characteristics(cdm, cohort, concomitant=plan_concomitant(plan), conditions=comorbidities(plan)),
         ),
         StudySection(
             "utilisation",
