@@ -31,6 +31,7 @@ from web_fixtures import (  # noqa: F401  (fixtures)
     WebApp,
     page_session,
     sqlite_web_fixture,
+    web_fixture,
 )
 
 runner = CliRunner()
@@ -135,9 +136,9 @@ def test_psur_names_the_version_it_used(cli_env: Path) -> None:
     engine.dispose()
 
 
-def test_web_study_page_and_run_use_the_approved_version(sqlite_web: WebApp) -> None:
-    _store_versions(sqlite_web.engine)
-    c = sqlite_web.client()
+def test_web_study_page_and_run_use_the_approved_version(web: WebApp) -> None:  # SQLite and PostgreSQL
+    _store_versions(web.engine)
+    c = web.client()
     csrf = page_session(c, "qppv")
 
     page = c.get("/studies").text
@@ -146,7 +147,7 @@ def test_web_study_page_and_run_use_the_approved_version(sqlite_web: WebApp) -> 
     assert r.status_code == 303, r.text
     assert "uplizna version 1 (approved version)" in c.get("/reports/1/html").text
 
-    _approve_version_2(sqlite_web.engine)
+    _approve_version_2(web.engine)
     assert NEW in c.get("/studies").text
     r = c.post(f"/studies/{STUDY}/runs", data={"csrf_token": csrf, "cdm": "cdm_small"})
     assert r.status_code == 303, r.text

@@ -23,6 +23,7 @@ from riskplan.cli import app
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.minimisation import outcome_concerns, outcome_indicators, premedication_from_cdm
 from riskplan.plan.catalogue import load_plan, plan_from_data
+from riskplan.plan.loading import PlanLossRefused, load_plan_version
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.versions import record_plan
 from riskplan.reports.study_report import render_study_html
@@ -166,3 +167,19 @@ def test_the_analysis_block_names_only_studies_of_the_plan(plan: RiskManagementP
     data["analysis"]["studies"]["no-such-study"] = {"design": "pregnancy registry"}
     with pytest.raises(UserInputError, match=r"analysis\.studies names study id\(s\) no-such-study"):
         plan_from_data(data, "test")
+
+
+def test_loading_a_summary_keeps_the_analysis_block_and_a_silent_loss_is_refused(sqlite_engine: Engine) -> None:
+    bundled = load_plan("uplizna")
+    data = bundled.model_dump(mode="json")
+    data.update(analysis=None, patient_card=None, absent=["patient card"])  # as a plan read from a summary
+    from_summary = plan_from_data(data, "parsed summary")
+    with session_scope(sqlite_engine) as session:
+        record_plan(session, bundled, who="test")
+        done = load_plan_version(session, from_summary, who="test", source="summary.txt")
+    assert done.version.version == 1 and not done.created  # nothing lost, nothing changed
+    assert "the analysis block (study designs, effectiveness indicators)" in " ".join(done.lines())
+
+    data.update(absent=[], patient_card=bundled.model_dump(mode="json")["patient_card"])  # a full file, no block
+    with session_scope(sqlite_engine) as session, pytest.raises(PlanLossRefused, match="the analysis block"):
+        load_plan_version(session, plan_from_data(data, "edited.yaml"), who="test", source="edited.yaml")
