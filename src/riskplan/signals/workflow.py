@@ -663,7 +663,7 @@ def transition(
         if plan is None:
             raise UserInputError(
                 f"the outcome {chosen.value!r} changes the risk management plan: give the changed plan "
-                "(a plan file, e.g. `--plan uplizna-changed.yaml`)"
+                f"(a plan file, e.g. `--plan {row.plan_name or 'plan'}-changed.yaml`)"
             )
         plan_name, plan_version, touched = _apply_plan_outcome(session, row, chosen, plan, who=who, reason=reason)
 
