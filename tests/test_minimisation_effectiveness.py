@@ -21,6 +21,7 @@ from riskplan.minimisation import (
     PatientRecord,
     Share,
     demo_patient_record,
+    outcome_concerns,
     outcome_indicators,
     premedication_from_cdm,
     process_indicators,
@@ -96,6 +97,7 @@ def test_all_or_nothing_shares_have_the_closed_form_limits() -> None:
     assert all(s.denominator == 0 and s.proportion is None and s.ci_lower is None for s in empty)
 
 
+OUTCOMES = outcome_concerns(load_plan("uplizna"))  # the plan's analysis.effectiveness_indicators
 CASES = [
     (dt.date(2025, 1, 15), ("infusion-reaction",)),
     (dt.date(2025, 2, 20), ("serious-infections", "neutropenia")),
@@ -107,7 +109,7 @@ CASES = [
 
 def test_outcome_counts_by_quarter_with_rates_per_100_patient_years() -> None:
     exposure = {"2025-Q1": 10.0, "2025-Q2": 12.0, "2025-Q3": 12.5}
-    reactions, infections = quarterly_outcomes(CASES, exposure_by_quarter=exposure)
+    reactions, infections = quarterly_outcomes(CASES, OUTCOMES, exposure_by_quarter=exposure)
     assert [(q.quarter, q.cases) for q in reactions.quarters] == [("2025-Q1", 2), ("2025-Q2", 0), ("2025-Q3", 0)]
     assert [(q.quarter, q.cases) for q in infections.quarters] == [("2025-Q1", 2), ("2025-Q2", 0), ("2025-Q3", 1)]
     q1 = reactions.quarters[0]
@@ -124,10 +126,10 @@ def test_outcome_counts_by_quarter_with_rates_per_100_patient_years() -> None:
 
 
 def test_outcome_counts_without_exposure_have_no_rates() -> None:
-    [reactions, _] = quarterly_outcomes(CASES)
+    [reactions, _] = quarterly_outcomes(CASES, OUTCOMES)
     assert reactions.total_cases == 2 and reactions.rate_per_100py is None
     assert all(q.patient_years is None and q.rate_per_100py is None for q in reactions.quarters)
-    assert quarterly_outcomes([])[0].quarters == ()
+    assert quarterly_outcomes([], OUTCOMES)[0].quarters == ()
 
 
 def _reaction(verbatim: str, onset: str, **seriousness: bool) -> Reaction:
@@ -156,7 +158,7 @@ def test_outcome_indicators_read_the_case_store(sqlite_engine: Engine) -> None:
 def test_premedication_from_an_omop_cdm(tmp_path: Path) -> None:
     synthesise_omop(40, 11, tmp_path / "cdm")
     with open_cdm(tmp_path / "cdm") as cdm:
-        shares = premedication_from_cdm(cdm)
+        shares = premedication_from_cdm(cdm, load_plan("uplizna"))
     assert [s.indicator.split(": ")[1] for s in shares] == [
         "corticosteroid (OMOP CDM)",
         "antihistamine (OMOP CDM)",

@@ -6,10 +6,11 @@ import datetime as dt
 
 import pytest
 
+from riskplan.plan.catalogue import load_plan
 from riskplan.studies.cdm import cdm_from_records
 from riskplan.studies.cohorts import SIX_MONTHLY_INFUSION, NewUserCohortDefinition, build_new_user_cohort
 from riskplan.studies.concepts import ConceptSet
-from riskplan.studies.utilisation import INEBILIZUMAB_SCHEDULE, DosingSchedule, drug_utilisation
+from riskplan.studies.utilisation import DosingSchedule, drug_utilisation, schedule_from_plan
 
 BASE = dt.date(2018, 1, 1)
 DRUG, STEROID, ANTIHISTAMINE = 7, 71, 72
@@ -58,7 +59,7 @@ def test_schedule_adherence_intervals_persistence_premedication() -> None:
     result = drug_utilisation(
         cdm,
         cohort,
-        INEBILIZUMAB_SCHEDULE,
+        schedule_from_plan(load_plan("uplizna")),  # the schedule of the plan's dosing check
         {"corticosteroid": ConceptSet("c", (STEROID,)), "antihistamine": ConceptSet("a", (ANTIHISTAMINE,))},
     )
     d = {r["dose_number"]: r for r in result.doses.to_dicts()}

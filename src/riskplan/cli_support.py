@@ -6,6 +6,7 @@ import functools
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
@@ -18,6 +19,7 @@ from riskplan.errors import UserInputError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from riskplan.plan import CurrentPlan
     from riskplan.store.signatures import Signer
 
 P = ParamSpec("P")
@@ -190,3 +192,18 @@ def verified_signer(engine: Engine, signer: str | None, password_stdin: bool) ->
         except typer.Abort:
             raise UserInputError(f"no password given for {name}: nothing was signed") from None
     return verify_signer(engine, name, password, settings=AccountSettings())
+
+
+def plan_in_force(name_or_path: str | None) -> CurrentPlan:
+    """The plan a ``--plan`` option names: a plan file (.yaml/.json) as it is; a plan name (default: the
+    configured plan, ``RISKPLAN_DEFAULT_PLAN``) its current plan (:func:`riskplan.plan.current_plan`: the
+    latest approved stored version, else the latest stored, else the bundled file)."""
+    from riskplan.plan import current_plan, plan_from_file
+    from riskplan.settings import get_settings
+    from riskplan.store.db import session_scope
+
+    ref = name_or_path or get_settings().default_plan
+    if Path(ref).suffix:
+        return plan_from_file(Path(ref))
+    with session_scope(database()) as session:
+        return current_plan(session, ref)

@@ -19,6 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import Engine
 
+from riskplan.plan import current_plan
 from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.render import ExportFormat, render_plan
@@ -76,7 +77,13 @@ def step_plan(ctx: DemoContext) -> None:
         path = folder / f"{plan.name}.{fmt.value}"
         path.write_text(render_plan(plan, fmt), encoding="utf-8")
         ctx.wrote(f"plan ({fmt.value})", path)
-    ctx.plan = plan
+    ctx.plan = _plan_in_force(ctx)
+
+
+def _plan_in_force(ctx: DemoContext) -> RiskManagementPlan:
+    """The configured plan as in force (:func:`riskplan.plan.current_plan`): what every step uses."""
+    with session_scope(ctx.engine) as session:
+        return current_plan(session, ctx.settings.default_plan).plan
 
 
 DEMO_CASES = 300
@@ -93,7 +100,7 @@ def step_cases(ctx: DemoContext) -> None:
     from riskplan.cases.store import concern_counts, list_cases
     from riskplan.cases.synth import synthesise_cases
 
-    plan = ctx.plan or load_plan(ctx.settings.default_plan)
+    plan = ctx.plan or _plan_in_force(ctx)
     icsrs = synthesise_cases(DEMO_CASES, seed=DEMO_SEED)
     with session_scope(ctx.engine) as session:
         context = intake_context(session, plan.name, ctx.settings.user)
@@ -145,7 +152,7 @@ def step_studies(ctx: DemoContext) -> None:
     from riskplan.studies import open_cdm, synthesise_omop
     from riskplan.studies.plan_studies import run_plan_study
 
-    plan = ctx.plan or load_plan(ctx.settings.default_plan)
+    plan = ctx.plan or _plan_in_force(ctx)
     cdm_dir = ctx.out_dir / "cdm"
     if not (cdm_dir / "person.parquet").is_file():
         synthesise_omop(DEMO_PERSONS, DEMO_SEED, cdm_dir)
@@ -169,7 +176,7 @@ def step_minimisation(ctx: DemoContext) -> None:
     from riskplan.minimisation.checklist import evaluate_infusion
     from riskplan.minimisation.record import demo_patient_record
 
-    plan = ctx.plan or load_plan(ctx.settings.default_plan)
+    plan = ctx.plan or _plan_in_force(ctx)
     record = demo_patient_record()
     latest = max((i.date for i in record.infusions or []), default=None)
     result = evaluate_infusion(record, plan, latest)
@@ -194,7 +201,7 @@ def step_psur(ctx: DemoContext) -> None:
     """The PSUR/PBRER for the demo interval from the stored cases, signals and the synthetic CDM's exposure."""
     from riskplan.reports.psur import write_psur
 
-    plan = ctx.plan or load_plan(ctx.settings.default_plan)
+    plan = ctx.plan or _plan_in_force(ctx)
     cdm_dir = ctx.out_dir / "cdm"
     result = write_psur(
         ctx.engine,

@@ -1,8 +1,8 @@
 """Intake: from ICSRs to stored, processed cases against the current version of a plan.
 
-The plan is the latest stored version of the named plan (the bundled plan is stored as version 1 the
-first time); coding uses the user's loaded MedDRA release, or the plan's open term list where none is
-loaded.
+The plan is the current plan of that name (:func:`riskplan.plan.current_plan`: the latest approved
+stored version, else the latest stored; the bundled plan is stored as version 1 the first time); coding
+uses the user's loaded MedDRA release, or the plan's open term list where none is loaded.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from riskplan.cases.model import Icsr
 from riskplan.cases.processing import CaseProcessor
 from riskplan.cases.store import StoreOutcome, store_cases
-from riskplan.plan.catalogue import load_plan
+from riskplan.plan import current_plan
 from riskplan.plan.model import RiskManagementPlan
-from riskplan.plan.versions import latest_version, record_plan
+from riskplan.plan.versions import record_plan
 from riskplan.store.retry import write_transaction
 from riskplan.terms.coding import MeddraTerminology, OpenTermList, Terminology
 from riskplan.terms.meddra import current_release
@@ -32,13 +32,15 @@ class IntakeContext:
     processor: CaseProcessor
 
 
-def current_plan(session: Session, plan_name: str, who: str) -> tuple[RiskManagementPlan, int]:
-    """The latest stored version of ``plan_name``; a bundled plan not yet stored is stored first."""
-    stored = latest_version(session, plan_name)
-    if stored is None:
-        stored, _ = record_plan(
-            session, load_plan(plan_name), who=who, source=f"bundled plan {plan_name}", reason="first case intake"
-        )
+def plan_for_intake(session: Session, plan_name: str, who: str) -> tuple[RiskManagementPlan, int]:
+    """The current plan of ``plan_name`` and its version; a bundled plan not yet stored is stored first
+    (a case records the stored plan version it was assessed against)."""
+    found = current_plan(session, plan_name)
+    if found.version is not None:
+        return found.plan, found.version
+    stored, _ = record_plan(
+        session, found.plan, who=who, source=f"bundled plan {plan_name}", reason="first case intake"
+    )
     return stored.plan, stored.version
 
 
@@ -48,7 +50,7 @@ def terminology(session: Session, plan: RiskManagementPlan) -> Terminology:
 
 
 def intake_context(session: Session, plan_name: str, who: str) -> IntakeContext:
-    plan, version = current_plan(session, plan_name, who)
+    plan, version = plan_for_intake(session, plan_name, who)
     return IntakeContext(plan, version, CaseProcessor(plan, terminology(session, plan)))
 
 

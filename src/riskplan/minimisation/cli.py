@@ -42,7 +42,8 @@ class Format(StrEnum):
 
 
 PlanOption = Annotated[
-    str | None, typer.Option("--plan", "-p", help="Bundled plan name (e.g. uplizna) or a plan file (.yaml/.json)")
+    str | None,
+    typer.Option("--plan", "-p", help="Plan name (default: the configured plan, as in force) or a plan file"),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", help="table (for people) or json (for machines)")]
 PatientFile = Annotated[Path, typer.Argument(help="The patient record (JSON; see `riskplan check schema`)")]

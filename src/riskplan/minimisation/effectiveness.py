@@ -9,11 +9,12 @@
   dose / treated patients;
 * treated patients with a patient card issued / treated patients.
 
-Optionally, premedication with each dose from an OMOP CDM (:func:`premedication_from_cdm`, through
-:func:`riskplan.studies.drug_utilisation`).
+Optionally, premedication with each dose of the plan's product from an OMOP CDM
+(:func:`premedication_from_cdm`, through :func:`riskplan.studies.drug_utilisation`).
 
-**Outcome indicators** (did the risks fall?), from the case store: infusion-reaction and serious-infection
-cases by calendar quarter of receipt, and per 100 patient-years when an exposure figure is given.
+**Outcome indicators** (did the risks fall?), from the case store: cases of the plan's
+``analysis.effectiveness_indicators`` concerns (for UPLIZNA infusion reactions and serious infections) by
+calendar quarter of receipt, and per 100 patient-years when an exposure figure is given.
 
 Every share carries its numerator, denominator and exact Clopper–Pearson 95% CI; every rate an exact
 Poisson 95% CI (:mod:`riskplan.studies.stats`).
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from riskplan.minimisation.record import PatientRecord
 from riskplan.plan.checks import PremedicationCategory, ScreeningTest
+from riskplan.plan.model import RiskManagementPlan
 from riskplan.studies.stats import clopper_pearson, rate_per
 
 if TYPE_CHECKING:
@@ -38,7 +40,14 @@ if TYPE_CHECKING:
 
 FULL_PREMEDICATION = frozenset(PremedicationCategory)
 HBV_SCREENING = (ScreeningTest.HBSAG, ScreeningTest.ANTI_HBC)
-OUTCOME_CONCERNS = ("infusion-reaction", "serious-infections")
+
+
+def outcome_concerns(plan: RiskManagementPlan) -> list[str]:
+    """The concerns whose cases are the plan's outcome indicators (``analysis.effectiveness_indicators``);
+    one the plan no longer has is skipped."""
+    known = {c.id for c in plan.safety_concerns}
+    wanted = plan.analysis.effectiveness_indicators if plan.analysis is not None else []
+    return [cid for cid in wanted if cid in known]
 
 
 @dataclass(frozen=True)
@@ -106,20 +115,21 @@ def process_indicators(records: Sequence[PatientRecord]) -> list[Share]:
     ]
 
 
-def premedication_from_cdm(cdm: Cdm) -> list[Share]:
-    """Premedication with each inebilizumab dose in an OMOP CDM (new users; a premedication exposure on the
-    dose day or the day before), per class and for all three classes together."""
+def premedication_from_cdm(cdm: Cdm, plan: RiskManagementPlan) -> list[Share]:
+    """Premedication with each dose of the plan's product in an OMOP CDM (new users; a premedication exposure
+    on the dose day or the day before), per class and for all three classes together."""
     from riskplan.studies import build_new_user_cohort, drug_utilisation
-    from riskplan.studies.plan_studies import drug_definition
+    from riskplan.studies.plan_studies import drug_definition, product_drug
 
-    cohort = build_new_user_cohort(cdm, drug_definition("inebilizumab"))
+    substance = product_drug(plan).substance
+    cohort = build_new_user_cohort(cdm, drug_definition(product_drug(plan)))
     table = drug_utilisation(cdm, cohort).premedication
     return [
         Share.of(
             f"doses with premedication: {row['premedication']} (OMOP CDM)",
             int(row["doses_with_premedication"]),
             int(row["doses"]),
-            f"inebilizumab doses of new users with {row['premedication']} on the dose day or the day before / doses",
+            f"{substance} doses of new users with {row['premedication']} on the dose day or the day before / doses",
         )
         for row in table.to_dicts()
     ]
@@ -174,7 +184,7 @@ def _rated(quarter: str, cases: int, patient_years: float | None) -> QuarterCoun
 
 def quarterly_outcomes(
     cases: Iterable[tuple[dt.date, Sequence[str]]],
-    concern_ids: Sequence[str] = OUTCOME_CONCERNS,
+    concern_ids: Sequence[str],
     exposure_by_quarter: Mapping[str, float] | None = None,
     total_patient_years: float | None = None,
 ) -> list[OutcomeIndicator]:
@@ -212,14 +222,19 @@ def quarterly_outcomes(
 def outcome_indicators(
     session: Session,
     plan_name: str,
-    concern_ids: Sequence[str] = OUTCOME_CONCERNS,
+    concern_ids: Sequence[str] | None = None,
     exposure_by_quarter: Mapping[str, float] | None = None,
     total_patient_years: float | None = None,
     valid_only: bool = True,
 ) -> list[OutcomeIndicator]:
     """:func:`quarterly_outcomes` over the plan's cases in the case store (latest versions, valid only by
-    default), by the date each case was received."""
+    default), by the date each case was received; ``concern_ids`` default to the :func:`outcome_concerns` of
+    the plan in force (:func:`riskplan.plan.current_plan`)."""
     from riskplan.cases.store import list_cases
+    from riskplan.plan import current_plan
+
+    if concern_ids is None:
+        concern_ids = outcome_concerns(current_plan(session, plan_name).plan)
 
     listings = [c for c in list_cases(session, plan_name=plan_name) if c.valid or not valid_only]
     return quarterly_outcomes(

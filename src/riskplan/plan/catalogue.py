@@ -73,6 +73,8 @@ def plan_to_data(plan: RiskManagementPlan) -> dict[str, Any]:
     data = plan.model_dump(mode="json")
     if not plan.absent:
         del data["absent"]  # a plan with every part keeps the content hash it had before ``absent`` existed
+    if plan.analysis is None:
+        del data["analysis"]  # likewise a plan without riskplan's analysis block (it came later)
     return data
 
 

@@ -14,6 +14,7 @@ from riskplan.cli_support import (
     console,
     current_user,
     database,
+    plan_in_force,
     user_errors,
     verified_signer,
 )
@@ -32,12 +33,17 @@ app = typer.Typer(help="The risk management plan: show, export, parse, load, ver
 
 PlanOption = Annotated[
     str | None,
-    typer.Option("--plan", "-p", help="Bundled plan name (e.g. uplizna) or a plan file (.yaml/.json)"),
+    typer.Option(
+        "--plan",
+        "-p",
+        help="Plan name (default: the configured plan; its approved version, else the latest stored, else the "
+        "bundled file) or a plan file (.yaml/.json)",
+    ),
 ]
 
 
 def _plan(name_or_path: str | None) -> RiskManagementPlan:
-    return load_plan(name_or_path or get_settings().default_plan)
+    return plan_in_force(name_or_path).plan
 
 
 @app.command("list")

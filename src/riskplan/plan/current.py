@@ -8,19 +8,21 @@ that needs "the plan" (intake, checks, the patient card, studies, reports) asks 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskplan.plan.catalogue import load_plan
+from riskplan.errors import NotFoundError
+from riskplan.plan.catalogue import bundled_plan_names, load_plan, load_plan_file
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.tables import PlanApprovalRow, PlanVersionRow
 from riskplan.plan.versions import get_version, latest_version
 
-__all__ = ["CurrentPlan", "current_plan"]
+__all__ = ["CurrentPlan", "current_plan", "plan_from_file"]
 
-PlanOrigin = Literal["approved version", "latest stored version (not approved)", "bundled file"]
+PlanOrigin = Literal["approved version", "latest stored version (not approved)", "bundled file", "plan file"]
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,13 @@ class CurrentPlan:
 
     plan: RiskManagementPlan
     origin: PlanOrigin
-    version: int | None  # the stored version number; None for the bundled file
+    version: int | None  # the stored version number; None for the bundled file or a plan file
 
     def describe(self) -> str:
+        if self.origin == "plan file":
+            return f"{self.plan.name} (plan file, not stored)"
         if self.version is None:
-            return f"{self.plan.name} (bundled file; no version stored)"
+            return f"bundled plan {self.plan.name} (not stored)"
         return f"{self.plan.name} version {self.version} ({self.origin})"
 
 
@@ -55,4 +59,14 @@ def current_plan(session: Session, name: str) -> CurrentPlan:
     stored = latest_version(session, name)
     if stored is not None:
         return CurrentPlan(stored.plan, "latest stored version (not approved)", stored.version)
+    if name not in bundled_plan_names():  # a name, never a path: no file is read on a caller's word here
+        raise NotFoundError(
+            f"unknown plan {name!r}: no plan {name!r} is stored (load one with `riskplan plan load`) and none "
+            f"is bundled (bundled plans: {', '.join(bundled_plan_names())})"
+        )
     return CurrentPlan(load_plan(name), "bundled file", None)
+
+
+def plan_from_file(path: Path) -> CurrentPlan:
+    """A plan file given on purpose (``--plan changed.yaml``): used as it is, not stored."""
+    return CurrentPlan(load_plan_file(path), "plan file", None)

@@ -224,6 +224,11 @@ def _complete(
             data["patient_card"] = base.patient_card.model_dump(mode="json")
             kept.append("patient card")
             carried["patient card"] = base.patient_card.languages()
+    if plan.absent and plan.analysis is None and base.analysis is not None:
+        # A plan read from a summary has no analysis block either (riskplan's design, not in the summary).
+        data["analysis"] = base.analysis.model_dump(mode="json")
+        kept.append("the analysis block (study designs, effectiveness indicators)")
+        carried["analysis"] = sorted(base.analysis.studies)
     data["absent"] = [p.value for p in PlanPart if p in still_absent]
     where = source or f"plan {plan.name}"
     try:
@@ -249,6 +254,8 @@ def _losses(base: RiskManagementPlan, new: RiskManagementPlan) -> list[str]:
         lost.append(f"{len(base.infusion_checks)} infusion checks")
     if base.patient_card is not None and new.patient_card is None:
         lost.append("patient card")
+    if base.analysis is not None and new.analysis is None:
+        lost.append("the analysis block (study designs, effectiveness indicators)")
     return lost
 
 

@@ -14,6 +14,12 @@ Two blocks are not in the public summary but are needed to run the plan: the con
 (the expected adverse reactions used for listedness, GVP Module VII.B.5.6 / ICH E2C(R2) 3.4), nor the
 pre-infusion checklist and the patient card's messages. A plan read from a summary names them in
 ``absent`` (:class:`PlanPart`) so that they are known to be unknown, not empty.
+
+How riskplan runs the plan is the plan's data too, never code (:class:`PlanAnalysis`, not in the public
+summary either): the product's ingredient concepts and dosing on OMOP CDM data, each study's design,
+comparators and outcomes, and the concerns whose cases measure the effectiveness of risk minimisation. A
+plan without it runs no study analysis and counts no outcome indicator; it is left out of the stored
+content while unset, so that a plan stored before it existed keeps its content hash.
 """
 
 from __future__ import annotations
@@ -23,7 +29,16 @@ import re
 from enum import IntEnum, StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from riskplan.plan.checks import InfusionChecks, PatientCard
 
@@ -53,6 +68,22 @@ class ConcernCategory(StrEnum):
     def list_heading(self) -> str:
         """The row label of Table II.A.1, e.g. ``Important identified risks``."""
         return self.heading if self is ConcernCategory.MISSING_INFORMATION else self.heading + "s"
+
+
+class StudyDrug(_Model):
+    """A substance as the plan's studies find it in an OMOP CDM: its ingredient concepts and how long a
+    dose keeps a patient on treatment (riskplan's study design; not in the public summary)."""
+
+    substance: NonEmpty = Field(description='As the plan writes it, e.g. "rituximab"')
+    concept_ids: list[int] = Field(
+        default_factory=list,
+        description="OMOP ingredient concept ids (descendants included); empty: riskplan's vocabulary "
+        "concept of the substance name",
+    )
+    dose_covers_days: PositiveInt | None = Field(
+        default=None, description="Days each dose covers, e.g. 183 for an infusion every 6 months"
+    )
+    grace_days: NonNegativeInt = Field(default=30, description="Gaps up to this long between doses are bridged")
 
 
 class Product(_Model):
@@ -216,6 +247,39 @@ class Milestone(_Model):
     description: str | None = None
 
 
+class StudyDesign(StrEnum):
+    """The analyses riskplan runs for a study on an OMOP CDM (:mod:`riskplan.studies.plan_studies`)."""
+
+    COMPARATIVE_REGISTRY = "comparative registry"  # new users vs each comparator: incidence, rate ratios; pregnancy
+    PREGNANCY_REGISTRY = "pregnancy registry"  # pregnancy outcomes by exposure
+    NEW_USER_COHORT = "new-user cohort"  # characteristics, drug utilisation, incidence with survival curves
+    LONG_TERM_SAFETY = "long-term safety"  # since the first dose: laboratory safety, incidence
+
+
+class StudyAnalysis(_Model):
+    """How riskplan runs a study of the plan on OMOP CDM data (riskplan's design; not in the public summary)."""
+
+    design: StudyDesign
+    comparators: list[StudyDrug] = Field(default_factory=list, description="For a comparative design")
+    characteristics_vs: str | None = Field(
+        default=None,
+        description="The comparator substance for baseline characteristics and Kaplan-Meier curves",
+    )
+    outcomes: list[Identifier] = Field(
+        default_factory=list,
+        description="Safety concerns whose incidence is estimated (empty: the study's safety concerns); one the "
+        "plan no longer has is skipped, as infusion checks of a retired concern are",
+    )
+
+    @model_validator(mode="after")
+    def _characteristics_vs_a_comparator(self) -> StudyAnalysis:
+        names = [c.substance for c in self.comparators]
+        _reject_duplicates(names, "comparator")
+        if self.characteristics_vs is not None and self.characteristics_vs not in names:
+            raise ValueError(f"characteristics_vs {self.characteristics_vs!r} is not one of the comparators")
+        return self
+
+
 class PharmacovigilanceStudy(_Model):
     """A study of the pharmacovigilance plan (RMP Part III; Part VI.II.C)."""
 
@@ -231,6 +295,30 @@ class PharmacovigilanceStudy(_Model):
     )
     status: StudyStatus | None = None
     milestones: list[Milestone] = Field(default_factory=list)
+
+
+class PlanAnalysis(_Model):
+    """How riskplan runs the plan (riskplan's design, not in the public summary): its studies on OMOP CDM
+    data and the outcome indicators of risk minimisation."""
+
+    product: StudyDrug | None = Field(
+        default=None,
+        description="The product on OMOP CDM data (None: the active substance by name in riskplan's "
+        "vocabulary, on treatment with a 30-day grace period)",
+    )
+    studies: dict[Identifier, StudyAnalysis] = Field(
+        default_factory=dict, description="By study id: the studies riskplan can run"
+    )
+    comorbidities: dict[NonEmpty, list[int]] = Field(
+        default_factory=dict,
+        description="Conditions among the studies' baseline characteristics: label -> OMOP condition concept "
+        "ids (descendants included); the CDM's most frequent conditions are shown besides",
+    )
+    effectiveness_indicators: list[Identifier] = Field(
+        default_factory=list,
+        description="Safety concerns whose cases by quarter are outcome indicators of the effectiveness of "
+        "risk minimisation (GVP XVI.B.4); one the plan no longer has is skipped",
+    )
 
 
 class ExpectedReaction(_Model):
@@ -306,6 +394,7 @@ class RiskManagementPlan(_Model):
         default_factory=list, description="The pre-infusion checklist (GVP XVI), see riskplan.plan.checks"
     )
     patient_card: PatientCard | None = Field(default=None, description="The patient card's key messages")
+    analysis: PlanAnalysis | None = Field(default=None, description="How riskplan runs the plan (not in the summary)")
 
     @field_validator("safety_concerns")
     @classmethod
@@ -331,6 +420,14 @@ class RiskManagementPlan(_Model):
                 raise ValueError(
                     f"study {study.id!r} names unknown safety concern(s) {', '.join(unknown)}; "
                     f"known: {', '.join(sorted(known))}"
+                )
+        if self.analysis is not None:
+            ids = {s.id for s in self.studies}
+            strays = [sid for sid in self.analysis.studies if sid not in ids]
+            if strays:
+                raise ValueError(
+                    f"analysis.studies names study id(s) {', '.join(strays)} the plan does not have; "
+                    f"its studies: {', '.join(sorted(ids)) or 'none'}"
                 )
         return self
 

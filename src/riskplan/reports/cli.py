@@ -17,10 +17,11 @@ from typing import Annotated
 import typer
 
 from riskplan.cli_support import console, database, user_errors
-from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan.catalogue import bundled_plan_names, load_plan
+from riskplan.errors import UserInputError
+from riskplan.plan import current_plan
+from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
-from riskplan.plan.versions import get_version, latest_version
+from riskplan.plan.versions import get_version
 from riskplan.reports.plan_summary import SummaryFormat, render_plan_summary
 from riskplan.reports.psur import parse_date, write_psur
 from riskplan.settings import get_settings
@@ -81,7 +82,7 @@ def psur(
 
 
 def _summary_plan(plan: str | None, version: int | None) -> tuple[str, RiskManagementPlan]:
-    """The stored plan version to publish: the given one, else the latest; a plan file as given."""
+    """The plan version to publish: the stored version given, else the current plan; a plan file as given."""
     ref = plan or get_settings().default_plan
     if Path(ref).suffix.lower() in (".yaml", ".yml", ".json"):
         if version is not None:
@@ -93,19 +94,17 @@ def _summary_plan(plan: str | None, version: int | None) -> tuple[str, RiskManag
                 raise UserInputError(f"--version must be 1 or more, not {version}")
             stored = get_version(session, ref, version)
             return f"plan {ref} version {stored.version}", stored.plan
-        latest = latest_version(session, ref)
-    if latest is not None:
-        return f"plan {ref} version {latest.version}", latest.plan
-    if ref in bundled_plan_names():
-        return f"bundled plan {ref} (not stored)", load_plan(ref)
-    raise NotFoundError(f"no plan {ref!r}: neither stored (load it with `riskplan plan load`) nor bundled")
+        found = current_plan(session, ref)
+    return found.describe() if found.version is None else f"plan {found.describe()}", found.plan
 
 
 @user_errors
 def plan_summary(
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write: .txt, .html or .pdf")],
     plan: Annotated[str | None, typer.Option("--plan", "-p", help="Plan name (default: the configured plan)")] = None,
-    version: Annotated[int | None, typer.Option("--version", help="Stored version (default: the latest)")] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Stored version (default: the approved, else the latest)")
+    ] = None,
 ) -> None:
     """Render the public summary of the risk management plan (RMP Part VI) of a stored plan version."""
     kind = _SUFFIXES.get(out.suffix.lower())

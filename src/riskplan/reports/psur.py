@@ -90,11 +90,11 @@ from riskplan.cases.reads import (
     reactions_by_version,
     versions_at_dlp,
 )
-from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan.catalogue import bundled_plan_names, load_plan
+from riskplan.errors import UserInputError
+from riskplan.plan import current_plan
 from riskplan.plan.diff import diff_plans
 from riskplan.plan.model import ConcernCategory, PlanPart, RiskManagementPlan, SafetyConcern
-from riskplan.plan.versions import PlanVersion, content_hash, latest_version, list_versions
+from riskplan.plan.versions import PlanVersion, content_hash, list_versions
 from riskplan.reports.plan_summary import environment, html_to_pdf, summary_view
 from riskplan.reports.psur_reporting import ReportingCompliance, collect_reporting_compliance
 from riskplan.reports.study_report import fmt
@@ -554,10 +554,11 @@ FROM eras
 
 
 def _substance_key(plan: RiskManagementPlan) -> str | None:
-    from riskplan.studies import vocabulary as v
+    """The product's substance as the plan's studies name it, when it has OMOP concepts (plan or vocabulary)."""
+    from riskplan.studies.plan_studies import drug_concepts, product_drug
 
-    key = plan.product.active_substance.casefold()
-    return key if key in v.SUBSTANCES else None
+    drug = product_drug(plan)
+    return drug.substance if drug_concepts(drug) is not None else None
 
 
 def cdm_exposure(cdm: Cdm, plan: RiskManagementPlan, start: dt.date, end: dt.date) -> Exposure:
@@ -569,9 +570,8 @@ def cdm_exposure(cdm: Cdm, plan: RiskManagementPlan, start: dt.date, end: dt.dat
     persons with treatment time in the interval (cumulatively: on or before the DLP); patient-years: days
     on treatment / 365.25.
     """
-    from riskplan.studies.concepts import ConceptSet, expand_concept_set
-    from riskplan.studies.plan_studies import drug_definition
-    from riskplan.studies.vocabulary import SUBSTANCES
+    from riskplan.studies.concepts import expand_concept_set
+    from riskplan.studies.plan_studies import drug_definition, product_drug
 
     key = _substance_key(plan)
     if key is None:
@@ -581,8 +581,9 @@ def cdm_exposure(cdm: Cdm, plan: RiskManagementPlan, start: dt.date, end: dt.dat
             description=f"OMOP CDM {cdm.source}",
             notes=(f"no OMOP concept is mapped for {plan.product.active_substance!r}: exposure not computed",),
         )
-    covers = drug_definition(key).time_at_risk.dose_covers_days or 1
-    concepts = expand_concept_set(cdm, ConceptSet(key, (SUBSTANCES[key],)))
+    definition = drug_definition(product_drug(plan))
+    covers = definition.time_at_risk.dose_covers_days or 1
+    concepts = expand_concept_set(cdm, definition.drug)
     row = cdm.con.execute(
         _ERA_SQL.format(covers=int(covers) - 1, concepts=concepts.table), [end, end, start, start, end, end]
     ).fetchone()
@@ -590,8 +591,8 @@ def cdm_exposure(cdm: Cdm, plan: RiskManagementPlan, start: dt.date, end: dt.dat
     notes = [n for n in (concepts.note,) if n]
     description = (
         f"OMOP CDM {cdm.source}: persons with {plan.product.active_substance} exposure (concept "
-        f"{SUBSTANCES[key]} and descendants); each dose covers at least {covers} day(s); eras cut at end of "
-        "observation and death."
+        f"{', '.join(str(c) for c in definition.drug.concept_ids)} and descendants); each dose covers at least "
+        f"{covers} day(s); eras cut at end of observation and death."
     )
     return Exposure(
         "cdm",
@@ -628,12 +629,12 @@ def cdm_study_rates(cdm: Cdm, plan: RiskManagementPlan) -> tuple[dict[str, Study
     from riskplan.studies.cohorts import build_new_user_cohort
     from riskplan.studies.incidence import incidence
     from riskplan.studies.outcomes import outcome_from_concern
-    from riskplan.studies.plan_studies import drug_definition
+    from riskplan.studies.plan_studies import drug_definition, product_drug
 
     key = _substance_key(plan)
     if key is None:
         return {}, (f"no OMOP concept is mapped for {plan.product.active_substance!r}: no study rates",)
-    definition = drug_definition(key)
+    definition = drug_definition(product_drug(plan))
     cohort = build_new_user_cohort(cdm, definition)
     notes = [f"new users of {key}: {cohort.persons:,} persons; time at risk {definition.time_at_risk.describe()}"]
     rates: dict[str, StudyRate] = {}
@@ -918,7 +919,7 @@ def collect_minimisation(
     ``riskplan.minimisation.effectiveness``.
 
     With ``counts``, its ``quarterly_outcomes`` aggregates this report's own cases (as at the DLP, first
-    received in the interval; counted by month in the database) for its ``OUTCOME_CONCERNS``, with the
+    received in the interval; counted by month in the database) for its ``outcome_concerns(plan)``, with the
     quarterly exposure of an exposure table and the interval patient-years. Otherwise its
     ``outcome_indicators`` reads the case store itself (called with whichever of session, plan, plan_name,
     start, end and quarterly exposure it names). Indicators counted per quarter are shown for the quarters
@@ -935,7 +936,8 @@ def collect_minimisation(
     try:
         if counts is not None and callable(quarterly):
             known = {c.id for c in plan.safety_concerns}
-            wanted = [c for c in getattr(module, "OUTCOME_CONCERNS", ()) if c in known]
+            chooser = getattr(module, "outcome_concerns", None)  # the plan's analysis.effectiveness_indicators
+            wanted = [c for c in (chooser(plan) if callable(chooser) else ()) if c in known]
             if not wanted:
                 wanted = sorted(c.id for c in plan.safety_concerns if c.additional_measures)
             # a concern without a definition counts no case: its indicator cannot be assessed, not zero
@@ -1125,18 +1127,7 @@ class PsurData:
     # trail (21 CFR 11.10(e)) the report was made from; not an input, so not in the checksum
     audit_trail: tuple[int, str] = field(default=(0, ""))
 
-
-def resolve_plan(session: Session, plan_name: str) -> tuple[RiskManagementPlan, int | None, list[PlanVersion]]:
-    """The latest stored version of ``plan_name``, else the bundled plan of that name (not stored)."""
-    stored = latest_version(session, plan_name)
-    if stored is not None:
-        return stored.plan, stored.version, list_versions(session, plan_name)
-    if plan_name in bundled_plan_names():
-        return load_plan(plan_name), None, []
-    raise NotFoundError(
-        f"no plan {plan_name!r}: neither stored (load it with `riskplan plan load`) nor bundled "
-        f"({', '.join(bundled_plan_names())})"
-    )
+    plan_in_force: str = ""  # which plan version the report used and why (CurrentPlan.describe())
 
 
 def _canonical(value: Any) -> Any:
@@ -1184,7 +1175,9 @@ def collect_psur(
     The exposure table is read and the CDM opened first, so that bad input fails before the counting.
     """
     _check_interval(start, end)
-    plan, version, versions = resolve_plan(session, plan_name)
+    in_force = current_plan(session, plan_name)  # the approved version, else the latest stored, else bundled
+    plan, version = in_force.plan, in_force.version
+    versions = list_versions(session, plan_name) if version is not None else []
     exposure_data = NO_EXPOSURE
     exposure_sha = None
     if exposure is not None:
@@ -1206,6 +1199,7 @@ def collect_psur(
         plan_name=plan_name,
         plan=plan,
         plan_version=version,
+        plan_in_force=in_force.describe(),
         plan_sha256=content_hash(plan),
         start=start,
         end=end,
@@ -1612,7 +1606,12 @@ def write_psur(
         "checksum_sha256": data.checksum,
         "audit_trail": {"rows": data.audit_trail[0], "head_sha256": data.audit_trail[1]},
         "parameters": data.parameters,
-        "plan": {"name": plan_name, "version": data.plan_version, "content_sha256": data.plan_sha256},
+        "plan": {
+            "name": plan_name,
+            "version": data.plan_version,
+            "in_force": data.plan_in_force,
+            "content_sha256": data.plan_sha256,
+        },
         "counted_cases_sha256": data.counts.cases_sha256,
         "files": {
             "html": html_path.name,

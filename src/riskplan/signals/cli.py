@@ -348,15 +348,18 @@ def report_command(
     product_col: ProductColOpt = "product",
     event_col: EventColOpt = "event",
     strata_col: StrataOpt = None,
-    plan: Annotated[str, typer.Option("--plan", help="Plan whose safety-concern PTs to highlight")] = "uplizna",
+    plan: Annotated[
+        str | None,
+        typer.Option("--plan", help="Plan whose safety-concern PTs to highlight (default: the configured plan)"),
+    ] = None,
     measure: Annotated[str, typer.Option("--measure", help="EB05 or IC025 on the plot's y axis")] = "EB05",
     roles: RolesOpt = ",".join(FAERS_ROLES),
 ) -> None:
     """An HTML report for one product: its pairs' EB05 (or IC025) against N, concern PTs highlighted."""
-    from riskplan.plan.catalogue import load_plan
+    from riskplan.cli_support import plan_in_force
     from riskplan.signals.report import write_html_report
 
-    rmp = load_plan(plan)
+    rmp = plan_in_force(plan).plan
     con = duckdb.connect()
     try:
         with _source(faers, reports, report_col, product_col, event_col, strata_col, None, roles) as source:

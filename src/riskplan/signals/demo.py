@@ -1,13 +1,14 @@
 """Demo step: signal detection over the case store and a synthetic spontaneous database (GVP Module IX).
 
-The company's own cases (:class:`~riskplan.signals.sources.CaseStoreSource`: the UPLIZNA cases of the
-``cases`` step) are pooled with a synthetic spontaneous-reporting database
+The company's own cases (:class:`~riskplan.signals.sources.CaseStoreSource`: the cases of the ``cases``
+step, for the configured plan) are pooled with a synthetic spontaneous-reporting database
 (:func:`~riskplan.signals.synth.synthesise_spontaneous`) that stands in for the wider background, as in
 screening EudraVigilance or FAERS together with one's own database (GVP IX.B.2). The synthetic database
 names its products ``DRUG-00001``… and events ``EVENT-00001``… by frequency rank; here one mid-ranked
-product is renamed ``inebilizumab``, and synthetic events are renamed to the case store's PTs (the most
-frequent PTs of the cases to the most frequent synthetic events, so the cases' events have a background)
-and to three PTs of the plan's safety concerns, with associations injected for inebilizumab:
+product is renamed to the plan's active substance (:func:`demo_product`; for UPLIZNA ``inebilizumab``),
+and synthetic events are renamed to the case store's PTs (the most frequent PTs of the cases to the most
+frequent synthetic events, so the cases' events have a background) and to three PTs (demo data, chosen
+from the bundled UPLIZNA plan's safety concerns), with associations injected for the product:
 
 - Progressive multifocal leukoencephalopathy (PML concern), a rare event reported 10 times as often;
 - Infusion related reaction (infusion-reaction concern), 3 times as often;
@@ -15,7 +16,7 @@ and to three PTs of the plan's safety concerns, with associations injected for i
 
 Disproportionality (:func:`~riskplan.signals.disproportionality.detect`) runs over the pooled table;
 :func:`~riskplan.signals.workflow.signals_from_detection` records a detected signal for each
-inebilizumab pair flagged by EB05 ≥ 2 (idempotent: a second run adds nothing), linked to the safety
+product pair flagged by EB05 ≥ 2 (idempotent: a second run adds nothing), linked to the safety
 concern whose definition lists the PT. The step prints the signals against the plan's concerns and
 writes the detection table (CSV, and Parquet for the web signal board) and the HTML report.
 """
@@ -30,9 +31,8 @@ import numpy as np
 from rich.table import Table
 
 from riskplan.errors import UserInputError
-from riskplan.plan.catalogue import load_plan
+from riskplan.plan import current_plan
 from riskplan.plan.model import RiskManagementPlan
-from riskplan.plan.versions import latest_version
 from riskplan.signals.disproportionality import DetectionResult, detect
 from riskplan.signals.report import write_html_report
 from riskplan.signals.sources import CaseStoreSource
@@ -43,13 +43,13 @@ from riskplan.store.db import session_scope
 if TYPE_CHECKING:
     from riskplan.demo import DemoContext
 
-DEMO_PRODUCT = "inebilizumab"
 DEMO_REPORTS = 200_000
 DEMO_SEED = 2026
 DEMO_THRESHOLDS = ("eb05",)
-#: Frequency rank of the synthetic product renamed to inebilizumab (~1,000 of 200,000 reports).
+#: Frequency rank of the synthetic product renamed to the plan's substance (~1,000 of 200,000 reports).
 PRODUCT_RANK = 80
-#: (PT of a plan concern, rank of the synthetic event it renames, relative reporting rate injected).
+#: Demo data: (PT of a concern of the bundled UPLIZNA plan, rank of the synthetic event it renames, relative
+#: reporting rate injected). With another plan they are injected all the same, as events of no concern.
 INJECTED = (
     ("Progressive multifocal leukoencephalopathy", 150, 10.0),
     ("Infusion related reaction", 40, 3.0),
@@ -57,12 +57,16 @@ INJECTED = (
 )
 
 
+def demo_product(plan: RiskManagementPlan) -> str:
+    """The plan's product as the case store names it in a detection table (its active substance, lower case)."""
+    return plan.product.active_substance.strip().casefold()
+
+
 def _plan(ctx: DemoContext) -> RiskManagementPlan:
     if ctx.plan is not None:
         return ctx.plan
     with session_scope(ctx.engine) as session:
-        stored = latest_version(session, ctx.settings.default_plan)
-    return stored.plan if stored is not None else load_plan(ctx.settings.default_plan)
+        return current_plan(session, ctx.settings.default_plan).plan
 
 
 def _event_names(case_pts: list[str], n_events: int) -> dict[str, str]:
@@ -76,10 +80,14 @@ def _event_names(case_pts: list[str], n_events: int) -> dict[str, str]:
     return names
 
 
-def pooled_detection(ctx: DemoContext, con: duckdb.DuckDBPyConnection, plan_name: str) -> tuple[DetectionResult, str]:
+def pooled_detection(
+    ctx: DemoContext, con: duckdb.DuckDBPyConnection, plan: RiskManagementPlan
+) -> tuple[DetectionResult, str]:
     """Disproportionality over the case store pooled with the synthetic database; returns the result and
     a description of the data."""
-    cases = CaseStoreSource(ctx.engine, plan_name=plan_name)
+    cases = CaseStoreSource(ctx.engine, plan_name=plan.name)
+    renamed = demo_product(plan)
+    sql_name = renamed.replace("'", "''")  # an SQL string literal
     case_rel = cases.to_relation(con)
     case_pts = [
         str(event)
@@ -102,7 +110,7 @@ def pooled_detection(ctx: DemoContext, con: duckdb.DuckDBPyConnection, plan_name
         SELECT (report_id + {DEMO_REPORTS})::BIGINT AS report_id, product, event FROM ({case_rel.sql_query()})
         UNION ALL
         SELECT s.report_id::BIGINT AS report_id,
-               CASE WHEN s.product = '{product}' THEN '{DEMO_PRODUCT}' ELSE s.product END AS product,
+               CASE WHEN s.product = '{product}' THEN '{sql_name}' ELSE s.product END AS product,
                coalesce(m.name, s.event) AS event
         FROM ({synth_rel.sql_query()}) s LEFT JOIN _demo_event_names m ON m.code = s.event
         """
@@ -112,7 +120,7 @@ def pooled_detection(ctx: DemoContext, con: duckdb.DuckDBPyConnection, plan_name
     n_cases = counts.reports if counts is not None else 0
     description = (
         f"{n_cases:,} cases of the case store pooled with {DEMO_REPORTS:,} synthetic spontaneous reports "
-        f"(seed {DEMO_SEED}; {product} as {DEMO_PRODUCT}, injected: "
+        f"(seed {DEMO_SEED}; {product} as {renamed}, injected: "
         + ", ".join(f"{pt} ×{rate:g}" for pt, _, rate in INJECTED)
         + ")"
     )
@@ -121,31 +129,32 @@ def pooled_detection(ctx: DemoContext, con: duckdb.DuckDBPyConnection, plan_name
 
 
 def step_signals(ctx: DemoContext) -> None:
-    """Detect disproportionality for inebilizumab, record detected signals, print them against the plan."""
+    """Detect disproportionality for the plan's product, record detected signals, print them against the plan."""
     plan = _plan(ctx)
+    product = demo_product(plan)
     folder = ctx.out_dir / "signals"
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     try:
-        result, description = pooled_detection(ctx, con, plan.name)
+        result, description = pooled_detection(ctx, con, plan)
         with session_scope(ctx.engine) as session:
             created = signals_from_detection(
                 session,
                 result,
                 DEMO_THRESHOLDS,
-                product=DEMO_PRODUCT,
+                product=product,
                 plan=plan,
                 who=ctx.settings.user,
                 source_description=description,
             )
-            signals = [s for s in list_signals(session, product=DEMO_PRODUCT) if s.is_open]
+            signals = [s for s in list_signals(session, product=product) if s.is_open]
         ctx.console.print(f"sources: {description}")
         ctx.console.print(
             f"disproportionality: {result.counts.n_total:,} reports, {result.n_pairs:,} product-event pairs, "
             f"{result.timings.get('total', 0.0):.1f} s"
         )
         ctx.console.print(
-            f"{DEMO_PRODUCT}: {len(created)} new signal(s) recorded (threshold {', '.join(DEMO_THRESHOLDS)}); "
+            f"{product}: {len(created)} new signal(s) recorded (threshold {', '.join(DEMO_THRESHOLDS)}); "
             f"{len(signals)} open"
         )
         ctx.console.print(_signal_table(result, signals, plan))
@@ -159,8 +168,8 @@ def step_signals(ctx: DemoContext) -> None:
         table_parquet = folder / "disproportionality.parquet"
         result.write(table_parquet)
         ctx.wrote("disproportionality table (parquet, for the web signal board)", table_parquet)
-        report = write_html_report(result, DEMO_PRODUCT, plan, folder / f"{DEMO_PRODUCT}.html", source=description)
-        ctx.wrote(f"signal detection report for {DEMO_PRODUCT} (html)", Path(report))
+        report = write_html_report(result, product, plan, folder / f"{product}.html", source=description)
+        ctx.wrote(f"signal detection report for {product} (html)", Path(report))
     finally:
         con.close()
 
@@ -174,14 +183,15 @@ def _fmt(value: float) -> str:
 
 
 def _signal_table(result: DetectionResult, signals: list[Signal], plan: RiskManagementPlan) -> Table:
+    product = demo_product(plan)
     titles = {c.id: c.list_title for c in plan.safety_concerns}
-    table = Table(title=f"Open signals for {DEMO_PRODUCT} against the plan's safety concerns (GVP IX)")
+    table = Table(title=f"Open signals for {product} against the plan's safety concerns (GVP IX)")
     for column in ("signal", "event (PT)", "N", "EB05", "PRR", "IC025", "safety concern", "state"):
         table.add_column(column, justify="right" if column in ("N", "EB05", "PRR", "IC025") else "left")
     rows = []
     for s in signals:
         try:
-            measures = result.row(DEMO_PRODUCT, s.event) if s.event else {}
+            measures = result.row(product, s.event) if s.event else {}
         except UserInputError:  # an open signal whose event is not in this data
             measures = {}
         rows.append((measures.get("EB05", float("nan")), s, measures))

@@ -43,7 +43,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan.catalogue import bundled_plan_names, load_plan, load_plan_file
+from riskplan.plan import CurrentPlan, current_plan
+from riskplan.plan.catalogue import bundled_plan_names, load_plan_file
 from riskplan.plan.diff import PlanDiff, diff_plans
 from riskplan.plan.loading import prepare_load, store_load
 from riskplan.plan.model import RiskManagementPlan
@@ -417,12 +418,6 @@ def _to_transition(t: SignalTransitionRow) -> Transition:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _plan_for_reference(session: Session, plan_name: str) -> RiskManagementPlan:
-    """The latest stored version of a plan, else the bundled plan of that name."""
-    stored = latest_version(session, plan_name)
-    return stored.plan if stored is not None else load_plan(plan_name)
-
-
 def _next_id(session: Session, year: int) -> str:
     prefix = f"{ID_PREFIX}-{year}-"
     taken = session.scalars(select(SignalRow.signal_id).where(SignalRow.signal_id.like(prefix + "%"))).all()
@@ -461,8 +456,8 @@ def new_signal(
     """Record a detected signal (GVP IX.B.2) and return it.
 
     A signal is about an event (MedDRA PT) and/or a safety concern of a plan (``concern_id``, checked
-    against ``plan``, else the latest stored version of ``plan_name``, else the bundled plan of that
-    name; ``plan_name`` defaults to ``plan.name``). ``cases``: case numbers
+    against ``plan``, else the current plan of ``plan_name``, :func:`riskplan.plan.current_plan`;
+    ``plan_name`` defaults to ``plan.name``). ``cases``: case numbers
     (``RP0000042``) or worldwide case ids of the store. ``detected``: the date the signal was detected
     (default: today; not in the future). ``statistics``: the disproportionality row of a hit.
     """
@@ -481,7 +476,7 @@ def new_signal(
     if concern_id is not None:
         if plan_name is None:
             raise UserInputError(f"safety concern {concern_id!r}: name the plan it belongs to")
-        reference = plan if plan is not None and plan.name == plan_name else _plan_for_reference(session, plan_name)
+        reference = plan if plan is not None and plan.name == plan_name else current_plan(session, plan_name).plan
         known = [c.id for c in reference.safety_concerns]
         if concern_id not in known:
             raise UserInputError(
@@ -612,19 +607,22 @@ def _apply_plan_outcome(
         raise UserInputError(
             f"signal {row.signal_id} belongs to plan {row.plan_name!r}, but the plan given is {changed.name!r}"
         )
-    baseline = latest_version(session, changed.name)
-    if baseline is None:
-        if changed.name not in bundled_plan_names():
-            raise UserInputError(
-                f"plan {changed.name!r} has no stored version to change: store it first (`riskplan plan load`)"
-            )
-        baseline, _ = record_plan(
+    if changed.name not in bundled_plan_names() and latest_version(session, changed.name) is None:
+        raise UserInputError(
+            f"plan {changed.name!r} has no stored version to change: store it first (`riskplan plan load`)"
+        )
+    # The change is judged against the plan in force (as `plan load` completes the file from it).
+    in_force = current_plan(session, changed.name)
+    if in_force.version is None:
+        stored, _ = record_plan(
             session,
-            load_plan(changed.name),
+            in_force.plan,
             who=who,
             source=f"bundled plan {changed.name}",
             reason=f"baseline before signal {row.signal_id}",
         )
+        in_force = CurrentPlan(stored.plan, "latest stored version (not approved)", stored.version)
+    baseline = in_force
     # The same use case as `riskplan plan load`: parts the file lists as absent are kept, no silent loss.
     prepared = prepare_load(session, changed, source=f"signal {row.signal_id}")
     change = diff_plans(baseline.plan, prepared.plan)
@@ -690,8 +688,8 @@ def transition(
     the current state (the message names the allowed next states), when there is no reason, when closing
     without acting as the QPPV (``role="qppv"``) or without an ``outcome``, or when an outcome that
     changes the plan comes without the changed ``plan`` (a plan or a plan file) or with one whose
-    difference from the latest stored version does not fit the outcome. ``at``: when the move was
-    made (default now; not before the signal's last move, not in the future).
+    difference from the plan in force (:func:`riskplan.plan.current_plan`) does not fit the outcome.
+    ``at``: when the move was made (default now; not before the signal's last move, not in the future).
     """
     row = _row(session, signal_id)
     target = parse_state(to_state)
@@ -749,7 +747,7 @@ def transition(
         if plan is None:
             raise UserInputError(
                 f"the outcome {chosen.value!r} changes the risk management plan: give the changed plan "
-                "(a plan file, e.g. `--plan uplizna-changed.yaml`)"
+                f"(a plan file, e.g. `--plan {row.plan_name or 'plan'}-changed.yaml`)"
             )
         plan_name, plan_version, touched = _apply_plan_outcome(session, row, chosen, plan, who=who, reason=reason)
 

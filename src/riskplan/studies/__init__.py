@@ -60,10 +60,9 @@ from riskplan.studies.stats import (
 )
 from riskplan.studies.survival import KaplanMeierCurve, SurvivalResult, kaplan_meier, time_to_first_event
 from riskplan.studies.synth import SynthSummary, synthesise_omop
-from riskplan.studies.utilisation import INEBILIZUMAB_SCHEDULE, DosingSchedule, UtilisationResult, drug_utilisation
+from riskplan.studies.utilisation import DosingSchedule, UtilisationResult, drug_utilisation, schedule_from_plan
 
 __all__ = [
-    "INEBILIZUMAB_SCHEDULE",
     "LYMPHOCYTE_COUNT_DECREASED",
     "NEUTROPHIL_COUNT_DECREASED",
     "SIX_MONTHLY_INFUSION",
@@ -121,6 +120,7 @@ __all__ = [
     "result_tables",
     "result_to_dict",
     "run_plan_study",
+    "schedule_from_plan",
     "smd_binary",
     "smd_continuous",
     "standardised_ratio",

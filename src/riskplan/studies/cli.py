@@ -17,9 +17,9 @@ import typer
 from rich import box
 from rich.table import Table
 
-from riskplan.cli_support import console, user_errors
+from riskplan.cli_support import console, plan_in_force, user_errors
 from riskplan.errors import UserInputError
-from riskplan.plan.catalogue import load_plan
+from riskplan.plan.model import RiskManagementPlan
 from riskplan.studies.background import load_background_rates
 from riskplan.studies.cdm import Cdm, open_cdm
 from riskplan.studies.characteristics import baseline_characteristics
@@ -36,11 +36,11 @@ from riskplan.studies.concepts import ConceptSet, parse_concept_ids
 from riskplan.studies.incidence import incidence
 from riskplan.studies.labs import lab_safety
 from riskplan.studies.outcomes import OutcomeDefinition, outcome_from_concept_ids, outcome_from_concern
-from riskplan.studies.plan_studies import STUDY_ANALYSES, plan_concomitant, run_plan_study
+from riskplan.studies.plan_studies import plan_concomitant, product_drug, run_plan_study
 from riskplan.studies.pregnancy import pregnancy_outcomes
 from riskplan.studies.results import ResultTable, result_tables, result_to_dict
 from riskplan.studies.synth import synthesise_omop
-from riskplan.studies.utilisation import INEBILIZUMAB_SCHEDULE, drug_utilisation
+from riskplan.studies.utilisation import drug_utilisation, schedule_from_plan
 
 app = typer.Typer(
     help="Observational studies of the plan on OMOP CDM data: cohorts, incidence, characteristics, "
@@ -77,7 +77,14 @@ CoversOption = Annotated[
 ]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text (tables), json or csv")]
 OutOption = Annotated[Path | None, typer.Option("--out", help="Write the output to this file instead of stdout")]
-PlanOption = Annotated[str, typer.Option("--plan", help="Bundled plan name or plan file (for concern:<id> outcomes)")]
+PlanOption = Annotated[
+    str | None,
+    typer.Option(
+        "--plan",
+        help="Plan name (default: the configured plan; its approved version, else the latest stored, "
+        "else the bundled file) or a plan file",
+    ),
+]
 
 
 def _open(cdm: str) -> Cdm:
@@ -102,10 +109,9 @@ def _cohorts(
     return build_comparative_cohorts(cdm, t_def, c_def)
 
 
-def _outcome(text: str, plan: str) -> tuple[OutcomeDefinition, str | None]:
+def _outcome(text: str, rmp: RiskManagementPlan) -> tuple[OutcomeDefinition, str | None]:
     if text.startswith("concern:"):
         concern_id = text.removeprefix("concern:")
-        rmp = load_plan(plan)
         try:
             return outcome_from_concern(rmp.concern(concern_id)), concern_id
         except KeyError:
@@ -240,10 +246,11 @@ def incidence_command(
     dose_covers: CoversOption = None,
     fmt: FormatOption = OutputFormat.TEXT,
     out: OutOption = None,
-    plan: PlanOption = "uplizna",
+    plan: PlanOption = None,
 ) -> None:
     """Incidence of the first outcome in new users: rates per 100 PY (exact CIs), strata, rate ratio, SIR."""
-    definition, concern_id = _outcome(outcome, plan)
+    rmp = plan_in_force(plan).plan
+    definition, concern_id = _outcome(outcome, rmp)
     with _open(cdm) as c:
         t, k = _cohorts(c, target, comparator, washout, tar, grace, dose_covers)
         result = incidence(
@@ -251,7 +258,7 @@ def incidence_command(
             t,
             definition,
             comparator=k,
-            concomitant=plan_concomitant(load_plan(plan)),
+            concomitant=plan_concomitant(rmp),
             background=load_background_rates() if concern_id else None,
             background_outcome=concern_id,
         )
@@ -277,12 +284,13 @@ def characteristics_command(
     dose_covers: CoversOption = None,
     fmt: FormatOption = OutputFormat.TEXT,
     out: OutOption = None,
-    plan: PlanOption = "uplizna",
+    plan: PlanOption = None,
 ) -> None:
     """Baseline characteristics at index with standardised mean differences (Austin 2009)."""
+    rmp = plan_in_force(plan).plan
     with _open(cdm) as c:
         t, k = _cohorts(c, target, comparator, washout, tar, grace, dose_covers)
-        result = baseline_characteristics(c, t, k, concomitant=plan_concomitant(load_plan(plan)))
+        result = baseline_characteristics(c, t, k, concomitant=plan_concomitant(rmp))
         _emit(result, fmt, result.table, out, result.notes)
 
 
@@ -292,20 +300,29 @@ def utilisation_command(
     cdm: CdmOption,
     target: TargetOption,
     washout: WashoutOption = 365,
-    grace: GraceOption = 90,
-    dose_covers: CoversOption = 183,
+    grace: Annotated[
+        int | None, typer.Option("--grace", min=0, help="Grace period (days) bridging gaps (default: the plan's)")
+    ] = None,
+    dose_covers: Annotated[
+        int | None, typer.Option("--dose-covers", min=1, help="Days each dose covers (default: the plan's)")
+    ] = None,
     schedule: Annotated[
-        str, typer.Option("--schedule", help="inebilizumab (day 1, day 15, every 6 months) or none")
-    ] = "inebilizumab",
+        str, typer.Option("--schedule", help="plan (the schedule of the plan's dosing check) or none")
+    ] = "plan",
     fmt: FormatOption = OutputFormat.TEXT,
     out: OutOption = None,
+    plan: PlanOption = None,
 ) -> None:
     """Drug utilisation: doses and adherence to the schedule, intervals, persistence, premedication."""
-    if schedule not in ("inebilizumab", "none"):
-        raise UserInputError(f"--schedule: {schedule!r} is not a known schedule (inebilizumab, none)")
+    if schedule not in ("plan", "none"):
+        raise UserInputError(f"--schedule: {schedule!r} is not a known schedule (plan, none)")
+    rmp = plan_in_force(plan).plan
+    dosing = product_drug(rmp)  # the plan's product: its time at risk unless given
+    grace = dosing.grace_days if grace is None else grace
+    dose_covers = dosing.dose_covers_days if dose_covers is None else dose_covers
     with _open(cdm) as c:
         t, _ = _cohorts(c, target, None, washout, TarKind.ON_TREATMENT, grace, dose_covers)
-        result = drug_utilisation(c, t, INEBILIZUMAB_SCHEDULE if schedule == "inebilizumab" else None)
+        result = drug_utilisation(c, t, schedule_from_plan(rmp) if schedule == "plan" else None)
         _emit(result, fmt, result.doses, out, result.notes)
 
 
@@ -347,24 +364,25 @@ def pregnancy_command(
 @app.command("run")
 @user_errors
 def run_command(
-    study_id: Annotated[str, typer.Argument(help=f"Study id of the plan: {', '.join(STUDY_ANALYSES)}")],
+    study_id: Annotated[str, typer.Argument(help="Study id of the plan (one with an analysis design)")],
     cdm: CdmOption,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the report and results (default: <output dir>/studies)")
     ] = None,
-    plan: PlanOption = "uplizna",
+    plan: PlanOption = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF report")] = True,
 ) -> None:
-    """Run a whole study of the plan and write its report (HTML, PDF) and results (JSON)."""
+    """Run a whole study of the plan in force and write its report (HTML, PDF) and results (JSON)."""
     from riskplan.reports.study_report import write_study_report
 
-    rmp = load_plan(plan)
+    in_force = plan_in_force(plan)
+    rmp = in_force.plan
     if out is None:
         from riskplan.settings import get_settings
 
         out = get_settings().output_dir / "studies"
     with _open(cdm) as c:
-        run = run_plan_study(c, rmp, study_id)
+        run = run_plan_study(c, rmp, study_id, plan_label=in_force.describe())
         files = write_study_report(run, out, pdf=pdf)
         results = out / f"{study_id}.json"
         results.write_text(

@@ -1,18 +1,21 @@
-"""The plan's studies run as analyses: each study id of the UPLIZNA plan mapped to its cohorts,
-analyses and report sections.
+"""The plan's studies run as analyses on an OMOP CDM: each study the plan's ``analysis`` block gives a
+design (:class:`~riskplan.plan.model.StudyAnalysis`) mapped to its cohorts, analyses and report sections. The
+product, its comparators, their concepts and dosing, and the outcomes are the plan's data; the design
+says which analyses run:
 
-* ``spheres-registry-study`` (disease registry, comparative safety of NMOSD treatments, targeted
-  events): inebilizumab vs each comparator (rituximab, azathioprine, mycophenolate mofetil,
-  eculizumab, satralizumab) — incidence of serious infections, malignancy and infusion/hypersensitivity
-  reactions with rate ratios; baseline characteristics vs rituximab; pregnancy outcomes.
-* ``pregnancy-registry-study``: pregnancy outcomes by exposure (any dose during pregnancy or within
-  6 months before conception), prospective and retrospective enrolment apart.
-* ``real-world-observational-study``: new users of inebilizumab — characteristics, drug utilisation
-  (schedule, intervals, persistence, premedication), incidence of infusion reactions, serious
-  infections (incl. PML) and malignancy with strata, SIRs and Kaplan–Meier curves.
-* ``post-authorization-safety-study`` (long-term safety with lab data during and after treatment):
-  inebilizumab since first dose — CTCAE grades and shift tables, B-cell repletion, IgG, incidence of
-  neutropenia (the plan's lab criterion) and serious infections.
+* ``comparative registry`` (a disease registry, targeted events): new users of the product vs each
+  comparator — incidence of the study's outcomes with rate ratios; baseline characteristics and
+  Kaplan–Meier curves against ``characteristics_vs``; pregnancy outcomes.
+* ``pregnancy registry``: pregnancy outcomes by exposure (any dose during pregnancy or within 6 months
+  before conception), prospective and retrospective enrolment apart.
+* ``new-user cohort``: new users of the product — characteristics, drug utilisation (the schedule of the
+  plan's dosing check, intervals, persistence, premedication), incidence of the outcomes with strata,
+  SIRs and Kaplan–Meier curves.
+* ``long-term safety`` (lab data during and after treatment): the product since the first dose — CTCAE
+  grades and shift tables, B-cell repletion, IgG, incidence of the outcomes.
+
+For UPLIZNA (the bundled plan), e.g. the SPHERES registry study compares inebilizumab with rituximab,
+azathioprine, mycophenolate mofetil, eculizumab and satralizumab.
 """
 
 from __future__ import annotations
@@ -21,14 +24,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from riskplan.errors import NotFoundError
-from riskplan.plan.model import PharmacovigilanceStudy, RiskManagementPlan
+from riskplan.errors import NotFoundError, UserInputError
+from riskplan.plan.model import PharmacovigilanceStudy, RiskManagementPlan, StudyAnalysis, StudyDesign, StudyDrug
 from riskplan.studies import vocabulary as v
 from riskplan.studies.background import load_background_rates
 from riskplan.studies.cdm import Cdm
 from riskplan.studies.characteristics import baseline_characteristics
 from riskplan.studies.cohorts import (
-    SIX_MONTHLY_INFUSION,
     Cohort,
     NewUserCohortDefinition,
     TarKind,
@@ -43,7 +45,7 @@ from riskplan.studies.outcomes import outcome_events, outcome_from_concern
 from riskplan.studies.pregnancy import pregnancy_outcomes
 from riskplan.studies.results import ResultTable
 from riskplan.studies.survival import time_to_first_event
-from riskplan.studies.utilisation import INEBILIZUMAB_SCHEDULE, drug_utilisation
+from riskplan.studies.utilisation import drug_utilisation, schedule_from_plan
 
 
 @dataclass(frozen=True)
@@ -66,16 +68,47 @@ class StudyRun:
     sections: tuple[StudySection, ...]
 
 
-def drug_definition(name: str, washout_days: int = 365, since_first: bool = False) -> NewUserCohortDefinition:
-    """New users of a plan substance with the time at risk that fits its dosing."""
-    ingredient = v.SUBSTANCES[name]
-    if name in ("inebilizumab", "rituximab"):
-        tar = SIX_MONTHLY_INFUSION
-    else:
-        tar = TimeAtRisk(TarKind.ON_TREATMENT, grace_days=30)
-    if since_first:
-        tar = TimeAtRisk(TarKind.SINCE_FIRST, grace_days=tar.grace_days, dose_covers_days=tar.dose_covers_days)
-    return NewUserCohortDefinition(name, ConceptSet(name, (ingredient,)), washout_days, tar)
+def product_drug(plan: RiskManagementPlan) -> StudyDrug:
+    """The plan's product as its studies find it: ``analysis.product``, else the active substance by name."""
+    given = plan.analysis.product if plan.analysis is not None else None
+    return given or StudyDrug(substance=plan.product.active_substance)
+
+
+def drug_concepts(drug: StudyDrug) -> tuple[int, ...] | None:
+    """The drug's ingredient concepts: given in the plan, else riskplan's vocabulary concept of its name."""
+    if drug.concept_ids:
+        return tuple(drug.concept_ids)
+    found = v.SUBSTANCES.get(drug.substance.casefold())
+    return None if found is None else (found,)
+
+
+def drug_definition(drug: StudyDrug, washout_days: int = 365, since_first: bool = False) -> NewUserCohortDefinition:
+    """New users of a substance of the plan with the time at risk that fits its dosing."""
+    concepts = drug_concepts(drug)
+    if concepts is None:
+        raise UserInputError(
+            f"no OMOP concept for the substance {drug.substance!r}: give its concept_ids in the plan "
+            "(analysis.product, or the study's comparators)"
+        )
+    kind = TarKind.SINCE_FIRST if since_first else TarKind.ON_TREATMENT
+    tar = TimeAtRisk(kind, grace_days=drug.grace_days, dose_covers_days=drug.dose_covers_days)
+    return NewUserCohortDefinition(drug.substance, ConceptSet(drug.substance, concepts), washout_days, tar)
+
+
+def study_analysis(plan: RiskManagementPlan, study: PharmacovigilanceStudy) -> StudyAnalysis | None:
+    """How riskplan runs the study (the plan's ``analysis.studies``); None: riskplan cannot run it."""
+    return None if plan.analysis is None else plan.analysis.studies.get(study.id)
+
+
+def runnable(plan: RiskManagementPlan, study: PharmacovigilanceStudy) -> bool:
+    return study_analysis(plan, study) is not None
+
+
+def _outcomes(plan: RiskManagementPlan, study: PharmacovigilanceStudy, analysis: StudyAnalysis) -> list[str]:
+    """The concerns whose incidence the study estimates: its analysis' outcomes, else its safety concerns."""
+    wanted = analysis.outcomes or study.safety_concerns
+    known = {c.id for c in plan.safety_concerns}
+    return [c for c in wanted if c in known]
 
 
 def plan_concomitant(plan: RiskManagementPlan) -> ConceptSet:
@@ -90,12 +123,10 @@ def plan_concomitant(plan: RiskManagementPlan) -> ConceptSet:
     return ConceptSet("concomitant immunosuppressants", tuple(ids or (v.PREDNISONE,)))
 
 
-COMORBIDITIES = {
-    "hypertension": ConceptSet("hypertension", (v.HYPERTENSION,)),
-    "diabetes": ConceptSet("diabetes", (v.DIABETES,)),
-    "depression": ConceptSet("depression", (v.DEPRESSION,)),
-    "systemic lupus erythematosus": ConceptSet("sle", (v.SLE,)),
-}
+def comorbidities(plan: RiskManagementPlan) -> dict[str, ConceptSet]:
+    """The plan's named comorbidities for baseline characteristics (``analysis.comorbidities``)."""
+    named = plan.analysis.comorbidities if plan.analysis is not None else {}
+    return {label: ConceptSet(label, tuple(ids)) for label, ids in named.items()}
 
 
 def _incidence_sections(
@@ -143,79 +174,95 @@ def _incidence_sections(
     return sections
 
 
-def _spheres(cdm: Cdm, plan: RiskManagementPlan, study: PharmacovigilanceStudy) -> list[StudySection]:
+def _comparative_registry(
+    cdm: Cdm, plan: RiskManagementPlan, study: PharmacovigilanceStudy, analysis: StudyAnalysis
+) -> list[StudySection]:
     sections: list[StudySection] = []
-    concerns: list[str] = [
-        c
-        for c in ("serious-infections", "malignancy", "infusion-reaction")
-        if c in {x.id for x in plan.safety_concerns}
-    ]
-    for comparator in ("rituximab", "azathioprine", "mycophenolate mofetil", "eculizumab", "satralizumab"):
-        t, c = build_comparative_cohorts(cdm, drug_definition("inebilizumab"), drug_definition(comparator))
+    product = product_drug(plan)
+    name = product.substance
+    concerns = _outcomes(plan, study, analysis)
+    for comparator in analysis.comparators:
+        vs = comparator.substance
+        t, c = build_comparative_cohorts(cdm, drug_definition(product), drug_definition(comparator))
         sections.append(
             StudySection(
                 "cohorts",
-                f"Cohorts: inebilizumab vs {comparator}",
+                f"Cohorts: {name} vs {vs}",
                 "New users with 365 days washout; persons in both cohorts removed.",
                 (t, c),
             )
         )
-        if comparator == "rituximab":
+        main = vs == analysis.characteristics_vs
+        if main:
             sections.append(
                 StudySection(
                     "characteristics",
-                    "Baseline characteristics: inebilizumab vs rituximab",
+                    f"Baseline characteristics: {name} vs {vs}",
                     "Covariates at index with Austin 2009 standardised mean differences.",
-                    baseline_characteristics(cdm, t, c, concomitant=plan_concomitant(plan), conditions=COMORBIDITIES),
+                    baseline_characteristics(
+                        cdm, t, c, concomitant=plan_concomitant(plan), conditions=comorbidities(plan)
+                    ),
                 )
             )
-        sections += _incidence_sections(cdm, plan, t, concerns, comparator=c, survival=comparator == "rituximab")
+        sections += _incidence_sections(cdm, plan, t, concerns, comparator=c, survival=main)
     sections.append(
         StudySection(
             "pregnancy",
             "Pregnancy outcomes (targeted event: pregnancy)",
-            "Pregnancies exposed to inebilizumab and their outcomes.",
-            pregnancy_outcomes(cdm, ConceptSet("inebilizumab", (v.INEBILIZUMAB,))),
+            f"Pregnancies exposed to {name} and their outcomes.",
+            pregnancy_outcomes(cdm, drug_definition(product).drug),
         )
     )
     return sections
 
 
-def _pregnancy(cdm: Cdm, plan: RiskManagementPlan, study: PharmacovigilanceStudy) -> list[StudySection]:
+def _pregnancy(
+    cdm: Cdm, plan: RiskManagementPlan, study: PharmacovigilanceStudy, analysis: StudyAnalysis
+) -> list[StudySection]:
+    product = product_drug(plan)
     return [
         StudySection(
             "pregnancy",
             "Pregnancy and birth outcomes",
-            "Exposure: any inebilizumab dose during pregnancy or within 6 months before conception.",
-            pregnancy_outcomes(cdm, ConceptSet("inebilizumab", (v.INEBILIZUMAB,))),
+            f"Exposure: any {product.substance} dose during pregnancy or within 6 months before conception.",
+            pregnancy_outcomes(cdm, drug_definition(product).drug),
         )
     ]
 
 
-def _real_world(cdm: Cdm, plan: RiskManagementPlan, study: PharmacovigilanceStudy) -> list[StudySection]:
-    cohort = build_new_user_cohort(cdm, drug_definition("inebilizumab"))
+def _new_user_cohort(
+    cdm: Cdm, plan: RiskManagementPlan, study: PharmacovigilanceStudy, analysis: StudyAnalysis
+) -> list[StudySection]:
+    name = product_drug(plan).substance
+    cohort = build_new_user_cohort(cdm, drug_definition(product_drug(plan)))
+    schedule = schedule_from_plan(plan)
     sections = [
-        StudySection("cohorts", "Cohort: new users of inebilizumab", "New users with 365 days washout.", (cohort,)),
+        StudySection("cohorts", f"Cohort: new users of {name}", "New users with 365 days washout.", (cohort,)),
         StudySection(
             "characteristics",
-            "Characteristics of new users of inebilizumab",
+            f"Characteristics of new users of {name}",
             "Demographics, comorbidities and concomitant medication at index.",
-            baseline_characteristics(cdm, cohort, concomitant=plan_concomitant(plan), conditions=COMORBIDITIES),
+            baseline_characteristics(cdm, cohort, concomitant=plan_concomitant(plan), conditions=comorbidities(plan)),
         ),
         StudySection(
-            "utilisation", "Drug utilisation of inebilizumab", INEBILIZUMAB_SCHEDULE.name, drug_utilisation(cdm, cohort)
+            "utilisation",
+            f"Drug utilisation of {name}",
+            schedule.name if schedule is not None else "No dosing schedule in the plan: adherence not assessed.",
+            drug_utilisation(cdm, cohort, schedule),
         ),
     ]
-    concerns = [c for c in study.safety_concerns] or ["infusion-reaction", "serious-infections", "pml", "malignancy"]
-    return sections + _incidence_sections(cdm, plan, cohort, concerns)
+    return sections + _incidence_sections(cdm, plan, cohort, _outcomes(plan, study, analysis))
 
 
-def _long_term(cdm: Cdm, plan: RiskManagementPlan, study: PharmacovigilanceStudy) -> list[StudySection]:
-    cohort = build_new_user_cohort(cdm, drug_definition("inebilizumab", since_first=True))
+def _long_term(
+    cdm: Cdm, plan: RiskManagementPlan, study: PharmacovigilanceStudy, analysis: StudyAnalysis
+) -> list[StudySection]:
+    name = product_drug(plan).substance
+    cohort = build_new_user_cohort(cdm, drug_definition(product_drug(plan), since_first=True))
     sections = [
         StudySection(
             "cohorts",
-            "Cohort: patients receiving inebilizumab (since first dose)",
+            f"Cohort: patients receiving {name} (since first dose)",
             "Followed from the first dose to the end of observation, during and after treatment.",
             (cohort,),
         ),
@@ -226,29 +273,35 @@ def _long_term(cdm: Cdm, plan: RiskManagementPlan, study: PharmacovigilanceStudy
             lab_safety(cdm, cohort),
         ),
     ]
-    known = {c.id for c in plan.safety_concerns}
     return sections + _incidence_sections(
-        cdm, plan, cohort, [c for c in ("neutropenia", "serious-infections") if c in known], label=" (since first dose)"
+        cdm, plan, cohort, _outcomes(plan, study, analysis), label=" (since first dose)"
     )
 
 
-STUDY_ANALYSES: dict[str, Callable[[Cdm, RiskManagementPlan, PharmacovigilanceStudy], list[StudySection]]] = {
-    "spheres-registry-study": _spheres,
-    "pregnancy-registry-study": _pregnancy,
-    "real-world-observational-study": _real_world,
-    "post-authorization-safety-study": _long_term,
+STUDY_ANALYSES: dict[
+    StudyDesign, Callable[[Cdm, RiskManagementPlan, PharmacovigilanceStudy, StudyAnalysis], list[StudySection]]
+] = {
+    StudyDesign.COMPARATIVE_REGISTRY: _comparative_registry,
+    StudyDesign.PREGNANCY_REGISTRY: _pregnancy,
+    StudyDesign.NEW_USER_COHORT: _new_user_cohort,
+    StudyDesign.LONG_TERM_SAFETY: _long_term,
 }
 
 
-def run_plan_study(cdm: Cdm, plan: RiskManagementPlan, study_id: str) -> StudyRun:
-    """Run every analysis mapped to the plan's study ``study_id`` on ``cdm``."""
+def run_plan_study(cdm: Cdm, plan: RiskManagementPlan, study_id: str, plan_label: str | None = None) -> StudyRun:
+    """Run every analysis mapped to the plan's study ``study_id`` on ``cdm``; ``plan_label`` says which
+    plan version it is (:meth:`riskplan.plan.CurrentPlan.describe`), shown in the report (default: the name)."""
     study = next((s for s in plan.studies if s.id == study_id), None)
     if study is None:
         raise NotFoundError(
             f"plan {plan.name} has no study {study_id!r}; its studies: {', '.join(s.id for s in plan.studies)}"
         )
-    analysis = STUDY_ANALYSES.get(study_id)
+    analysis = study_analysis(plan, study)
     if analysis is None:
-        raise NotFoundError(f"no analyses are mapped to study {study_id!r}; mapped: {', '.join(STUDY_ANALYSES)}")
-    sections = analysis(cdm, plan, study)
-    return StudyRun(plan.name, study, cdm.source, cdm.summary(), tuple(cdm.notes), tuple(sections))
+        mapped = [s.id for s in plan.studies if runnable(plan, s)]
+        raise NotFoundError(
+            f"plan {plan.name}: study {study_id!r} has no analysis design (analysis.studies in the plan), so "
+            f"riskplan cannot run it; studies with one: {', '.join(mapped) or 'none'}"
+        )
+    sections = STUDY_ANALYSES[analysis.design](cdm, plan, study, analysis)
+    return StudyRun(plan_label or plan.name, study, cdm.source, cdm.summary(), tuple(cdm.notes), tuple(sections))

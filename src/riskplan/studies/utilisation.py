@@ -3,9 +3,10 @@
 * **Doses**: distinct dates of exposure to the cohort's drug during the first on-treatment era,
   numbered from 1 (the index date).
 * **Adherence to the schedule**: dose k is on schedule when it falls within the schedule's window of
-  its expected day, counted from the first dose. For inebilizumab (SmPC 4.2) the schedule is 300 mg
-  on day 1 and day 15 (expected days 0 and 14, +-3 days), then every 6 months from the first
-  infusion (days 183, 366, ...; +-30 days).
+  its expected day, counted from the first dose. The schedule is the plan's (its ``dosing_schedule``
+  infusion check, :func:`schedule_from_plan`): e.g. for UPLIZNA (SmPC 4.2) 300 mg on day 1 and day 15
+  (expected days 0 and 14, +-3 days), then every 6 months from the first infusion (days 183, 366, ...;
+  +-30 days).
 * **Intervals** between consecutive doses: n, mean, median, quartiles, range (days).
 * **Persistence**: time from index to the end of the first on-treatment era plus its grace period
   (the cohort's time-at-risk rules). Discontinuation = that end comes before the end of follow-up
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from riskplan.plan.checks import DosingScheduleCheck
+from riskplan.plan.model import RiskManagementPlan
 from riskplan.studies.cdm import Cdm
 from riskplan.studies.cohorts import Cohort
 from riskplan.studies.concepts import ConceptSet, expand_concept_set
@@ -48,9 +51,20 @@ class DosingSchedule:
         return self.loading_window_days if dose_number <= len(self.loading_days) else self.window_days
 
 
-INEBILIZUMAB_SCHEDULE = DosingSchedule(
-    "inebilizumab (SmPC 4.2): 300 mg on day 1 and day 15, then every 6 months from the first infusion"
-)
+def schedule_from_plan(plan: RiskManagementPlan) -> DosingSchedule | None:
+    """The schedule of the plan's ``dosing_schedule`` infusion check (None when the plan has none): its
+    loading doses, then one dose every ``maintenance_interval_months`` (a month: 30.5 days, 6 months: 183)."""
+    for check in plan.infusion_checks:
+        if isinstance(check, DosingScheduleCheck):
+            p = check.parameters
+            drug = plan.analysis.product if plan.analysis is not None else None
+            substance = drug.substance if drug is not None else plan.product.active_substance
+            return DosingSchedule(
+                f"{substance} (SmPC {check.smpc_section}): {check.title}",
+                tuple(i * p.loading_interval_days for i in range(p.loading_doses)),
+                round(p.maintenance_interval_months * 30.5),
+            )
+    return None
 
 
 def default_premedication() -> dict[str, ConceptSet]:
@@ -71,7 +85,7 @@ class UtilisationResult:
 def drug_utilisation(
     cdm: Cdm,
     cohort: Cohort,
-    schedule: DosingSchedule | None = INEBILIZUMAB_SCHEDULE,
+    schedule: DosingSchedule | None = None,
     premedication: dict[str, ConceptSet] | None = None,
     max_doses: int = 12,
 ) -> UtilisationResult:

@@ -11,7 +11,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from riskplan.cli_support import console, current_user, database, fail, user_errors
-from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
 from riskplan.terms.coding import (
     CodingResult,
@@ -145,9 +144,9 @@ def code_command(
         if not open_list and (release is not None or current_release(session) is not None):
             terms = MeddraTerminology(session, release)
         else:
-            from riskplan.plan.catalogue import load_plan
+            from riskplan.cli_support import plan_in_force
 
-            terms = OpenTermList(load_plan(plan or get_settings().default_plan))
+            terms = OpenTermList(plan_in_force(plan).plan)
         result = code_verbatim(verbatim, terms)
     _print_result(result)
 

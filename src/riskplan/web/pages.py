@@ -186,7 +186,7 @@ def dashboard(
     today = ctx.today()
 
     def work(session: Session) -> dict[str, object]:
-        rmp, version = plan_ops.current_plan(session, name)
+        rmp, version = plan_ops.plan_version(session, name)
         counts = concern_counts(session, plan_name=name)
         ids = case_ids_of_plan(session, name)
         items = [r for r in due_reports(session) if r.obligation.case_id in ids]
@@ -229,7 +229,7 @@ def plan_page(
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> HTMLResponse:
     def work(session: Session) -> dict[str, object]:
-        rmp, number = plan_ops.current_plan(session, name, version)
+        rmp, number = plan_ops.plan_version(session, name, version)
         return {
             "plan": rmp,
             "name": name,

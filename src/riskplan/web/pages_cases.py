@@ -18,6 +18,7 @@ from riskplan.cases.codes import Outcome, Qualification, ReportType, Sex
 from riskplan.cases.hand_coding import CodingNotFound, HandCoded, code_by_hand, uncoded_reactions
 from riskplan.cases.store import get_case, list_cases
 from riskplan.errors import NotFoundError, UserInputError
+from riskplan.plan import current_plan
 from riskplan.web import case_ops
 from riskplan.web.auth import Principal
 from riskplan.web.context import Conflict, WebContext
@@ -81,9 +82,10 @@ def _form_page(
 
 @router.get("/cases/new")
 def new_case_form(request: Request, ctx: Ctx, user: Annotated[Principal, need(Permission.CASE_WRITE)]) -> HTMLResponse:
+    product = ctx.read(lambda s: current_plan(s, ctx.settings.default_plan)).plan.product  # the plan in force
     values = {
-        "product": "UPLIZNA",
-        "substance": "inebilizumab",
+        "product": product.name,
+        "substance": product.active_substance,
         "report_type": ReportType.SPONTANEOUS.value,
         "first_received": ctx.today().isoformat(),
         "reaction_language": "eng",

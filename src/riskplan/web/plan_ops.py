@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from riskplan.errors import NotFoundError, UserInputError
+from riskplan.plan import current_plan
 from riskplan.plan.approvals import AlreadyApproved, Approval, approve_version, approved_versions
 from riskplan.plan.approvals import approvals as approvals
-from riskplan.plan.catalogue import bundled_plan_names, load_plan
+from riskplan.plan.catalogue import bundled_plan_names
 from riskplan.plan.diff import PlanDiff, diff_plans
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.versions import PlanVersion, get_version, latest_version, list_versions
@@ -41,16 +42,12 @@ def plan_exists(session: Session, name: str) -> bool:
     return name in bundled_plan_names() or latest_version(session, name) is not None
 
 
-def current_plan(session: Session, name: str, version: int | None = None) -> tuple[RiskManagementPlan, int | None]:
-    """Version ``version`` of a stored plan, else its latest stored version, else the bundled plan."""
+def plan_version(session: Session, name: str, version: int | None = None) -> tuple[RiskManagementPlan, int | None]:
+    """Stored version ``version`` of a plan; without one, the current plan (:func:`riskplan.plan.current_plan`)."""
     if version is not None:
         return get_version(session, name, version).plan, version
-    stored = latest_version(session, name)
-    if stored is not None:
-        return stored.plan, stored.version
-    if name in bundled_plan_names():
-        return load_plan(name), None
-    raise NotFoundError(f"no plan {name!r}: not stored and not bundled ({', '.join(bundled_plan_names())})")
+    found = current_plan(session, name)
+    return found.plan, found.version
 
 
 def versions(session: Session, name: str) -> list[PlanVersion]:

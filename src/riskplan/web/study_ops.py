@@ -19,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskplan.errors import NotFoundError, UserInputError
+from riskplan.plan import current_plan
 from riskplan.plan.model import PharmacovigilanceStudy
 from riskplan.store.audit import record_change
 from riskplan.web.config import cdm_roots
 from riskplan.web.context import WebContext
-from riskplan.web.plan_ops import current_plan
 from riskplan.web.tables import WebReportFile, WebStudyRun
 
 MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "json": "application/json"}
@@ -53,10 +53,10 @@ class RunInfo:
 
 
 def plan_studies(session: Session, plan_name: str) -> list[StudyInfo]:
-    from riskplan.studies.plan_studies import STUDY_ANALYSES
+    from riskplan.studies.plan_studies import runnable
 
-    plan, _ = current_plan(session, plan_name)
-    return [_info(s, s.id in STUDY_ANALYSES) for s in plan.studies]
+    plan = current_plan(session, plan_name).plan
+    return [_info(s, runnable(plan, s)) for s in plan.studies]
 
 
 def _info(study: PharmacovigilanceStudy, runnable: bool) -> StudyInfo:
@@ -107,7 +107,8 @@ def run_study(
     from riskplan.studies import open_cdm, run_plan_study
 
     plan_name = plan or ctx.settings.default_plan
-    rmp, _ = ctx.read(lambda s: current_plan(s, plan_name))
+    in_force = ctx.read(lambda s: current_plan(s, plan_name))
+    rmp = in_force.plan
     if study_id not in {s.id for s in rmp.studies}:
         raise NotFoundError(
             f"plan {plan_name} has no study {study_id!r}; its studies: {', '.join(s.id for s in rmp.studies)}"
@@ -115,7 +116,7 @@ def run_study(
     source = resolve_cdm(ctx, cdm)
     started = ctx.now()
     with open_cdm(source) as c:
-        run = run_plan_study(c, rmp, study_id)
+        run = run_plan_study(c, rmp, study_id, plan_label=in_force.describe())
         html = render_study_html(run, generated=started)
         results = {
             "plan": run.plan,

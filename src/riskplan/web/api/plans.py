@@ -37,8 +37,9 @@ def list_plans(ctx: Ctx, _: Reader) -> list[PlanSummaryOut]:
 def show_plan(
     ctx: Ctx, _: Reader, name: PlanName, version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None
 ) -> PlanOut:
-    """A plan: a stored version (default the latest), or the bundled plan when none is stored."""
-    plan, number = ctx.read(lambda s: plan_ops.current_plan(s, name, version))
+    """A plan: a stored version (default the current plan: the latest approved version, else the latest
+    stored, else the bundled plan)."""
+    plan, number = ctx.read(lambda s: plan_ops.plan_version(s, name, version))
     return PlanOut(name=name, version=number, plan=plan)
 
 
