@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from riskplan.cli import app
 from riskplan.plan.catalogue import load_plan, plan_to_data
+from signing import approve
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -48,14 +49,14 @@ def test_the_checklist_uses_the_latest_approved_version_and_says_which(cli_env: 
     assert "plan uplizna, bundled file (no version stored)" in out
 
     assert runner.invoke(app, ["plan", "load", "uplizna"]).exit_code == 0
-    assert runner.invoke(app, ["plan", "approve", "1"]).exit_code == 0
+    approve(runner, 1)
     loaded = runner.invoke(app, ["plan", "load", str(_changed_plan(cli_env))])
     assert "stored as version 2" in loaded.output, loaded.output
     code, out = _check(patient)
     assert code == 0, out  # version 2 is stored but not approved: version 1 is in force
     assert "plan uplizna version 1, approved version" in out
 
-    assert runner.invoke(app, ["plan", "approve", "2"]).exit_code == 0
+    approve(runner, 2)
     code, out = _check(patient)
     assert code == 3, out
     assert "plan uplizna version 2, approved version" in out
@@ -82,7 +83,7 @@ def test_a_plan_file_given_with_plan_is_used_as_given(cli_env: Path) -> None:
 
 def test_the_patient_card_uses_the_approved_version_and_says_which(cli_env: Path) -> None:
     runner.invoke(app, ["plan", "load", str(_changed_plan(cli_env))])
-    runner.invoke(app, ["plan", "approve", "1"])
+    approve(runner, 1)
     result = runner.invoke(app, ["check", "card", str(PATIENTS / "first_dose.json"), "--out", "card.pdf"], env=WIDE)
     assert result.exit_code == 0, result.output
     assert "key messages from plan uplizna version 1, approved version" in _flat(result.output)

@@ -26,6 +26,7 @@ from riskplan.plan.versions import record_plan
 from riskplan.settings import get_settings
 from riskplan.store.db import make_engine, session_scope
 from riskplan.store.migrate import upgrade
+from signing import QPPV
 from web_fixtures import (  # noqa: F401  (fixtures)
     CDM_ROOT,
     WebApp,
@@ -61,13 +62,13 @@ def _store_versions(engine: Engine) -> None:
     """Version 1 (bundled) approved, version 2 (with the invented concern) stored, not approved."""
     with session_scope(engine) as session:
         record_plan(session, load_plan("uplizna"), who="tester", reason="v1")
-        approve_version(session, "uplizna", 1, who="qppv", reason="approved")
+        approve_version(session, "uplizna", 1, signer=QPPV, reason="approved")
         record_plan(session, _version_2(), who="tester", reason="v2")
 
 
 def _approve_version_2(engine: Engine) -> None:
     with session_scope(engine) as session:
-        approve_version(session, "uplizna", 2, who="qppv", reason="approved")
+        approve_version(session, "uplizna", 2, signer=QPPV, reason="approved")
 
 
 def _flat(text: str) -> str:

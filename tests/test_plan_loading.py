@@ -21,6 +21,7 @@ from riskplan.plan.parser import parse_summary_file
 from riskplan.plan.versions import get_version, latest_version, list_versions, record_plan
 from riskplan.store.audit import history
 from riskplan.store.db import session_scope
+from signing import QPPV, approve
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -88,7 +89,7 @@ def test_the_parser_marks_what_a_summary_does_not_carry_as_absent_not_empty(seed
 
 def test_loading_a_parsed_summary_keeps_definitions_rsi_checks_and_card(cli_env: Path, seed_summary: Path) -> None:
     _ok(["plan", "load", "uplizna"])
-    _ok(["plan", "approve", "1"])
+    approve(runner, 1)
     parsed = _parsed(cli_env, seed_summary)
     out = _ok(["plan", "load", str(parsed)])
     assert "plan uplizna: stored as version 2" in out
@@ -265,7 +266,15 @@ def test_a_signal_closed_with_a_parsed_summary_keeps_what_the_summary_does_not_c
         for state in (SignalState.VALIDATED, SignalState.PRIORITISED, SignalState.ASSESSED):
             transition(s, sid, state, who="analyst", reason="next")
         transition(
-            s, sid, "closed", who="qppv", role="qppv", reason="RMP update", outcome="new-safety-concern", plan=changed
+            s,
+            sid,
+            "closed",
+            who="qppv1",
+            role="qppv",
+            reason="RMP update",
+            outcome="new-safety-concern",
+            plan=changed,
+            signer=QPPV,
         )
     with session_scope(sqlite_engine) as s:
         v2 = get_version(s, "uplizna", 2).plan
