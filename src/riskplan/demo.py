@@ -12,9 +12,12 @@ a database that holds real cases (:func:`riskplan.cases.store.refuse_synthetic_b
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from sqlalchemy import Engine
@@ -26,6 +29,10 @@ from riskplan.plan.render import ExportFormat, render_plan
 from riskplan.plan.versions import record_plan
 from riskplan.settings import Settings, absolute_database_url, data_dir
 from riskplan.store.db import session_scope
+
+if TYPE_CHECKING:
+    from riskplan.submissions import DestinationInForce
+    from riskplan.submissions.as2_channel import As2Channel
 
 
 @dataclass
@@ -248,27 +255,23 @@ DEMO_LATE_REASON = "demo: backlog of synthetic cases entered on the demo day"
 
 
 def step_submissions(ctx: DemoContext) -> None:
-    """Play the department's routine: send the reports owed to each destination (missing a seeded few),
-    import the authorities' ACKs, then show the states per destination and the compliance table."""
+    """Play the department's routine: send the reports owed to each destination (missing a seeded few) over
+    AS2 to local gateways, record their MDNs and ACKs, then show the states per destination and the
+    compliance table."""
     import json
     import random
-    from collections import Counter
 
     from rich.table import Table
 
     from riskplan.submissions import (
-        ManualTransport,
-        apply_ack,
         compliance_period,
         compliance_report,
         destinations_in_force,
         due_reports,
         generate,
         state_counts,
-        transmit,
+        unsent_batches,
     )
-    from riskplan.submissions.gateway import DEFAULT_GATEWAY_ID
-    from riskplan.submissions.gateway_ack import acknowledge
 
     today = dt.date.today()
     now = dt.datetime.now(dt.UTC)
@@ -285,13 +288,7 @@ def step_submissions(ctx: DemoContext) -> None:
     )
     rng = random.Random(DEMO_SEED)
     chosen = [o for o in owed if rng.random() >= DEMO_MISSED_SHARE]
-    # TODO(as2): once `riskplan submission send --channel as2 --wait-ack` is on main, send through the local
-    # AS2 gateway (riskplan.submissions.gateway.prepare_gateway + create_app, served in a thread on
-    # loopback) and record its MDN and ACK; until then the manual channel writes each batch for an upload
-    # and the gateway's own ACK builder (gateway_ack.acknowledge) answers as the authority would.
     folder = ctx.out_dir / "submissions"
-    transport = ManualTransport(folder)
-    batches: list[tuple[str, str]] = []  # (destination, batch id)
     with session_scope(ctx.engine) as session:
         for target in targets:
             # the demo's cases are synthetic: sent on purpose, each batch marked RP-SYNTHETIC-... (N.1.2)
@@ -304,36 +301,18 @@ def step_submissions(ctx: DemoContext) -> None:
                 now=now,
                 late_reason=DEMO_LATE_REASON,
                 allow_synthetic=True,
+                max_bytes=ctx.settings.e2b_max_file_bytes,
             )
-            if made is None:
-                continue
-            if made.batch_id:
-                batches.append((target.destination.code, made.batch_id))
-            if made.refused:  # stopped before sending by the destination's rules: they stay owed
+            if made is not None and made.refused:  # stopped before sending by the destination's rules: still owed
                 reasons = Counter(r.reasons[0] for r in made.refused)
                 ctx.console.print(
                     f"{target.destination.code}: {len(made.refused)} report(s) not sent, still owed; "
                     + "; ".join(f"{n} x {why}" for why, n in reasons.most_common(3)),
                     markup=False,
                 )
-    by_code = {t.destination.code: t.destination for t in targets}
-    accepted = rejected = 0
-    for code, batch_id in batches:
-        with session_scope(ctx.engine) as session:
-            sent = transmit(session, batch_id, by_code[code], transport, who=who, now=now)
-        assert sent.location is not None
-        written = Path(sent.location)
-        ack = acknowledge(written.read_bytes(), gateway_id=DEFAULT_GATEWAY_ID)
-        ack_file = folder / "acks" / f"{batch_id}-ack.xml"
-        ack_file.parent.mkdir(parents=True, exist_ok=True)
-        ack_file.write_bytes(ack.xml)
-        with session_scope(ctx.engine) as session:  # what `riskplan submission ack FILE` does
-            outcome = apply_ack(session, ack.xml, str(ack_file), who=who)
-        accepted += len(outcome.accepted)
-        rejected += len(outcome.rejected)
-        ctx.console.print(f"{code}: batch {batch_id} sent ({written.name}), ACK {ack.batch_code}")
-        ctx.wrote(f"E2B(R3) batch to {code} (SYNTHETIC)", written)
-    ctx.console.print(f"acknowledgments imported: {accepted} report(s) accepted, {rejected} rejected")
+        pending = {t.destination.code: unsent_batches(session, t.destination.code) for t in targets}
+    accepted, rejected = _send_over_as2(ctx, [t for t in targets if pending[t.destination.code]], pending, now)
+    ctx.console.print(f"acknowledgments recorded: {accepted} report(s) accepted, {rejected} rejected")
     first, last = compliance_period(today)
     with session_scope(ctx.engine) as session:
         counts = state_counts(session)
@@ -378,6 +357,72 @@ def step_submissions(ctx: DemoContext) -> None:
         encoding="utf-8",
     )
     ctx.wrote("submissions and compliance (json)", summary)
+
+
+# The business rules each local gateway applies after the ICH schema (riskplan gateway serve --profile).
+DEMO_GATEWAY_PROFILES = {"EU": "eu", "US": "fda"}  # the others (MHRA, the licensing partner): ICH schema only
+DEMO_ACK_WAIT = 120.0  # seconds, in all, for the gateways' ACKs
+
+
+def _send_over_as2(
+    ctx: DemoContext, targets: list[DestinationInForce], pending: dict[str, list[str]], now: dt.datetime
+) -> tuple[int, int]:
+    """What `riskplan submission send --channel as2 --wait-ack` does, to one local gateway per destination
+    served in this process (its state under <out>/submissions/gateways/<CODE>), stopped afterwards:
+    each batch posted and its signed MDN recorded (delivered), then its ICH ACK recorded (accepted /
+    rejected). Returns the reports accepted and rejected."""
+    from contextlib import ExitStack
+
+    from riskplan.cases.e2b_base import get_schema
+    from riskplan.settings import GatewayConnection
+    from riskplan.submissions.as2_channel import as2_channel
+    from riskplan.submissions.as2_sending import fetch_and_record_ack, send_batch
+    from riskplan.submissions.gateway import message_key
+    from riskplan.submissions.gateway_local import gateway_in_thread
+
+    who = ctx.settings.user
+    accepted = rejected = 0
+    get_schema()  # the gateways check each file against the ICH schema: compiled once, before the first
+    with ExitStack() as running:
+        delivered: list[tuple[str, str, As2Channel, str]] = []  # (destination, batch, channel, Message-ID)
+        for target in targets:
+            code = target.destination.code
+            profile = DEMO_GATEWAY_PROFILES.get(code, "ich")
+            state_dir = ctx.out_dir / "submissions" / "gateways" / code
+            gateway, url = running.enter_context(gateway_in_thread(state_dir, as2_id=f"LOCAL-{code}", profile=profile))
+            ctx.console.print(
+                f"{code}: local AS2 gateway {gateway.as2_id} (riskplan gateway, in this process) on {url}, "
+                f"acting as {target.destination.name} with the {profile} business rules; state in {state_dir}",
+                markup=False,
+            )
+            channel = as2_channel(code, GatewayConnection(url=url, local_gateway=state_dir))
+            received = gateway.files.folder("received")
+            for batch_id in pending[code]:
+                outcome = send_batch(ctx.engine, batch_id, target.destination, channel, who=who, now=now)
+                if not outcome.delivered:
+                    ctx.console.print(f"{code}: batch {batch_id} not delivered: {outcome.detail}", markup=False)
+                    continue
+                file = received / f"{message_key(outcome.message_id)}.xml"
+                delivered.append((code, batch_id, channel, outcome.message_id))
+                ctx.wrote(f"E2B(R3) batch to {code} as the gateway received it (SYNTHETIC)", file)
+        deadline = time.monotonic() + DEMO_ACK_WAIT
+        for code, batch_id, channel, message_id in delivered:
+            ack = fetch_and_record_ack(
+                ctx.engine, channel, message_id, who=who, wait=max(0, deadline - time.monotonic())
+            )
+            if ack is None:
+                ctx.console.print(f"{code}: batch {batch_id}: MDN processed, no ACK within the wait", markup=False)
+                continue
+            accepted += len(ack.accepted)
+            rejected += len(ack.rejected)
+            ctx.console.print(
+                f"{code}: batch {batch_id} sent over AS2 as {message_id}: signed MDN processed (delivered); "
+                f"ACK {ack.ack.code}: {len(ack.accepted)} accepted, {len(ack.rejected)} rejected",
+                markup=False,
+            )
+            for text, n in Counter(text or "(no error text)" for _, text in ack.rejected).most_common(3):
+                ctx.console.print(f"  rejected {n} x: {text}", markup=False)
+    return accepted, rejected
 
 
 def step_signals(ctx: DemoContext) -> None:
