@@ -15,6 +15,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from riskplan.cli import app
+from riskplan.store.audit import history
 from riskplan.store.db import make_engine, session_scope
 from riskplan.store.migrate import alembic_config, upgrade
 from riskplan.submissions import (
@@ -271,8 +272,30 @@ def test_the_demo_sends_its_due_reports_marked_synthetic_and_shows_states_and_co
     shown = _flat(result.output)
     assert "Submissions per destination and state" in shown and "EU accepted" in shown
     assert "Reporting compliance, expedited reports due" in shown
-    batches = list((out / "submissions").rglob("RP-*.xml"))
-    sent = [b for b in batches if "acks" not in b.parts]
-    assert sent and all(b.name.startswith("RP-SYNTHETIC-") for b in sent)
+    # sent over AS2 to a local gateway in the demo's process: the signed MDN is kept, then the ACK accepts
+    assert "EU: local AS2 gateway LOCAL-EU (riskplan gateway, in this process) on http://127.0.0.1:" in shown
+    assert "acting as EudraVigilance (EMA) with the eu business rules" in shown
+    assert re.search(
+        r"EU: batch RP-SYNTHETIC-EU-\S+ sent over AS2 as \S+: signed MDN processed \(delivered\); "
+        r"ACK AA: \d+ accepted",
+        shown,
+    ), shown
+    engine = make_engine(f"sqlite:///{db}")
+    with session_scope(engine) as session:
+        sent = [(b, c, m) for b, c, m in session.execute(text("SELECT batch_id, channel, mdn FROM submission_batch"))]
+        eu = [s for s in list_submissions(session) if s.destination == "EU" and s.state == "accepted"]
+        assert eu
+        first = eu[0]
+        states = [
+            e.action
+            for e in history(session, "submission", f"{first.worldwide_id} v{first.version} -> EU #{first.attempt}")
+            if e.field == "state"
+        ]
+    engine.dispose()
+    assert sent and all(b.startswith("RP-SYNTHETIC-") for b, _, _ in sent)
+    assert all(c == "as2" and m and m.startswith("Content-Type: multipart/signed") for _, c, m in sent)
+    assert states == ["state generated", "state sent", "state delivered", "state accepted"]
+    received = list((out / "submissions" / "gateways" / "EU" / "received").glob("*.xml"))
+    assert len(received) == sum(b.startswith("RP-SYNTHETIC-EU-") for b, _, _ in sent)
     summary = json.loads((out / "submissions" / "submissions_summary.json").read_text())
     assert summary["synthetic"] is True and any(s["state"] == "accepted" for s in summary["states"])
