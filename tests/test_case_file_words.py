@@ -145,7 +145,7 @@ def test_case_example_output_is_accepted_by_case_new(cli_env: Path, kind: Exampl
     path.write_text(printed.output)
     result = runner.invoke(app, ["case", "new", str(path)], env=WIDE)
     assert result.exit_code == 0, result.output
-    assert ": created" in result.output and "valid: yes" in _flat(result.output)
+    assert ": created" in result.output and "valid (ICH E2D) yes" in _flat(result.output)
 
 
 def test_pregnancy_example_counts_toward_the_pregnancy_concern(cli_env: Path) -> None:
