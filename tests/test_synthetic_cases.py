@@ -178,6 +178,37 @@ def test_the_demo_keeps_to_its_own_database_and_refuses_one_with_real_cases(cli_
     assert _snapshot(url) == before
 
 
+def test_the_demo_refuses_a_given_database_with_an_approved_plan_and_no_cases(cli_env: Path) -> None:
+    """Real work is not only cases: on a database with an approved plan and a user account, the demo stored
+    the bundled plan as an unapproved version on top and opened demo accounts; now nothing is written."""
+    assert runner.invoke(app, ["plan", "load", "uplizna"], env=WIDE).exit_code == 0
+    added = runner.invoke(
+        app, ["user", "add", "qppv1", "--role", "qppv", "--password-stdin"], input="Qppv-passw0rd-1\n"
+    )
+    assert added.exit_code == 0, added.output
+    signed = runner.invoke(
+        app, ["plan", "approve", "1", "--signer", "qppv1", "--password-stdin"], input="Qppv-passw0rd-1\n"
+    )
+    assert signed.exit_code == 0, signed.output
+    url = _configured_url()
+    before = _snapshot(url)
+
+    refused = runner.invoke(app, ["demo", "--steps", "plan,cases", "--database", url], env=WIDE)
+    assert refused.exit_code == 2, refused.output
+    said = _flat(refused.output)
+    assert "holds real work: 1 plan version(s) the demo did not store, e.g. uplizna v1" in said
+    assert "1 user account(s), e.g. qppv1; 1 electronic signature(s)" in said and "nothing written" in said
+    assert _snapshot(url) == before
+
+    own = runner.invoke(app, ["demo", "--steps", "plan"], env=WIDE)  # its own database: run again and again
+    assert own.exit_code == 0, own.output
+    again = runner.invoke(app, ["demo", "--steps", "plan"], env=WIDE)
+    assert again.exit_code == 0 and "unchanged, version 1" in _flat(again.output), again.output
+    demo_db = cli_env / "data" / "riskplan" / "demo" / "riskplan-demo.db"
+    given = runner.invoke(app, ["demo", "--steps", "plan", "--database", f"sqlite:///{demo_db}"], env=WIDE)
+    assert given.exit_code == 0, given.output  # what the demo stored is not real work
+
+
 def test_the_web_application_shows_synthetic_cases_and_does_not_export_them(sqlite_web: WebApp) -> None:
     with session_scope(sqlite_web.engine) as session:
         ctx = intake_context(session, "uplizna", "tester")
