@@ -523,6 +523,7 @@ def get_case(session: Session, ref: str, version: int | None = None) -> StoredCa
                     "pt_name",
                     "soc_name",
                     "coding_status",
+                    "coding_note",
                     "serious",
                     "seriousness_criteria",
                     "listedness",
