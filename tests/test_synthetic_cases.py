@@ -17,7 +17,7 @@ from sqlalchemy import Engine, MetaData, func, select, text
 from typer.testing import CliRunner
 
 from case_factory import make_icsr
-from riskplan.cases.intake import intake, intake_context
+from riskplan.cases.intake import intake, intake_context, intake_transaction
 from riskplan.cases.synth import synthesise_cases
 from riskplan.cli import app
 from riskplan.errors import UserInputError
@@ -105,6 +105,43 @@ def test_a_synthetic_case_is_not_exported_without_the_flag(cli_env: Path) -> Non
     assert allowed.exit_code == 0, allowed.output
     [written] = out.iterdir()
     assert written.name.startswith("RP-SYNTHETIC-")
+
+
+def test_synthetic_cases_exported_on_purpose_stay_synthetic_when_imported_again(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch exported with --allow-synthetic and imported into another database came back as real cases (no
+    mark, counted as real in the PSUR, exportable to an authority); now they stay synthetic there, and are
+    refused beside real cases."""
+    needs_e2b_schema()
+    assert runner.invoke(app, ["synth", "cases", "-n", "3", "--seed", "4"]).exit_code == 0
+    out = cli_env / "e2b"
+    assert runner.invoke(app, ["case", "export", "--e2b", str(out), "--allow-synthetic"]).exit_code == 0
+    [batch] = out.iterdir()
+
+    monkeypatch.setenv("RISKPLAN_DATABASE_URL", f"sqlite:///{cli_env / 'other.db'}")
+    get_settings.cache_clear()
+    imported = runner.invoke(app, ["case", "import", str(batch)], env=WIDE)
+    assert imported.exit_code == 0, imported.output
+    listed = json.loads(runner.invoke(app, ["case", "list", "--format", "json"]).stdout)
+    assert listed and all(c["synthetic"] for c in listed)
+
+    monkeypatch.setenv("RISKPLAN_DATABASE_URL", f"sqlite:///{cli_env / 'real.db'}")
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["case", "new", str(_real_case(cli_env))], env=WIDE).exit_code == 0
+    before = _snapshot(_configured_url())
+    refused = runner.invoke(app, ["case", "import", str(batch)], env=WIDE)
+    assert refused.exit_code == 2, refused.output
+    assert "holds 1 real (not synthetic) case(s)" in _flat(refused.output)
+    after = _snapshot(_configured_url())
+    assert after["icsr_case"] == before["icsr_case"] and after["icsr_case_version"] == before["icsr_case_version"]
+
+
+def test_a_received_batch_mixing_made_up_and_real_cases_is_refused(engine: Engine) -> None:
+    with pytest.raises(UserInputError, match="were made by riskplan"):
+        intake_transaction(engine, [make_icsr("US-REAL-1"), *synthesise_cases(1, seed=5)], plan_name="uplizna", who="t")
+    with session_scope(engine) as session:
+        assert session.scalar(text("SELECT count(*) FROM icsr_case")) == 0
 
 
 def test_the_psur_states_how_many_cases_are_synthetic(sqlite_engine: Engine) -> None:
