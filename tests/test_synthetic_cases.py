@@ -261,3 +261,10 @@ def test_the_web_application_shows_synthetic_cases_and_does_not_export_them(sqli
     page_session(c, "qppv")
     assert 'data-testid="synthetic">SYNTHETIC' in c.get("/cases").text
     assert 'data-testid="synthetic">SYNTHETIC' in c.get("/cases/RP0000001").text
+
+
+def test_the_demo_refuses_a_blank_user_before_writing_anything(cli_env: Path) -> None:
+    refused = runner.invoke(app, ["demo", "--steps", "plan"], env={**WIDE, "RISKPLAN_USER": "   "})
+    assert refused.exit_code == 2, refused.output
+    assert "RISKPLAN_USER is empty or blank" in _flat(refused.output)
+    assert not (cli_env / "data" / "riskplan" / "demo" / "riskplan-demo.db").exists()
