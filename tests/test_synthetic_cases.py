@@ -244,6 +244,10 @@ def test_the_demo_refuses_a_given_database_with_an_approved_plan_and_no_cases(cl
     demo_db = cli_env / "data" / "riskplan" / "demo" / "riskplan-demo.db"
     given = runner.invoke(app, ["demo", "--steps", "plan", "--database", f"sqlite:///{demo_db}"], env=WIDE)
     assert given.exit_code == 0, given.output  # what the demo stored is not real work
+    fresh = f"sqlite:///{cli_env / 'fresh.db'}"  # the cases step alone stores the plan as the demo's too
+    for _ in range(2):
+        cases = runner.invoke(app, ["demo", "--steps", "cases", "--database", fresh], env=WIDE)
+        assert cases.exit_code == 0, cases.output
 
 
 def test_the_web_application_shows_synthetic_cases_and_does_not_export_them(sqlite_web: WebApp) -> None:

@@ -104,6 +104,9 @@ def step_cases(ctx: DemoContext) -> None:
     plan = ctx.plan or load_plan(ctx.settings.default_plan)
     icsrs = synthesise_cases(DEMO_CASES, seed=DEMO_SEED)
     with session_scope(ctx.engine) as session:
+        # stored by the demo (as step_plan does; unchanged content stores nothing), so a run of this step
+        # alone leaves a database the demo recognises as its own on the next run (refuse_real_work)
+        record_plan(session, plan, who=ctx.settings.user, source=f"bundled plan {plan.name}", reason=DEMO_REASON)
         context = intake_context(session, plan.name, ctx.settings.user)
         outcomes = intake(
             session, icsrs, context=context, who=ctx.settings.user, reason="demo synthetic cases", synthetic=True
