@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from case_factory import make_icsr
 from riskplan.cases.intake import intake, intake_context
 from riskplan.cli import app
+from riskplan.errors import UserInputError
 from riskplan.settings import get_settings
 from riskplan.store.audit import AuditEvent, audit_head, audit_row, insert_audit_rows, record_change
 from riskplan.store.audit_chain import GENESIS, row_hash
@@ -274,3 +275,22 @@ def test_verify_reports_progress_and_shows_it_on_a_terminal_after_a_second(
     late(2)
     assert late._progress is not None and late._progress.tasks[0].completed == 2
     late.stop()
+
+
+@pytest.mark.parametrize("who", ["", "   ", "\t\n"])
+def test_a_change_by_no_one_is_refused_and_nothing_is_stored(audit_db: Engine, who: str) -> None:
+    """No domain path can record an anonymous change (21 CFR 11.10(e)): a blank actor is refused before any
+    row is appended, by record_change and by the bulk path alike."""
+    _record(audit_db, 1)
+    with pytest.raises(UserInputError, match="names no one"), session_scope(audit_db) as s:
+        record_change(s, who=who, entity_type="plan", entity_id="uplizna", action="approved")
+    with pytest.raises(UserInputError, match="names no one"), session_scope(audit_db) as s:
+        insert_audit_rows(
+            s,
+            [
+                audit_row(who="cp-1", entity_type="case", entity_id="1", action="created"),
+                audit_row(who=who, entity_type="case", entity_id="2", action="created"),
+            ],
+        )
+    assert [r.who for r in _rows(audit_db)] == ["cp-1"]
+    assert _verify()[0] == 0

@@ -175,3 +175,14 @@ def test_a_refused_file_leaves_an_audit_row_and_nothing_else(cli_env: Path) -> N
     assert "tester case import bad.json import rejected" in out
     assert "patient.sex:" in out
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+
+
+def test_a_case_with_an_uncoded_reaction_is_shown_with_why(cli_env: Path) -> None:
+    """A verbatim that no term matches (a French term from an FDA example file) is shown as not coded with the
+    reason; `case show` ended in a KeyError traceback after the merge of the case view."""
+    uncoded = Reaction(verbatim_term="THROMBOSE VEINEUSE PROFONDE", start_date=Hl7Timestamp("20261020"))
+    icsr = make_icsr("FR-HCP-2026-7", reactions=(uncoded,))
+    assert runner.invoke(app, ["case", "new", str(_write(cli_env, icsr))], env=WIDE).exit_code == 0
+    shown = runner.invoke(app, ["case", "show", "FR-HCP-2026-7"], env=WIDE)
+    assert shown.exit_code == 0, shown.output
+    assert "reaction 1 'THROMBOSE VEINEUSE PROFONDE' not coded: no term matches" in _flat(shown.output)

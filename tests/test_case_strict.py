@@ -202,6 +202,7 @@ def test_import_of_a_future_dated_batch_exits_2_even_with_skip_invalid(cli_env: 
     plain = runner.invoke(app, ["case", "import", str(path)])
     assert plain.exit_code == 2, plain.output
     assert "rejected, nothing imported" in plain.output and "is after today" in plain.output
+    assert "--skip-invalid on the command line" in " ".join(plain.output.split())  # the option's own name
     skipping = runner.invoke(app, ["case", "import", "--skip-invalid", str(path)])
     assert skipping.exit_code == 2, skipping.output
     assert "skipped message 0 (case GB-FUT-1): C.1.5 (most_recent_info)" in " ".join(skipping.output.split())

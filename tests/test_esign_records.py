@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from riskplan.plan.approvals import approvals, approve_version
 from riskplan.plan.catalogue import load_plan
@@ -71,3 +73,24 @@ def test_a_closed_signal_shows_its_signature_and_a_changed_closing_breaks_it(eng
         conn.execute(text("UPDATE signal_transition SET outcome = 'new safety concern' WHERE to_state = 'closed'"))
     with session_scope(engine) as s:
         assert get_signal(s, sid).signed.endswith("RECORD CHANGED SINCE SIGNING")
+
+
+def test_a_signature_cannot_be_changed_or_removed_in_the_database(engine: Engine) -> None:
+    """Like the audit trail, the signature table is append-only (store_0004): a forged printed name or meaning,
+    or a signature removed to hide who approved, is refused by the database itself."""
+    with session_scope(engine) as s:
+        record_plan(s, load_plan("uplizna"), who="loader")
+        approve_version(s, "uplizna", 1, signer=QPPV, reason="EMA")
+    statements = [
+        "UPDATE electronic_signature SET printed_name = 'Someone Else'",
+        "UPDATE electronic_signature SET meaning = 'review'",
+        "DELETE FROM electronic_signature",
+    ]
+    if engine.dialect.name == "postgresql":
+        statements.append("TRUNCATE electronic_signature")
+    for sql in statements:
+        with pytest.raises(DBAPIError, match="refused"), engine.begin() as conn:
+            conn.execute(text(sql))
+    with session_scope(engine) as s:
+        [(one, signature)] = [(v, a.signature) for v, a in approvals(s, "uplizna").items()]
+    assert one == 1 and signature is not None and signature.printed_name == "Anne Quist"

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, MetaData, func, select, text
 from typer.testing import CliRunner
 
 from case_factory import make_icsr
-from riskplan.cases.intake import intake, intake_context
+from riskplan.cases.intake import intake, intake_context, intake_transaction
 from riskplan.cases.synth import synthesise_cases
 from riskplan.cli import app
 from riskplan.errors import UserInputError
@@ -107,6 +107,43 @@ def test_a_synthetic_case_is_not_exported_without_the_flag(cli_env: Path) -> Non
     assert written.name.startswith("RP-SYNTHETIC-")
 
 
+def test_synthetic_cases_exported_on_purpose_stay_synthetic_when_imported_again(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch exported with --allow-synthetic and imported into another database came back as real cases (no
+    mark, counted as real in the PSUR, exportable to an authority); now they stay synthetic there, and are
+    refused beside real cases."""
+    needs_e2b_schema()
+    assert runner.invoke(app, ["synth", "cases", "-n", "3", "--seed", "4"]).exit_code == 0
+    out = cli_env / "e2b"
+    assert runner.invoke(app, ["case", "export", "--e2b", str(out), "--allow-synthetic"]).exit_code == 0
+    [batch] = out.iterdir()
+
+    monkeypatch.setenv("RISKPLAN_DATABASE_URL", f"sqlite:///{cli_env / 'other.db'}")
+    get_settings.cache_clear()
+    imported = runner.invoke(app, ["case", "import", str(batch)], env=WIDE)
+    assert imported.exit_code == 0, imported.output
+    listed = json.loads(runner.invoke(app, ["case", "list", "--format", "json"]).stdout)
+    assert listed and all(c["synthetic"] for c in listed)
+
+    monkeypatch.setenv("RISKPLAN_DATABASE_URL", f"sqlite:///{cli_env / 'real.db'}")
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["case", "new", str(_real_case(cli_env))], env=WIDE).exit_code == 0
+    before = _snapshot(_configured_url())
+    refused = runner.invoke(app, ["case", "import", str(batch)], env=WIDE)
+    assert refused.exit_code == 2, refused.output
+    assert "holds 1 real (not synthetic) case(s)" in _flat(refused.output)
+    after = _snapshot(_configured_url())
+    assert after["icsr_case"] == before["icsr_case"] and after["icsr_case_version"] == before["icsr_case_version"]
+
+
+def test_a_received_batch_mixing_made_up_and_real_cases_is_refused(engine: Engine) -> None:
+    with pytest.raises(UserInputError, match="were made by riskplan"):
+        intake_transaction(engine, [make_icsr("US-REAL-1"), *synthesise_cases(1, seed=5)], plan_name="uplizna", who="t")
+    with session_scope(engine) as session:
+        assert session.scalar(text("SELECT count(*) FROM icsr_case")) == 0
+
+
 def test_the_psur_states_how_many_cases_are_synthetic(sqlite_engine: Engine) -> None:
     start, dlp = dt.date(2025, 11, 1), dt.date(2026, 10, 31)
     with session_scope(sqlite_engine) as session:
@@ -178,6 +215,41 @@ def test_the_demo_keeps_to_its_own_database_and_refuses_one_with_real_cases(cli_
     assert _snapshot(url) == before
 
 
+def test_the_demo_refuses_a_given_database_with_an_approved_plan_and_no_cases(cli_env: Path) -> None:
+    """Real work is not only cases: on a database with an approved plan and a user account, the demo stored
+    the bundled plan as an unapproved version on top and opened demo accounts; now nothing is written."""
+    assert runner.invoke(app, ["plan", "load", "uplizna"], env=WIDE).exit_code == 0
+    added = runner.invoke(
+        app, ["user", "add", "qppv1", "--role", "qppv", "--password-stdin"], input="Qppv-passw0rd-1\n"
+    )
+    assert added.exit_code == 0, added.output
+    signed = runner.invoke(
+        app, ["plan", "approve", "1", "--signer", "qppv1", "--password-stdin"], input="Qppv-passw0rd-1\n"
+    )
+    assert signed.exit_code == 0, signed.output
+    url = _configured_url()
+    before = _snapshot(url)
+
+    refused = runner.invoke(app, ["demo", "--steps", "plan,cases", "--database", url], env=WIDE)
+    assert refused.exit_code == 2, refused.output
+    said = _flat(refused.output)
+    assert "holds real work: 1 plan version(s) the demo did not store, e.g. uplizna v1" in said
+    assert "1 user account(s), e.g. qppv1; 1 electronic signature(s)" in said and "nothing written" in said
+    assert _snapshot(url) == before
+
+    own = runner.invoke(app, ["demo", "--steps", "plan"], env=WIDE)  # its own database: run again and again
+    assert own.exit_code == 0, own.output
+    again = runner.invoke(app, ["demo", "--steps", "plan"], env=WIDE)
+    assert again.exit_code == 0 and "unchanged, version 1" in _flat(again.output), again.output
+    demo_db = cli_env / "data" / "riskplan" / "demo" / "riskplan-demo.db"
+    given = runner.invoke(app, ["demo", "--steps", "plan", "--database", f"sqlite:///{demo_db}"], env=WIDE)
+    assert given.exit_code == 0, given.output  # what the demo stored is not real work
+    fresh = f"sqlite:///{cli_env / 'fresh.db'}"  # the cases step alone stores the plan as the demo's too
+    for _ in range(2):
+        cases = runner.invoke(app, ["demo", "--steps", "cases", "--database", fresh], env=WIDE)
+        assert cases.exit_code == 0, cases.output
+
+
 def test_the_web_application_shows_synthetic_cases_and_does_not_export_them(sqlite_web: WebApp) -> None:
     with session_scope(sqlite_web.engine) as session:
         ctx = intake_context(session, "uplizna", "tester")
@@ -193,3 +265,10 @@ def test_the_web_application_shows_synthetic_cases_and_does_not_export_them(sqli
     page_session(c, "qppv")
     assert 'data-testid="synthetic">SYNTHETIC' in c.get("/cases").text
     assert 'data-testid="synthetic">SYNTHETIC' in c.get("/cases/RP0000001").text
+
+
+def test_the_demo_refuses_a_blank_user_before_writing_anything(cli_env: Path) -> None:
+    refused = runner.invoke(app, ["demo", "--steps", "plan"], env={**WIDE, "RISKPLAN_USER": "   "})
+    assert refused.exit_code == 2, refused.output
+    assert "RISKPLAN_USER is empty or blank" in _flat(refused.output)
+    assert not (cli_env / "data" / "riskplan" / "demo" / "riskplan-demo.db").exists()

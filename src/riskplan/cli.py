@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from riskplan import __version__
-from riskplan.cli_support import console, database, open_engine, user_errors
+from riskplan.cli_support import console, current_user, database, open_engine, user_errors
 from riskplan.errors import UserInputError
 from riskplan.settings import get_settings
 
@@ -204,6 +204,7 @@ def demo(
         if unknown:
             raise UserInputError(f"--steps: unknown step(s) {', '.join(unknown)}; steps: {', '.join(names)}")
         chosen = [(n, f) for n, f in STEPS if n in wanted]
+    current_user()  # a blank RISKPLAN_USER is refused before anything is written (21 CFR 11.10(e))
     settings = demo_settings(get_settings(), database_url, out)
     console.print(f"demo database: {shown_url(settings.database_url)}", soft_wrap=True)
     ctx = DemoContext(settings=settings, engine=database(settings.database_url), console=console)

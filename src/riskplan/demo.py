@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from riskplan.errors import UserInputError
 from riskplan.plan import current_plan
 from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
@@ -52,6 +54,7 @@ class DemoContext:
 
 
 DEMO_DATABASE = "riskplan-demo.db"
+DEMO_REASON = "demo"  # the reason the demo records with the plan versions it stores
 
 
 def demo_folder() -> Path:
@@ -59,10 +62,15 @@ def demo_folder() -> Path:
     return data_dir() / "demo"
 
 
+def demo_database_url() -> str:
+    """The demo's own database: ``<data dir>/demo/riskplan-demo.db``."""
+    return f"sqlite:///{demo_folder() / DEMO_DATABASE}"
+
+
 def demo_settings(settings: Settings, database_url: str | None = None, out: Path | None = None) -> Settings:
     """``settings`` with the demo's own database and output folder (or the ones given)."""
     folder = demo_folder()
-    url = absolute_database_url(database_url, Path.cwd()) if database_url else f"sqlite:///{folder / DEMO_DATABASE}"
+    url = absolute_database_url(database_url, Path.cwd()) if database_url else demo_database_url()
     return settings.model_copy(update={"database_url": url, "output_dir": (out or folder / "out").absolute()})
 
 
@@ -71,7 +79,7 @@ def step_plan(ctx: DemoContext) -> None:
     plan = load_plan(ctx.settings.default_plan)
     with session_scope(ctx.engine) as session:
         version, created = record_plan(
-            session, plan, who=ctx.settings.user, source=f"bundled plan {plan.name}", reason="demo"
+            session, plan, who=ctx.settings.user, source=f"bundled plan {plan.name}", reason=DEMO_REASON
         )
     state = "stored as new version" if created else "unchanged, version"
     ctx.console.print(
@@ -110,6 +118,9 @@ def step_cases(ctx: DemoContext) -> None:
     plan = ctx.plan or _plan_in_force(ctx)
     icsrs = synthesise_cases(DEMO_CASES, seed=DEMO_SEED)
     with session_scope(ctx.engine) as session:
+        # stored by the demo (as step_plan does; unchanged content stores nothing), so a run of this step
+        # alone leaves a database the demo recognises as its own on the next run (refuse_real_work)
+        record_plan(session, plan, who=ctx.settings.user, source=f"bundled plan {plan.name}", reason=DEMO_REASON)
         context = intake_context(session, plan.name, ctx.settings.user)
         outcomes = intake(
             session, icsrs, context=context, who=ctx.settings.user, reason="demo synthetic cases", synthetic=True
@@ -446,12 +457,50 @@ STEPS: list[tuple[str, Step]] = [
 
 
 def run_demo(ctx: DemoContext, steps: list[tuple[str, Step]] | None = None) -> list[tuple[str, Path]]:
-    """Run the steps; refused before anything is written when the database holds real cases."""
+    """Run the steps; refused before anything is written when the database holds real cases, or (a database
+    other than the demo's own) any other real work."""
     from riskplan.cases.store import refuse_synthetic_beside_real_cases
 
     with session_scope(ctx.engine) as session:
         refuse_synthetic_beside_real_cases(session)
+        if ctx.settings.database_url != demo_database_url():
+            refuse_real_work(session)
     for name, step in steps or STEPS:
         ctx.console.rule(f"[bold]{name}")
         step(ctx)
     return ctx.outputs
+
+
+def refuse_real_work(session: Session) -> None:
+    """A database given to the demo (``--database``) that holds work the demo did not make is refused.
+
+    The demo stores the bundled plan as a new version, demo users with a published password, and synthetic
+    cases: on a database with real work it would put an unapproved version on top of an approved one and
+    open accounts nobody owns (GVP Module V: the plan's versions are the record; 21 CFR 11.300). Real cases
+    are refused by :func:`riskplan.cases.store.refuse_synthetic_beside_real_cases`.
+    """
+    from sqlalchemy import func, select
+
+    from riskplan.plan.versions import list_versions
+    from riskplan.store.signatures import ElectronicSignatureRow
+    from riskplan.web.auth import usernames
+
+    found: list[str] = []
+    versions = [v for v in list_versions(session) if v.reason != DEMO_REASON]
+    if versions:
+        found.append(
+            f"{len(versions)} plan version(s) the demo did not store, e.g. {versions[0].plan_name} "
+            f"v{versions[0].version} loaded by {versions[0].loaded_by}"
+        )
+    users = sorted(usernames(session) - {name for name, _ in DEMO_USERS})
+    if users:
+        found.append(f"{len(users)} user account(s), e.g. {users[0]}")
+    signed = int(session.scalar(select(func.count()).select_from(ElectronicSignatureRow)) or 0)
+    if signed:
+        found.append(f"{signed} electronic signature(s)")
+    if found:
+        url = session.get_bind().engine.url.render_as_string(hide_password=True)
+        raise UserInputError(
+            f"database {url} holds real work: {'; '.join(found)}. The demo never writes into it, nothing "
+            "written. Run `riskplan demo` without --database (it has its own database) or give a new, empty one."
+        )

@@ -119,7 +119,7 @@ def import_e2b(
     if rejected and not skip_invalid:
         raise E2bError(
             f"{len(rejected)} of {len(messages)} message(s) rejected, so nothing was imported "
-            "(use skip_invalid to import the others)",
+            "(to import the others: --skip-invalid on the command line, skip_invalid in the API)",
             rejections=rejected,
         )
     return ImportResult(icsrs=icsrs, rejected=rejected, batch=_batch_info(root))
@@ -138,7 +138,7 @@ def _refuse_impossible(result: ImportResult, today: dt.date, skip_invalid: bool)
     if len(kept) < len(result.icsrs) and not skip_invalid:
         raise E2bError(
             f"{len(result.icsrs) - len(kept)} report(s) rejected, so nothing was imported "
-            "(use skip_invalid to import the others)",
+            "(to import the others: --skip-invalid on the command line, skip_invalid in the API)",
             rejections=result.rejected,
         )
     result.icsrs = kept

@@ -8,6 +8,7 @@ uses the user's loaded MedDRA release, or the plan's open term list where none i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 from riskplan.cases.model import Icsr
 from riskplan.cases.processing import CaseProcessor
 from riskplan.cases.store import StoreOutcome, store_cases
+from riskplan.cases.synth_data import COMPANY, COMPANY_CODE
+from riskplan.errors import UserInputError
 from riskplan.plan import current_plan
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.versions import record_plan
@@ -79,6 +82,32 @@ def intake(
     )
 
 
+_SYNTHETIC_ID = re.compile(rf"[A-Z]{{2}}-{COMPANY_CODE}-\d{{4}}-\d+")
+
+
+def made_by_riskplan(icsr: Icsr) -> bool:
+    """Whether ``icsr`` is one riskplan made up (``riskplan synth cases``, the demo): its worldwide id
+    (C.1.8.1) reads ``<country>-RPDEMO-<year>-<number>`` and its sender (C.3.2) is the fictional company
+    (the marks ``cases_0003`` recognises). Such a case is never a real report (GVP VI.B.6.1)."""
+    sender = icsr.sender.organisation if icsr.sender is not None else None
+    return sender == COMPANY and _SYNTHETIC_ID.fullmatch(icsr.case_key) is not None
+
+
+def marked_synthetic(icsrs: Sequence[Icsr]) -> bool:
+    """Whether received cases are ones riskplan made up (all of them), so that they stay synthetic when they
+    come back, e.g. a batch exported with ``--allow-synthetic`` and imported into another database; a batch
+    that mixes them with real cases is refused."""
+    made = [made_by_riskplan(i) for i in icsrs]
+    if any(made) and not all(made):
+        example = next(i.case_key for i, m in zip(icsrs, made, strict=True) if m)
+        raise UserInputError(
+            f"{sum(made)} of {len(icsrs)} case(s), e.g. {example}, were made by riskplan (synthetic: worldwide "
+            f"id <country>-{COMPANY_CODE}-<year>-<number>, sender {COMPANY}) and the others are real: "
+            "synthetic and real cases are never stored together; nothing stored"
+        )
+    return bool(made) and all(made)
+
+
 def intake_transaction(
     engine: Engine,
     icsrs: Sequence[Icsr],
@@ -96,7 +125,8 @@ def intake_transaction(
 
     def work(session: Session) -> tuple[IntakeContext, list[StoreOutcome]]:
         used = context or intake_context(session, plan_name, who)
-        return used, intake(session, icsrs, context=used, who=who, reason=reason)
+        synthetic = marked_synthetic(icsrs)
+        return used, intake(session, icsrs, context=used, who=who, reason=reason, synthetic=synthetic)
 
     return write_transaction(engine, work, what=f"{len(icsrs)} case(s)")
 

@@ -22,6 +22,7 @@ from typing import Any, cast
 from sqlalchemy import CheckConstraint, Connection, DateTime, Integer, String, Table, Text, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from riskplan.errors import UserInputError
 from riskplan.store.audit_chain import GENESIS, row_hash
 from riskplan.store.db import Base, bulk_insert
 
@@ -134,6 +135,14 @@ def insert_audit_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> li
     """
     if not rows:
         return []
+    for row in rows:
+        who = row.get("who")
+        if not isinstance(who, str) or not who.strip():
+            # 21 CFR 11.10(e): every change is recorded with who made it; an anonymous change is never stored
+            raise UserInputError(
+                f"a change to {row.get('entity_type')} {row.get('entity_id')} ({row.get('action')}) names no one "
+                f"(who: {who!r}): every change is recorded with who made it (21 CFR 11.10(e)); nothing stored"
+            )
     session.flush()
     connection = session.connection()
     count, last_id, last_hash, last_at = _lock_head(connection)

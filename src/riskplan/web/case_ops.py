@@ -15,7 +15,7 @@ from riskplan.cases.assessments import Causality as Causality
 from riskplan.cases.assessments import assessments as _assessments
 from riskplan.cases.assessments import record_assessment
 from riskplan.cases.e2b import E2bError, Rejection, export_icsrs, import_e2b
-from riskplan.cases.intake import IntakeContext, intake, intake_context
+from riskplan.cases.intake import IntakeContext, intake, intake_context, marked_synthetic
 from riskplan.cases.model import Icsr
 from riskplan.cases.reads import (
     VersionRecord,
@@ -108,7 +108,8 @@ def enter_case(ctx: WebContext, icsr: Icsr, *, who: str, plan: str | None = None
                 f"send follow-up information to /api/cases/{case_number(known)}/follow-ups"
             )
         context = ctx.intake_contexts.get(session, _plan(ctx, plan), who)
-        [outcome] = intake(session, [icsr], context=context, who=who, reason=reason, now=ctx.now())
+        synthetic = marked_synthetic([icsr])
+        [outcome] = intake(session, [icsr], context=context, who=who, reason=reason, now=ctx.now(), synthetic=synthetic)
         return Entered(outcome, _summary(session, outcome.case_id, outcome.version))
 
     return ctx.write(work)
@@ -182,6 +183,7 @@ def import_batch(
                 who=who,
                 reason=f"E2B(R3) import of {file_name}",
                 now=ctx.now(),
+                synthetic=marked_synthetic(result.icsrs),
             )
 
         outcomes = ctx.write(work)
