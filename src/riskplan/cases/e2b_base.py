@@ -126,13 +126,8 @@ def get_schema(path: Path | None = None) -> xmlschema.XMLSchema:
         return schema
 
 
-def schema_errors(root: etree._Element, path: Path | None = None) -> list[etree._LogEntry]:
-    """The ICH schema's violations in ``root`` ([] when it conforms), found by libxml2.
-
-    libxml2 validates in C, in time linear in the file (a 4 MB batch in about 0.1 s, where
-    :func:`get_schema`'s pure-Python validator takes 5 s), so it is the check every import and export
-    runs. Its schema is compiled once per process from the same schema set, local files only.
-    """
+def _fast_schema(path: Path | None) -> etree.XMLSchema:
+    """libxml2's validator of the schema set, compiled once per process from local files only."""
     location = (path or schema_path()).resolve()
     with _fast_lock:
         schema = _fast_schemas.get(location)
@@ -145,6 +140,38 @@ def schema_errors(root: etree._Element, path: Path | None = None) -> list[etree.
             parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
             schema = etree.XMLSchema(etree.parse(str(location), parser))
             _fast_schemas[location] = schema
+        return schema
+
+
+def first_schema_error(root: etree._Element, path: Path | None = None) -> str | None:
+    """The first violation of the ICH schema in ``root`` (None when it conforms), found by libxml2 while
+    parsing: it stops there, so its time is linear in the file whatever the file holds.
+
+    :func:`schema_errors` collects every violation, and libxml2 locates each by an element path whose
+    cost grows with the element's same-named siblings: a hostile file with tens of thousands of bad
+    elements costs minutes there. Callers ask here first and collect every violation only for small files.
+    """
+    schema = _fast_schema(path)
+    parser = etree.XMLParser(schema=schema, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+    try:
+        etree.fromstring(etree.tostring(root), parser)
+    except etree.XMLSyntaxError as exc:
+        return str(exc.msg).replace(f"{{{_HL7_NS}}}", "")
+    return None
+
+
+_HL7_NS: Final = "urn:hl7-org:v3"
+
+
+def schema_errors(root: etree._Element, path: Path | None = None) -> list[etree._LogEntry]:
+    """The ICH schema's violations in ``root`` ([] when it conforms), found by libxml2.
+
+    libxml2 validates in C, in time linear in the file (a 4 MB batch in about 0.1 s, where
+    :func:`get_schema`'s pure-Python validator takes 5 s), so it is the check every import and export
+    runs. Its schema is compiled once per process from the same schema set, local files only.
+    """
+    schema = _fast_schema(path)
+    with _fast_lock:
         if schema.validate(root):
             return []
         return list(schema.error_log)

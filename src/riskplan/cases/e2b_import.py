@@ -39,7 +39,15 @@ from riskplan.cases.codes import (
     SenderType,
 )
 from riskplan.cases.codes import ObservationCode as Obs
-from riskplan.cases.e2b_base import DEFAULT_MAX_BYTES, BatchInfo, E2bError, ImportResult, Rejection, schema_errors
+from riskplan.cases.e2b_base import (
+    DEFAULT_MAX_BYTES,
+    BatchInfo,
+    E2bError,
+    ImportResult,
+    Rejection,
+    first_schema_error,
+    schema_errors,
+)
 from riskplan.cases.e2b_import_clinical import _adverse_event_assessment
 from riskplan.cases.e2b_r2 import import_r2
 from riskplan.cases.e2b_read import (
@@ -205,7 +213,21 @@ def _refuse_declarations(data: bytes) -> None:
         )
 
 
+#: Above this many elements a file that breaks the schema is told by its first violation only: locating
+#: every violation costs libxml2 time that grows with the square of same-named siblings (a hostile file).
+FULL_SCHEMA_REPORT_ELEMENTS: Final = 3_000
+
+
 def _check_schema(root: Element) -> None:
+    first = first_schema_error(root)  # linear time: a valid file (the usual case) is settled here
+    if first is None:
+        return
+    if sum(1 for _ in root.iter()) > FULL_SCHEMA_REPORT_ELEMENTS:
+        raise E2bError(
+            "file rejected: it does not conform to the ICH E2B(R3) schema (the first violation is told; fix it "
+            "and import the file again to see any other)",
+            rejections=[Rejection(None, None, "the file", f"schema: {first}")],
+        )
     errors = schema_errors(root)
     if errors:
         tree = root.getroottree()
