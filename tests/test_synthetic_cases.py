@@ -116,7 +116,10 @@ def test_synthetic_cases_exported_on_purpose_stay_synthetic_when_imported_again(
     needs_e2b_schema()
     assert runner.invoke(app, ["synth", "cases", "-n", "3", "--seed", "4"]).exit_code == 0
     out = cli_env / "e2b"
-    assert runner.invoke(app, ["case", "export", "--e2b", str(out), "--allow-synthetic"]).exit_code == 0
+    listed_here = json.loads(runner.invoke(app, ["case", "list", "--format", "json"]).stdout)
+    ids = [arg for c in listed_here if c["valid"] for arg in ("--id", c["case"])]
+    exported = runner.invoke(app, ["case", "export", "--e2b", str(out), "--allow-synthetic", *ids])
+    assert exported.exit_code == 0, exported.output
     [batch] = out.iterdir()
 
     monkeypatch.setenv("RISKPLAN_DATABASE_URL", f"sqlite:///{cli_env / 'other.db'}")
