@@ -48,8 +48,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; creates the folder of a file-based SQLite database."""
+def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> Engine:
+    """An engine for ``url``; creates the folder of a file-based SQLite database.
+
+    ``pool_size`` and ``max_overflow`` size the connection pool of a server database (SQLAlchemy's
+    defaults, 5 and 10, when not given): a connection beyond the pool size is closed when given back, so
+    a pool smaller than the number of concurrent requests opens a new database connection again and again.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -59,7 +64,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    sizes = {
+        k: v for k, v in (("pool_size", pool_size), ("max_overflow", max_overflow)) if v is not None
+    }
+    return create_engine(url, pool_pre_ping=True, **sizes)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
