@@ -39,14 +39,15 @@ from sqlalchemy import (
     Table,
     Text,
     event,
+    func,
     select,
     text,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from riskplan.store.audit_chain import GENESIS, row_hash
-from riskplan.store.db import Base, bulk_insert, session_scope
+from riskplan.store.audit_chain import GENESIS, HASHED_COLUMNS, row_hash
+from riskplan.store.db import Base, bulk_insert, session_factory
 
 #: ``Session.info`` keys: append audit rows at commit; the rows waiting; the commit did not wait for its flush.
 _AT_COMMIT: Final = "riskplan.audit.at_commit"
@@ -93,6 +94,17 @@ class AuditHead(Base):
 
 _EVENTS = cast(Table, AuditEvent.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
+_APPEND_COLUMNS: Final = ("id", "at", *(c for c in HASHED_COLUMNS if c not in ("id", "at")), "row_hash")
+_APPEND_TYPES: Final = {"id": "integer", "at": "timestamptz"}
+#: PostgreSQL: the rows (one array per column) and the head's new state, in one statement.
+_APPEND: Final = text(
+    "WITH appended AS (INSERT INTO audit_event ("
+    + ", ".join(_APPEND_COLUMNS)
+    + ") SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {_APPEND_TYPES.get(c, 'text')}[])" for c in _APPEND_COLUMNS)
+    + ")) UPDATE audit_head SET row_count = :row_count, last_id = :last_id, last_hash = :last_hash, "
+    "last_at = :last_at WHERE id = 1"
+)
 
 
 def _dump(value: Any) -> str | None:
@@ -174,10 +186,12 @@ def insert_audit_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> li
     return _append(session, rows)
 
 
-def _append(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _append(
+    session: Session, rows: Sequence[Mapping[str, Any]], *, commit_without_flush: bool = False
+) -> list[dict[str, Any]]:
     session.flush()
     connection = session.connection()
-    count, last_id, last_hash, last_at = _lock_head(connection)
+    count, last_id, last_hash, last_at = _lock_head(connection, commit_without_flush=commit_without_flush)
     # taken after the lock: a row appended later is never stamped earlier (not even when clocks step back)
     now = utcnow()
     if last_at is not None and now < last_at:
@@ -197,18 +211,37 @@ def _append(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
         bulk_insert(session, _EVENTS, chained)
         connection.execute(head)
     elif connection.dialect.name == "postgresql":
-        # one round trip while the head is held: the rows and the head's UPDATE in one statement
-        connection.execute(head.add_cte(_EVENTS.insert().values(chained).cte("appended")))
+        # one round trip while the head is held: the rows and the head's UPDATE in one statement, whose
+        # text never changes (compiled once, prepared by the server), whatever the number of rows
+        columns = {c: [r[c] for r in chained] for c in _APPEND_COLUMNS}
+        connection.execute(
+            _APPEND,
+            {
+                **columns,
+                "row_count": count + len(chained),
+                "last_id": last_id + len(chained),
+                "last_hash": prev,
+                "last_at": now,
+            },
+        )
     else:
         connection.execute(_EVENTS.insert(), chained)
         connection.execute(head)
     return chained
 
 
-def _lock_head(connection: Connection) -> tuple[int, int, str, dt.datetime | None]:
-    """Lock the head of the chain for this transaction and read it: (row count, last id, last hash, last at)."""
+def _lock_head(
+    connection: Connection, *, commit_without_flush: bool = False
+) -> tuple[int, int, str, dt.datetime | None]:
+    """Lock the head of the chain for this transaction and read it: (row count, last id, last hash, last at).
+
+    ``commit_without_flush``: on PostgreSQL the same statement sets ``synchronous_commit`` off for the rest
+    of the transaction (the caller then waits for the flush itself, :func:`wait_until_durable`).
+    """
     read = select(_HEAD.c.row_count, _HEAD.c.last_id, _HEAD.c.last_hash, _HEAD.c.last_at).where(_HEAD.c.id == 1)
     if connection.dialect.name == "postgresql":
+        if commit_without_flush:
+            read = read.add_columns(func.set_config("synchronous_commit", "off", True))
         head = connection.execute(read.with_for_update()).one_or_none()
     else:
         # SQLite has one writer at a time: writing to the head takes the write lock (the driver begins the
@@ -217,8 +250,8 @@ def _lock_head(connection: Connection) -> tuple[int, int, str, dt.datetime | Non
         head = connection.execute(read).one_or_none()
     if head is None:  # tables made without the migration, which creates the head
         connection.execute(_HEAD.insert().values(id=1, row_count=0, last_id=0, last_hash=GENESIS, last_at=None))
-        return _lock_head(connection)
-    count, last_id, last_hash, last_at = head
+        return _lock_head(connection, commit_without_flush=commit_without_flush)
+    count, last_id, last_hash, last_at = head[:4]
     if last_at is not None and last_at.tzinfo is None:
         last_at = last_at.replace(tzinfo=dt.UTC)
     return int(count), int(last_id), str(last_hash), last_at
@@ -234,12 +267,20 @@ def audited_transaction(engine: Engine) -> Iterator[Session]:
     Inside it :func:`record_change` and :func:`insert_audit_rows` return nothing, and the transaction's own
     audit rows cannot be read back before it commits.
     """
-    with session_scope(engine) as session:
+    with engine.connect() as connection:
+        session = session_factory(engine)(bind=connection)
         info = session.info
         info[_AT_COMMIT] = True
-        yield session
-    if info.pop(_UNFLUSHED, False):
-        wait_until_durable(engine)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        if info.pop(_UNFLUSHED, False):
+            _flush_wal(connection)  # on the same connection: no second checkout from the pool
 
 
 def wait_until_durable(engine: Engine) -> None:
@@ -252,8 +293,12 @@ def wait_until_durable(engine: Engine) -> None:
     Concurrent callers share one flush (group commit).
     """
     with engine.connect() as connection:
-        connection.execute(text("SELECT pg_logical_emit_message(true, 'riskplan', 'durable')"))
-        connection.commit()
+        _flush_wal(connection)
+
+
+def _flush_wal(connection: Connection) -> None:
+    connection.execute(text("SELECT pg_logical_emit_message(true, 'riskplan', 'durable')"))
+    connection.commit()
 
 
 @event.listens_for(Session, "before_commit")
@@ -266,9 +311,8 @@ def _append_at_commit(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         # 21 CFR 11.10(e) records must not be lost: the caller waits for the flush after the head is free
-        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         session.info[_UNFLUSHED] = True
-    _append(session, pending)
+    _append(session, pending, commit_without_flush=True)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -167,9 +167,7 @@ def create_app(
     """The application for ``settings`` (default: from the environment); migrates the database."""
     settings = settings or get_settings()
     web = web or WebSettings()
-    engine = engine or make_engine(
-        settings.database_url, pool_size=web.db_pool_size, max_overflow=web.db_max_overflow
-    )
+    engine = engine or make_engine(settings.database_url, pool_size=web.db_pool_size, max_overflow=web.db_max_overflow)
     upgrade(engine)
     workflow = load_signal_workflow() if signal_workflow is _DEFAULT else signal_workflow
     assert workflow is None or not isinstance(workflow, type)
