@@ -7,7 +7,12 @@ database: each acknowledged case stored exactly once, every acknowledged version
 numbered without gaps, and the audit trail complete (one "created" row per case, one "new version" row
 per later version, field-level "changed" rows for each follow-up). Prints throughput and p50/p95 latency.
 
-    .venv/bin/python bench/bench_web_load.py [--clients 50] [--seconds 60] [--postgres URL] [--keep]
+The clients log in first (one argon2id verification each, timed and printed apart); the write clock starts
+when all are logged in. The CPU time the server, its database backends and the clients spent per
+acknowledged write is printed too: on a shared machine throughput follows whatever share of the
+processors the run gets, CPU per write does not.
+
+    .venv/bin/python bench/bench_web_load.py [--clients 50] [--seconds 60] [--workers N] [--postgres URL] [--keep]
 """
 
 from __future__ import annotations
