@@ -7,7 +7,12 @@ database: each acknowledged case stored exactly once, every acknowledged version
 numbered without gaps, and the audit trail complete (one "created" row per case, one "new version" row
 per later version, field-level "changed" rows for each follow-up). Prints throughput and p50/p95 latency.
 
-    .venv/bin/python bench/bench_web_load.py [--clients 50] [--seconds 60] [--postgres URL] [--keep]
+The clients log in first (one argon2id verification each, timed and printed apart); the write clock starts
+when all are logged in. The CPU time the server, its database backends and the clients spent per
+acknowledged write is printed too: on a shared machine throughput follows whatever share of the
+processors the run gets, CPU per write does not.
+
+    .venv/bin/python bench/bench_web_load.py [--clients 50] [--seconds 60] [--workers N] [--postgres URL] [--keep]
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ from riskplan.web.roles import Role
 POSTGRES = os.environ.get("RISKPLAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "benchmark password 2026"
 REQUEST_TIMEOUT = 30.0
+#: Logins (one argon2id verification each) are made before the write clock starts and timed apart: a
+#: burst of 50 logins costs 50 password hashes (by design) and says nothing about write throughput.
+LOGIN_TIMEOUT = 300.0
 
 
 def case_body(wid: str, narrative: str, outcome: str = "2") -> dict[str, Any]:
@@ -90,13 +98,18 @@ class Results:
     versions: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
 
 
-async def client(
-    n: int, base: str, username: str, until: float, results: Results, rng: random.Random, prefix: str
-) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT) as http:
+async def login(base: str, username: str) -> str:
+    async with httpx.AsyncClient(base_url=base, timeout=LOGIN_TIMEOUT) as http:
         r = await http.post("/api/auth/token", json={"username": username, "password": PASSWORD})
         r.raise_for_status()
-        http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        return str(r.json()["access_token"])
+
+
+async def client(
+    n: int, base: str, token: str, until: float, results: Results, rng: random.Random, prefix: str
+) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT) as http:
+        http.headers["Authorization"] = f"Bearer {token}"
         mine: list[str] = []
         i = 0
         while time.monotonic() < until:
@@ -132,7 +145,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, folder: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
@@ -140,7 +153,8 @@ def start_server(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
         "RISKPLAN_OUTPUT_DIR": str(folder / "out"),
         "RISKPLAN_CONFIG": str(folder / "none.toml"),
     }
-    code = f"from riskplan.web.cli import serve; serve(host='127.0.0.1', port={port})"
+    more = f", workers={workers}" if workers != 1 else ""
+    code = f"from riskplan.web.cli import serve; serve(host='127.0.0.1', port={port}{more})"
     log = (folder / "server.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -224,18 +238,72 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process (all its threads), from /proc (0 when unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_tree(pid: int) -> list[int]:
+    found = [pid]
+    for child in Path(f"/proc/{pid}/task").glob("*/children"):
+        for c in child.read_text().split():
+            found += _process_tree(int(c))
+    return found
+
+
+def _backends(database: str) -> list[int]:
+    """PostgreSQL backends serving ``database`` (their process title names it)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            title = cmdline.read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres: ") and f" {database} " in title:
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds spent during the write phase by the server, the database backends and these clients:
+    unlike throughput, this does not depend on what else runs on a shared machine."""
+
+    server: float = 0.0
+    database: float = 0.0
+    clients: float = 0.0
+
+
+def _cpu_snapshot(server_pid: int, database: str) -> dict[str, dict[int, float]]:
+    return {
+        "server": {p: _cpu_seconds(p) for p in _process_tree(server_pid)},
+        "database": {p: _cpu_seconds(p) for p in _backends(database)},
+    }
+
+
 async def drive(
-    base: str, users: list[str], clients: int, seconds: float, seed: int, prefix: str
-) -> tuple[Results, float]:
+    base: str, users: list[str], clients: int, seconds: float, seed: int, prefix: str, watch: tuple[int, str]
+) -> tuple[Results, float, float, CpuUse]:
+    """(results, seconds of writing, seconds the logins took before it, CPU used while writing)."""
     results = Results()
+    t0 = time.monotonic()
+    tokens = await asyncio.gather(*(login(base, users[n % len(users)]) for n in range(clients)))
     start = time.monotonic()
+    before, client_before = _cpu_snapshot(*watch), time.process_time()
     until = start + seconds
-    tasks = [
-        client(n, base, users[n % len(users)], until, results, random.Random(seed + n), prefix) for n in range(clients)
-    ]
+    tasks = [client(n, base, tokens[n], until, results, random.Random(seed + n), prefix) for n in range(clients)]
     # bounded: every request has a timeout, and the whole run a hard deadline
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + REQUEST_TIMEOUT + 60)
-    return results, time.monotonic() - start
+    after = _cpu_snapshot(*watch)
+    used = CpuUse(
+        *(sum(v - before[k].get(p, 0.0) for p, v in after[k].items()) for k in ("server", "database")),
+        time.process_time() - client_before,
+    )
+    return results, time.monotonic() - start, start - t0, used
 
 
 def main() -> None:
@@ -245,6 +313,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=POSTGRES, help="admin URL; a fresh database is made and dropped")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (riskplan serve --workers)")
     args = parser.parse_args()
 
     admin = create_engine(normalise_url(args.postgres), isolation_level="AUTOCOMMIT")
@@ -263,10 +332,13 @@ def main() -> None:
                 auth.add_user(s, user, Role.CASE_PROCESSOR, PASSWORD, who="bench")
         engine.dispose()
         with tempfile.TemporaryDirectory(prefix="bench_web_") as tmp:
-            proc, base = start_server(url, Path(tmp))
+            proc, base = start_server(url, Path(tmp), args.workers)
             # the plan is stored with the first case; do it once before the timing
-            warm = asyncio.run(drive(base, users, 1, 0.5, args.seed, "W"))[0]
-            results, elapsed = asyncio.run(drive(base, users, args.clients, args.seconds, args.seed + 1000, "L"))
+            watch = (proc.pid, name)
+            warm = asyncio.run(drive(base, users, 1, 0.5, args.seed, "W", watch))[0]
+            results, elapsed, logins, cpu = asyncio.run(
+                drive(base, users, args.clients, args.seconds, args.seed + 1000, "L", watch)
+            )
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
             proc = None
@@ -277,7 +349,11 @@ def main() -> None:
                 merged.versions[wid] |= v
         checked = verify(url, merged)
         ok = sum(n for (kind, status), n in results.statuses.items() if status == 201)
-        print(f"web load: {args.clients} clients, {elapsed:.1f} s, PostgreSQL {make_url(url).database}")
+        print(
+            f"web load: {args.clients} clients, {args.workers} server worker(s), {elapsed:.1f} s, "
+            f"PostgreSQL {make_url(url).database}"
+        )
+        print(f"  logins before the clock: {args.clients} in {logins:.1f} s; load average {os.getloadavg()}")
         print(f"  acknowledged writes: {ok} ({ok / elapsed:.1f}/s)")
         for kind in ("intake", "follow-up"):
             lat = results.latencies.get(kind, [])
@@ -286,6 +362,11 @@ def main() -> None:
                 f"p95 {percentile(lat, 0.95) * 1000:7.1f} ms, mean {statistics.fmean(lat) * 1000 if lat else 0:7.1f} ms"
             )
         print(f"  statuses: {dict(sorted(results.statuses.items()))}")
+        per = 1000 / max(ok, 1)
+        print(
+            f"  CPU per acknowledged write: server {cpu.server * per:.1f} ms, database {cpu.database * per:.1f} ms, "
+            f"clients {cpu.clients * per:.1f} ms (server {cpu.server / elapsed:.2f} cores while writing)"
+        )
         if results.errors:
             print(f"  transport errors: {dict(results.errors)}")
         print("  integrity: every acknowledged case stored once, every acknowledged version present, audit complete")

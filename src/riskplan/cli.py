@@ -219,11 +219,15 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Server processes (default RISKPLAN_WEB_WORKERS, else 1)", min=1, max=64),
+    ] = None,
 ) -> None:
     """Run the web application (pages and JSON API) on the configured database."""
     from riskplan.web.cli import serve as run
 
-    run(host=host, port=port)
+    run(host=host, port=port, workers=workers)
 
 
 def version() -> None:

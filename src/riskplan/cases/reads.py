@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from riskplan.cases.store import IS_LATEST_VERSION, resolve_case_id
 from riskplan.cases.tables import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
+from riskplan.errors import NotFoundError
 
 __all__ = [
     "CLINICAL_TRIAL",
@@ -263,15 +264,24 @@ class VersionAssessment:
 
 
 def version_assessment(session: Session, case_id: int, version: int) -> VersionAssessment:
-    """The assessment of version ``version`` of the case (see :class:`VersionAssessment`)."""
-    row = session.scalars(
-        select(CaseVersionRow).where(CaseVersionRow.case_id == case_id, CaseVersionRow.version == version)
-    ).one()
-    concerns = session.scalars(
-        select(CaseConcernRow.concern_id).where(CaseConcernRow.case_version_id == row.id).order_by(CaseConcernRow.id)
-    )
-    reasons = tuple(row.invalid_reasons.split("; ")) if row.invalid_reasons else ()
-    return VersionAssessment(row.valid, reasons, row.serious, row.due, tuple(concerns))
+    """The assessment of version ``version`` of the case (see :class:`VersionAssessment`); one query."""
+    rows = session.execute(
+        select(
+            CaseVersionRow.valid,
+            CaseVersionRow.invalid_reasons,
+            CaseVersionRow.serious,
+            CaseVersionRow.due,
+            CaseConcernRow.concern_id,
+        )
+        .outerjoin(CaseConcernRow, CaseConcernRow.case_version_id == CaseVersionRow.id)
+        .where(CaseVersionRow.case_id == case_id, CaseVersionRow.version == version)
+        .order_by(CaseConcernRow.id)
+    ).all()
+    if not rows:
+        raise NotFoundError(f"case {case_id} has no version {version}")
+    valid, invalid_reasons, serious, due, _ = rows[0]
+    reasons = tuple(invalid_reasons.split("; ")) if invalid_reasons else ()
+    return VersionAssessment(valid, reasons, serious, due, tuple(c for *_, c in rows if c is not None))
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from riskplan.cases.tables import (
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.store.audit import AuditEvent, audit_row, history, insert_audit_rows, utcnow
 from riskplan.store.changes import field_changes
-from riskplan.store.db import bulk_insert, insert_returning_ids, keep_statistics_current
+from riskplan.store.db import SMALL_BATCH, bulk_insert, insert_returning_ids, keep_statistics_current
 from riskplan.terms.coding import CodingResult
 
 _CASES = cast(Table, CaseRow.__table__)
@@ -198,7 +198,8 @@ def store_cases(
     _refuse_impossible(cases, now.date())
     if synthetic:
         refuse_synthetic_beside_real_cases(session)
-    keep_statistics_current(session, (CaseRow.__tablename__, CaseVersionRow.__tablename__))
+    if len(cases) > SMALL_BATCH:  # a bulk intake; autovacuum keeps up with cases entered one by one
+        keep_statistics_current(session, (CaseRow.__tablename__, CaseVersionRow.__tablename__))
     keys = [a.icsr.case_key for a in cases]
     existing = _existing_cases(session, set(keys))
     seen: set[str] = set()

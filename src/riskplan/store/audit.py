@@ -10,21 +10,53 @@ to it takes the database's write lock), so concurrent writers append one after t
 the row the previous one committed; the lock is held until the transaction ends. The time stamp is taken
 after the lock (and never before the head's), so audit time stamps follow commit order: id order and time
 order agree. Triggers refuse UPDATE and DELETE of ``audit_event`` (and TRUNCATE on PostgreSQL; ``store_0002``).
+
+Because the head serialises every audited transaction from its append to its commit, that stretch is kept
+short in :func:`audited_transaction` (the web application's writes): the transaction's audit rows are
+queued and appended at commit, as its last statements (lock, one INSERT with the head's UPDATE, COMMIT),
+and on PostgreSQL that commit does not wait for its WAL flush while holding the head
+(``synchronous_commit = off`` for that transaction alone); the caller is answered only after a second,
+synchronous commit has flushed the WAL past it (:func:`wait_until_durable`), so nothing is acknowledged
+before it is on disk, and concurrent writers share one flush (group commit) instead of queueing for one
+each inside the lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Final, cast
 
-from sqlalchemy import CheckConstraint, Connection, DateTime, Integer, String, Table, Text, event, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from riskplan.errors import UserInputError
-from riskplan.store.audit_chain import GENESIS, row_hash
-from riskplan.store.db import Base, bulk_insert
+from riskplan.store.audit_chain import GENESIS, HASHED_COLUMNS, row_hash
+from riskplan.store.db import Base, bulk_insert, session_factory
+
+#: ``Session.info`` keys: append audit rows at commit; the rows waiting; the commit did not wait for its flush.
+_AT_COMMIT: Final = "riskplan.audit.at_commit"
+_PENDING: Final = "riskplan.audit.pending"
+_UNFLUSHED: Final = "riskplan.audit.unflushed"
+#: Up to this many rows are appended with one INSERT (and the head's UPDATE in the same statement on
+#: PostgreSQL); more go in with COPY, which is faster for a bulk intake.
+_ONE_STATEMENT_ROWS: Final = 50
 
 
 def utcnow() -> dt.datetime:
@@ -63,6 +95,17 @@ class AuditHead(Base):
 
 _EVENTS = cast(Table, AuditEvent.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
+_APPEND_COLUMNS: Final = ("id", "at", *(c for c in HASHED_COLUMNS if c not in ("id", "at")), "row_hash")
+_APPEND_TYPES: Final = {"id": "integer", "at": "timestamptz"}
+#: PostgreSQL: the rows (one array per column) and the head's new state, in one statement.
+_APPEND: Final = text(
+    "WITH appended AS (INSERT INTO audit_event ("
+    + ", ".join(_APPEND_COLUMNS)
+    + ") SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {_APPEND_TYPES.get(c, 'text')}[])" for c in _APPEND_COLUMNS)
+    + ")) UPDATE audit_head SET row_count = :row_count, last_id = :last_id, last_hash = :last_hash, "
+    "last_at = :last_at WHERE id = 1"
+)
 
 
 def _dump(value: Any) -> str | None:
@@ -96,6 +139,8 @@ def record_change(
         for f, (o, n) in items
     ]
     ids = [r["id"] for r in insert_audit_rows(session, rows)]
+    if not ids:  # appended at commit (audited_transaction)
+        return []
     return list(session.scalars(select(AuditEvent).where(AuditEvent.id.in_(ids)).order_by(AuditEvent.id)))
 
 
@@ -127,7 +172,8 @@ def audit_row(
 
 def insert_audit_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Append rows (from :func:`audit_row`) to the chain in one statement; the stored rows, with id, time
-    stamp and hashes.
+    stamp and hashes. In an :func:`audited_transaction` the rows are queued instead and appended at
+    commit; then nothing is returned.
 
     Holds the head's lock until the session's transaction ends: append audit rows late in a transaction.
     The session's pending changes are flushed first, so their row locks come before the head's (a
@@ -143,9 +189,18 @@ def insert_audit_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> li
                 f"a change to {row.get('entity_type')} {row.get('entity_id')} ({row.get('action')}) names no one "
                 f"(who: {who!r}): every change is recorded with who made it (21 CFR 11.10(e)); nothing stored"
             )
+    if session.info.get(_AT_COMMIT):
+        session.info.setdefault(_PENDING, []).extend(dict(r) for r in rows)
+        return []
+    return _append(session, rows)
+
+
+def _append(
+    session: Session, rows: Sequence[Mapping[str, Any]], *, commit_without_flush: bool = False
+) -> list[dict[str, Any]]:
     session.flush()
     connection = session.connection()
-    count, last_id, last_hash, last_at = _lock_head(connection)
+    count, last_id, last_hash, last_at = _lock_head(connection, commit_without_flush=commit_without_flush)
     # taken after the lock: a row appended later is never stamped earlier (not even when clocks step back)
     now = utcnow()
     if last_at is not None and now < last_at:
@@ -156,19 +211,46 @@ def insert_audit_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> li
         stored = {**row, "id": number, "at": now, "prev_hash": prev}
         stored["row_hash"] = prev = row_hash(stored)
         chained.append(stored)
-    bulk_insert(session, _EVENTS, chained)
-    connection.execute(
+    head = (
         update(_HEAD)
         .where(_HEAD.c.id == 1)
         .values(row_count=count + len(chained), last_id=last_id + len(chained), last_hash=prev, last_at=now)
     )
+    if len(chained) > _ONE_STATEMENT_ROWS:
+        bulk_insert(session, _EVENTS, chained)
+        connection.execute(head)
+    elif connection.dialect.name == "postgresql":
+        # one round trip while the head is held: the rows and the head's UPDATE in one statement, whose
+        # text never changes (compiled once, prepared by the server), whatever the number of rows
+        columns = {c: [r[c] for r in chained] for c in _APPEND_COLUMNS}
+        connection.execute(
+            _APPEND,
+            {
+                **columns,
+                "row_count": count + len(chained),
+                "last_id": last_id + len(chained),
+                "last_hash": prev,
+                "last_at": now,
+            },
+        )
+    else:
+        connection.execute(_EVENTS.insert(), chained)
+        connection.execute(head)
     return chained
 
 
-def _lock_head(connection: Connection) -> tuple[int, int, str, dt.datetime | None]:
-    """Lock the head of the chain for this transaction and read it: (row count, last id, last hash, last at)."""
+def _lock_head(
+    connection: Connection, *, commit_without_flush: bool = False
+) -> tuple[int, int, str, dt.datetime | None]:
+    """Lock the head of the chain for this transaction and read it: (row count, last id, last hash, last at).
+
+    ``commit_without_flush``: on PostgreSQL the same statement sets ``synchronous_commit`` off for the rest
+    of the transaction (the caller then waits for the flush itself, :func:`wait_until_durable`).
+    """
     read = select(_HEAD.c.row_count, _HEAD.c.last_id, _HEAD.c.last_hash, _HEAD.c.last_at).where(_HEAD.c.id == 1)
     if connection.dialect.name == "postgresql":
+        if commit_without_flush:
+            read = read.add_columns(func.set_config("synchronous_commit", "off", True))
         head = connection.execute(read.with_for_update()).one_or_none()
     else:
         # SQLite has one writer at a time: writing to the head takes the write lock (the driver begins the
@@ -177,11 +259,75 @@ def _lock_head(connection: Connection) -> tuple[int, int, str, dt.datetime | Non
         head = connection.execute(read).one_or_none()
     if head is None:  # tables made without the migration, which creates the head
         connection.execute(_HEAD.insert().values(id=1, row_count=0, last_id=0, last_hash=GENESIS, last_at=None))
-        return _lock_head(connection)
-    count, last_id, last_hash, last_at = head
+        return _lock_head(connection, commit_without_flush=commit_without_flush)
+    count, last_id, last_hash, last_at = head[:4]
     if last_at is not None and last_at.tzinfo is None:
         last_at = last_at.replace(tzinfo=dt.UTC)
     return int(count), int(last_id), str(last_hash), last_at
+
+
+@contextmanager
+def audited_transaction(engine: Engine) -> Iterator[Session]:
+    """A write transaction (like :func:`~riskplan.store.db.session_scope`) whose audit rows are appended
+    at commit, after everything else, so that the head of the chain is held only for the append and the
+    commit; on PostgreSQL that commit does not wait for the disk while holding the head, and the block
+    returns only once the transaction is durable (:func:`wait_until_durable`).
+
+    Inside it :func:`record_change` and :func:`insert_audit_rows` return nothing, and the transaction's own
+    audit rows cannot be read back before it commits.
+    """
+    with engine.connect() as connection:
+        session = session_factory(engine)(bind=connection)
+        info = session.info
+        info[_AT_COMMIT] = True
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        if info.pop(_UNFLUSHED, False):
+            _flush_wal(connection)  # on the same connection: no second checkout from the pool
+
+
+def wait_until_durable(engine: Engine) -> None:
+    """Return once every transaction committed so far is flushed to disk (PostgreSQL).
+
+    A commit with ``synchronous_commit = off`` is in the WAL but perhaps not yet on disk. A later
+    transaction that writes WAL and commits synchronously flushes the WAL up to its own commit record,
+    and so past every commit before it (the WAL is flushed in order; PostgreSQL documentation, 28.4
+    "Asynchronous Commit"). A transactional logical-decoding message is such a write that touches no table.
+    Concurrent callers share one flush (group commit).
+    """
+    with engine.connect() as connection:
+        _flush_wal(connection)
+
+
+def _flush_wal(connection: Connection) -> None:
+    connection.execute(text("SELECT pg_logical_emit_message(true, 'riskplan', 'durable')"))
+    connection.commit()
+
+
+@event.listens_for(Session, "before_commit")
+def _append_at_commit(session: Session) -> None:
+    """The audit rows queued by an :func:`audited_transaction`, appended as its last statements."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # 21 CFR 11.10(e) records must not be lost: the caller waits for the flush after the head is free
+        session.info[_UNFLUSHED] = True
+    _append(session, pending, commit_without_flush=True)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, _previous: Any) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_UNFLUSHED, None)
 
 
 def audit_head(session: Session) -> tuple[int, str]:

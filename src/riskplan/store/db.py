@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -48,8 +49,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; creates the folder of a file-based SQLite database."""
+def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> Engine:
+    """An engine for ``url``; creates the folder of a file-based SQLite database.
+
+    ``pool_size`` and ``max_overflow`` size the connection pool of a server database (SQLAlchemy's
+    defaults, 5 and 10, when not given): a connection beyond the pool size is closed when given back, so
+    a pool smaller than the number of concurrent requests opens a new database connection again and again.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -59,11 +65,20 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    sizes = {k: v for k, v in (("pool_size", pool_size), ("max_overflow", max_overflow)) if v is not None}
+    return create_engine(url, pool_pre_ping=True, **sizes)
+
+
+_FACTORIES: WeakKeyDictionary[Engine, sessionmaker[Session]] = WeakKeyDictionary()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """The engine's session factory, made once: each ``sessionmaker`` makes a Session subclass of its own,
+    whose event dispatch SQLAlchemy builds again for its first session."""
+    factory = _FACTORIES.get(engine)
+    if factory is None:
+        factory = _FACTORIES.setdefault(engine, sessionmaker(bind=engine, expire_on_commit=False))
+    return factory
 
 
 @contextmanager
@@ -89,7 +104,8 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or len(rows) <= SMALL_BATCH:
+        # a few rows (a case entered in the web application): one INSERT, where COPY costs two round trips
         connection.execute(table.insert(), list(rows))
         return
     columns = list(rows[0].keys())
@@ -104,13 +120,14 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
 def insert_returning_ids(session: Session, table: Table, rows: list[dict[str, Any]], key: str) -> list[int]:
     """Insert ``rows`` and return their new ids in the rows' order (``key`` is unique within the rows).
 
-    PostgreSQL: ids are drawn from the table's sequence first and the rows copied in with COPY. Elsewhere:
-    one INSERT ... RETURNING, matched back by ``key`` (SQLite could keep parameter order only row by row).
+    PostgreSQL, more than :data:`SMALL_BATCH` rows: ids are drawn from the table's sequence first and the
+    rows copied in with COPY. Otherwise: one INSERT ... RETURNING, matched back by ``key`` (SQLite could
+    keep parameter order only row by row).
     """
     if not rows:
         return []
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and len(rows) > SMALL_BATCH:
         sequence = f"{table.name}_id_seq"
         ids = [
             int(i)
@@ -124,6 +141,11 @@ def insert_returning_ids(session: Session, table: Table, rows: list[dict[str, An
     result = connection.execute(table.insert().returning(table.c.id, table.c[key]), rows)
     by_key = {k: int(i) for i, k in result.all()}
     return [by_key[row[key]] for row in rows]
+
+
+#: Up to this many rows are inserted with one INSERT rather than PostgreSQL COPY (three round trips with
+#: drawing the ids), and a transaction storing no more cases than this does not check planner statistics.
+SMALL_BATCH = 50
 
 
 def keep_statistics_current(session: Session, tables: Sequence[str], *, min_changes: int = 1000) -> None:

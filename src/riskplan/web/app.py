@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -165,7 +167,7 @@ def create_app(
     """The application for ``settings`` (default: from the environment); migrates the database."""
     settings = settings or get_settings()
     web = web or WebSettings()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, pool_size=web.db_pool_size, max_overflow=web.db_max_overflow)
     upgrade(engine)
     workflow = load_signal_workflow() if signal_workflow is _DEFAULT else signal_workflow
     assert workflow is None or not isinstance(workflow, type)
@@ -176,7 +178,16 @@ def create_app(
         auth=Auth(engine, web, clock),
         signals=workflow,  # type: ignore[arg-type]
     )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # the API's (synchronous) endpoints run in this many threads at once; each holds at most one
+        # database connection at a time, so db_pool_size + db_max_overflow of them never wait for the pool
+        to_thread.current_default_thread_limiter().total_tokens = web.threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="riskplan",
         version=__version__,
         description="Pharmacovigilance and risk management: an EU Risk Management Plan run as software. "

@@ -286,24 +286,35 @@ class Auth:
             return None
         now = self.clock()
         idle = dt.timedelta(minutes=self.web.session_idle_minutes)
-        with session_scope(self.engine) as session:
-            found = session.execute(
-                select(WebSession, WebUser)
+        # Core, not the ORM: this runs before every request (one SELECT; an UPDATE at most once a minute)
+        with self.engine.begin() as connection:
+            found = connection.execute(
+                select(
+                    WebSession.id,
+                    WebSession.revoked_at,
+                    WebSession.last_seen_at,
+                    WebSession.expires_at,
+                    WebSession.csrf_token,
+                    WebUser.id,
+                    WebUser.username,
+                    WebUser.role,
+                    WebUser.active,
+                )
                 .join(WebUser, WebUser.id == WebSession.user_id)
                 .where(WebSession.token_hash == token_digest(token), WebSession.kind == kind)
             ).first()
             if found is None:
                 return None
-            row, user = found
-            if row.revoked_at is not None or not user.active:
+            session_id, revoked_at, last_seen_at, expires_at, csrf_token, user_id, username, role, active = found
+            if revoked_at is not None or not active:
                 return None
-            last_seen = aware(row.last_seen_at)
-            if now >= aware(row.expires_at) or now - last_seen >= idle:
-                row.revoked_at = now
+            last_seen = aware(last_seen_at)
+            if now >= aware(expires_at) or now - last_seen >= idle:
+                connection.execute(update(WebSession).where(WebSession.id == session_id).values(revoked_at=now))
                 return None
             if now - last_seen >= _TOUCH_EVERY:
-                row.last_seen_at = now
-            return Principal(user.id, user.username, Role(user.role), row.id, row.csrf_token, kind)
+                connection.execute(update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now))
+            return Principal(user_id, username, Role(role), session_id, csrf_token, kind)
 
     def end_session(self, session_id: int) -> None:
         with session_scope(self.engine) as session:

@@ -109,15 +109,40 @@ def unlock(name: Annotated[str, typer.Argument(help="User name")]) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Server processes (default RISKPLAN_WEB_WORKERS, else 1)", min=1, max=64),
+    ] = None,
 ) -> None:
-    """Run the web application (pages and JSON API) with uvicorn."""
+    """Run the web application (pages and JSON API) with uvicorn.
+
+    With several workers each process builds the application itself (``app_from_environment``); the
+    database is migrated here first, once. Everything the processes share (sessions, lock-out counters,
+    the audit chain's head, the cookie-signing key, the plan version the intake cache is keyed by) is in
+    the database.
+    """
     import uvicorn
 
     from riskplan.web.app import create_app
 
-    app = create_app()
+    web = WebSettings()
+    count = workers or web.workers
+    app = create_app(web=web)
     from riskplan.store.faults import shown_url
 
     console.print(f"riskplan web on http://{host}:{port}/ (API description: /openapi.json after login)")
     console.print(f"database: {shown_url(app.state.ctx.engine.url)}", soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    if count == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+        return
+    console.print(f"{count} worker processes")
+    app.state.ctx.engine.dispose()
+    uvicorn.run(
+        "riskplan.web.app:app_from_environment",
+        factory=True,
+        workers=count,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+    )

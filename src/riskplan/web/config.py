@@ -42,6 +42,29 @@ class WebSettings(AccountSettings):
         "default: <output dir>/signals/disproportionality.parquet)",
     )
     max_upload_mib: int = Field(default=50, ge=1, description="Largest E2B file accepted for import")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes of `riskplan serve` (each with its own connection pool; lock-outs, "
+        "sessions, the audit trail and the cached plan are kept in the database, so they may be several)",
+    )
+    threads: int = Field(
+        default=40,
+        ge=1,
+        le=1000,
+        description="Requests each server process works on at once (the thread pool of the API's endpoints)",
+    )
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Database connections each server process keeps open (PostgreSQL); "
+        "workers x (db_pool_size + db_max_overflow) must stay below the server's max_connections",
+    )
+    db_max_overflow: int = Field(
+        default=10, ge=0, le=1000, description="Connections opened beyond db_pool_size at busy times, then closed"
+    )
 
 
 def cdm_roots(settings: Settings, web: WebSettings) -> list[Path]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from riskplan.errors import UserInputError
 from riskplan.settings import Settings
+from riskplan.store.audit import audited_transaction
 from riskplan.store.db import session_scope
 from riskplan.web.auth import Auth
 from riskplan.web.config import WebSettings
@@ -73,10 +74,13 @@ class WebContext:
         A unique-key violation from a concurrent insert of the same case or version, SQLite's "database
         is locked" and PostgreSQL deadlocks or serialisation failures roll the transaction back, so
         running it again is safe: either it commits whole or nothing of it is stored.
+
+        The transaction's audit rows are appended at its commit and it returns once the transaction is on
+        disk (:func:`~riskplan.store.audit.audited_transaction`): what it returns may be acknowledged.
         """
         for attempt in range(RETRIES):
             try:
-                with session_scope(self.engine) as session:
+                with audited_transaction(self.engine) as session:
                     if self.engine.dialect.name == "sqlite":
                         # take the write lock now (waiting up to the busy timeout) rather than fail on
                         # upgrading a read snapshot that a concurrent writer made stale
