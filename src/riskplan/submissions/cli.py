@@ -39,6 +39,10 @@ from riskplan.submissions.as2 import As2Error
 from riskplan.submissions.as2_channel import As2Channel, as2_channel
 from riskplan.submissions.as2_sending import awaiting_ack, fetch_and_record_ack, send_batch
 
+#: Columns kept on one line at any terminal width (case numbers, destinations, dates); the others fold,
+#: never cut: a long message id wraps whole.
+_WHOLE = frozenset({"case", "id", "code", "v", "to", "due", "destination", "month"})
+
 app = typer.Typer(
     help="Regulatory reporting: reports owed to each authority and partner, sending, ACKs, compliance.",
     no_args_is_help=True,
@@ -96,7 +100,7 @@ def destinations_list(fmt: FormatOption = "table") -> None:
         return
     table = Table(title="Destinations of individual case reports")
     for col in ("code", "name", "kind", "receiver (N.1.4)", "rules", "in force"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in _WHOLE, overflow="fold")  # identifiers and dates never cut
     for d in found.values():
         dest = d.destination
         table.add_row(dest.code, dest.name, dest.kind, dest.receiver_id, str(len(dest.rules)), d.origin)
@@ -182,7 +186,7 @@ def due(
     overdue = sum(1 for o in owed if o.due is not None and o.due < today)
     table = Table(title=f"Reports owed as of {today}: {len(owed)} open, {overdue} overdue")
     for col in ("case", "v", "to", "report", "kind", "due", "days left", "rule"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in _WHOLE, overflow="fold")  # identifiers and dates never cut
     for o in owed:
         left = (o.due - today).days if o.due else None
         status = "" if left is None else (f"[red]{left}[/]" if left < 0 else str(left))
@@ -495,7 +499,7 @@ def list_command(
         return
     table = Table(title=f"{len(rows)} submission(s)")
     for col in ("id", "case", "v", "to", "report", "due", "state", "message", "ack"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in _WHOLE, overflow="fold")  # identifiers and dates never cut
     for r in rows:
         table.add_row(
             str(r.id),
@@ -545,7 +549,7 @@ def compliance_command(
         return
     table = Table(title=f"Reporting compliance, due {first} to {last} (as of {today})")
     for col in ("destination", "month", "due", "on time", "late", "% on time"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in _WHOLE, overflow="fold")  # identifiers and dates never cut
     for m in report.months:
         share = "-" if m.share_on_time is None else f"{100 * m.share_on_time:.0f}%"
         table.add_row(m.destination, m.month, str(m.due), str(m.on_time), str(m.late), share)
