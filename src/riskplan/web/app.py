@@ -36,11 +36,12 @@ from riskplan.store.audit import utcnow
 from riskplan.store.db import make_engine
 from riskplan.store.faults import DRIVER_ERRORS, database_fault
 from riskplan.store.migrate import upgrade
+from riskplan.store.retry import BUSY, CONFLICTS
 from riskplan.store.signatures import SigningRefused
 from riskplan.web import api, pages, pages_cases, pages_submissions
 from riskplan.web.auth import Auth, Principal
 from riskplan.web.config import WebSettings
-from riskplan.web.context import BUSY, CONFLICTS, Conflict, Unavailable, WebContext
+from riskplan.web.context import Conflict, Unavailable, WebContext
 from riskplan.web.deps import LoginRequired, bearer_scheme, cookie_principal, get_ctx
 from riskplan.web.security import SecurityHeadersMiddleware
 from riskplan.web.signals_port import SignalWorkflow, load_signal_workflow

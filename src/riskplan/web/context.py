@@ -4,21 +4,18 @@ and transactions that are retried when a concurrent transaction got in the way."
 from __future__ import annotations
 
 import datetime as dt
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-import psycopg.errors
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from riskplan.errors import UserInputError
 from riskplan.settings import Settings
 from riskplan.store.audit import audited_transaction
 from riskplan.store.db import session_scope
+from riskplan.store.retry import retried
 from riskplan.web.auth import Auth
 from riskplan.web.config import WebSettings
 from riskplan.web.signals_port import SignalWorkflow
@@ -28,11 +25,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 RETRIES = 6
-#: Errors after which the whole transaction is run again. Rows copied in by PostgreSQL COPY raise the
-#: driver's own errors, not SQLAlchemy's.
-CONFLICTS: tuple[type[Exception], ...] = (IntegrityError, psycopg.errors.IntegrityError)
-BUSY: tuple[type[Exception], ...] = (OperationalError, psycopg.errors.OperationalError)
-RETRYABLE = CONFLICTS + BUSY
 
 
 def _intake_contexts() -> IntakeContexts:
@@ -78,16 +70,4 @@ class WebContext:
         The transaction's audit rows are appended at its commit and it returns once the transaction is on
         disk (:func:`~riskplan.store.audit.audited_transaction`): what it returns may be acknowledged.
         """
-        for attempt in range(RETRIES):
-            try:
-                with audited_transaction(self.engine) as session:
-                    if self.engine.dialect.name == "sqlite":
-                        # take the write lock now (waiting up to the busy timeout) rather than fail on
-                        # upgrading a read snapshot that a concurrent writer made stale
-                        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                    return work(session)
-            except RETRYABLE:
-                if attempt == RETRIES - 1:
-                    raise
-                time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
-        raise AssertionError("unreachable")
+        return retried(self.engine, work, attempts=RETRIES, scope=audited_transaction)
