@@ -67,7 +67,7 @@ from riskplan.cases.synth_draw import (
     draw_regular,
 )
 from riskplan.cases.synth_followup import (
-    _FollowUp,
+    FollowUp,
 )
 from riskplan.cases.synth_special import (
     draw_duplicate,
@@ -77,9 +77,9 @@ from riskplan.cases.synth_special import (
     draw_pregnancy,
 )
 from riskplan.cases.synth_specs import (
-    _INVALID_WEIGHTS,
-    _KINDS,
     INVALID_KINDS,
+    INVALID_WEIGHTS,
+    KINDS,
     CaseSpec,
     Draw,
 )
@@ -247,7 +247,7 @@ def follow_up_of(icsr: Icsr, rng: random.Random, received: dt.date) -> Icsr:
     first = icsr.first_received.earliest_date() if icsr.first_received else received
     if received < first:
         raise ValueError(f"a follow-up cannot be received ({received}) before the case was first received ({first})")
-    return _FollowUp(icsr, rng, received).build()
+    return FollowUp(icsr, rng, received).build()
 
 
 @contextmanager
@@ -307,7 +307,7 @@ def _run(d: Draw, duplicates: int, invalid: int) -> SyntheticCaseSet:
 
 
 def _invalid_kind(d: Draw) -> str:
-    return Weighted([(k, _INVALID_WEIGHTS[k]) for k in d.kinds]).pick(d.rng)
+    return Weighted([(k, INVALID_WEIGHTS[k]) for k in d.kinds]).pick(d.rng)
 
 
 def _worldwide_ids(specs: Sequence[CaseSpec], order: Sequence[int]) -> dict[int, str]:
@@ -321,7 +321,7 @@ def _worldwide_ids(specs: Sequence[CaseSpec], order: Sequence[int]) -> dict[int,
 
 
 def _case(d: Draw, invalid: str | None) -> CaseSpec:
-    kind = "regular" if invalid else _KINDS.pick(d.rng)
+    kind = "regular" if invalid else KINDS.pick(d.rng)
     if kind == "pregnancy":
         return draw_pregnancy(d)
     if kind == "neonate":

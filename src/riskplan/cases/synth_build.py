@@ -31,38 +31,38 @@ from riskplan.cases.synth_data import (
     Country,
 )
 from riskplan.cases.synth_specs import (
-    _ANONYMOUS,
-    _DOSE,
-    _DOSE_FORM,
-    _HCP,
-    _IV,
-    _MAINTENANCE_DAYS,
-    _QUALIFICATION_WORDS,
-    _SENDER,
-    _SIX_MONTHS,
-    _SUBSTANCES,
-    _UNIDENTIFIED_PATIENT,
+    ANONYMOUS,
+    DOSE,
+    DOSE_FORM,
+    HCP_QUALIFICATIONS,
+    IV_ROUTE,
+    MAINTENANCE_DAYS,
+    QUALIFICATION_WORDS,
+    SENDER,
+    SIX_MONTHS,
+    SUBSTANCES,
+    UNIDENTIFIED_PATIENT,
     CaseSpec,
     Draw,
     EventSpec,
     LabSpec,
     ParentSpec,
     TherapySpec,
-    _assessment,
-    _concomitant_parts,
-    _consumer,
-    _created,
-    _day,
-    _days,
-    _fmt,
-    _indication,
-    _measure,
-    _ordinal,
-    _past_drug,
-    _quantity,
-    _study,
-    _ts,
-    _uid,
+    assessment,
+    concomitant_parts,
+    consumer_source,
+    created_stamp,
+    day_stamp,
+    days_of,
+    fmt,
+    indications_of,
+    measure,
+    ordinal,
+    past_drug,
+    quantity,
+    study_of,
+    ts,
+    uid,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def _hcp(rng: random.Random, country: Country, qualification: Qualification) -> 
 def _patient(spec: CaseSpec) -> Patient | Fields:
     p = spec.patient
     if spec.invalid == "patient":
-        return _UNIDENTIFIED_PATIENT
+        return UNIDENTIFIED_PATIENT
     fields: Fields = {"sex": p.sex} if p.sex is not None else {"sex_null_flavor": NullFlavor.UNK}
     if p.initials is not None:
         fields["name"] = p.initials
@@ -113,7 +113,7 @@ def _patient(spec: CaseSpec) -> Patient | Fields:
     else:
         fields["medical_history_text_null_flavor"] = NullFlavor.UNK
     if p.age is not None:
-        fields["age"] = _quantity(p.age, p.age_unit)
+        fields["age"] = quantity(p.age, p.age_unit)
     if p.weight is not None:
         fields["weight_kg"] = p.weight
     if p.height:
@@ -121,7 +121,7 @@ def _patient(spec: CaseSpec) -> Patient | Fields:
     if spec.concomitants:
         fields["concomitant_therapies"] = True
     if p.past_drugs:
-        fields["past_drugs"] = tuple(_past_drug(name) for name in p.past_drugs)
+        fields["past_drugs"] = tuple(past_drug(name) for name in p.past_drugs)
     return _rare_patient_fields(spec, fields)
 
 
@@ -129,9 +129,9 @@ def _rare_patient_fields(spec: CaseSpec, fields: Fields) -> Fields:
     p = spec.patient
     optional: Fields = {
         "investigation_number": p.investigation_number,
-        "birth_date": _day(p.birth_date) if p.birth_date else None,
+        "birth_date": day_stamp(p.birth_date) if p.birth_date else None,
         "age_group": p.age_group,
-        "last_menstrual_period": _day(p.lmp) if p.lmp else None,
+        "last_menstrual_period": day_stamp(p.lmp) if p.lmp else None,
         "death": _death(spec),
         "parent": _parent(p.parent) if p.parent else None,
     }
@@ -142,8 +142,8 @@ def _rare_patient_fields(spec: CaseSpec, fields: Fields) -> Fields:
 def _parent(parent: ParentSpec) -> Fields:
     fields: Fields = {
         "identification": parent.initials,
-        "age": _quantity(parent.age, "a"),
-        "last_menstrual_period": _day(parent.lmp),
+        "age": quantity(parent.age, "a"),
+        "last_menstrual_period": day_stamp(parent.lmp),
         "sex": Sex.FEMALE,
         "medical_history_text": "Neuromyelitis optica spectrum disorder (AQP4-IgG seropositive) treated with UPLIZNA.",
     }
@@ -158,7 +158,7 @@ def _death(spec: CaseSpec) -> Fields | None:
         return None
     when = fatal.end or spec.latest
     return {
-        "date": _day(when),
+        "date": day_stamp(when),
         "reported_causes": ({"text": fatal.verbatim},),
         "autopsy_done_null_flavor": NullFlavor.UNK,
     }
@@ -179,18 +179,18 @@ def _reaction(event: EventSpec, spec: CaseSpec, reaction_id: str) -> Fields:
         "id": reaction_id,
         "verbatim_term": event.native or event.verbatim,
         "verbatim_language": event.language,
-        "start_date": _ts(event.onset, event.precision, event.minute),
+        "start_date": ts(event.onset, event.precision, event.minute),
         "outcome": event.outcome,
-        "medical_confirmation": spec.qualification in _HCP and spec.invalid != "reporter",
+        "medical_confirmation": spec.qualification in HCP_QUALIFICATIONS and spec.invalid != "reporter",
     }
     if event.native:
         fields["verbatim_term_english"] = event.verbatim
     if spec.invalid != "reporter":
         fields["country"] = spec.country.code
     if event.end:
-        fields["end_date"] = _day(event.end)
+        fields["end_date"] = day_stamp(event.end)
     if event.duration_hours:
-        fields["duration"] = _quantity(event.duration_hours, "h")
+        fields["duration"] = quantity(event.duration_hours, "h")
     for letter, name in _CRITERIA_FIELDS:  # E.i.3.2a-f: true when met, else left out (nullFlavor NI)
         if letter in event.criteria:
             fields[name] = True
@@ -206,13 +206,13 @@ def _matrix_row(reaction_id: str, event: EventSpec, spec: CaseSpec) -> Fields | 
     """G.k.9.i for the suspect drug: reporter's and company's causality, time from the last infusion."""
     assessments = []
     if event.reporter_related is not None:
-        assessments.append(_assessment("Primary source reporter", event.reporter_related))
+        assessments.append(assessment("Primary source reporter", event.reporter_related))
     if event.criteria or event.related != "Unassessable":
-        assessments.append(_assessment(COMPANY, event.related))
+        assessments.append(assessment(COMPANY, event.related))
     fields: Fields = {"reaction_id": reaction_id, "assessments": tuple(assessments)}
     therapy = spec.therapy
-    if therapy.start_known == "day" and event.precision != "month" and therapy.route == _IV:
-        fields["time_from_last_dose"] = _quantity((event.onset - therapy.last).days, "d")
+    if therapy.start_known == "day" and event.precision != "month" and therapy.route == IV_ROUTE:
+        fields["time_from_last_dose"] = quantity((event.onset - therapy.last).days, "d")
     return fields if assessments or "time_from_last_dose" in fields else None
 
 
@@ -224,19 +224,19 @@ def _dosage(
     batch: str | None = None,
     period: Period | None = None,
 ) -> Fields:
-    fields: Fields = {"dose": _DOSE, "text": text, "dose_form_text": _DOSE_FORM, "route_text": therapy.route}
+    fields: Fields = {"dose": DOSE, "text": text, "dose_form_text": DOSE_FORM, "route_text": therapy.route}
     if start is None:
         fields["start_date_null_flavor"] = NullFlavor.ASKU
     else:
-        fields["start_date"] = _ts(start, therapy.start_known)
+        fields["start_date"] = ts(start, therapy.start_known)
     if end is not None:
-        fields["end_date"] = _ts(end, therapy.start_known)
+        fields["end_date"] = ts(end, therapy.start_known)
     if batch is not None:
         fields["batch_lot"] = batch
     if period is not None:
         fields["period"] = period
-    if therapy.route != _IV:
-        fields["parent_route_text"] = _IV
+    if therapy.route != IV_ROUTE:
+        fields["parent_route_text"] = IV_ROUTE
     return fields
 
 
@@ -251,13 +251,13 @@ def _dosages(therapy: TherapySpec) -> list[Fields]:
     )
     if therapy.infusions == 2:
         return [loading]
-    first_maintenance = therapy.first + _days(_MAINTENANCE_DAYS)
+    first_maintenance = therapy.first + days_of(MAINTENANCE_DAYS)
     text = "300 mg IV infusion every 6 months"
-    return [loading, _dosage(therapy, text, first_maintenance, therapy.last, therapy.batch_last, _SIX_MONTHS)]
+    return [loading, _dosage(therapy, text, first_maintenance, therapy.last, therapy.batch_last, SIX_MONTHS)]
 
 
-def _test(lab: LabSpec) -> Fields:
-    fields: Fields = {"date": _day(lab.date), "name": lab.name}
+def lab_fields(lab: LabSpec) -> Fields:
+    fields: Fields = {"date": day_stamp(lab.date), "name": lab.name}
     if lab.code is not None:
         fields["result_code"] = lab.code
     if lab.value is not None:
@@ -265,43 +265,43 @@ def _test(lab: LabSpec) -> Fields:
     if lab.text is not None:
         fields["result_text"] = lab.text
     if lab.low is not None:
-        fields["normal_low"] = _measure(lab.low, lab.unit)
+        fields["normal_low"] = measure(lab.low, lab.unit)
     if lab.high is not None:
-        fields["normal_high"] = _measure(lab.high, lab.unit)
+        fields["normal_high"] = measure(lab.high, lab.unit)
     return fields
 
 
 def build_icsr(d: Draw, spec: CaseSpec, wid: str) -> Icsr:
     """One validation of the whole case: sub-objects go in as field dicts (see :data:`Fields`)."""
-    reaction_ids = [_uid(d.rng) for _ in spec.events]
+    reaction_ids = [uid(d.rng) for _ in spec.events]
     fields: Fields = {
         "sender_report_id": wid,
         "worldwide_case_id": wid,
-        "created": _created(spec.latest, spec.created_delay),
+        "created": created_stamp(spec.latest, spec.created_delay),
         "report_type": spec.report_type,
-        "first_received": _day(spec.received),
-        "most_recent_info": _day(spec.latest),
+        "first_received": day_stamp(spec.received),
+        "most_recent_info": day_stamp(spec.latest),
         "local_expedited": any(e.criteria for e in spec.events),
         "first_sender": FirstSender.OTHER,
         "primary_sources": (build_primary_source(d, spec),),
-        "sender": _SENDER,
+        "sender": SENDER,
         "patient": _patient(spec),
         "reactions": [_reaction(e, spec, i) for e, i in zip(spec.events, reaction_ids, strict=True)],
         "drugs": [build_suspect(d, spec, reaction_ids), *build_concomitant_drugs(d, spec)],
         "narrative": _narrative(spec),
     }
     if spec.study is not None:
-        fields["study"] = _study(spec.study)
+        fields["study"] = study_of(spec.study)
     if spec.labs:
-        fields["tests"] = [_test(lab) for lab in spec.labs]
+        fields["tests"] = [lab_fields(lab) for lab in spec.labs]
     return Icsr.model_validate(fields)
 
 
 def build_primary_source(d: Draw, spec: CaseSpec) -> PrimarySource:
     if spec.invalid == "reporter":
-        return _ANONYMOUS
-    if spec.qualification not in _HCP:
-        return _consumer(spec.country.code)
+        return ANONYMOUS
+    if spec.qualification not in HCP_QUALIFICATIONS:
+        return consumer_source(spec.country.code)
     key = (spec.country.code, spec.qualification, spec.reporter)
     source = d.reporters.get(key)
     if source is None:
@@ -314,31 +314,31 @@ def build_suspect(d: Draw, spec: CaseSpec, reaction_ids: Sequence[str]) -> Field
     therapy = spec.therapy
     rows = (_matrix_row(i, event, spec) for i, event in zip(reaction_ids, spec.events, strict=True))
     drug: Fields = {
-        "id": _uid(d.rng),
+        "id": uid(d.rng),
         "role": DrugRole.SUSPECT,
         "name": therapy.name,
-        "substances": _SUBSTANCES,
+        "substances": SUBSTANCES,
         "obtained_country": spec.country.code,
         "authorisation_holder": COMPANY,
         "dosages": _dosages(therapy),
-        "indications": _indication(therapy.indication),
+        "indications": indications_of(therapy.indication),
         "action_taken": therapy.action,
         "reaction_assessments": [row for row in rows if row is not None],
     }
     if therapy.start_known == "day":
-        drug["cumulative_dose"] = _quantity(300 * therapy.infusions, "mg")
+        drug["cumulative_dose"] = quantity(300 * therapy.infusions, "mg")
     if therapy.gestation_weeks:
-        drug["gestation_at_exposure"] = _quantity(therapy.gestation_weeks, "wk")
+        drug["gestation_at_exposure"] = quantity(therapy.gestation_weeks, "wk")
     return drug
 
 
 def build_concomitant_drugs(d: Draw, spec: CaseSpec) -> list[Fields]:
     drugs: list[Fields] = []
     for c in spec.concomitants:
-        substances, dosages, indications = _concomitant_parts(c)
+        substances, dosages, indications = concomitant_parts(c)
         drugs.append(
             {
-                "id": _uid(d.rng),
+                "id": uid(d.rng),
                 "role": DrugRole.CONCOMITANT,
                 "name": c.name,
                 "substances": substances,
@@ -369,7 +369,7 @@ def _narrative(spec: CaseSpec) -> str:
         parts.append(spec.note)
     parts += [_events_sentence(spec), _outcome_sentence(spec)]
     if spec.labs:
-        parts.append("Results: " + "; ".join(_lab_text(lab) for lab in spec.labs) + ".")
+        parts.append("Results: " + "; ".join(lab_text(lab) for lab in spec.labs) + ".")
     parts.append(f"Action taken with UPLIZNA: {spec.therapy.action.label.lower()}.")
     return " ".join(part for part in parts if part)
 
@@ -377,7 +377,7 @@ def _narrative(spec: CaseSpec) -> str:
 def _intro(spec: CaseSpec) -> str:
     if spec.invalid == "reporter":
         return "This spontaneous report was received from an unidentified caller."
-    who = _QUALIFICATION_WORDS[spec.qualification]
+    who = QUALIFICATION_WORDS[spec.qualification]
     where = COUNTRY_NAMES[spec.country.code]
     if spec.study is not None:
         kind = "solicited report" if spec.study.key == "psp" else "report"
@@ -406,16 +406,16 @@ def _patient_sentence(spec: CaseSpec) -> str:
 
 def _therapy_sentence(spec: CaseSpec) -> str:
     t = spec.therapy
-    if t.route != _IV:
+    if t.route != IV_ROUTE:
         how = "transplacentally" if t.route == "Transplacental" else "via breast milk"
         return f"The infant was exposed to UPLIZNA (inebilizumab) {how}; the mother received 300 mg IV."
     if t.start_known == "unknown":
         return "The patient receives UPLIZNA (inebilizumab) 300 mg IV every 6 months (start date unknown)."
-    start = _fmt(t.first, t.start_known)
+    start = fmt(t.first, t.start_known)
     text = f"The patient started UPLIZNA (inebilizumab) 300 mg IV on {start} (day 1)"
     if t.infusions > 1:
         before = "before the event" if spec.events else "so far"
-        text += f"; the last infusion {before} (the {_ordinal(t.infusions)}) was on {_fmt(t.last, t.start_known)}"
+        text += f"; the last infusion {before} (the {ordinal(t.infusions)}) was on {fmt(t.last, t.start_known)}"
     if any(c.indication == "Premedication" for c in spec.concomitants):
         text += ", with premedication"
     return text + "."
@@ -427,7 +427,7 @@ def _events_sentence(spec: CaseSpec) -> str:
     index = spec.events[0]
     names = ", ".join(e.verbatim for e in spec.events)
     when = "In" if index.precision == "month" else "On"
-    text = f"{when} {_fmt(index.onset, index.precision)} the patient experienced {names}"
+    text = f"{when} {fmt(index.onset, index.precision)} the patient experienced {names}"
     criteria = [_CRITERIA_WORDS[c] for c in "DLHIM" if any(c in e.criteria for e in spec.events)]
     if criteria:
         text += "; the event " + ", ".join(criteria)
@@ -439,15 +439,15 @@ def _outcome_sentence(spec: CaseSpec) -> str:
         return ""
     index = spec.events[0]
     if index.outcome is Outcome.FATAL:
-        return f"The patient died on {_fmt(index.end or spec.latest)}."
+        return f"The patient died on {fmt(index.end or spec.latest)}."
     text = f"Outcome: {index.outcome.label}"
     if index.end is not None:
-        text += f" on {_fmt(index.end)}"
+        text += f" on {fmt(index.end)}"
     return text + "."
 
 
-def _lab_text(lab: LabSpec) -> str:
+def lab_text(lab: LabSpec) -> str:
     if lab.value is not None:
-        return f"{lab.name} {lab.value} {lab.unit or ''}".rstrip() + f" on {_fmt(lab.date)}"
+        return f"{lab.name} {lab.value} {lab.unit or ''}".rstrip() + f" on {fmt(lab.date)}"
     result = lab.text or (lab.code.label.lower() if lab.code else "done")
-    return f"{lab.name}: {result} on {_fmt(lab.date)}"
+    return f"{lab.name}: {result} on {fmt(lab.date)}"

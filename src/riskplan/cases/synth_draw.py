@@ -43,34 +43,34 @@ from riskplan.cases.synth_data import (
     Term,
 )
 from riskplan.cases.synth_labs import (
-    _LAB_MAKERS,
+    LAB_MAKERS,
 )
 from riskplan.cases.synth_specs import (
-    _AGE_GROUP_ONLY_SHARE,
-    _COUNTRY_CHOICE,
-    _ELDERLY_SHARE,
-    _FEMALE_SHARE,
-    _FOLLOWED_UP_SHARE,
-    _GATEWAY_RUNS,
-    _HCP,
-    _MISSPELLING_SHARE,
-    _NATIVE_SHARE,
-    _PROFILE_CHOICE,
-    _SEX_UNKNOWN_SHARE,
-    _STUDIES_BY_COUNTRY,
-    _TOTAL_COUNTRY_WEIGHT,
+    AGE_GROUP_ONLY_SHARE,
+    COUNTRY_CHOICE,
+    ELDERLY_SHARE,
+    FEMALE_SHARE,
+    FOLLOWED_UP_SHARE,
+    GATEWAY_RUNS,
+    HCP_QUALIFICATIONS,
+    MISSPELLING_SHARE,
+    NATIVE_SHARE,
+    PROFILE_CHOICE,
+    SEX_UNKNOWN_SHARE,
+    STUDIES_BY_COUNTRY,
+    TOTAL_COUNTRY_WEIGHT,
     CaseSpec,
     Draw,
     EventSpec,
     LabSpec,
     PatientSpec,
     TherapySpec,
-    _clip,
-    _days,
-    _dec,
-    _infusion_offset,
-    _lot,
-    _When,
+    When,
+    clip,
+    days_of,
+    dec,
+    infusion_offset,
+    lot_at,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -83,15 +83,15 @@ def draw_received(d: Draw) -> dt.date:
     rng, span = d.rng, (d.end - d.start).days
     k = 0.6
     x = (math.sqrt(1 + 2 * k * rng.random() * (1 + k / 2)) - 1) / k
-    day = d.start + _days(round(x * span))
+    day = d.start + days_of(round(x * span))
     if day.weekday() >= 5 and rng.random() < 0.8:
-        day += _days(7 - day.weekday())
+        day += days_of(7 - day.weekday())
     return min(day, d.end)
 
 
 def draw_report(d: Draw, country: Country) -> tuple[ReportType, StudyInfo | None, Qualification]:
     rng, u = d.rng, d.rng.random()
-    for info, share in _STUDIES_BY_COUNTRY[country.code]:
+    for info, share in STUDIES_BY_COUNTRY[country.code]:
         u -= share
         if u < 0:
             if info.key == "psp":
@@ -103,36 +103,36 @@ def draw_report(d: Draw, country: Country) -> tuple[ReportType, StudyInfo | None
 
 
 def draw_reporter_index(d: Draw, country: Country, qualification: Qualification) -> int:
-    if qualification not in _HCP:
+    if qualification not in HCP_QUALIFICATIONS:
         return 0
-    expected = d.count * country.weight / _TOTAL_COUNTRY_WEIGHT * 0.68
-    return d.rng.randrange(int(_clip(expected / 5, 3, 5000)))
+    expected = d.count * country.weight / TOTAL_COUNTRY_WEIGHT * 0.68
+    return d.rng.randrange(int(clip(expected / 5, 3, 5000)))
 
 
 def draw_reporting_delay(d: Draw, qualification: Qualification, serious: bool, study: StudyInfo | None) -> int:
     """Days from onset to receipt: log-normal, median 10 days (HCP) / 21 (consumer), faster if serious."""
-    median = 5.0 if study is not None else 10.0 if qualification in _HCP else 21.0
+    median = 5.0 if study is not None else 10.0 if qualification in HCP_QUALIFICATIONS else 21.0
     median *= 0.6 if serious else 1.0
-    return int(_clip(d.rng.lognormvariate(math.log(median), 0.9), 0, 365))
+    return int(clip(d.rng.lognormvariate(math.log(median), 0.9), 0, 365))
 
 
 def draw_latest(d: Draw, received: dt.date) -> dt.date:
-    if d.rng.random() >= _FOLLOWED_UP_SHARE:
+    if d.rng.random() >= FOLLOWED_UP_SHARE:
         return received
-    return min(d.end, received + _days(d.rng.randint(3, 60)))
+    return min(d.end, received + days_of(d.rng.randint(3, 60)))
 
 
 def draw_regular(d: Draw) -> CaseSpec:
     rng = d.rng
-    country = _COUNTRY_CHOICE.pick(rng)
+    country = COUNTRY_CHOICE.pick(rng)
     report_type, study, qualification = draw_report(d, country)
-    profile = _PROFILE_CHOICE.pick(rng)
+    profile = PROFILE_CHOICE.pick(rng)
     patient = draw_adult(d, country, study, profile)
     index_criteria = draw_criteria(d, profile)
     received = draw_received(d)
-    onset = received - _days(draw_reporting_delay(d, qualification, bool(index_criteria), study))
+    onset = received - days_of(draw_reporting_delay(d, qualification, bool(index_criteria), study))
     course, onset_delay = draw_course(d, profile)
-    therapy = draw_therapy(d, country, qualification, onset - _days(onset_delay), course, profile, index_criteria)
+    therapy = draw_therapy(d, country, qualification, onset - days_of(onset_delay), course, profile, index_criteria)
     patient = draw_birth_date(d, patient, country, onset)
     latest = draw_latest(d, received)
     events = draw_events(d, profile, patient, qualification, onset, latest, index_criteria)
@@ -163,20 +163,20 @@ def draw_initials(d: Draw) -> str:
 
 def draw_sex(d: Draw) -> Sex | None:
     u = d.rng.random()
-    return None if u < _SEX_UNKNOWN_SHARE else Sex.FEMALE if u < _SEX_UNKNOWN_SHARE + _FEMALE_SHARE else Sex.MALE
+    return None if u < SEX_UNKNOWN_SHARE else Sex.FEMALE if u < SEX_UNKNOWN_SHARE + FEMALE_SHARE else Sex.MALE
 
 
 def draw_adult_age(d: Draw) -> int:
-    if d.rng.random() < _ELDERLY_SHARE:
+    if d.rng.random() < ELDERLY_SHARE:
         return d.rng.randint(66, 84)
-    return round(_clip(d.rng.gauss(43, 12), 18, 65))
+    return round(clip(d.rng.gauss(43, 12), 18, 65))
 
 
 def draw_body(d: Draw, sex: Sex | None) -> tuple[Decimal | None, int | None]:
     rng = d.rng
     male = sex is Sex.MALE
-    weight = _dec(_clip(rng.gauss(82 if male else 68, 14), 42, 150), 0) if rng.random() < 0.65 else None
-    height = round(_clip(rng.gauss(178 if male else 165, 7), 145, 200)) if rng.random() < 0.35 else None
+    weight = dec(clip(rng.gauss(82 if male else 68, 14), 42, 150), 0) if rng.random() < 0.65 else None
+    height = round(clip(rng.gauss(178 if male else 165, 7), 145, 200)) if rng.random() < 0.35 else None
     return weight, height
 
 
@@ -197,7 +197,7 @@ def draw_adult(d: Draw, country: Country, study: StudyInfo | None, profile: Prof
     sex = draw_sex(d)
     age = draw_adult_age(d)
     weight, height = draw_body(d, sex)
-    only_group = rng.random() < _AGE_GROUP_ONLY_SHARE
+    only_group = rng.random() < AGE_GROUP_ONLY_SHARE
     group = (AgeGroup.ELDERLY if age > 65 else AgeGroup.ADULT) if only_group else None
     pasts = tuple(dict.fromkeys(PAST_DRUGS.pick(rng) for _ in range(rng.randint(1, 2)))) if rng.random() < 0.3 else ()
     return PatientSpec(
@@ -220,13 +220,13 @@ def draw_birth_date(d: Draw, patient: PatientSpec, country: Country, onset: dt.d
     """D.2.1 for some patients (US reports more often give it): consistent with the age at onset."""
     if patient.age is None or d.rng.random() >= (0.25 if country.code == "US" else 0.05):
         return patient
-    birth = onset - _days(round(365.25 * patient.age) + d.rng.randint(1, 360))
+    birth = onset - days_of(round(365.25 * patient.age) + d.rng.randint(1, 360))
     return replace(patient, birth_date=birth)
 
 
 def draw_created_delay(d: Draw) -> int:
     """Minutes from midnight of C.1.5 to C.1.2: one to seven days later, at a run of the E2B gateway."""
-    return d.rng.randint(1, 7) * 24 * 60 + d.rng.choice(_GATEWAY_RUNS)
+    return d.rng.randint(1, 7) * 24 * 60 + d.rng.choice(GATEWAY_RUNS)
 
 
 def draw_course(d: Draw, profile: Profile) -> tuple[int, int]:
@@ -256,9 +256,9 @@ def draw_therapy(
     criteria: str,
 ) -> TherapySpec:
     rng = d.rng
-    while course > 0 and last - _days(_infusion_offset(course)) < country.market_start:
+    while course > 0 and last - days_of(infusion_offset(course)) < country.market_start:
         course -= 1
-    first = last - _days(_infusion_offset(course))
+    first = last - days_of(infusion_offset(course))
     u = rng.random()
     consumer = qualification is Qualification.CONSUMER
     start_known = "unknown" if u < (0.12 if consumer else 0.03) else "month" if u < 0.2 else "day"
@@ -268,8 +268,8 @@ def draw_therapy(
         infusions=course + 1,
         last=last,
         start_known=start_known,
-        batch_first=_lot(first, rng) if batch_known else None,
-        batch_last=_lot(last, rng) if batch_known and course > 1 else None,
+        batch_first=lot_at(first, rng) if batch_known else None,
+        batch_last=lot_at(last, rng) if batch_known and course > 1 else None,
         name=draw_product_name(d, country),
         indication=INDICATIONS.pick(rng),
         action=draw_action(d, profile, criteria),
@@ -334,7 +334,7 @@ def draw_events(
             terms.append((companion.term, shared, companion_outcome))
     if rng.random() < BACKGROUND_SHARE:
         terms.append((BACKGROUND.pick(rng), "", profile.outcomes.pick(rng)))
-    when = _When(onset, draw_precision(d, profile, qualification), rng.randint(9 * 60, 16 * 60))
+    when = When(onset, draw_precision(d, profile, qualification), rng.randint(9 * 60, 16 * 60))
     seen: set[str] = set()
     events = []
     for item, item_criteria, item_outcome in terms:
@@ -356,7 +356,7 @@ def draw_verbatim(d: Draw, item: Term) -> str:
     """The reporter's words in English: a synonym from the open term list, now and then misspelt."""
     rng = d.rng
     misspelt = MISSPELLINGS.get(item.pt)
-    if misspelt and rng.random() < _MISSPELLING_SHARE:
+    if misspelt and rng.random() < MISSPELLING_SHARE:
         return rng.choice(misspelt)
     return rng.choice(item.verbatims)
 
@@ -365,7 +365,7 @@ def draw_localised(d: Draw, events: tuple[EventSpec, ...], country: Country) -> 
     """Some reports from non-English-speaking countries keep the reporter's own words (E.i.1.1a) and carry
     the English translation in E.i.1.2: only when every event of the case has a translation."""
     language = country.language
-    if language is None or not events or d.rng.random() >= _NATIVE_SHARE:
+    if language is None or not events or d.rng.random() >= NATIVE_SHARE:
         return events
     natives = [NATIVE_TERMS.get(e.term.pt, {}).get(language) for e in events]
     if any(native is None for native in natives):
@@ -380,7 +380,7 @@ def draw_event(
     outcome: Outcome,
     profile: Profile,
     qualification: Qualification,
-    when: _When,
+    when: When,
     latest: dt.date,
 ) -> EventSpec:
     rng = d.rng
@@ -388,7 +388,7 @@ def draw_event(
     end = None
     resolved = outcome in (Outcome.RECOVERED, Outcome.RECOVERED_WITH_SEQUELAE, Outcome.FATAL)
     if resolved and when.precision != "month":
-        end = when.onset + _days(rng.randint(*profile.duration_days))
+        end = when.onset + days_of(rng.randint(*profile.duration_days))
         if end > latest:
             end = None if outcome is not Outcome.FATAL else latest
             outcome = Outcome.RECOVERING if outcome is not Outcome.FATAL else outcome
@@ -427,5 +427,5 @@ def draw_concomitants(d: Draw, country: Country, profile: Profile) -> tuple[Conc
 def draw_labs(d: Draw, profile: Profile, country: Country, onset: dt.date, latest: dt.date) -> tuple[LabSpec, ...]:
     if profile.lab is None or d.rng.random() >= profile.lab_probability:
         return ()
-    day = min(onset + _days(d.rng.randint(0, 3)), latest)
-    return _LAB_MAKERS[profile.lab](d.rng, day, country.code == "US")
+    day = min(onset + days_of(d.rng.randint(0, 3)), latest)
+    return LAB_MAKERS[profile.lab](d.rng, day, country.code == "US")

@@ -17,25 +17,25 @@ from riskplan.cases.model import (
     Reaction,
 )
 from riskplan.cases.synth_build import (
-    _lab_text,
-    _test,
+    lab_fields,
+    lab_text,
 )
 from riskplan.cases.synth_data import (
     INITIAL_LETTERS,
 )
 from riskplan.cases.synth_labs import (
-    _cell_count,
-    _igg,
-    _neutrophils,
+    cell_count,
+    igg_labs,
+    neutrophil_labs,
 )
 from riskplan.cases.synth_specs import (
     M,
-    _assessment,
-    _day,
-    _days,
-    _fmt,
-    _quantity,
-    _uid,
+    assessment,
+    day_stamp,
+    days_of,
+    fmt,
+    quantity,
+    uid,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def _rebuilt(model: M, **changes: object) -> M:
     return cls.model_validate(values)
 
 
-class _FollowUp:
+class FollowUp:
     """Builds a follow-up version of one case."""
 
     def __init__(self, icsr: Icsr, rng: random.Random, received: dt.date) -> None:
@@ -70,16 +70,16 @@ class _FollowUp:
                     break
             if not self.news:
                 self.news.append("the reporter confirmed the information already given")
-        day = self.received + _days(self.rng.randint(1, 3))
+        day = self.received + days_of(self.rng.randint(1, 3))
         created = f"{day:%Y%m%d}{self.rng.randint(8, 18):02d}{self.rng.randint(0, 59):02d}00"
         narrative = (
-            f"{self.icsr.narrative or ''} Follow-up information received on {_fmt(self.received)}: "
+            f"{self.icsr.narrative or ''} Follow-up information received on {fmt(self.received)}: "
             + "; ".join(self.news)
             + "."
         )
         return _rebuilt(
             self.icsr,
-            most_recent_info=_day(self.received),
+            most_recent_info=day_stamp(self.received),
             created=Hl7Timestamp(created),
             narrative=narrative.strip(),
             **self.changes,
@@ -111,7 +111,7 @@ class _FollowUp:
                 name_null_flavor=None,
                 sex=Sex.FEMALE,
                 sex_null_flavor=None,
-                age=_quantity(self.rng.randint(25, 60), "a"),
+                age=quantity(self.rng.randint(25, 60), "a"),
                 age_group_null_flavor=None,
             )
             self.news.append("the patient's initials, age and sex were provided")
@@ -122,18 +122,18 @@ class _FollowUp:
         return False
 
     def _add_reaction(self) -> None:
-        onset = self.received - _days(self.rng.randint(1, 20))
+        onset = self.received - days_of(self.rng.randint(1, 20))
         reaction = Reaction(
-            id=_uid(self.rng),
+            id=uid(self.rng),
             verbatim_term="headache",
             verbatim_language="eng",
-            start_date=_day(onset),
+            start_date=day_stamp(onset),
             outcome=Outcome.RECOVERED,
-            end_date=_day(onset + _days(1)),
+            end_date=day_stamp(onset + days_of(1)),
         )
         suspect = next(d for d in self.icsr.drugs if d.is_suspect)
         row = DrugReactionAssessment(
-            reaction_id=reaction.id, assessments=(_assessment("Primary source reporter", "Possibly related"),)
+            reaction_id=reaction.id, assessments=(assessment("Primary source reporter", "Possibly related"),)
         )
         drugs = tuple(
             _rebuilt(d, reaction_assessments=(*d.reaction_assessments, row)) if d is suspect else d
@@ -149,10 +149,12 @@ class _FollowUp:
                 start = r.start_date.latest_date()
                 if start >= self.received:
                     continue
-                end = start + _days(self.rng.randint(0, (self.received - start).days))
-                reactions[i] = _rebuilt(r, outcome=Outcome.RECOVERED, end_date=_day(end), end_date_null_flavor=None)
+                end = start + days_of(self.rng.randint(0, (self.received - start).days))
+                reactions[i] = _rebuilt(
+                    r, outcome=Outcome.RECOVERED, end_date=day_stamp(end), end_date_null_flavor=None
+                )
                 self.changes["reactions"] = tuple(reactions)
-                self.news.append(f"{r.verbatim_term_english or r.verbatim_term} resolved on {_fmt(end)}")
+                self.news.append(f"{r.verbatim_term_english or r.verbatim_term} resolved on {fmt(end)}")
                 return True
         return False
 
@@ -165,14 +167,14 @@ class _FollowUp:
                 reactions[i] = _rebuilt(r, hospitalisation=True)
                 self.changes["reactions"] = tuple(reactions)
                 self.changes["local_expedited"] = True
-                admitted = max(r.start_date.latest_date(), self.received - _days(self.rng.randint(1, 10)))
+                admitted = max(r.start_date.latest_date(), self.received - days_of(self.rng.randint(1, 10)))
                 name = r.verbatim_term_english or r.verbatim_term
-                self.news.append(f"the patient was admitted to hospital on {_fmt(admitted)} because of {name}")
+                self.news.append(f"the patient was admitted to hospital on {fmt(admitted)} because of {name}")
                 return True
         return False
 
     def _lab_result(self) -> bool:
-        day = self.received - _days(self.rng.randint(0, 5))
+        day = self.received - days_of(self.rng.randint(0, 5))
         if self.icsr.first_received and day < self.icsr.first_received.earliest_date():
             day = self.icsr.first_received.earliest_date()
         us = self.icsr.worldwide_case_id.startswith("US-")
@@ -180,12 +182,12 @@ class _FollowUp:
         if rng.random() < 0.7:  # routine blood count of B-cell-depletion monitoring: half of them low
             low = rng.random() < 0.5
             lab = (
-                _neutrophils(rng, day, us)[0]
+                neutrophil_labs(rng, day, us)[0]
                 if low
-                else _cell_count(rng, day, us, "Neutrophil count", rng.uniform(2.0, 6.0), 1.8, 7.5)
+                else cell_count(rng, day, us, "Neutrophil count", rng.uniform(2.0, 6.0), 1.8, 7.5)
             )
         else:
-            lab = _igg(rng, day, us)[0]
-        self.changes["tests"] = (*self.icsr.tests, _test(lab))
-        self.news.append(_lab_text(lab))
+            lab = igg_labs(rng, day, us)[0]
+        self.changes["tests"] = (*self.icsr.tests, lab_fields(lab))
+        self.news.append(lab_text(lab))
         return True

@@ -44,13 +44,13 @@ from riskplan.cases.synth_draw import (
     draw_verbatim,
 )
 from riskplan.cases.synth_labs import (
-    _b_cells,
-    _neutrophils_neonate,
+    b_cells,
+    neutrophils_neonate,
 )
 from riskplan.cases.synth_specs import (
-    _COUNTRY_CHOICE,
-    _HCP,
-    _PREGNANCY_ACTIONS,
+    COUNTRY_CHOICE,
+    HCP_QUALIFICATIONS,
+    PREGNANCY_ACTIONS,
     CaseSpec,
     Draw,
     EventSpec,
@@ -58,10 +58,10 @@ from riskplan.cases.synth_specs import (
     ParentSpec,
     PatientSpec,
     TherapySpec,
-    _clip,
-    _days,
-    _dec,
-    _fmt,
+    clip,
+    days_of,
+    dec,
+    fmt,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def draw_simple_event(d: Draw, item: Term, onset: dt.date, outcome: Outcome, cri
 
 def draw_pregnancy(d: Draw) -> CaseSpec:
     rng = d.rng
-    country = _COUNTRY_CHOICE.pick(rng)
+    country = COUNTRY_CHOICE.pick(rng)
     study, qualification = draw_pregnancy_reporter(d, country)
     received = draw_received(d)
     outcome_event = rng.random() < 0.12  # reported with a pregnancy outcome: miscarriage or preterm birth
@@ -146,11 +146,11 @@ def draw_pregnancy(d: Draw) -> CaseSpec:
     weeks_at_report = (
         rng.randint(9, 20) if miscarriage else rng.randint(31, 36) if outcome_event else rng.randint(5, 34)
     )
-    lmp = received - _days(weeks_at_report * 7 + rng.randint(0, 6))
-    conception = lmp + _days(14)
-    last = min(conception + _days(rng.randint(-170, 60)), received - _days(1))
+    lmp = received - days_of(weeks_at_report * 7 + rng.randint(0, 6))
+    conception = lmp + days_of(14)
+    last = min(conception + days_of(rng.randint(-170, 60)), received - days_of(1))
     therapy = draw_therapy(d, country, qualification, last, 1 + rng.randint(0, 4), None, "")
-    therapy = replace(therapy, action=_PREGNANCY_ACTIONS.pick(rng))
+    therapy = replace(therapy, action=PREGNANCY_ACTIONS.pick(rng))
     patient = replace(
         draw_adult(d, country, study, None),
         sex=Sex.FEMALE,
@@ -164,9 +164,9 @@ def draw_pregnancy(d: Draw) -> CaseSpec:
     events = [draw_simple_event(d, exposure, max(last, conception), status)]
     if outcome_event:
         item, criteria = (MISCARRIAGE, "M") if miscarriage else (PRETERM, "H" if rng.random() < 0.3 else "")
-        events.append(draw_simple_event(d, item, received - _days(rng.randint(1, 10)), Outcome.RECOVERED, criteria))
+        events.append(draw_simple_event(d, item, received - days_of(rng.randint(1, 10)), Outcome.RECOVERED, criteria))
     gestation = (max(last, lmp) - lmp).days // 7
-    note = f"Last menstrual period {_fmt(lmp)}; the last UPLIZNA infusion on {_fmt(last)} was " + (
+    note = f"Last menstrual period {fmt(lmp)}; the last UPLIZNA infusion on {fmt(last)} was " + (
         f"in gestational week {gestation}." if last >= lmp else f"{(lmp - last).days} days before the LMP."
     )
     concomitants = (FOLIC_ACID,) if rng.random() < 0.5 else ()
@@ -193,17 +193,17 @@ def draw_parent(d: Draw, lmp: dt.date) -> ParentSpec:
 
 def draw_neonate(d: Draw) -> CaseSpec:
     rng = d.rng
-    country = _COUNTRY_CHOICE.pick(rng)
+    country = COUNTRY_CHOICE.pick(rng)
     study = PREGNANCY_REGISTRY if country.code == "US" and rng.random() < 0.4 else None
     qualification = Qualification.PHYSICIAN if study or rng.random() < 0.8 else Qualification.OTHER_HEALTH_PROFESSIONAL
     received = draw_received(d)
     age_days = rng.randint(1, 28)
-    onset = received - _days(rng.randint(1, 40))
-    birth = onset - _days(age_days)
+    onset = received - days_of(rng.randint(1, 40))
+    birth = onset - days_of(age_days)
     weeks_at_birth = rng.randint(33, 36) if rng.random() < 0.15 else rng.randint(37, 41)
-    lmp = birth - _days(weeks_at_birth * 7)
+    lmp = birth - days_of(weeks_at_birth * 7)
     exposure_week = rng.randint(4, min(30, weeks_at_birth - 1))
-    last = lmp + _days(exposure_week * 7)
+    last = lmp + days_of(exposure_week * 7)
     therapy = replace(
         draw_therapy(d, country, qualification, last, 1 + rng.randint(0, 4), None, ""),
         route="Transplacental",
@@ -216,7 +216,7 @@ def draw_neonate(d: Draw) -> CaseSpec:
         age=age_days,
         age_unit="d",
         age_group=AgeGroup.NEONATE,
-        weight=_dec(_clip(rng.gauss(3.2, 0.45), 1.9, 4.4), 2),
+        weight=dec(clip(rng.gauss(3.2, 0.45), 1.9, 4.4), 2),
         height=rng.randint(45, 54) if rng.random() < 0.5 else None,
         birth_date=birth,
         parent=draw_parent(d, lmp),
@@ -230,15 +230,15 @@ def draw_neonate(d: Draw) -> CaseSpec:
         ]
     ).pick(rng)
     events = [draw_simple_event(d, B_CELLS_DECREASED, onset, outcome, "M" if rng.random() < 0.4 else "")]
-    labs = [_b_cells(rng, onset)]
+    labs = [b_cells(rng, onset)]
     if rng.random() < 0.6:
         events.append(draw_simple_event(d, FOETAL_EXPOSURE, last, Outcome.UNKNOWN))
     if rng.random() < 0.15:
         events.append(draw_simple_event(d, NEONATAL_NEUTROPENIA, onset, Outcome.RECOVERING))
-        labs.append(_neutrophils_neonate(rng, onset))
+        labs.append(neutrophils_neonate(rng, onset))
     note = (
         f"The mother received UPLIZNA during pregnancy (last infusion in gestational week {exposure_week}); "
-        f"the infant was born on {_fmt(birth)} at {weeks_at_birth} weeks of gestation."
+        f"the infant was born on {fmt(birth)} at {weeks_at_birth} weeks of gestation."
     )
     return draw_special(
         d, "neonate", country, qualification, study, received, patient, therapy, tuple(events), note, labs=tuple(labs)
@@ -247,10 +247,10 @@ def draw_neonate(d: Draw) -> CaseSpec:
 
 def draw_lactation(d: Draw, kind: str) -> CaseSpec:
     rng = d.rng
-    country = _COUNTRY_CHOICE.pick(rng)
+    country = COUNTRY_CHOICE.pick(rng)
     qualification = SPONTANEOUS_QUALIFICATIONS.pick(rng)
     received = draw_received(d)
-    last = received - _days(rng.randint(3, 60))
+    last = received - days_of(rng.randint(3, 60))
     therapy = draw_therapy(d, country, qualification, last, 2 + rng.randint(0, 4), None, "")
     infant_months = rng.randint(1, 11)
     if kind == "lactation-mother":
@@ -264,8 +264,8 @@ def draw_lactation(d: Draw, kind: str) -> CaseSpec:
             age=infant_months,
             age_unit="mo",
             age_group=AgeGroup.INFANT,
-            weight=_dec(_clip(4.5 + 0.5 * infant_months + rng.gauss(0, 0.8), 3, 12), 1),
-            parent=draw_parent(d, last - _days(280 + 30 * infant_months)),
+            weight=dec(clip(4.5 + 0.5 * infant_months + rng.gauss(0, 0.8), 3, 12), 1),
+            parent=draw_parent(d, last - days_of(280 + 30 * infant_months)),
         )
         therapy = replace(therapy, route="Transmammary", action=ActionTaken.NOT_APPLICABLE)
         events = (draw_simple_event(d, BREAST_MILK, last, Outcome.UNKNOWN),)
@@ -288,7 +288,7 @@ def draw_duplicate(d: Draw, original: CaseSpec) -> CaseSpec:
     """The same patient and events reported again by someone else, a few days later."""
     rng = d.rng
     qualification = draw_other_qualification(d, original.qualification)
-    received = min(d.end, original.received + _days(rng.randint(2, 21)))
+    received = min(d.end, original.received + days_of(rng.randint(2, 21)))
     patient = original.patient
     if patient.age is not None and patient.age_unit == "a" and rng.random() < 0.1:
         patient = replace(patient, age=patient.age + 1)
@@ -305,7 +305,7 @@ def draw_duplicate(d: Draw, original: CaseSpec) -> CaseSpec:
         patient=replace(patient, investigation_number=None),
         events=draw_duplicate_events(d, original, received),
         concomitants=tuple(c for c in original.concomitants if rng.random() < 0.7),
-        labs=tuple(lab for lab in original.labs if lab.date <= received) if qualification in _HCP else (),
+        labs=tuple(lab for lab in original.labs if lab.date <= received) if qualification in HCP_QUALIFICATIONS else (),
         therapy=replace(original.therapy, batch_first=None, batch_last=None)
         if qualification is Qualification.CONSUMER
         else original.therapy,
@@ -344,7 +344,7 @@ def draw_duplicate_events(d: Draw, original: CaseSpec, received: dt.date) -> tup
 def draw_retold(d: Draw, event: EventSpec, received: dt.date, shift: int) -> EventSpec:
     misspelt = event.verbatim not in event.term.verbatims
     verbatim = event.verbatim if misspelt or d.rng.random() < 0.4 else d.rng.choice(event.term.verbatims)
-    onset = min(event.onset + _days(shift), received)
+    onset = min(event.onset + days_of(shift), received)
     end, outcome = event.end, event.outcome
     if end is not None and not onset <= end <= received:
         end = None

@@ -62,20 +62,20 @@ M = TypeVar("M", bound=BaseModel)
 #: no adverse reaction. A "reaction" case has no E.i at all, which E2B(R3) cannot transmit (export
 #: refuses it); leave it out of ``invalid_kinds`` when the cases must round-trip through XML.
 INVALID_KINDS: Final = ("reporter", "patient", "reaction")
-_INVALID_WEIGHTS: Final = {"reporter": 45.0, "patient": 45.0, "reaction": 10.0}
+INVALID_WEIGHTS: Final = {"reporter": 45.0, "patient": 45.0, "reaction": 10.0}
 
 # Shares of special case kinds among valid cases (modelling choices; RMP missing information).
-_KINDS: Final = Weighted(
+KINDS: Final = Weighted(
     [("regular", 97.7), ("pregnancy", 1.5), ("neonate", 0.3), ("lactation-mother", 0.35), ("lactation-infant", 0.15)]
 )
-_FEMALE_SHARE: Final = 0.84  # NMOSD: ~9:1 female among AQP4-IgG+ patients; male reports a little likelier
-_SEX_UNKNOWN_SHARE: Final = 0.02
-_ELDERLY_SHARE: Final = 0.08  # RMP missing information: patients > 65 years
-_AGE_GROUP_ONLY_SHARE: Final = 0.04
-_MISSPELLING_SHARE: Final = 0.015
-_NATIVE_SHARE: Final = 0.35  # of reactions from non-English-speaking countries with a translation table entry
+FEMALE_SHARE: Final = 0.84  # NMOSD: ~9:1 female among AQP4-IgG+ patients; male reports a little likelier
+SEX_UNKNOWN_SHARE: Final = 0.02
+ELDERLY_SHARE: Final = 0.08  # RMP missing information: patients > 65 years
+AGE_GROUP_ONLY_SHARE: Final = 0.04
+MISSPELLING_SHARE: Final = 0.015
+NATIVE_SHARE: Final = 0.35  # of reactions from non-English-speaking countries with a translation table entry
 #: G.k.8 when a patient on UPLIZNA is found pregnant: treatment is usually paused (modelling choice).
-_PREGNANCY_ACTIONS: Final = Weighted(
+PREGNANCY_ACTIONS: Final = Weighted(
     [
         (ActionTaken.WITHDRAWN, 35.0),
         (ActionTaken.UNKNOWN, 35.0),
@@ -83,21 +83,23 @@ _PREGNANCY_ACTIONS: Final = Weighted(
         (ActionTaken.DOSE_NOT_CHANGED, 10.0),
     ]
 )
-_FOLLOWED_UP_SHARE: Final = 0.2  # cases whose stored version already has later information (C.1.5 > C.1.4)
-_MAINTENANCE_DAYS: Final = 182  # "every 6 months"
-_GATEWAY_RUNS: Final = (6 * 60 + 15, 10 * 60 + 30, 14 * 60 + 15, 18 * 60 + 45)  # minutes after midnight
-_DOSE: Final = Quantity(value=Decimal(300), unit="mg")
-_SIX_MONTHS: Final = Period(value=Decimal(6), unit="mo")
-_DOSE_FORM: Final = "Concentrate for solution for infusion"
-_IV: Final = "Intravenous use"
-_HCP: Final = frozenset({Qualification.PHYSICIAN, Qualification.PHARMACIST, Qualification.OTHER_HEALTH_PROFESSIONAL})
-_QUALIFICATION_WORDS: Final = {
+FOLLOWED_UP_SHARE: Final = 0.2  # cases whose stored version already has later information (C.1.5 > C.1.4)
+MAINTENANCE_DAYS: Final = 182  # "every 6 months"
+GATEWAY_RUNS: Final = (6 * 60 + 15, 10 * 60 + 30, 14 * 60 + 15, 18 * 60 + 45)  # minutes after midnight
+DOSE: Final = Quantity(value=Decimal(300), unit="mg")
+SIX_MONTHS: Final = Period(value=Decimal(6), unit="mo")
+DOSE_FORM: Final = "Concentrate for solution for infusion"
+IV_ROUTE: Final = "Intravenous use"
+HCP_QUALIFICATIONS: Final = frozenset(
+    {Qualification.PHYSICIAN, Qualification.PHARMACIST, Qualification.OTHER_HEALTH_PROFESSIONAL}
+)
+QUALIFICATION_WORDS: Final = {
     Qualification.PHYSICIAN: "a physician",
     Qualification.PHARMACIST: "a pharmacist",
     Qualification.OTHER_HEALTH_PROFESSIONAL: "a nurse",
     Qualification.CONSUMER: "the patient (consumer)",
 }
-_SENDER: Final = Sender(
+SENDER: Final = Sender(
     sender_type=SenderType.PHARMACEUTICAL_COMPANY,
     organisation=COMPANY,
     department="Global Patient Safety",
@@ -107,7 +109,7 @@ _SENDER: Final = Sender(
     country="NL",
     email="drugsafety@riskplan-demo.example",
 )
-_SUBSTANCES: Final = (Substance(name=SUBSTANCE, strength=Quantity(value=Decimal(10), unit="mg/mL")),)
+SUBSTANCES: Final = (Substance(name=SUBSTANCE, strength=Quantity(value=Decimal(10), unit="mg/mL")),)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -159,7 +161,7 @@ class EventSpec:
 
 
 @dataclass(frozen=True)
-class _When:
+class When:
     """The onset of a case's events and how precisely it was reported."""
 
     onset: dt.date
@@ -178,7 +180,7 @@ class TherapySpec:
     name: str
     indication: str
     action: ActionTaken
-    route: str = _IV
+    route: str = IV_ROUTE
     gestation_weeks: int | None = None  # G.k.6, parent-child reports
 
     @property
@@ -226,7 +228,7 @@ class CaseSpec:
 
 
 @lru_cache(maxsize=16384)
-def _day(value: dt.date) -> Hl7Timestamp:
+def day_stamp(value: dt.date) -> Hl7Timestamp:
     return Hl7Timestamp(value.strftime("%Y%m%d"))
 
 
@@ -236,59 +238,59 @@ def _month(year: int, month: int) -> Hl7Timestamp:
 
 
 @lru_cache(maxsize=16384)
-def _created(latest: dt.date, minutes: int) -> Hl7Timestamp:
+def created_stamp(latest: dt.date, minutes: int) -> Hl7Timestamp:
     """C.1.2 (to the second, as FDA requires): ``minutes`` after midnight of C.1.5."""
     return Hl7Timestamp.from_datetime(dt.datetime.combine(latest, dt.time()) + dt.timedelta(minutes=minutes))
 
 
-def _ts(value: dt.date, precision: str = "day", minute: int = 0) -> Hl7Timestamp:
+def ts(value: dt.date, precision: str = "day", minute: int = 0) -> Hl7Timestamp:
     if precision == "month":
         return _month(value.year, value.month)
     if precision == "minute":
         return Hl7Timestamp(f"{value:%Y%m%d}{minute // 60:02d}{minute % 60:02d}")
-    return _day(value)
+    return day_stamp(value)
 
 
 @lru_cache(maxsize=4096)
-def _quantity(value: int, unit: str) -> Quantity:
+def quantity(value: int, unit: str) -> Quantity:
     return Quantity(value=Decimal(value), unit=unit)
 
 
 @lru_cache(maxsize=4096)
-def _measure(value: Decimal, unit: str | None) -> Measurement:
+def measure(value: Decimal, unit: str | None) -> Measurement:
     return Measurement(value=value, unit=unit)
 
 
 @lru_cache(maxsize=64)
-def _indication(text: str) -> tuple[Indication, ...]:
+def indications_of(text: str) -> tuple[Indication, ...]:
     return (Indication(text=text),)
 
 
 @lru_cache(maxsize=64)
-def _assessment(source: str, result: str) -> RelatednessAssessment:
+def assessment(source: str, result: str) -> RelatednessAssessment:
     return RelatednessAssessment(source=source, method="Global introspection", result=result)
 
 
 @lru_cache(maxsize=64)
-def _past_drug(name: str) -> PastDrug:
+def past_drug(name: str) -> PastDrug:
     return PastDrug(name=name)
 
 
 @lru_cache(maxsize=64)
-def _concomitant_parts(c: Concomitant) -> tuple[tuple[Substance, ...], tuple[Dosage, ...], tuple[Indication, ...]]:
+def concomitant_parts(c: Concomitant) -> tuple[tuple[Substance, ...], tuple[Dosage, ...], tuple[Indication, ...]]:
     period = Period(value=Decimal(c.period[0]), unit=c.period[1]) if c.period else None
     dosage = Dosage(dose=Quantity(value=Decimal(c.dose), unit=c.unit), period=period, route_text=c.route, text=c.text)
-    return (Substance(name=c.substance),), (dosage,), _indication(c.indication)
+    return (Substance(name=c.substance),), (dosage,), indications_of(c.indication)
 
 
 @lru_cache(maxsize=8)
-def _study(info: StudyInfo) -> Study:
+def study_of(info: StudyInfo) -> Study:
     kind = StudyType.CLINICAL_TRIAL if info.clinical_trial else StudyType.OTHER_STUDY
     return Study(name=info.name, sponsor_study_number=info.sponsor_number, study_type=kind)
 
 
 @lru_cache(maxsize=32)
-def _consumer(country: str) -> PrimarySource:
+def consumer_source(country: str) -> PrimarySource:
     return PrimarySource(
         given_name_null_flavor=NullFlavor.MSK,
         family_name_null_flavor=NullFlavor.MSK,
@@ -298,14 +300,14 @@ def _consumer(country: str) -> PrimarySource:
     )
 
 
-_ANONYMOUS: Final = PrimarySource(
+ANONYMOUS: Final = PrimarySource(
     given_name_null_flavor=NullFlavor.ASKU,
     family_name_null_flavor=NullFlavor.ASKU,
     country_null_flavor=NullFlavor.UNK,
     qualification_null_flavor=NullFlavor.UNK,
     primary_for_regulatory_purposes=True,
 )
-_UNIDENTIFIED_PATIENT: Final = Patient(
+UNIDENTIFIED_PATIENT: Final = Patient(
     name_null_flavor=NullFlavor.UNK,
     sex_null_flavor=NullFlavor.UNK,
     age_group_null_flavor=NullFlavor.UNK,
@@ -317,40 +319,40 @@ _UUID_CLEAR: Final = ~((0xF000 << 64) | (0xC000 << 48))  # version nibble and va
 _UUID_SET: Final = (4 << 76) | (0x8000 << 48)  # version 4, RFC 4122 variant
 
 
-def _uid(rng: random.Random) -> str:
+def uid(rng: random.Random) -> str:
     """A random (version 4) UUID from ``rng``: the text of ``uuid.UUID(int=..., version=4)``, made faster."""
     h = f"{(rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _days(value: int) -> dt.timedelta:
+def days_of(value: int) -> dt.timedelta:
     return dt.timedelta(days=value)
 
 
-def _clip(value: float, low: float, high: float) -> float:
+def clip(value: float, low: float, high: float) -> float:
     return low if value < low else high if value > high else value
 
 
-def _dec(value: float, places: int) -> Decimal:
+def dec(value: float, places: int) -> Decimal:
     return Decimal(f"{value:.{places}f}")
 
 
 @lru_cache(maxsize=16384)
-def _fmt(value: dt.date, precision: str = "day") -> str:
+def fmt(value: dt.date, precision: str = "day") -> str:
     return value.strftime("%b-%Y" if precision == "month" else "%d-%b-%Y").upper()
 
 
-def _infusion_offset(index: int) -> int:
+def infusion_offset(index: int) -> int:
     """Days from day 1 to infusion ``index`` (0 = day 1, 1 = day 15, 2 = month 6, 3 = month 12 ...)."""
-    return 0 if index == 0 else 14 if index == 1 else _MAINTENANCE_DAYS * (index - 1)
+    return 0 if index == 0 else 14 if index == 1 else MAINTENANCE_DAYS * (index - 1)
 
 
-def _ordinal(n: int) -> str:
+def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
 
-def _lot(day: dt.date, rng: random.Random) -> str:
+def lot_at(day: dt.date, rng: random.Random) -> str:
     """The batch in use at ``day``: a new lot every two months, two in parallel."""
     return f"IB{day.year % 100:02d}{(day.month + 1) // 2:02d}{rng.choice('AB')}{rng.randint(1, 9)}"
 
@@ -359,21 +361,21 @@ def _lot(day: dt.date, rng: random.Random) -> str:
 # Drawing specs
 # --------------------------------------------------------------------------------------------------
 
-_COUNTRY_CHOICE: Final = Weighted([(c, c.weight) for c in COUNTRIES])
-_PROFILE_CHOICE: Final = Weighted([(p, p.weight) for p in PROFILES])
-_TOTAL_COUNTRY_WEIGHT: Final = sum(c.weight for c in COUNTRIES)
+COUNTRY_CHOICE: Final = Weighted([(c, c.weight) for c in COUNTRIES])
+PROFILE_CHOICE: Final = Weighted([(p, p.weight) for p in PROFILES])
+TOTAL_COUNTRY_WEIGHT: Final = sum(c.weight for c in COUNTRIES)
 
 
 def _study_share(info: StudyInfo, country: str) -> float:
     """P(study | country) so that the study holds ``info.share`` per cent of all regular cases."""
     if country not in info.countries:
         return 0.0
-    weight = sum(c.weight for c in COUNTRIES if c.code in info.countries) / _TOTAL_COUNTRY_WEIGHT
+    weight = sum(c.weight for c in COUNTRIES if c.code in info.countries) / TOTAL_COUNTRY_WEIGHT
     return info.share / 100.0 / weight
 
 
 #: Per country: the studies its cases can come from, with P(study | country).
-_STUDIES_BY_COUNTRY: Final = {
+STUDIES_BY_COUNTRY: Final = {
     c.code: tuple((info, share) for info in STUDIES if (share := _study_share(info, c.code)) > 0) for c in COUNTRIES
 }
 
