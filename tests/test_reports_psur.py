@@ -7,8 +7,6 @@ import dataclasses
 import datetime as dt
 import json
 import random
-import sys
-import types
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +21,12 @@ from case_factory import make_icsr
 from riskplan.cases.codes import Outcome
 from riskplan.cases.intake import intake, intake_context
 from riskplan.cases.model import Hl7Timestamp, Icsr, Reaction
+from riskplan.cases.processing import CaseProcessor
 from riskplan.cases.synth import follow_up_of, synthesise_cases
 from riskplan.errors import UserInputError
 from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import ExpectedReaction, RiskManagementPlan
+from riskplan.reports import psur_sections
 from riskplan.reports.cli import app
 from riskplan.reports.psur import (
     CLINICAL_TRIAL,
@@ -34,6 +34,7 @@ from riskplan.reports.psur import (
     NOT_CODED,
     SOLICITED,
     SPONTANEOUS,
+    PsurSectionError,
     cdm_exposure,
     collect_psur,
     count_cases,
@@ -41,11 +42,13 @@ from riskplan.reports.psur import (
     render_psur_html,
     write_psur,
 )
+from riskplan.signals.workflow import SignalSummary
 from riskplan.store.audit import audit_head
 from riskplan.store.db import session_scope
 from riskplan.studies import vocabulary as v
 from riskplan.studies.cdm import cdm_from_records
 from riskplan.studies.synth import synthesise_omop
+from riskplan.terms.coding import OpenTerm, OpenTermList
 
 START = dt.date(2025, 7, 1)
 DLP = dt.date(2025, 12, 31)
@@ -255,6 +258,52 @@ def test_listedness_uses_the_report_plans_rsi(sqlite_engine: Engine) -> None:
     assert unknown["Pneumonia"] == "not assessable"
 
 
+def _serious(verbatim: str) -> Reaction:
+    return Reaction(
+        verbatim_term=verbatim, hospitalisation=True, start_date=Hl7Timestamp("20250820"), outcome=Outcome.RECOVERING
+    )
+
+
+def test_listedness_is_the_one_intake_definition_not_sql_lower(sqlite_engine: Engine) -> None:
+    """PT names compare case-folded (``str.casefold``) at intake: "Straße fever" is the RSI's "STRASSE FEVER" and
+    "ÉRYTHÈME NOUEUX" its "érythème noueux". SQL's lower() says otherwise (it keeps "ß"; SQLite folds ASCII only),
+    so the PSUR used to tabulate both as unlisted while intake stored them as listed. Now the PSUR agrees."""
+    plan = load_plan("uplizna")
+    assert plan.reference_safety_information is not None
+    rsi = plan.reference_safety_information.model_copy(
+        update={
+            "expected_reactions": [
+                *plan.reference_safety_information.expected_reactions,
+                ExpectedReaction(pt="STRASSE FEVER"),
+                ExpectedReaction(pt="érythème noueux"),
+            ]
+        }
+    )
+    listed_plan = plan.model_copy(update={"reference_safety_information": rsi})
+    soc = "General disorders and administration site conditions"
+    terms = OpenTermList(  # codes the verbatims to PTs spelt otherwise than in the RSI
+        None,
+        rows=[
+            OpenTerm("Straße fever", "Straße fever", soc, "test"),
+            OpenTerm("ÉRYTHÈME NOUEUX", "ÉRYTHÈME NOUEUX", soc, "test"),
+        ],
+    )
+    with session_scope(sqlite_engine) as session:
+        ctx = intake_context(session, "uplizna", "tester")
+        ctx = dataclasses.replace(ctx, plan=listed_plan, processor=CaseProcessor(listed_plan, terms))
+        cases = [
+            make_icsr("DE-STRASSE-1", received="20250901", reactions=(_serious("Straße fever"),)),
+            make_icsr("FR-ERYTHEME-1", received="20250902", reactions=(_serious("ÉRYTHÈME NOUEUX"),)),
+        ]
+        intake(session, cases, context=ctx, who="tester")
+    with sqlite_engine.connect() as conn:
+        at_intake = dict(conn.execute(text("SELECT pt_name, listedness FROM icsr_reaction")).all())
+    assert at_intake == {"Straße fever": "listed", "ÉRYTHÈME NOUEUX": "listed"}
+    with session_scope(sqlite_engine) as session:
+        in_psur = {r.pt: r.listedness for r in count_cases(session, listed_plan, START, DLP).tabulation}
+    assert in_psur == at_intake
+
+
 # --------------------------------------------------------------------------------------------------
 # Reproducibility: checksum and byte-identical HTML
 # --------------------------------------------------------------------------------------------------
@@ -333,65 +382,70 @@ def test_pdf_has_pages_and_the_pbrer_sections(sqlite_engine: Engine, tmp_path: P
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def no_signal_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "riskplan.signals.workflow", None)  # import raises ImportError
-
-
 def _html(engine: Engine, **kwargs: Any) -> str:
     with session_scope(engine) as session:
         return render_psur_html(collect_psur(session, "uplizna", START, DLP, **kwargs))
 
 
-def test_signals_absent(sqlite_engine: Engine, no_signal_module: None) -> None:
+def test_no_signal_recorded_is_stated(sqlite_engine: Engine) -> None:
+    """No signal in the store: sections 15 and 16.2 say so (data, not a failure)."""
     html = _html(sqlite_engine)
-    assert "Signal management records not available" in html
-    assert html.count('class="unavailable">Signal management records not available') == 2  # 15 and 16.2
+    assert "0 signal(s) from riskplan&#39;s signal management records." in html
+    assert "No signal was new, ongoing or closed in the interval." in html
+    assert "No signal was closed in the interval." in html
+    assert "Signals: 0 new and 0 closed in the interval." in html
 
 
-@dataclasses.dataclass(frozen=True)
-class _FakeSignal:
-    id: str
-    title: str
-    state: str
-    detected: dt.date
-    closed: dt.date | None
-    outcome: str | None
-    concern_ids: tuple[str, ...]
+def _summary(sid: str, title: str, state: str, detected: dt.date, closed: dt.date | None, **kw: Any) -> SignalSummary:
+    classification = "closed" if closed else ("new" if detected >= START else "ongoing")
+    return SignalSummary(
+        sid,
+        title,
+        state,
+        detected,
+        closed,
+        kw.get("outcome"),
+        kw.get("concerns", ()),
+        classification,
+    )
 
 
 def test_signals_present(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[dt.date, dt.date]] = []
 
-    def signals_in_interval(session: Any, start: dt.date, end: dt.date) -> list[_FakeSignal]:
+    def signals_in_interval(session: Any, start: dt.date, end: dt.date) -> list[SignalSummary]:
         calls.append((start, end))
         return [
-            _FakeSignal("SIG-1", "Hepatotoxicity", "under assessment", dt.date(2025, 8, 1), None, None, ()),
-            _FakeSignal(
-                "SIG-2", "Herpes zoster", "closed", dt.date(2025, 2, 1), dt.date(2025, 9, 1), "refuted", ("pml",)
+            _summary("SIG-1", "Hepatotoxicity", "under assessment", dt.date(2025, 8, 1), None),
+            _summary(
+                "SIG-2",
+                "Herpes zoster",
+                "closed",
+                dt.date(2025, 2, 1),
+                dt.date(2025, 9, 1),
+                outcome="refuted",
+                concerns=("pml",),
             ),
-            _FakeSignal("SIG-3", "Alopecia", "validated", dt.date(2025, 3, 1), None, None, ()),
-            _FakeSignal(
+            _summary("SIG-3", "Alopecia", "validated", dt.date(2025, 3, 1), None),
+            _summary(
                 "SIG-4",
                 "Neutropenia severity",
                 "closed",
                 dt.date(2025, 7, 10),
                 dt.date(2025, 11, 2),
-                "new important identified risk",
-                ("neutropenia",),
+                outcome="new important identified risk",
+                concerns=("neutropenia",),
             ),
         ]
 
-    fake = types.ModuleType("riskplan.signals.workflow")
-    fake.signals_in_interval = signals_in_interval  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "riskplan.signals.workflow", fake)
+    monkeypatch.setattr(psur_sections, "signals_in_interval", signals_in_interval)
     with session_scope(sqlite_engine) as session:
         data = collect_psur(session, "uplizna", START, DLP)
     assert calls == [(START, DLP)]
     status = {s.id: s.status_in_interval for s in data.signals}
     assert status == {"SIG-1": "new, ongoing", "SIG-2": "closed", "SIG-3": "ongoing", "SIG-4": "new, closed"}
     html = render_psur_html(data)
-    assert "Signal management records not available" not in html
+    assert "4 signal(s) from riskplan" in html
     assert "new important identified risk" in html and "Signals: 2 new and 2 closed in the interval." in html
 
 
@@ -431,7 +485,6 @@ def test_signals_from_the_signal_workflow(sqlite_engine: Engine) -> None:
         )
     with session_scope(sqlite_engine) as session:
         data = collect_psur(session, "uplizna", START, DLP)
-    assert data.signals_available
     by_title = {s.title: s for s in data.signals}
     assert by_title["Alopecia"].status_in_interval == "new, ongoing"
     assert by_title["Herpes zoster"].status_in_interval == "closed"
@@ -441,7 +494,7 @@ def test_signals_from_the_signal_workflow(sqlite_engine: Engine) -> None:
     assert "Signal management records not available" not in html and "Herpes zoster" in html
 
 
-def test_minimisation_absent_and_present(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_minimisation_indicators_count_the_reports_own_cases(sqlite_engine: Engine) -> None:
     _intake(sqlite_engine, [*synthesise_cases(150, seed=4)])
     with session_scope(sqlite_engine) as session:
         data = collect_psur(session, "uplizna", START, DLP)
@@ -456,34 +509,27 @@ def test_minimisation_absent_and_present(sqlite_engine: Engine, monkeypatch: pyt
     html = render_psur_html(data)
     assert "Risk-minimisation outcome indicators" in html
 
-    monkeypatch.setitem(sys.modules, "riskplan.minimisation.effectiveness", None)
-    absent = _html(sqlite_engine)
-    assert "Effectiveness indicators: Not available: riskplan.minimisation.effectiveness is not installed" in absent
+
+def _broken(*args: Any, **kwargs: Any) -> Any:
+    raise KeyError("quarter")
 
 
-def test_minimisation_fallback_reads_the_store_itself(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A module with only ``outcome_indicators``: called with the arguments it names; plain records shown."""
-    seen: dict[str, Any] = {}
-
-    def outcome_indicators(session: Any, plan_name: str, valid_only: bool = True) -> list[dict[str, Any]]:
-        seen.update(plan_name=plan_name, valid_only=valid_only)
-        return [{"indicator": "patient cards issued", "value": 0.9}]
-
-    fake = types.ModuleType("riskplan.minimisation.effectiveness")
-    fake.outcome_indicators = outcome_indicators  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "riskplan.minimisation.effectiveness", fake)
-    with session_scope(sqlite_engine) as session:
-        data = collect_psur(session, "uplizna", START, DLP)
-    assert seen == {"plan_name": "uplizna", "valid_only": True}
-    assert data.minimisation.available and data.minimisation.rows == (("patient cards issued", "0.9"),)
-
-    def needs_more(session: Any, registry: str) -> list[Any]:
-        return []
-
-    fake.outcome_indicators = needs_more  # type: ignore[attr-defined]
-    with session_scope(sqlite_engine) as session:
-        data = collect_psur(session, "uplizna", START, DLP)
-    assert not data.minimisation.available and "needs 'registry'" in data.minimisation.note
+@pytest.mark.parametrize(
+    ("function", "section"),
+    [
+        ("signals_in_interval", "PSUR section 15 (signals)"),
+        ("quarterly_outcomes", "PSUR section 16.5 (effectiveness of risk minimisation)"),
+    ],
+)
+def test_a_failing_section_stops_the_report(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, function: str, section: str
+) -> None:
+    """A section that fails is never shown as "not available": the report is not made, the error names the
+    section and the cause (it used to become "Not available: ... failed" text in the report)."""
+    monkeypatch.setattr(psur_sections, function, _broken)
+    with session_scope(sqlite_engine) as session, pytest.raises(PsurSectionError) as caught:
+        collect_psur(session, "uplizna", START, DLP)
+    assert str(caught.value).startswith(f"{section} could not be computed (KeyError: 'quarter')")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -623,6 +669,16 @@ def test_cli_psur_user_errors_exit_2(cli: Path, args: list[str], message: str) -
     result = runner.invoke(app, ["psur", *args, "--no-pdf"])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
+
+
+def test_cli_psur_failing_section_exits_3_without_traceback(cli: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(psur_sections, "signals_in_interval", _broken)
+    result = runner.invoke(app, ["psur", "--from", "2025-07-01", "--to", "2025-12-31", "--out", "psur", "--no-pdf"])
+    assert result.exit_code == 3, result.output
+    output = " ".join(result.output.split())
+    assert "PSUR section 15 (signals) could not be computed (KeyError: 'quarter'); no report was written" in output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert not (cli / "psur").exists()
 
 
 def test_cli_psur_bad_inputs_fail_before_counting(cli: Path) -> None:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from riskplan.errors import UserInputError
+from riskplan.errors import EXIT_STEP_FAILED, StepFailedError, UserInputError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -62,6 +62,9 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail(escape(str(exc))) from None  # a message may hold brackets: [gateway.EU], [0]
         except ValidationError as exc:
             raise fail(escape(str(exc))) from None
+        except StepFailedError as exc:
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
+            raise typer.Exit(EXIT_STEP_FAILED) from None
         except Exception as exc:
             from riskplan.store.faults import database_fault, is_database_error
 

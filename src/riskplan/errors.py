@@ -13,6 +13,14 @@ class NotFoundError(UserInputError):
     """Something named by the user does not exist (a plan, a version, a case)."""
 
 
+class StepFailedError(Exception):
+    """A step of a command failed on good input (e.g. a section of a periodic report): the CLI prints what
+    failed and why and exits with code 3; nothing is written."""
+
+
+EXIT_STEP_FAILED = 3
+
+
 def validation_problems(exc: ValidationError, where: str, subject: str) -> str:
     """A pydantic validation error as a user reads it: where, how many problems, each field path and why."""
     lines = [f"{where}: {exc.error_count()} problem(s) with the {subject}:"]

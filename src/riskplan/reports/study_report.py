@@ -218,6 +218,11 @@ def _section_view(section: Any) -> dict[str, Any]:
                 f"{fmt(curve.median_days) + ' days' if curve.median_days else 'not reached'}."
             )
         if res.cox is not None:
+            target, comparator = res.cox_cohorts or ("target", "comparator")
+            view["lines"].append(
+                f"Cox proportional-hazards model, {target} against {comparator} (the covariate target): "
+                f"hazard ratios {res.adjustment}."
+            )
             view["tables"].append(present(res.cox))
         view["notes"] += list(res.notes)
     elif kind == "characteristics":

@@ -6,13 +6,17 @@ duration = days at risk (to the first event or the end of time at risk), event =
 * Kaplan–Meier product-limit estimator (Kaplan & Meier 1958) with Greenwood-based CIs
   (lifelines ``KaplanMeierFitter``, exponential Greenwood "log(-log)" intervals).
 * Cox proportional-hazards model (Cox 1972; Efron ties, lifelines ``CoxPHFitter``) with covariates
-  target cohort (vs comparator), age >= 65 and female sex; only fitted when both cohorts have events.
+  target cohort (vs comparator), age >= 65 and female sex; only fitted when both cohorts have events. A
+  covariate without variation (e.g. no one aged 65 or over) is dropped, so the hazard ratio of the target
+  cohort is adjusted for what is left: :attr:`SurvivalResult.adjusted_for` names it (ICH E9 / ENCePP: an
+  estimate says what it is adjusted for), and it is called unadjusted only when nothing is left.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -28,12 +32,32 @@ class KaplanMeierCurve:
     median_days: float | None
 
 
+#: What each adjustment covariate of the Cox model stands for, as reports name it.
+COVARIATE_NAMES: Final = {"age_65_or_over": "age 65 or over", "female": "sex"}
+
+
 @dataclass(frozen=True)
 class SurvivalResult:
+    """Kaplan–Meier curves per cohort and, with a comparator, the Cox model of the target cohort's hazard
+    ratio; ``adjusted_for`` names the covariates that model kept besides the cohort (empty: unadjusted)."""
+
     outcome: str
     curves: tuple[KaplanMeierCurve, ...]
     cox: ResultTable | None
     notes: tuple[str, ...]
+    adjusted_for: tuple[str, ...] = ()
+    cox_cohorts: tuple[str, str] | None = None  # (target, comparator) of the Cox model
+
+    @property
+    def adjustment(self) -> str | None:
+        """ "adjusted for sex", "adjusted for age 65 or over and sex", "unadjusted"; None without a Cox model."""
+        if self.cox is None:
+            return None
+        if not self.adjusted_for:
+            return "unadjusted"
+        names = list(self.adjusted_for)
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"adjusted for {listed}"
 
 
 def _fetch(cdm: Cdm, table: str) -> dict[str, np.ndarray]:
@@ -85,20 +109,30 @@ def time_to_first_event(cdm: Cdm, result: IncidenceResult) -> SurvivalResult:
             notes.append(f"{cohort}: nobody at risk, no Kaplan-Meier curve")
             continue
         curves.append(kaplan_meier(d["days_at_risk"].astype(float), d["outcome"].astype(int), cohort))
-    cox = None
-    if result.comparator is not None:
-        cox = _cox(data, result.target, result.comparator, notes)
-    return SurvivalResult(result.outcome, tuple(curves), cox, tuple(notes))
+    if result.comparator is None:
+        return SurvivalResult(result.outcome, tuple(curves), None, tuple(notes))
+    cox, covariates = _cox(data, result.target, result.comparator, notes)
+    return SurvivalResult(
+        result.outcome,
+        tuple(curves),
+        cox,
+        tuple(notes),
+        adjusted_for=tuple(COVARIATE_NAMES[c] for c in covariates) if cox is not None else (),
+        cox_cohorts=(result.target, result.comparator) if cox is not None else None,
+    )
 
 
-def _cox(data: dict[str, dict[str, np.ndarray]], target: str, comparator: str, notes: list[str]) -> ResultTable | None:
+def _cox(
+    data: dict[str, dict[str, np.ndarray]], target: str, comparator: str, notes: list[str]
+) -> tuple[ResultTable | None, tuple[str, ...]]:
+    """The fitted Cox model's table and the adjustment covariates it kept (besides ``target``)."""
     import pandas as pd  # type: ignore[import-untyped]
     from lifelines import CoxPHFitter
 
     t, c = data.get(target), data.get(comparator)
     if t is None or c is None or t["outcome"].sum() == 0 or c["outcome"].sum() == 0:
         notes.append("Cox model not fitted: a cohort has no events")
-        return None
+        return None, ()
     frame = pd.DataFrame(
         {
             "duration": np.concatenate([t["days_at_risk"], c["days_at_risk"]]).astype(float),
@@ -119,7 +153,7 @@ def _cox(data: dict[str, dict[str, np.ndarray]], target: str, comparator: str, n
             fitter.fit(frame, duration_col="duration", event_col="event")
     except Exception as exc:  # lifelines raises ConvergenceError and others
         notes.append(f"Cox model did not converge: {exc.__class__.__name__}")
-        return None
+        return None, ()
     s = fitter.summary
     rows = [
         (
@@ -131,6 +165,7 @@ def _cox(data: dict[str, dict[str, np.ndarray]], target: str, comparator: str, n
         )
         for name in s.index
     ]
-    return ResultTable.from_records(
+    table = ResultTable.from_records(
         "Cox proportional hazards", ("covariate", "hazard_ratio", "ci_lower", "ci_upper", "p_value"), rows
     )
+    return table, tuple(c for c in COVARIATE_NAMES if c in frame.columns)
