@@ -165,3 +165,21 @@ def test_bad_backup_files_are_refused_clearly(tmp_path: Path, monkeypatch: pytes
 def test_version_flag() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip().startswith("riskplan 0.")
+
+
+def test_postgresql_without_pg_dump_says_what_to_install(
+    postgres_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskplan.store import backup as backup_module
+
+    monkeypatch.setenv("RISKPLAN_DATABASE_URL", postgres_database)
+    monkeypatch.setattr(backup_module.shutil, "which", lambda name: None)
+    get_settings.cache_clear()
+    try:
+        _run("db", "upgrade")
+        result = runner.invoke(app, ["db", "backup", "--out", str(tmp_path / "pg.backup")])
+        assert result.exit_code == 2
+        assert "pg_dump is not on PATH" in result.output and "postgresql-client" in result.output
+        assert not (tmp_path / "pg.backup").exists()
+    finally:
+        get_settings.cache_clear()
