@@ -48,6 +48,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         pretty_exceptions_enable=False,
         epilog=epilog,
     )
+    root.callback(invoke_without_command=True)(_root_options)
     root.command()(demo)
     root.command()(version)
     root.command(epilog=epilog)(serve)
@@ -151,7 +152,7 @@ def db_status() -> None:
     from riskplan.store.audit import audit_head
     from riskplan.store.db import session_scope
     from riskplan.store.faults import shown_url
-    from riskplan.store.migrate import is_current
+    from riskplan.store.migrate import branch_states, is_current
 
     url = get_settings().database_url
     found = config_file()
@@ -164,13 +165,54 @@ def db_status() -> None:
         console.print("no database file yet: `riskplan db upgrade` creates it")
         raise typer.Exit(1)
     engine = open_engine(url)
+    console.print(f"riskplan: {__version__}")
     current = is_current(engine)
     console.print("up to date" if current else "needs `riskplan db upgrade`")
+    for branch, applied, head in branch_states(engine):
+        state = "current" if applied == head else "behind"
+        console.print(f"  migrations {branch}: {applied or 'none'} (head {head}) {state}")
     if current:
         with session_scope(engine) as session:
             rows, head = audit_head(session)
         console.print(f"audit trail: {rows} rows, head {head}")
     raise typer.Exit(0 if current else 1)
+
+
+@db_app.command("backup")
+@user_errors
+def db_backup(
+    out: Annotated[Path, typer.Option("--out", help="Backup file to write (refused if it exists, unless --force)")],
+    force: Annotated[bool, typer.Option(help="Overwrite --out if it exists")] = False,
+) -> None:
+    """Back up the whole database while it is in use: SQLite's online backup API (the backup is a SQLite
+    file) or PostgreSQL's pg_dump custom format (pg_dump on PATH, at least the server's version)."""
+    from riskplan.store.backup import backup
+    from riskplan.store.faults import shown_url
+
+    url = get_settings().database_url
+    done = backup(url, out, force=force)
+    console.print(f"backup of {shown_url(url)} written to {done.path}", soft_wrap=True)
+    console.print(f"{done.kind}, {done.size:,} bytes, {done.counts.describe()}, {done.seconds:.1f} s")
+
+
+@db_app.command("restore")
+@user_errors
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A backup made by `riskplan db backup`")],
+    force: Annotated[bool, typer.Option(help="Replace a database that holds data")] = False,
+) -> None:
+    """Replace the configured database by a backup, then migrate it to the latest schema (a backup from an
+    older riskplan is upgraded). A database that holds data is replaced only with --force."""
+    from riskplan.store.backup import restore
+    from riskplan.store.faults import shown_url
+
+    url = get_settings().database_url
+    done = restore(url, file, force=force)
+    console.print(f"restored {done.source} into {shown_url(url)} in {done.seconds:.1f} s", soft_wrap=True)
+    if done.replaced.total:
+        console.print(f"replaced: {done.replaced.describe()}")
+    console.print(f"now: {done.counts.describe()}" + (" (migrated to the latest schema)" if done.migrated else ""))
+    console.print("check it with `riskplan audit verify`")
 
 
 @user_errors
@@ -235,7 +277,25 @@ def version() -> None:
     console.print(__version__)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"riskplan {__version__}")
+        raise typer.Exit(0)
+
+
+def _root_options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the riskplan version and exit", is_eager=True, callback=_show_version),
+    ] = False,
+) -> None:
+    """riskplan: an EU Risk Management Plan run as software (GVP Modules V, VI, VII, IX, XVI)."""
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--version"]:  # answered before any group is loaded
+        console.print(f"riskplan {__version__}")
+        return
     group = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else None
     known = {name for name, _, _ in GROUPS} | {"synth"}
     build_app(only=group if group in known else None)()

@@ -2,8 +2,8 @@
 
 The ICH ICSR XML schema set (entry ``MCCI_IN200100UV01.xsd``) is compiled once per process, lazily,
 and cached; compiling takes a second or two. Its location is ``RISKPLAN_E2B_SCHEMA`` (the path of
-``MCCI_IN200100UV01.xsd``) or, by default, the ``shared/standards/e2b_r3/schema`` folder next to
-the repository.
+``MCCI_IN200100UV01.xsd``) or, by default, the copy shipped inside the package
+(``riskplan/standards/e2b_r3/schema``, see its NOTICE).
 """
 
 from __future__ import annotations
@@ -19,17 +19,10 @@ from lxml import etree
 
 from riskplan.cases.codes import Severity
 from riskplan.cases.model import Icsr
+from riskplan.standards import E2B_R3_ICSR_SCHEMA
 
 SCHEMA_ENV: Final = "RISKPLAN_E2B_SCHEMA"
-DEFAULT_SCHEMA: Final = (
-    Path(__file__).resolve().parents[3].parent
-    / "shared"
-    / "standards"
-    / "e2b_r3"
-    / "schema"
-    / "multicacheschemas"
-    / "MCCI_IN200100UV01.xsd"
-)
+DEFAULT_SCHEMA: Final = E2B_R3_ICSR_SCHEMA  # package data: an installed riskplan needs no checkout
 DEFAULT_MAX_BYTES: Final = 50 * 1024 * 1024
 
 
@@ -104,7 +97,7 @@ _fast_schemas: dict[Path, etree.XMLSchema] = {}
 
 
 def schema_path() -> Path:
-    """Where the ICH schema set's entry point is (``RISKPLAN_E2B_SCHEMA`` or the shared folder)."""
+    """Where the ICH schema set's entry point is (``RISKPLAN_E2B_SCHEMA``, else the copy in the package)."""
     configured = os.environ.get(SCHEMA_ENV)
     return Path(configured) if configured else DEFAULT_SCHEMA
 

@@ -77,3 +77,21 @@ def is_current(engine: Engine) -> bool:
     applied = {rev.revision for rev in script.revision_map.iterate_revisions(current, "base") if rev is not None}
     everything = {rev.revision for rev in script.walk_revisions()}
     return applied == everything
+
+
+def branch_states(engine: Engine) -> list[tuple[str, str | None, str]]:
+    """(branch, revision applied or None, head revision) for every folder's migration branch."""
+    cfg = alembic_config(engine)
+    script = ScriptDirectory.from_config(cfg)
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    applied = {rev.revision for rev in script.revision_map.iterate_revisions(current, "base") if rev is not None}
+    states: list[tuple[str, str | None, str]] = []
+    for head in sorted(script.get_heads()):
+        chain = list(script.revision_map.iterate_revisions(head, "base"))
+        labels = [label for rev in chain if rev is not None for label in rev.branch_labels]
+        branch = labels[0] if labels else head
+        # the newest revision of this branch that is applied (revisions walk from the head down)
+        done = next((rev.revision for rev in chain if rev is not None and rev.revision in applied), None)
+        states.append((branch, done, head))
+    return states

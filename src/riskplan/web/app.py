@@ -198,7 +198,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.ctx = ctx
-    app.add_middleware(SecurityHeadersMiddleware, hsts=web.cookie_secure)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=web.secure_transport)
     _install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,7 +15,7 @@ from riskplan.errors import NotFoundError, UserInputError
 from riskplan.store.audit import record_change
 from riskplan.store.db import session_scope
 from riskplan.web.auth import USER_ENTITY, Auth
-from riskplan.web.config import WebSettings
+from riskplan.web.config import WebSettings, serves_only_this_machine
 from riskplan.web.roles import Role, parse_role
 from riskplan.web.tables import WebUser
 
@@ -126,14 +127,29 @@ def serve(
     from riskplan.web.app import create_app
 
     web = WebSettings()
+    if web.cookie_secure is None:
+        # Secure cookies and HSTS unless only this machine can connect (then plain HTTP is the norm); the
+        # choice goes through the environment so that every worker process makes the same one.
+        secure = not serves_only_this_machine(host)
+        os.environ["RISKPLAN_WEB_COOKIE_SECURE"] = "true" if secure else "false"
+        web = web.model_copy(update={"cookie_secure": secure})
     count = workers or web.workers
     app = create_app(web=web)
     from riskplan.store.faults import shown_url
 
+    scheme = "https" if web.secure_transport else "http"
     console.print(f"riskplan web on http://{host}:{port}/ (API description: /openapi.json after login)")
     console.print(f"database: {shown_url(app.state.ctx.engine.url)}", soft_wrap=True)
+    if web.secure_transport:
+        console.print(
+            f"secure cookies and HSTS on: serve it to users as {scheme}:// through a TLS reverse proxy "
+            "(RISKPLAN_WEB_COOKIE_SECURE=false turns them off)"
+        )
+    proxy: dict[str, Any] = {"proxy_headers": False}
+    if web.forwarded_allow_ips:
+        proxy = {"proxy_headers": True, "forwarded_allow_ips": web.forwarded_allow_ips}
     if count == 1:
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+        uvicorn.run(app, host=host, port=port, log_level="info", **proxy)
         return
     console.print(f"{count} worker processes")
     app.state.ctx.engine.dispose()
@@ -144,5 +160,5 @@ def serve(
         host=host,
         port=port,
         log_level="info",
-        proxy_headers=False,
+        **proxy,
     )

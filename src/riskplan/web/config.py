@@ -31,7 +31,16 @@ class WebSettings(AccountSettings):
         default=20, ge=1, description="Failed logins from one client address that lock that address (spraying)"
     )
     client_lockout_minutes: int = Field(default=15, ge=1, description="How long a locked client address stays locked")
-    cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only")
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Session cookies over HTTPS only, and HSTS; default: on when `riskplan serve` listens on an "
+        "address other than localhost (behind a TLS reverse proxy), off on localhost",
+    )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="Addresses of the reverse proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, "
+        "e.g. 127.0.0.1); unset: the headers are ignored and the client address is the connection's",
+    )
     cdm_roots: list[Path] = Field(
         default_factory=list,
         description="Folders whose OMOP CDM sources studies may read (default: <output dir>/cdm)",
@@ -65,6 +74,23 @@ class WebSettings(AccountSettings):
     db_max_overflow: int = Field(
         default=10, ge=0, le=1000, description="Connections opened beyond db_pool_size at busy times, then closed"
     )
+
+    @property
+    def secure_transport(self) -> bool:
+        """Whether cookies are marked Secure and HSTS is sent (unset counts as off: plain HTTP, tests)."""
+        return bool(self.cookie_secure)
+
+
+def serves_only_this_machine(host: str) -> bool:
+    """Whether ``host`` (the address `riskplan serve` binds) is a loopback address."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def cdm_roots(settings: Settings, web: WebSettings) -> list[Path]:

@@ -101,7 +101,7 @@ def _login_page(
         max_age=3600,
         httponly=True,
         samesite="strict",
-        secure=ctx.web.cookie_secure,
+        secure=ctx.web.secure_transport,
         path="/login",
     )
     return response
@@ -152,7 +152,7 @@ def login(
         ctx.auth.sign(COOKIE_PURPOSE, token),
         httponly=True,
         samesite="strict",
-        secure=ctx.web.cookie_secure,
+        secure=ctx.web.secure_transport,
         path="/",
     )
     response.delete_cookie(LOGIN_COOKIE, path="/login")

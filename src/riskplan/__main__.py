@@ -1,0 +1,5 @@
+"""``python -m riskplan``: the same as the ``riskplan`` command."""
+
+from riskplan.cli import main
+
+main()
