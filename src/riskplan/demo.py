@@ -265,6 +265,10 @@ DEMO_MISSED_SHARE = 0.03  # share of the reports owed that the demo department h
 DEMO_LATE_REASON = "demo: backlog of synthetic cases entered on the demo day"
 
 
+#: The demo's own UK receiver (N.1.4) for its local gateway: riskplan ships none for the MHRA (see uk.yaml)
+DEMO_UK_RECEIVER = "MHRA-DEMO-LOCAL"
+
+
 def step_submissions(ctx: DemoContext) -> None:
     """Play the department's routine: send the reports owed to each destination (missing a seeded few) over
     AS2 to local gateways, record their MDNs and ACKs, then show the states per destination and the
@@ -313,6 +317,11 @@ def step_submissions(ctx: DemoContext) -> None:
                 late_reason=DEMO_LATE_REASON,
                 allow_synthetic=True,
                 max_bytes=ctx.settings.e2b_max_file_bytes,
+                # the MHRA's N.1.4 is not shipped (a required setting); the demo's UK gateway is local
+                receiver_ids={
+                    "UK": DEMO_UK_RECEIVER,
+                    **{k.upper(): v for k, v in ctx.settings.e2b_receiver_ids.items()},
+                },
             )
             if made is not None and made.refused:  # stopped before sending by the destination's rules: still owed
                 reasons = Counter(r.reasons[0] for r in made.refused)

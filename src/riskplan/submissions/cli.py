@@ -103,7 +103,8 @@ def destinations_list(fmt: FormatOption = "table") -> None:
         table.add_column(col, no_wrap=col in _WHOLE, overflow="fold")  # identifiers and dates never cut
     for d in found.values():
         dest = d.destination
-        table.add_row(dest.code, dest.name, dest.kind, dest.receiver_id, str(len(dest.rules)), d.origin)
+        receiver = dest.receiver_id or f"setting e2b_receiver_ids.{dest.code}"
+        table.add_row(dest.code, dest.name, dest.kind, receiver, str(len(dest.rules)), d.origin)
     console.print(table)
 
 
@@ -320,7 +321,12 @@ def _collect_acks(engine: Any, waiting: list[tuple[As2Channel, str]], wait: floa
 @app.command()
 @user_errors
 def send(
-    destination: DestinationOption = None,
+    destination: Annotated[
+        str | None, typer.Option("--destination", "-d", help="Destination code (EU, US, UK, PARTNER); or --all")
+    ] = None,
+    everywhere: Annotated[
+        bool, typer.Option("--all", help="Send to every destination in force (never the default)")
+    ] = False,
     channel: Annotated[str, typer.Option(help="manual (write the file for a web upload) or as2")] = "manual",
     folder: Annotated[
         Path | None, typer.Option(help="Where the manual channel writes files (default: <output dir>/submissions)")
@@ -336,7 +342,17 @@ def send(
         float, typer.Option("--wait-ack", help="as2: seconds to wait for the authority's ACKs (0: do not wait)", min=0)
     ] = 0.0,
 ) -> None:
-    """Generate one E2B(R3) batch per destination with every report owed, check it, and send it."""
+    """Generate one E2B(R3) batch per destination with every report owed, check it, and send it.
+
+    Name the destination (--destination EU) or ask for every one (--all): a send reaches authorities, so
+    riskplan never chooses "all" for you."""
+    if destination is None and not everywhere:
+        raise UserInputError(
+            "submission send: say where: --destination CODE (e.g. --destination EU) for one destination, "
+            "or --all for every destination in force; nothing was generated or sent"
+        )
+    if destination is not None and everywhere:
+        raise UserInputError("submission send: --destination and --all together: give one or the other")
     settings = get_settings()
     engine = database()
     now = dt.datetime.now(dt.UTC)
@@ -361,30 +377,42 @@ def send(
                 late_reason=late_reason,
                 allow_synthetic=allow_synthetic,
                 max_bytes=settings.e2b_max_file_bytes,
+                receiver_ids={k.upper(): v for k, v in settings.e2b_receiver_ids.items()},
             )
             for target in chosen
         ]
         pending = {t.destination.code: unsent_batches(session, t.destination.code) for t in chosen}
     problems = 0
+    refused = 0
     for g in generated:
         if g is None:
             continue
         for refusal in g.refused:
-            problems += 1
+            refused += 1
             o = refusal.obligation
             console.print(f"[red]{o.case_number} v{o.version} → {o.destination}: not sent[/]")
             for reason in refusal.reasons:
                 console.print(f"  - {reason}", markup=False)
+        for warned in g.warned:
+            o = warned.obligation
+            console.print(f"[yellow]{o.case_number} v{o.version} → {o.destination}: sent with warnings[/]")
+            for text in warned.warnings:
+                console.print(f"  - {text}", markup=False)
+    if refused:
+        console.print(
+            f"{refused} report(s) refused before sending: they stay owed (riskplan submission due) until the "
+            "case is corrected",
+            markup=False,
+        )
     sizes = {b: n for g in generated if g is not None for b, n in g.files}
     if transport is None:
         delivered, failed = _send_as2(engine, chosen, channels, pending, sizes, who=who, now=now)
         problems += failed
         if delivered and wait_ack > 0:
             problems += _collect_acks(engine, delivered, wait_ack, who=who)
-        if not delivered and not problems:
+        if not delivered and not problems and not refused:
             console.print("nothing to send")
-        if problems:
-            raise typer.Exit(1)
+        _exit(problems, refused)
         return
     sent_any = False
     for target in chosen:
@@ -400,8 +428,16 @@ def send(
             where = f" to {transmission.location}" if transmission.location else ""
             size = f" ({sizes[batch_id]} report(s))" if batch_id in sizes else " (generated earlier)"
             console.print(f"{target.destination.code}: batch {batch_id}{size} sent by {transmission.channel}{where}")
-    if not sent_any and not problems:
+    if not sent_any and not problems and not refused:
         console.print("nothing to send")
+    _exit(problems, refused)
+
+
+def _exit(problems: int, refused: int) -> None:
+    """Exit 2 when a report was refused by a rule (a wrong input: the case must be corrected), 1 when a
+    transmission failed (try again later), else 0."""
+    if refused:
+        raise typer.Exit(2)
     if problems:
         raise typer.Exit(1)
 
