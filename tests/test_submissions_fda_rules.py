@@ -146,3 +146,23 @@ def test_a_uk_report_is_refused_until_the_mhra_receiver_id_is_configured(
     written = next((cli_env / "var" / "out" / "submissions" / "UK").glob("*.xml"))
     receiver = etree.parse(str(written)).find("h:receiver/h:device/h:id", NS)
     assert row["destination"] == "UK" and receiver is not None and receiver.get("extension") == "MHRA-GW-TEST"
+
+
+def test_a_month_whose_reports_are_sent_but_not_yet_due_shows_them_pending_not_zero_percent(cli_env: Path) -> None:
+    import calendar
+    import datetime as dt
+
+    from test_submissions_cli import _new, _serious_de
+
+    received = dt.date.today() - dt.timedelta(days=1)
+    _new(cli_env, _serious_de(received=f"{received:%Y%m%d}"))
+    assert runner.invoke(app, ["submission", "send", "--destination", "EU"]).exit_code == 0
+    due = received + dt.timedelta(days=15)
+    last = calendar.monthrange(due.year, due.month)[1]
+    window = ["--from", f"{due:%Y-%m}-01", "--to", f"{due:%Y-%m}-{last:02d}"]
+    data = json.loads(runner.invoke(app, ["submission", "compliance", *window, "--format", "json"]).output)
+    [eu] = [m for m in data["months"] if m["destination"] == "EU"]
+    # old code: due 1, on time 0, late 0, share 0.0 (0%) for a report that is not late at all
+    assert (eu["due"], eu["on_time"], eu["late"], eu["pending"], eu["share_on_time"]) == (1, 0, 0, 1, None)
+    table = _flat(runner.invoke(app, ["submission", "compliance", *window], env=WIDE).output)
+    assert f"EU {due:%Y-%m} 1 0 0 1 pending" in table and "0%" not in table

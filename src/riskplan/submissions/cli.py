@@ -584,11 +584,12 @@ def compliance_command(
         typer.echo(json.dumps(_compliance_json(report), indent=2))
         return
     table = Table(title=f"Reporting compliance, due {first} to {last} (as of {today})")
-    for col in ("destination", "month", "due", "on time", "late", "% on time"):
+    for col in ("destination", "month", "due", "on time", "late", "pending", "% on time"):
         table.add_column(col, no_wrap=col in _WHOLE, overflow="fold")  # identifiers and dates never cut
     for m in report.months:
-        share = "-" if m.share_on_time is None else f"{100 * m.share_on_time:.0f}%"
-        table.add_row(m.destination, m.month, str(m.due), str(m.on_time), str(m.late), share)
+        share = "pending" if m.share_on_time is None and m.pending else "-"
+        share = share if m.share_on_time is None else f"{100 * m.share_on_time:.0f}%"
+        table.add_row(m.destination, m.month, str(m.due), str(m.on_time), str(m.late), str(m.pending), share)
     console.print(table)
     if report.late:
         console.print("[bold]Late[/]")
@@ -618,6 +619,7 @@ def _compliance_json(report: Any) -> dict[str, Any]:
                 "due": m.due,
                 "on_time": m.on_time,
                 "late": m.late,
+                "pending": m.pending,
                 "share_on_time": m.share_on_time,
             }
             for m in report.months
