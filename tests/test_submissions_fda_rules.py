@@ -166,3 +166,30 @@ def test_a_month_whose_reports_are_sent_but_not_yet_due_shows_them_pending_not_z
     assert (eu["due"], eu["on_time"], eu["late"], eu["pending"], eu["share_on_time"]) == (1, 0, 0, 1, None)
     table = _flat(runner.invoke(app, ["submission", "compliance", *window], env=WIDE).output)
     assert f"EU {due:%Y-%m} 1 0 0 1 pending" in table and "0%" not in table
+
+
+def test_case_list_submitted_comes_from_the_submission_records_per_destination(cli_env: Path) -> None:
+    from test_submissions_cli import _new, _serious_de
+
+    _new(cli_env, _serious_de())
+    _new(cli_env, _serious_de("DE-RPDEMO-2026-000002"))
+
+    def submitted(*extra: str) -> list[str]:
+        out = runner.invoke(app, ["case", "list", "--state", "submitted", "--format", "json", *extra])
+        assert out.exit_code == 0, out.output
+        return (
+            [c["case"] for c in json.loads(out.output)["cases"]]
+            if out.output.strip().startswith("{")
+            else [c["case"] for c in json.loads(out.output)]
+        )
+
+    assert submitted() == []
+    # the US (FDA) refuses both (no FDA regional elements): refused reports are not submitted
+    assert runner.invoke(app, ["submission", "send", "--destination", "US"]).exit_code == 2
+    assert submitted() == []
+    assert runner.invoke(app, ["submission", "send", "--destination", "EU"]).exit_code == 0
+    assert submitted() == ["RP0000001", "RP0000002"]  # old code read the retired icsr_submission table: none
+    assert submitted("--destination", "EU") == ["RP0000001", "RP0000002"]
+    assert submitted("--destination", "US") == []
+    bad = runner.invoke(app, ["case", "list", "--destination", "E U"])
+    assert bad.exit_code == 2 and "is not a destination code" in bad.output
