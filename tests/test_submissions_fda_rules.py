@@ -193,3 +193,57 @@ def test_case_list_submitted_comes_from_the_submission_records_per_destination(c
     assert submitted("--destination", "US") == []
     bad = runner.invoke(app, ["case", "list", "--destination", "E U"])
     assert bad.exit_code == 2 and "is not a destination code" in bad.output
+
+
+def test_us_periodic_reports_placed_from_the_plans_us_approval_date() -> None:
+    import datetime as dt
+
+    from riskplan.submissions.periodic import periodic_report
+
+    approval = dt.date(2020, 6, 11)
+    first = periodic_report("US", approval, dt.date(2020, 7, 1))  # quarterly for 3 years: due 30 days after
+    assert (first.number, first.quarterly, first.start, first.end, first.due) == (
+        1,
+        True,
+        dt.date(2020, 6, 11),
+        dt.date(2020, 9, 10),
+        dt.date(2020, 10, 10),
+    )
+    last_quarter = periodic_report("US", approval, dt.date(2023, 6, 10))
+    assert (last_quarter.number, last_quarter.quarterly, last_quarter.due) == (12, True, dt.date(2023, 7, 10))
+    annual = periodic_report("US", approval, dt.date(2026, 11, 2))  # then annually: 60 days after the anniversary
+    assert (annual.number, annual.quarterly, annual.start, annual.end, annual.due) == (
+        16,
+        False,
+        dt.date(2026, 6, 11),
+        dt.date(2027, 6, 10),
+        dt.date(2027, 8, 10),
+    )
+
+
+def test_submission_due_kind_periodic_names_the_periodic_report_and_compliance_counts_it(cli_env: Path) -> None:
+    from case_factory import make_icsr
+    from riskplan.cases.codes import Outcome, Qualification
+    from riskplan.cases.model import Hl7Timestamp, PrimarySource, Reaction
+    from test_submissions_cli import _new
+
+    us = PrimarySource(country="US", qualification=Qualification.PHYSICIAN, primary_for_regulatory_purposes=True)
+    headache = Reaction(verbatim_term="headache", start_date=Hl7Timestamp("20261020"), outcome=Outcome.RECOVERED)
+    icsr = make_icsr("US-RPDEMO-2026-000001", received="20261102", reporter=us, reactions=(headache,))
+    _new(cli_env, icsr.model_copy(update={"created": Hl7Timestamp("20261102101500+0000")}))
+    out = runner.invoke(app, ["submission", "due", "--kind", "periodic", "--destination", "US", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    [owed] = json.loads(out.output)
+    assert (owed["kind"], owed["due"]) == ("periodic", "2027-08-10")  # old code: due null, no report named
+    assert owed["periodic_report"] == "US periodic report 16 (annual, 2026-06-11 to 2027-06-10, due 2027-08-10)"
+    table = _flat(runner.invoke(app, ["submission", "due", "--kind", "periodic", "-d", "US"], env=WIDE).output)
+    assert "RP0000001 → US: US periodic report 16 (annual" in table
+    wrong = runner.invoke(app, ["submission", "due", "--kind", "weekly"])
+    assert wrong.exit_code == 2 and "--kind must be expedited or periodic" in wrong.output
+    data = json.loads(
+        runner.invoke(
+            app, ["submission", "compliance", "--from", "2027-08-01", "--to", "2027-08-31", "--format", "json"]
+        ).output
+    )
+    [us_month] = [m for m in data["months"] if m["destination"] == "US"]
+    assert (us_month["month"], us_month["due"], us_month["pending"]) == ("2027-08", 1, 1)

@@ -160,6 +160,7 @@ def _obligation_json(o: Obligation, today: dt.date, rejection: str | None) -> di
         "days_left": (o.due - today).days if o.due else None,
         "rule": o.rule,
         "cites": o.cites,
+        "periodic_report": o.periodic_report,
         "rejected": rejection,
     }
 
@@ -170,15 +171,23 @@ def due(
     destination: DestinationOption = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date to count from (YYYY-MM-DD)")] = None,
     include_periodic: Annotated[bool, typer.Option(help="Also list cases for the periodic report")] = False,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="expedited or periodic (the US periodic report each case belongs to)"),
+    ] = None,
     fmt: FormatOption = "table",
 ) -> None:
     """Reports owed to each destination, soonest due first, with the rule that decided each."""
     _format(fmt)
+    if kind not in (None, "expedited", "periodic"):
+        raise UserInputError(f"--kind must be expedited or periodic, not {kind!r}")
     today = _date(as_of, "--as-of") if as_of else dt.date.today()
     with session_scope(database()) as session:
         chosen = _chosen(session, destination)
-        owed = owed_now(session, chosen, include_periodic=include_periodic)
+        owed = owed_now(session, chosen, include_periodic=include_periodic or kind == "periodic")
         rejections = last_rejections(session)
+    if kind is not None:
+        owed = [o for o in owed if o.kind.value == kind]
     rejected = {k: r.ack_text or f"rejected ({r.ack_code})" for k, r in rejections.items()}
     if fmt == "json":
         items = [_obligation_json(o, today, rejected.get((o.case_id, o.destination))) for o in owed]
@@ -203,6 +212,9 @@ def due(
             o.rule,
         )
     console.print(table)
+    for o in owed:
+        if o.periodic_report:
+            console.print(f"{o.case_number} → {o.destination}: {o.periodic_report}", markup=False)
     for (case_id, code), text in rejected.items():
         if any(o.case_id == case_id and o.destination == code for o in owed):
             console.print(f"[red]RP{case_id:07d} rejected by {code}:[/] {text}", markup=True)
@@ -526,6 +538,7 @@ def list_command(
                         "ack_text": r.ack_text,
                         "late_reason": r.late_reason,
                         "send_error": r.send_error,
+                        "periodic_report": r.periodic_report,
                     }
                     for r in rows
                 ],
@@ -551,6 +564,9 @@ def list_command(
             + (f"send failed: {r.send_error[:60]}" if r.send_error else ""),
         )
     console.print(table)
+    for r in rows:
+        if r.periodic_report:
+            console.print(f"{r.case_number} → {r.destination} ({r.message_id}): {r.periodic_report}", markup=False)
 
 
 @app.command()
@@ -578,7 +594,7 @@ def compliance_command(
     first, last = _date(start, "--from"), _date(end, "--to")
     today = _date(as_of, "--as-of") if as_of else dt.date.today()
     with session_scope(database()) as session:
-        owed = owed_now(session, list(destinations_in_force(session).values()))
+        owed = owed_now(session, list(destinations_in_force(session).values()), include_periodic=True)
         report = compliance(session, first, last, today, owed)
     if fmt == "json":
         typer.echo(json.dumps(_compliance_json(report), indent=2))

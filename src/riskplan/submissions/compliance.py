@@ -1,4 +1,5 @@
-"""Reporting compliance: per destination and month, the share of expedited reports on time.
+"""Reporting compliance: per destination and month, the share of reports on time (expedited, and the ICSRs
+of a US periodic report against that report's due date, 21 CFR 314.80(c)(2)).
 
 A report is on time when the authority's ACK accepted it by its due date (GVP VI.C.3; the inspectors'
 measure of timeliness, GVP Module I / IV). A report is late when accepted after its due date, or when
@@ -80,7 +81,10 @@ def compliance(
         r
         for r in session.scalars(
             select(SubmissionRow)
-            .where(SubmissionRow.kind == ReportKind.EXPEDITED.value, SubmissionRow.state != RESUBMITTED)
+            .where(
+                SubmissionRow.kind.in_((ReportKind.EXPEDITED.value, ReportKind.PERIODIC.value)),
+                SubmissionRow.state != RESUBMITTED,
+            )
             .order_by(SubmissionRow.due, SubmissionRow.id)
         )
         if r.due is not None and (case_ids is None or r.case_id in case_ids)

@@ -376,6 +376,7 @@ def _add_submission(
         generated_at=now,
         late_reason=late,
         resubmission_of=previous,
+        periodic_report=o.periodic_report,
     )
     session.add(row)
     record_change(
