@@ -113,7 +113,7 @@ def test_due_lists_each_destination_with_kind_due_date_and_rule(cli_env: Path) -
         # pneumonia is not in the UPLIZNA RSI, and the plan has no US PI: unexpected for FDA too
         ("RP0000001", "US"): ("expedited", "2026-11-16", "us-15-day-alert"),
         # non-serious US case: FDA periodic, partner 30 days, not reportable to EU and UK
-        ("RP0000002", "US"): ("periodic", None, "us-periodic-domestic"),
+        ("RP0000002", "US"): ("periodic", "2027-08-10", "us-periodic-domestic"),
         ("RP0000002", "PARTNER"): ("expedited", "2026-12-01", "partner-non-serious"),
     }
     table = runner.invoke(app, ["submission", "due", "--destination", "EU", "--as-of", "2026-11-20"], env=WIDE)

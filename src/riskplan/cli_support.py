@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
@@ -62,6 +63,8 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail(escape(str(exc))) from None  # a message may hold brackets: [gateway.EU], [0]
         except ValidationError as exc:
             raise fail(escape(str(exc))) from None
+        except SettingsError as exc:  # e.g. RISKPLAN_E2B_RECEIVER_IDS that is not JSON
+            raise fail(escape(f"{exc} (settings: riskplan.toml or the RISKPLAN_... environment variables)")) from None
         except Exception as exc:
             from riskplan.store.faults import database_fault, is_database_error
 
