@@ -345,11 +345,11 @@ def step_submissions(ctx: DemoContext) -> None:
         states.add_row(code, state, str(n))
     ctx.console.print(states)
     table = Table(title=f"Reporting compliance, expedited reports due {first} to {last}")
-    for col in ("destination", "month", "due", "on time", "late", "% on time"):
+    for col in ("destination", "month", "due", "on time", "late", "pending", "% on time"):
         table.add_column(col, justify="right" if col not in ("destination", "month") else "left")
     for m in report.months:
-        share = "-" if m.share_on_time is None else f"{100 * m.share_on_time:.0f}%"
-        table.add_row(m.destination, m.month, str(m.due), str(m.on_time), str(m.late), share)
+        share = ("pending" if m.pending else "-") if m.share_on_time is None else f"{100 * m.share_on_time:.0f}%"
+        table.add_row(m.destination, m.month, str(m.due), str(m.on_time), str(m.late), str(m.pending), share)
     ctx.console.print(table)
     ctx.console.print(
         f"late: {len(report.late)} (the demo's cases were all entered today, so what fell due before today is "
@@ -366,7 +366,14 @@ def step_submissions(ctx: DemoContext) -> None:
                 "owed_before": len(owed),
                 "states": [{"destination": d, "state": st, "reports": n} for (d, st), n in counts.items()],
                 "compliance": [
-                    {"destination": m.destination, "month": m.month, "due": m.due, "on_time": m.on_time, "late": m.late}
+                    {
+                        "destination": m.destination,
+                        "month": m.month,
+                        "due": m.due,
+                        "on_time": m.on_time,
+                        "late": m.late,
+                        "pending": m.pending,
+                    }
                     for m in report.months
                 ],
                 "late": len(report.late),
