@@ -87,8 +87,8 @@ def test_submission_send_refuses_synthetic_cases_unless_allowed_and_marks_the_ba
     assert runner.invoke(app, ["synth", "cases", "--count", "3", "--seed", "5"]).exit_code == 0
     owed = due_reports_cli()
     assert owed, "synthetic cases owe reports (listed, so that the demo can show them)"
-    refused = runner.invoke(app, ["submission", "send", "--folder", str(cli_env / "out")], env=WIDE)
-    assert refused.exit_code == 1
+    refused = runner.invoke(app, ["submission", "send", "--all", "--folder", str(cli_env / "out")], env=WIDE)
+    assert refused.exit_code == 2  # refused by a rule: exit 2, as every wrong input
     assert "synthetic case (riskplan synth, the demo): not a real report, never sent" in _flat(refused.output)
     assert not list((cli_env / "out").rglob("*.xml"))  # nothing written
     assert json.loads(runner.invoke(app, ["submission", "list", "--format", "json"]).output) == []

@@ -85,6 +85,11 @@ def test_wrong_inputs_are_refused_with_a_clear_message(cli_env: Path) -> None:
     assert refused.exit_code == 2 and "not valid YAML" in refused.output
     state = runner.invoke(app, ["submission", "list", "--state", "lost"])
     assert state.exit_code == 2 and "unknown state(s) lost" in state.output
+    nowhere = runner.invoke(app, ["submission", "send"])  # old code: sent to every destination
+    assert nowhere.exit_code == 2
+    assert "--destination CODE (e.g. --destination EU) for one destination, or --all" in _flat(nowhere.output)
+    both = runner.invoke(app, ["submission", "send", "--all", "--destination", "EU"])
+    assert both.exit_code == 2 and "--destination and --all together" in both.output
     fmt = runner.invoke(app, ["submission", "due", "--format", "xml"])
     assert fmt.exit_code == 2 and "--format must be table or json" in fmt.output
 
@@ -108,7 +113,7 @@ def test_due_lists_each_destination_with_kind_due_date_and_rule(cli_env: Path) -
         # pneumonia is not in the UPLIZNA RSI, and the plan has no US PI: unexpected for FDA too
         ("RP0000001", "US"): ("expedited", "2026-11-16", "us-15-day-alert"),
         # non-serious US case: FDA periodic, partner 30 days, not reportable to EU and UK
-        ("RP0000002", "US"): ("periodic", None, "us-periodic-domestic"),
+        ("RP0000002", "US"): ("periodic", "2027-08-10", "us-periodic-domestic"),
         ("RP0000002", "PARTNER"): ("expedited", "2026-12-01", "partner-non-serious"),
     }
     table = runner.invoke(app, ["submission", "due", "--destination", "EU", "--as-of", "2026-11-20"], env=WIDE)
@@ -217,9 +222,11 @@ def test_acks_and_batches_are_told_apart(cli_env: Path) -> None:
 def test_fda_rejection_rules_stop_a_file_before_it_is_sent(cli_env: Path) -> None:
     _new(cli_env, _serious_de())
     result = runner.invoke(app, ["submission", "send", "--destination", "US"], env=WIDE)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a rule refused the report: the case must be corrected
     out = _flat(result.output)
     assert "RP0000001 v1 → US: not sent" in out
-    assert "FDA FDA.C.1.7.1: Element value for SafetyCasePriority With Tag Id FDA.C.1.7.1 is Mandatory" in out
-    assert "FDA FDA.D.12: Patient Ethnicity Code (FDA.D.12) must be provided" in out
+    assert "FDA FDA.C.1.7.1: Data value required for tag FDA.C.1.7.1" in out
+    assert "FDA FDA.D.12: Data value required for tag FDA.D.12 (or nullFlavor NI, MSK, UNK, NA)" in out
+    assert "FDA FDA.C.2.r.2.8: Data value required for tag FDA.C.2.r.2.8 (or nullFlavor MSK, ASKU, NASK)" in out
+    assert "they stay owed (riskplan submission due) until the case is corrected" in out
     assert _submissions() == []

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
@@ -65,6 +66,8 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
         except StepFailedError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
             raise typer.Exit(EXIT_STEP_FAILED) from None
+        except SettingsError as exc:  # e.g. RISKPLAN_E2B_RECEIVER_IDS that is not JSON
+            raise fail(escape(f"{exc} (settings: riskplan.toml or the RISKPLAN_... environment variables)")) from None
         except Exception as exc:
             from riskplan.store.faults import database_fault, is_database_error
 

@@ -265,6 +265,10 @@ DEMO_MISSED_SHARE = 0.03  # share of the reports owed that the demo department h
 DEMO_LATE_REASON = "demo: backlog of synthetic cases entered on the demo day"
 
 
+#: The demo's own UK receiver (N.1.4) for its local gateway: riskplan ships none for the MHRA (see uk.yaml)
+DEMO_UK_RECEIVER = "MHRA-DEMO-LOCAL"
+
+
 def step_submissions(ctx: DemoContext) -> None:
     """Play the department's routine: send the reports owed to each destination (missing a seeded few) over
     AS2 to local gateways, record their MDNs and ACKs, then show the states per destination and the
@@ -313,6 +317,11 @@ def step_submissions(ctx: DemoContext) -> None:
                 late_reason=DEMO_LATE_REASON,
                 allow_synthetic=True,
                 max_bytes=ctx.settings.e2b_max_file_bytes,
+                # the MHRA's N.1.4 is not shipped (a required setting); the demo's UK gateway is local
+                receiver_ids={
+                    "UK": DEMO_UK_RECEIVER,
+                    **{k.upper(): v for k, v in ctx.settings.e2b_receiver_ids.items()},
+                },
             )
             if made is not None and made.refused:  # stopped before sending by the destination's rules: still owed
                 reasons = Counter(r.reasons[0] for r in made.refused)
@@ -336,11 +345,11 @@ def step_submissions(ctx: DemoContext) -> None:
         states.add_row(code, state, str(n))
     ctx.console.print(states)
     table = Table(title=f"Reporting compliance, expedited reports due {first} to {last}")
-    for col in ("destination", "month", "due", "on time", "late", "% on time"):
+    for col in ("destination", "month", "due", "on time", "late", "pending", "% on time"):
         table.add_column(col, justify="right" if col not in ("destination", "month") else "left")
     for m in report.months:
-        share = "-" if m.share_on_time is None else f"{100 * m.share_on_time:.0f}%"
-        table.add_row(m.destination, m.month, str(m.due), str(m.on_time), str(m.late), share)
+        share = ("pending" if m.pending else "-") if m.share_on_time is None else f"{100 * m.share_on_time:.0f}%"
+        table.add_row(m.destination, m.month, str(m.due), str(m.on_time), str(m.late), str(m.pending), share)
     ctx.console.print(table)
     ctx.console.print(
         f"late: {len(report.late)} (the demo's cases were all entered today, so what fell due before today is "
@@ -357,7 +366,14 @@ def step_submissions(ctx: DemoContext) -> None:
                 "owed_before": len(owed),
                 "states": [{"destination": d, "state": st, "reports": n} for (d, st), n in counts.items()],
                 "compliance": [
-                    {"destination": m.destination, "month": m.month, "due": m.due, "on_time": m.on_time, "late": m.late}
+                    {
+                        "destination": m.destination,
+                        "month": m.month,
+                        "due": m.due,
+                        "on_time": m.on_time,
+                        "late": m.late,
+                        "pending": m.pending,
+                    }
                     for m in report.months
                 ],
                 "late": len(report.late),

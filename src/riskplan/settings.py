@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     default_plan: str = Field(default="uplizna", description="Bundled plan used when none is named")
     e2b_sender_id: str = Field(default="RISKPLAN", description="E2B(R3) N.1.3 batch sender identifier")
     e2b_receiver_id: str = Field(default="EVHUMAN", description="E2B(R3) N.1.4 batch receiver (EudraVigilance)")
+    e2b_receiver_ids: dict[str, str] = Field(
+        default_factory=dict,
+        description="E2B(R3) N.1.4 of destinations that ship none (UK: the MHRA's): [e2b_receiver_ids] UK = ...",
+    )
     e2b_max_file_bytes: int = Field(
         default=50 * 1024 * 1024,
         ge=10_000,

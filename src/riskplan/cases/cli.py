@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
@@ -331,16 +332,24 @@ def list_command(
     page: PageOption = None,
     fmt: ListFormatOption = ListFormat.TABLE,
     as_of: AsOfOption = None,
+    destination: Annotated[
+        str | None,
+        typer.Option(help="With --state submitted (and the state column): sent to this destination (EU, US ...)"),
+    ] = None,
 ) -> None:
     """List cases (latest versions): state, seriousness, due date, reactions and safety concerns.
 
     One line per case; filters, sort and paging are applied in the database.
 
-    States: invalid (minimum criteria not met, GVP VI.B.2), open, overdue (GVP VI.C.3 clock), submitted.
+    States: invalid (minimum criteria not met, GVP VI.B.2), open, overdue (GVP VI.C.3 clock), submitted
+    (the version that started the clock, or a later one, sent to at least one destination: a submission
+    record sent, delivered or accepted; --destination EU: sent to EudraVigilance).
 
     Example: riskplan case list --state overdue --serious --sort due --format csv > overdue.csv
     """
     today = _parse_date(as_of) if as_of else dt.date.today()
+    if destination is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,29}", destination):
+        raise UserInputError(f"--destination {destination!r} is not a destination code (e.g. EU, US, UK, PARTNER)")
     filters = CaseFilters(
         plan_name=plan,
         states=tuple(state or ()),
@@ -349,6 +358,7 @@ def list_command(
         due_within=due_within,
         product=product,
         synthetic=synthetic,
+        destination=destination,
     )
     size, start = _window(fmt, limit, offset, page)
     with session_scope(database()) as session:

@@ -494,6 +494,7 @@ ALLOWED_NULL_FLAVORS: Final[dict[str, frozenset[NullFlavor]]] = {
     "C.2.r.2.5": frozenset({NullFlavor.NI, NullFlavor.MSK, NullFlavor.ASKU, NullFlavor.NASK}),
     "C.2.r.2.6": frozenset({NullFlavor.MSK, NullFlavor.ASKU, NullFlavor.NASK}),
     "C.2.r.2.7": frozenset({NullFlavor.MSK, NullFlavor.ASKU, NullFlavor.NASK}),
+    "FDA.C.2.r.2.8": frozenset({NullFlavor.MSK, NullFlavor.ASKU, NullFlavor.NASK}),  # FDA data element sheet
     "C.2.r.3": frozenset({NullFlavor.MSK, NullFlavor.UNK, NullFlavor.ASKU, NullFlavor.NASK}),
     "C.2.r.4": frozenset({NullFlavor.UNK}),
     "C.4.r.1": frozenset({NullFlavor.ASKU, NullFlavor.NASK}),

@@ -394,6 +394,8 @@ def _primary_source(entity: Element, s: PrimarySource) -> None:
         _part(addr, "postalCode", s.postcode, s.postcode_null_flavor)  # C.2.r.2.6
     _telecom(entity, "tel", s.telephone, s.telephone_null_flavor)  # C.2.r.2.7
     _telecom(entity, "mailto", s.email)  # FDA.C.2.r.2.8
+    if s.email is None and s.email_null_flavor is not None:  # FDA: <telecom nullFlavor="NASK" value="mailto"/>
+        _nf(_el(entity, "telecom", value="mailto"), s.email_null_flavor)
     person = _el(entity, "assignedPerson", classCode="PSN", determinerCode="INSTANCE")
     if _has_any(s, "title", "given_name", "middle_name", "family_name"):
         name = _el(person, "name")

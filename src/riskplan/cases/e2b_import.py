@@ -436,6 +436,9 @@ def _telecoms(entity: Element | None) -> dict[str, tuple[str | None, NullFlavor 
         if value is None:
             found.setdefault("tel", (None, _null_flavor(telecom)))
             continue
+        if ":" not in value and telecom.get("nullFlavor"):  # FDA.C.2.r.2.8: <telecom nullFlavor="NASK" value="mailto"/>
+            found.setdefault(value.lower(), (None, _null_flavor(telecom)))
+            continue
         scheme, _, rest = value.partition(":")
         found.setdefault(scheme.lower(), (unquote(rest).strip() or None, None))
     return found
@@ -479,7 +482,7 @@ def _primary_source(entity: Element | None, primary: bool, wrapper: Element) -> 
         fields[key], fields[f"{key}_null_flavor"] = _text_nf(_find(addr, tag))
     telecoms = _telecoms(entity)
     fields["telephone"], fields["telephone_null_flavor"] = telecoms.get("tel", (None, None))
-    fields["email"] = telecoms.get("mailto", (None, None))[0]
+    fields["email"], fields["email_null_flavor"] = telecoms.get("mailto", (None, None))
     qualification = _find(person, "asQualifiedEntity", "code")
     fields["qualification"] = _coded_enum(Qualification, qualification, "C.2.r.4 qualification")
     fields["qualification_null_flavor"] = _null_flavor(qualification)

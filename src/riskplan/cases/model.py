@@ -532,6 +532,10 @@ class PrimarySource(E2bModel):
     telephone: Text | None = Field(default=None, description="C.2.r.2.7 Reporter's telephone")
     telephone_null_flavor: NullFlavor | None = Field(default=None, description="C.2.r.2.7 nullFlavor")
     email: Text | None = Field(default=None, description="FDA.C.2.r.2.8 Reporter's e-mail (regional)")
+    email_null_flavor: NullFlavor | None = Field(
+        default=None,
+        description="FDA.C.2.r.2.8 nullFlavor (FDA allows MSK, ASKU, NASK), written telecom value 'mailto'",
+    )
     country: CountryCode | None = Field(default=None, description="C.2.r.3 Reporter's country code")
     country_null_flavor: NullFlavor | None = Field(default=None, description="C.2.r.3 nullFlavor")
     qualification: Qualification | None = Field(default=None, description="C.2.r.4 Qualification")

@@ -208,12 +208,49 @@ def with_fda_regional(icsr: Icsr) -> Icsr:
     )
     kept = tuple(e for e in icsr.regional if e.element not in ("FDA.C.1.7.1", "FDA.C.1.12"))
     kept_patient = tuple(e for e in icsr.patient.regional if not e.element.startswith(("FDA.D.11", "FDA.D.12")))
+    # FDA.E.i.3.2h required intervention (nullFlavor NI allowed), per reaction
+    reactions = tuple(
+        r
+        if any(e.element == "FDA.E.i.3.2h" for e in r.regional)
+        else r.model_copy(update={"regional": (*r.regional, _REQUIRED_INTERVENTION)})
+        for r in icsr.reactions
+    )
+    # FDA.C.2.r.2.8 reporter e-mail, required (nullFlavor ASKU: asked, unknown); C.3.3 / C.3.4 sender, required
+    sources = tuple(
+        s if s.email else s.model_copy(update={"email_null_flavor": NullFlavor.ASKU}) for s in icsr.primary_sources
+    )
+    sender = icsr.sender
+    if sender is not None:
+        sender = sender.model_copy(update={k: v for k, v in _FDA_SENDER.items() if getattr(sender, k) is None})
     return icsr.model_copy(
         update={
             "regional": (*kept, *case),
             "patient": icsr.patient.model_copy(update={"regional": (*kept_patient, *patient)}),
+            "reactions": reactions,
+            "primary_sources": sources,
+            "sender": sender,
         }
     )
+
+
+_REQUIRED_INTERVENTION: Final = RegionalElement(
+    element="FDA.E.i.3.2h",
+    value=None,
+    xml=(
+        '<outboundRelationship2 xmlns="urn:hl7-org:v3" typeCode="PERT"><observation classCode="OBS" moodCode="EVN">'
+        '<code code="7" codeSystem="2.16.840.1.113883.3.989.5.1.2.2.1.3" displayName="requiredIntervention"/>'
+        f'<value {_XSI} nullFlavor="NI" xsi:type="BL"/></observation></outboundRelationship2>'
+    ),
+)
+#: The sender details FDA requires (C.3.3.2-C.3.3.5, C.3.4.3, C.3.4.6, C.3.4.7) for the invented company.
+_FDA_SENDER: Final = {
+    "title": "Dr",
+    "given_name": "Ada",
+    "family_name": "Example",
+    "state": "Noord-Holland",
+    "telephone": "+31 20 000 0000",
+    "fax": "+31 20 000 0001",
+}
 
 
 def synthesise_cases_with_truth(

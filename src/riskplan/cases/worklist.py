@@ -7,7 +7,9 @@ versions of the cases that pass the filters; every filter, the sort and the page
 The **state** of a case comes from its latest version and its submissions:
 
 * ``invalid``: the four minimum criteria are not met (GVP VI.B.2), no reporting clock runs;
-* ``submitted``: a version at or after the one that started the clock was sent (the obligation is met);
+* ``submitted``: a version at or after the one that started the clock was sent to at least one destination
+  (a submission record in state sent, delivered or accepted; with ``CaseFilters.destination``, to that
+  destination). A report generated but not handed over, rejected, or nullified does not count;
 * ``overdue``: the due date (GVP VI.C.3: 15 days serious, 90 days non-serious) has passed unmet;
 * ``open``: due and not yet overdue.
 """
@@ -20,15 +22,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, column, exists, func, literal, or_, select, table
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from riskplan.cases.store import IS_LATEST_VERSION, case_number
-from riskplan.cases.tables import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow, SubmissionRow
+from riskplan.cases.tables import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
 from riskplan.errors import UserInputError
 
 _CHUNK = 500
+# The submissions folder's records (riskplan.submissions.tables.SubmissionRow, table "submission"), read
+# here by name: cases sits below submissions and does not import it. The legacy icsr_submission table is
+# no longer read (its rows were carried into "submission" by migration submissions_0001).
+_SUBMISSION = table("submission", column("case_version_id"), column("destination"), column("state"))
+_SENT_STATES = ("sent", "delivered", "accepted")  # riskplan.submissions.records.COUNTS_AS_SENT
 
 
 class CaseState(StrEnum):
@@ -59,6 +66,7 @@ class CaseFilters:
     due_within: int | None = None  # days from ``as_of``; overdue cases are within any window
     product: str | None = None  # part of a suspect or concomitant product or substance name, any case
     obligation_open: bool = False  # only cases whose reporting obligation is open (``case due``)
+    destination: str | None = None  # ``submitted`` means sent to this destination (code, e.g. EU); default any
     synthetic: bool | None = None  # True: only synthetic cases (riskplan synth, the demo); False: only real ones
 
 
@@ -108,22 +116,26 @@ class CasePage:
         return self.offset + len(self.lines)
 
 
-def _obligation_met() -> ColumnElement[bool]:
-    """A version at or after the one that started the clock was submitted (the obligation is met)."""
+def _obligation_met(destination: str | None = None) -> ColumnElement[bool]:
+    """A version at or after the one that started the clock was sent (sent, delivered or accepted) to a
+    destination, or to ``destination`` when given."""
     later = aliased(CaseVersionRow)
-    return (
+    s = _SUBMISSION.c
+    found = (
         exists()
-        .where(SubmissionRow.case_version_id == later.id)
+        .where(s.case_version_id == later.id)
+        .where(s.state.in_(_SENT_STATES))
         .where(later.case_id == CaseVersionRow.case_id)
         .where(later.version >= CaseVersionRow.clock_version)
     )
+    return found.where(s.destination == destination.upper()) if destination else found
 
 
-def _state(as_of: dt.date) -> ColumnElement[str]:
+def _state(as_of: dt.date, destination: str | None = None) -> ColumnElement[str]:
     v = CaseVersionRow
     return case(
         (v.valid.is_(False), literal(CaseState.INVALID.value)),
-        (_obligation_met(), literal(CaseState.SUBMITTED.value)),
+        (_obligation_met(destination), literal(CaseState.SUBMITTED.value)),
         (and_(v.due.is_not(None), v.due < as_of), literal(CaseState.OVERDUE.value)),
         else_=literal(CaseState.OPEN.value),
     )
@@ -131,7 +143,7 @@ def _state(as_of: dt.date) -> ColumnElement[str]:
 
 def _where(filters: CaseFilters, as_of: dt.date) -> list[ColumnElement[bool]]:
     v = CaseVersionRow
-    state = _state(as_of)
+    state = _state(as_of, filters.destination)
     conditions: list[ColumnElement[bool]] = []
     if filters.plan_name:
         conditions.append(CaseRow.plan_name == filters.plan_name)
@@ -207,7 +219,7 @@ def case_page(
             v.serious,
             v.day_zero,
             v.due,
-            _state(as_of).label("state"),
+            _state(as_of, filters.destination).label("state"),
             CaseRow.synthetic,
         )
         .join(CaseRow, IS_LATEST_VERSION)

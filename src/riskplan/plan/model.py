@@ -98,6 +98,13 @@ class Product(_Model):
     )
     marketing_authorisation_holder: str | None = None
     epar_url: str | None = None
+    approvals: dict[str, dt.date] = Field(
+        default_factory=dict,
+        description=(
+            "Date of the marketing authorisation (approval) per region, e.g. {US: 2020-06-11}: the US date "
+            "starts the 21 CFR 314.80(c)(2) periodic reporting intervals"
+        ),
+    )
 
 
 class Recommendation(_Model):

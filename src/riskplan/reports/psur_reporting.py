@@ -23,10 +23,12 @@ class DestinationCompliance:
     due: int
     on_time: int
     late: int
+    pending: int = 0  # sent, not yet acknowledged, not yet due at the DLP
 
     @property
     def share_on_time(self) -> float | None:
-        return None if self.due == 0 else self.on_time / self.due
+        decided = self.on_time + self.late
+        return None if decided == 0 else self.on_time / decided
 
 
 @dataclass(frozen=True)
@@ -41,14 +43,16 @@ def collect_reporting_compliance(session: Session, plan_name: str, start: dt.dat
     report = compliance_report(session, start, end, end, case_ids=case_ids_of_plan(session, plan_name))
     totals: dict[str, list[int]] = {}
     for m in report.months:
-        t = totals.setdefault(m.destination, [0, 0, 0])
+        t = totals.setdefault(m.destination, [0, 0, 0, 0])
         t[0] += m.due
         t[1] += m.on_time
         t[2] += m.late
+        t[3] += m.pending
     rows = tuple(DestinationCompliance(d, *t) for d, t in sorted(totals.items()))
     note = (
         "On time: accepted by the destination's acknowledgment (ICH E2B(R3) ACK) on or before the due date of "
-        "its reporting rule; late: accepted after it, or not accepted by the data lock point. Details per month, "
+        "its reporting rule; late: accepted after it, or not accepted by the data lock point; pending: sent but not "
+        "yet acknowledged and not yet due at the DLP (neither on time nor late, outside the share). Details per month, "
         "with days late and the reasons recorded: riskplan submission compliance."
     )
     return ReportingCompliance(rows, sum(1 for x in report.late if x.reason), note)

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
 
 from sqlalchemy import Engine, select
 
@@ -85,6 +88,7 @@ def send_batch(
         attempts = exc.attempts if isinstance(exc, As2DeliveryError) else 1
         _record_failure(engine, batch_id, str(exc), attempts, who=who, now=now)
         return As2Outcome(batch_id, message_id, False, SEND_FAILED, attempts, str(exc), resumed)
+    _test_barrier_after_post()
     if not receipt.delivered:
         detail = f"MDN {receipt.mdn_status}: {receipt.mdn.text}".strip()
         _record_failure(engine, batch_id, detail, receipt.attempts, who=who, now=now, mdn_status=receipt.mdn_status)
@@ -100,6 +104,20 @@ def send_batch(
         )
         record_transmission(session, batch, transmission, who=who, now=now)
     return As2Outcome(batch_id, message_id, True, receipt.mdn_status, receipt.attempts, None, resumed)
+
+
+#: Test only: a file path. After the post (the MDN in hand, not yet recorded) the sender creates
+#: ``<path>.reached`` and waits until ``<path>`` exists, so that a test can SIGKILL it right there.
+TEST_BARRIER: Final = "RISKPLAN_TEST_BARRIER_AFTER_POST"
+
+
+def _test_barrier_after_post() -> None:
+    path = os.environ.get(TEST_BARRIER)
+    if not path:
+        return
+    Path(f"{path}.reached").touch()
+    while not Path(path).exists():
+        time.sleep(0.05)
 
 
 def _record_receipt(batch: BatchRow, receipt: As2Receipt) -> None:

@@ -103,7 +103,8 @@ def destinations_list(fmt: FormatOption = "table") -> None:
         table.add_column(col, no_wrap=col in _WHOLE, overflow="fold")  # identifiers and dates never cut
     for d in found.values():
         dest = d.destination
-        table.add_row(dest.code, dest.name, dest.kind, dest.receiver_id, str(len(dest.rules)), d.origin)
+        receiver = dest.receiver_id or f"setting e2b_receiver_ids.{dest.code}"
+        table.add_row(dest.code, dest.name, dest.kind, receiver, str(len(dest.rules)), d.origin)
     console.print(table)
 
 
@@ -159,6 +160,7 @@ def _obligation_json(o: Obligation, today: dt.date, rejection: str | None) -> di
         "days_left": (o.due - today).days if o.due else None,
         "rule": o.rule,
         "cites": o.cites,
+        "periodic_report": o.periodic_report,
         "rejected": rejection,
     }
 
@@ -169,15 +171,23 @@ def due(
     destination: DestinationOption = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date to count from (YYYY-MM-DD)")] = None,
     include_periodic: Annotated[bool, typer.Option(help="Also list cases for the periodic report")] = False,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="expedited or periodic (the US periodic report each case belongs to)"),
+    ] = None,
     fmt: FormatOption = "table",
 ) -> None:
     """Reports owed to each destination, soonest due first, with the rule that decided each."""
     _format(fmt)
+    if kind not in (None, "expedited", "periodic"):
+        raise UserInputError(f"--kind must be expedited or periodic, not {kind!r}")
     today = _date(as_of, "--as-of") if as_of else dt.date.today()
     with session_scope(database()) as session:
         chosen = _chosen(session, destination)
-        owed = owed_now(session, chosen, include_periodic=include_periodic)
+        owed = owed_now(session, chosen, include_periodic=include_periodic or kind == "periodic")
         rejections = last_rejections(session)
+    if kind is not None:
+        owed = [o for o in owed if o.kind.value == kind]
     rejected = {k: r.ack_text or f"rejected ({r.ack_code})" for k, r in rejections.items()}
     if fmt == "json":
         items = [_obligation_json(o, today, rejected.get((o.case_id, o.destination))) for o in owed]
@@ -202,6 +212,9 @@ def due(
             o.rule,
         )
     console.print(table)
+    for o in owed:
+        if o.periodic_report:
+            console.print(f"{o.case_number} → {o.destination}: {o.periodic_report}", markup=False)
     for (case_id, code), text in rejected.items():
         if any(o.case_id == case_id and o.destination == code for o in owed):
             console.print(f"[red]RP{case_id:07d} rejected by {code}:[/] {text}", markup=True)
@@ -320,7 +333,12 @@ def _collect_acks(engine: Any, waiting: list[tuple[As2Channel, str]], wait: floa
 @app.command()
 @user_errors
 def send(
-    destination: DestinationOption = None,
+    destination: Annotated[
+        str | None, typer.Option("--destination", "-d", help="Destination code (EU, US, UK, PARTNER); or --all")
+    ] = None,
+    everywhere: Annotated[
+        bool, typer.Option("--all", help="Send to every destination in force (never the default)")
+    ] = False,
     channel: Annotated[str, typer.Option(help="manual (write the file for a web upload) or as2")] = "manual",
     folder: Annotated[
         Path | None, typer.Option(help="Where the manual channel writes files (default: <output dir>/submissions)")
@@ -336,7 +354,17 @@ def send(
         float, typer.Option("--wait-ack", help="as2: seconds to wait for the authority's ACKs (0: do not wait)", min=0)
     ] = 0.0,
 ) -> None:
-    """Generate one E2B(R3) batch per destination with every report owed, check it, and send it."""
+    """Generate one E2B(R3) batch per destination with every report owed, check it, and send it.
+
+    Name the destination (--destination EU) or ask for every one (--all): a send reaches authorities, so
+    riskplan never chooses "all" for you."""
+    if destination is None and not everywhere:
+        raise UserInputError(
+            "submission send: say where: --destination CODE (e.g. --destination EU) for one destination, "
+            "or --all for every destination in force; nothing was generated or sent"
+        )
+    if destination is not None and everywhere:
+        raise UserInputError("submission send: --destination and --all together: give one or the other")
     settings = get_settings()
     engine = database()
     now = dt.datetime.now(dt.UTC)
@@ -361,30 +389,42 @@ def send(
                 late_reason=late_reason,
                 allow_synthetic=allow_synthetic,
                 max_bytes=settings.e2b_max_file_bytes,
+                receiver_ids={k.upper(): v for k, v in settings.e2b_receiver_ids.items()},
             )
             for target in chosen
         ]
         pending = {t.destination.code: unsent_batches(session, t.destination.code) for t in chosen}
     problems = 0
+    refused = 0
     for g in generated:
         if g is None:
             continue
         for refusal in g.refused:
-            problems += 1
+            refused += 1
             o = refusal.obligation
             console.print(f"[red]{o.case_number} v{o.version} → {o.destination}: not sent[/]")
             for reason in refusal.reasons:
                 console.print(f"  - {reason}", markup=False)
+        for warned in g.warned:
+            o = warned.obligation
+            console.print(f"[yellow]{o.case_number} v{o.version} → {o.destination}: sent with warnings[/]")
+            for text in warned.warnings:
+                console.print(f"  - {text}", markup=False)
+    if refused:
+        console.print(
+            f"{refused} report(s) refused before sending: they stay owed (riskplan submission due) until the "
+            "case is corrected",
+            markup=False,
+        )
     sizes = {b: n for g in generated if g is not None for b, n in g.files}
     if transport is None:
         delivered, failed = _send_as2(engine, chosen, channels, pending, sizes, who=who, now=now)
         problems += failed
         if delivered and wait_ack > 0:
             problems += _collect_acks(engine, delivered, wait_ack, who=who)
-        if not delivered and not problems:
+        if not delivered and not problems and not refused:
             console.print("nothing to send")
-        if problems:
-            raise typer.Exit(1)
+        _exit(problems, refused)
         return
     sent_any = False
     for target in chosen:
@@ -400,8 +440,16 @@ def send(
             where = f" to {transmission.location}" if transmission.location else ""
             size = f" ({sizes[batch_id]} report(s))" if batch_id in sizes else " (generated earlier)"
             console.print(f"{target.destination.code}: batch {batch_id}{size} sent by {transmission.channel}{where}")
-    if not sent_any and not problems:
+    if not sent_any and not problems and not refused:
         console.print("nothing to send")
+    _exit(problems, refused)
+
+
+def _exit(problems: int, refused: int) -> None:
+    """Exit 2 when a report was refused by a rule (a wrong input: the case must be corrected), 1 when a
+    transmission failed (try again later), else 0."""
+    if refused:
+        raise typer.Exit(2)
     if problems:
         raise typer.Exit(1)
 
@@ -490,6 +538,7 @@ def list_command(
                         "ack_text": r.ack_text,
                         "late_reason": r.late_reason,
                         "send_error": r.send_error,
+                        "periodic_report": r.periodic_report,
                     }
                     for r in rows
                 ],
@@ -515,6 +564,9 @@ def list_command(
             + (f"send failed: {r.send_error[:60]}" if r.send_error else ""),
         )
     console.print(table)
+    for r in rows:
+        if r.periodic_report:
+            console.print(f"{r.case_number} → {r.destination} ({r.message_id}): {r.periodic_report}", markup=False)
 
 
 @app.command()
@@ -542,17 +594,18 @@ def compliance_command(
     first, last = _date(start, "--from"), _date(end, "--to")
     today = _date(as_of, "--as-of") if as_of else dt.date.today()
     with session_scope(database()) as session:
-        owed = owed_now(session, list(destinations_in_force(session).values()))
+        owed = owed_now(session, list(destinations_in_force(session).values()), include_periodic=True)
         report = compliance(session, first, last, today, owed)
     if fmt == "json":
         typer.echo(json.dumps(_compliance_json(report), indent=2))
         return
     table = Table(title=f"Reporting compliance, due {first} to {last} (as of {today})")
-    for col in ("destination", "month", "due", "on time", "late", "% on time"):
+    for col in ("destination", "month", "due", "on time", "late", "pending", "% on time"):
         table.add_column(col, no_wrap=col in _WHOLE, overflow="fold")  # identifiers and dates never cut
     for m in report.months:
-        share = "-" if m.share_on_time is None else f"{100 * m.share_on_time:.0f}%"
-        table.add_row(m.destination, m.month, str(m.due), str(m.on_time), str(m.late), share)
+        share = "pending" if m.share_on_time is None and m.pending else "-"
+        share = share if m.share_on_time is None else f"{100 * m.share_on_time:.0f}%"
+        table.add_row(m.destination, m.month, str(m.due), str(m.on_time), str(m.late), str(m.pending), share)
     console.print(table)
     if report.late:
         console.print("[bold]Late[/]")
@@ -582,6 +635,7 @@ def _compliance_json(report: Any) -> dict[str, Any]:
                 "due": m.due,
                 "on_time": m.on_time,
                 "late": m.late,
+                "pending": m.pending,
                 "share_on_time": m.share_on_time,
             }
             for m in report.months

@@ -1,9 +1,12 @@
-"""Reporting compliance: per destination and month, the share of expedited reports on time.
+"""Reporting compliance: per destination and month, the share of reports on time (expedited, and the ICSRs
+of a US periodic report against that report's due date, 21 CFR 314.80(c)(2)).
 
 A report is on time when the authority's ACK accepted it by its due date (GVP VI.C.3; the inspectors'
 measure of timeliness, GVP Module I / IV). A report is late when accepted after its due date, or when
-its due date has passed without an accepted ACK (still open). Months are those of the due dates in the
-period. Reports owed but never generated count too (open and late once their due date has passed).
+its due date has passed without an accepted ACK (still open). A report sent (or owed) whose due date has
+not come and that no ACK accepted yet is pending: counted apart, neither on time nor late, and left out of
+the share on time (a month whose reports are all pending shows no share, not 0%). Months are those of the
+due dates in the period. Reports owed but never generated count too (late once their due date has passed).
 """
 
 from __future__ import annotations
@@ -43,10 +46,13 @@ class MonthLine:
     due: int
     on_time: int
     late: int
+    pending: int = 0  # not yet acknowledged and not yet due: neither on time nor late (yet)
 
     @property
     def share_on_time(self) -> float | None:
-        return None if self.due == 0 else self.on_time / self.due
+        """On time among the reports decided (on time or late); None while every report is pending."""
+        decided = self.on_time + self.late
+        return None if decided == 0 else self.on_time / decided
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,10 @@ def compliance(
         r
         for r in session.scalars(
             select(SubmissionRow)
-            .where(SubmissionRow.kind == ReportKind.EXPEDITED.value, SubmissionRow.state != RESUBMITTED)
+            .where(
+                SubmissionRow.kind.in_((ReportKind.EXPEDITED.value, ReportKind.PERIODIC.value)),
+                SubmissionRow.state != RESUBMITTED,
+            )
             .order_by(SubmissionRow.due, SubmissionRow.id)
         )
         if r.due is not None and (case_ids is None or r.case_id in case_ids)
@@ -105,13 +114,15 @@ def compliance(
             )
         if not start <= r.due <= end:
             continue
-        counts = lines.setdefault((r.destination, f"{r.due:%Y-%m}"), [0, 0, 0])
+        counts = lines.setdefault((r.destination, f"{r.due:%Y-%m}"), [0, 0, 0, 0])
         counts[0] += 1
         finished = done or (today if done is None else done)
         days_late = (finished - r.due).days
         if done is not None and days_late <= 0:
             counts[1] += 1
-        elif days_late > 0:
+        elif days_late <= 0:
+            counts[3] += 1  # pending: sent, not yet acknowledged, not yet due
+        else:
             counts[2] += 1
             late.append(
                 LateReport(
@@ -133,9 +144,11 @@ def compliance(
             soon.append(o)
         if not start <= o.due <= end:
             continue
-        counts = lines.setdefault((o.destination, f"{o.due:%Y-%m}"), [0, 0, 0])
+        counts = lines.setdefault((o.destination, f"{o.due:%Y-%m}"), [0, 0, 0, 0])
         counts[0] += 1
-        if today > o.due:
+        if today <= o.due:
+            counts[3] += 1
+        else:
             counts[2] += 1
             late.append(
                 LateReport(
@@ -150,5 +163,5 @@ def compliance(
                     None,
                 )
             )
-    months = tuple(MonthLine(d, m, c[0], c[1], c[2]) for (d, m), c in sorted(lines.items()))
+    months = tuple(MonthLine(d, m, c[0], c[1], c[2], c[3]) for (d, m), c in sorted(lines.items()))
     return Compliance(start, end, today, months, tuple(late), tuple(sorted(soon, key=lambda x: x.due or dt.date.max)))

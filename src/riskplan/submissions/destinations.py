@@ -90,9 +90,12 @@ class Destination(_Model):
         default=None, description="Region of the plan's RSI that judges expectedness here (none: the plan's default)"
     )
     authorised: bool = Field(default=True, description="Whether the product is authorised in this territory")
-    receiver_id: NonEmpty = Field(description="E2B(R3) N.1.4 batch receiver identifier")
+    receiver_id: NonEmpty | None = Field(
+        default=None,
+        description="E2B(R3) N.1.4 batch receiver identifier; none: the setting e2b_receiver_ids must give it",
+    )
     message_receiver_id: str | None = Field(default=None, description="E2B(R3) N.2.r.3 (default: N.1.4)")
-    profile: Literal["ich", "fda"] = Field(default="ich", description="Regional checks applied before sending")
+    profile: Literal["ich", "eu", "fda"] = Field(default="ich", description="Regional checks applied before sending")
     channel: NonEmpty = Field(default="manual", description="Default transport: manual (web upload) or as2")
     downgrade_days: int = Field(default=15, ge=0, le=366)
     nullification_days: int = Field(default=15, ge=0, le=366)

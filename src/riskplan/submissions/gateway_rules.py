@@ -40,6 +40,7 @@ class ProfileRules:
 
     profile: str = "ich"
     seen: set[str] = field(default_factory=set)
+    batch_receiver: str | None = None  # N.1.4 of the batch being read (FDA: ZZFDA or ZZFDA_PREMKT)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -48,9 +49,10 @@ class ProfileRules:
     def batch(self, root: etree._Element) -> list[str]:
         """Rules on the batch wrapper (N.1): a failure rejects the whole batch (ACK.A.4 AR)."""
         receiver = _receiver(root)
+        self.batch_receiver = receiver
         if self.profile == "eu" and receiver != EV_RECEIVER:
             return [f"EU ICSR Implementation Guide: N.1.4 batch receiver is {receiver!r}, not {EV_RECEIVER}"]
-        if self.profile == "fda" and receiver != "ZZFDA":
+        if self.profile == "fda" and receiver not in ("ZZFDA", "ZZFDA_PREMKT"):
             return [str(f) for f in receiver_findings(receiver, "CDER")]
         return []
 
@@ -59,15 +61,18 @@ class ProfileRules:
         if self.profile == "ich":
             return []
         found: list[str] = []
-        if self.profile == "fda":
-            found += [str(f) for f in receiver_findings("ZZFDA", _receiver(message))]
         try:
             icsr = read_message(message)
         except E2bError as exc:
             return [*found, f"the message cannot be read: {exc}"]
         if self.profile == "fda":
             initial = icsr.worldwide_case_id not in self.seen
-            found += [str(f) for f in case_findings(icsr, initial=initial)]
+            batch = self.batch_receiver or "ZZFDA"
+            found += [
+                str(f)
+                for f in case_findings(icsr, initial=initial, batch_receiver=batch, message_receiver=_receiver(message))
+                if f.level == "reject"
+            ]
         else:
             found += [
                 f"{v.element} {v.path}: {v.message}" for v in check_business_rules(icsr) if v.severity is Severity.ERROR

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,8 @@ from riskplan.plan.model import RiskManagementPlan
 from riskplan.store.changes import field_changes
 from riskplan.submissions.destination_versions import DestinationInForce
 from riskplan.submissions.destinations import Destination, ReportKind
+from riskplan.submissions.periodic import CITES as PERIODIC_CITES
+from riskplan.submissions.periodic import missing_approval, periodic_report
 from riskplan.submissions.rules import Decision, VersionView, decide, view_of
 
 INITIAL = "initial"
@@ -54,6 +56,7 @@ class Obligation:
     due: dt.date | None
     rule: str
     cites: str
+    periodic_report: str | None = None  # kind periodic: the report it belongs to, or why it cannot be placed
 
     @property
     def case_number(self) -> str:
@@ -189,6 +192,19 @@ def case_views(session: Session, case_ids: Collection[int] | None = None) -> dic
     return found
 
 
+def _placed(o: Obligation, plan: RiskManagementPlan, plan_name: str, destination: Destination) -> Obligation:
+    """A periodic obligation with the periodic report it belongs to and that report's due date
+    (21 CFR 314.80(c)(2)), from the plan's approval date in the destination's region."""
+    if o.kind is not ReportKind.PERIODIC or o.day_zero is None:
+        return o
+    region = destination.rsi_region or destination.code
+    approval = next((d for r, d in plan.product.approvals.items() if r.casefold() == region.casefold()), None)
+    if approval is None:
+        return replace(o, periodic_report=missing_approval(region, plan_name))
+    report = periodic_report(region, approval, o.day_zero)
+    return replace(o, due=report.due, periodic_report=report.label, cites=f"{o.cites}; {PERIODIC_CITES}")
+
+
 def current_obligations(
     session: Session,
     destinations: Sequence[DestinationInForce],
@@ -211,5 +227,5 @@ def current_obligations(
                 destination_version=d.version,
             )
             if found is not None:
-                owed.append(found)
+                owed.append(_placed(found, plans[plan_name], plan_name, d.destination))
     return sorted(owed, key=lambda o: (o.due is None, o.due or dt.date.max, o.case_id, o.destination))

@@ -70,7 +70,7 @@ def compliance_report(
     """Per destination and month of due date in [start, end]: expedited reports on time, late, due soon
     (of the cases ``case_ids``, default every case)."""
     ids = None if case_ids is None else set(case_ids)
-    owed = owed_now(session, list(destinations_in_force(session).values()), case_ids=ids)
+    owed = owed_now(session, list(destinations_in_force(session).values()), case_ids=ids, include_periodic=True)
     return compliance(session, start, end, today, owed, case_ids=ids)
 
 

@@ -71,6 +71,7 @@ class Submission:
     ack_text: str | None
     late_reason: str | None
     send_error: str | None = None  # why the last transmission of its batch failed (it stays generated)
+    periodic_report: str | None = None  # kind periodic: the US periodic report it belongs to
 
     @property
     def case_number(self) -> str:
@@ -99,6 +100,7 @@ def _record(row: SubmissionRow) -> Submission:
         row.ack_code,
         row.ack_text,
         row.late_reason,
+        periodic_report=row.periodic_report,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -26,7 +26,7 @@ from riskplan.errors import UserInputError
 from riskplan.store.audit import record_change
 from riskplan.submissions.destination_versions import DestinationInForce
 from riskplan.submissions.destinations import Destination, ReportKind
-from riskplan.submissions.fda_profile import case_findings, destination_findings
+from riskplan.submissions.fda_profile import case_findings, destination_findings, route_for
 from riskplan.submissions.obligations import INITIAL, Obligation, current_obligations
 from riskplan.submissions.records import (
     DELIVERED,
@@ -56,6 +56,14 @@ class Refusal:
     reasons: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Warning:
+    """A rule the report breaks at warning level (e.g. FDA W0005): recorded and shown, the report is sent."""
+
+    obligation: Obligation
+    warnings: tuple[str, ...]
+
+
 @dataclass
 class GeneratedBatch:
     destination: str
@@ -65,6 +73,7 @@ class GeneratedBatch:
     reports: int
     refused: list[Refusal] = field(default_factory=list)
     files: list[tuple[str, int]] = field(default_factory=list)  # (N.1.2, reports) of each file, when split
+    warned: list[Warning] = field(default_factory=list)
 
 
 def owed_now(
@@ -90,15 +99,32 @@ def owed_now(
     ]
 
 
-def _refusals(destination: Destination, obligation: Obligation, icsr: Icsr, today: dt.date) -> list[str]:
+def _checks(
+    destination: Destination, obligation: Obligation, icsr: Icsr, today: dt.date
+) -> tuple[list[str], list[str]]:
+    """(reasons to refuse, warnings) for this report at this destination."""
     reasons = [
         f"{v.element} {v.path}: {v.message}"
         for v in check_business_rules(icsr, today=today)
         if v.severity is Severity.ERROR
     ]
+    warnings: list[str] = []
     if destination.profile == "fda":
-        reasons += [f"FDA {f}" for f in case_findings(icsr, initial=obligation.report == INITIAL)]
-    return reasons
+        # FDA E2B(R3) rejection and warning rules, on the route the case needs (postmarket or IND)
+        receivers = route_for(destination, icsr)
+        for f in case_findings(
+            icsr, initial=obligation.report == INITIAL, batch_receiver=receivers[0], message_receiver=receivers[1]
+        ):
+            (reasons if f.level == "reject" else warnings).append(f"FDA {f}")
+    return reasons, warnings
+
+
+def _receivers(destination: Destination, icsr: Icsr) -> tuple[str, str | None]:
+    """(N.1.4, N.2.r.3) of this report: FDA's route for the case at an FDA destination, else the
+    destination's own."""
+    if destination.profile == "fda":
+        return route_for(destination, icsr)
+    return str(destination.receiver_id), destination.message_receiver_id
 
 
 def generate(
@@ -112,10 +138,16 @@ def generate(
     late_reason: str | None = None,
     max_bytes: int = 50 * 1024 * 1024,
     allow_synthetic: bool = False,
+    receiver_ids: Mapping[str, str] | None = None,
 ) -> GeneratedBatch | None:
     """One batch with every report owed to ``target`` that passes the checks; the others are refused with
     the rule's text and stay owed. None when nothing is left to send. A batch larger than ``max_bytes``
     is split into files ``<batch>-0001``, ``-0002``, ... (each a batch of its own, as ``case export``).
+    At an FDA destination, IND safety reports go in a batch of their own to FDA's premarket receivers
+    (``<batch>-IND``).
+
+    A destination whose receiver identifier (N.1.4) is not bundled takes it from ``receiver_ids`` (the
+    setting ``e2b_receiver_ids``); without one, every report owed there is refused, naming the setting.
 
     Synthetic cases (riskplan synth, the demo) are not real reports: refused unless ``allow_synthetic``,
     and a batch holding one is marked ``RP-SYNTHETIC-...`` in its batch number (N.1.2) and file name."""
@@ -123,6 +155,11 @@ def generate(
     mine = [o for o in owed if o.destination == destination.code]
     if not mine:
         return None
+    if destination.receiver_id is None:
+        configured = (receiver_ids or {}).get(destination.code)
+        if not configured:
+            return _empty(destination, [Refusal(o, (missing_receiver(destination),)) for o in mine])
+        destination = destination.model_copy(update={"receiver_id": configured})
     if destination.profile == "fda":
         blocking = destination_findings(destination)
         if blocking:
@@ -140,55 +177,105 @@ def generate(
     numbered = 0
     for number, part in enumerate(parts, start=1):
         icsrs = version_icsrs(session, [o.version_id for o in part])
-        chosen: list[tuple[Obligation, Icsr]] = []
+        routes: dict[tuple[str, str | None], list[tuple[Obligation, Icsr, tuple[str, ...]]]] = {}
         for o in part:
-            reasons = _refusals(destination, o, icsrs[o.version_id], now.date())
+            reasons, warnings = _checks(destination, o, icsrs[o.version_id], now.date())
             if reasons:
                 refused.append(Refusal(o, tuple(reasons)))
             else:
-                chosen.append((o, icsrs[o.version_id]))
+                receivers = _receivers(destination, icsrs[o.version_id])
+                routes.setdefault(receivers, []).append((o, icsrs[o.version_id], tuple(warnings)))
+                if warnings:
+                    result.warned.append(Warning(o, tuple(warnings)))
         del icsrs
-        if not chosen:
-            continue
-        message_ids = [f"{batch_id}-{numbered + n:04d}" for n in range(1, len(chosen) + 1)]
-        numbered += len(chosen)
-        try:
-            files = export_batches(
-                [icsr for _, icsr in chosen],
-                batch_id=f"{batch_id}-{number:04d}" if len(parts) > 1 else batch_id,
+        for (receiver, message_receiver), chosen in routes.items():
+            suffix = "" if receiver == destination.receiver_id else "-IND"
+            name = f"{batch_id}-{number:04d}" if len(parts) > 1 else batch_id
+            numbered = _export_part(
+                session,
+                result,
+                destination,
+                chosen,
+                batch=f"{name}{suffix}",
+                first_message=numbered,
+                receivers=(receiver, message_receiver),
                 sender_id=sender_id,
-                receiver_id=destination.receiver_id,
-                message_receiver_id=destination.message_receiver_id,
-                created=now,
-                message_ids=message_ids,
+                who=who,
+                now=now,
+                late_reason=late_reason,
                 max_bytes=max_bytes,
-                rules_checked=True,
+                message_prefix=batch_id,
             )
-        except E2bError as exc:
-            raise UserInputError(f"{destination.code}: batch refused, nothing generated:\n{exc}") from None
-        earlier = _rejected(session, destination.code, {o.case_id for o, _ in chosen})
-        attempts = _attempts(session, destination.code, [o.version_id for o, _ in chosen])
-        for exported in files:
-            _store_file(session, result, exported, destination.code, who=who, now=now)
-            for index in exported.indexes:
-                o = chosen[index][0]
-                _add_submission(
-                    session,
-                    o,
-                    exported.batch_id,
-                    message_ids[index],
-                    earlier=earlier.get(o.case_id, []),
-                    attempt=attempts.get(o.version_id, 0) + 1,
-                    who=who,
-                    now=now,
-                    late_reason=late_reason,
-                )
-            result.reports += len(exported.indexes)
         session.flush()
     if not result.files:
         return _empty(destination, refused)
     result.batch_id = result.files[0][0]
     return result
+
+
+def missing_receiver(destination: Destination) -> str:
+    """The refusal when a destination's N.1.4 is neither bundled nor configured."""
+    return (
+        f"{destination.code}: no E2B(R3) batch receiver identifier (N.1.4) for {destination.name}: riskplan "
+        "ships none (it could not be established from a public source); set it in riskplan.toml as "
+        f'[e2b_receiver_ids] {destination.code} = "<id given at your gateway registration>" '
+        f'(or RISKPLAN_E2B_RECEIVER_IDS=\'{{"{destination.code}": "..."}}\'); nothing was generated'
+    )
+
+
+def _export_part(
+    session: Session,
+    result: GeneratedBatch,
+    destination: Destination,
+    chosen: list[tuple[Obligation, Icsr, tuple[str, ...]]],
+    *,
+    batch: str,
+    first_message: int,
+    receivers: tuple[str, str | None],
+    sender_id: str,
+    who: str,
+    now: dt.datetime,
+    late_reason: str | None,
+    max_bytes: int,
+    message_prefix: str,
+) -> int:
+    """Export and store one batch (split into files when larger than ``max_bytes``); returns the last
+    message number used."""
+    message_ids = [f"{message_prefix}-{first_message + n:04d}" for n in range(1, len(chosen) + 1)]
+    try:
+        files = export_batches(
+            [icsr for _, icsr, _ in chosen],
+            batch_id=batch,
+            sender_id=sender_id,
+            receiver_id=receivers[0],
+            message_receiver_id=receivers[1],
+            created=now,
+            message_ids=message_ids,
+            max_bytes=max_bytes,
+            rules_checked=True,
+        )
+    except E2bError as exc:
+        raise UserInputError(f"{destination.code}: batch refused, nothing generated:\n{exc}") from None
+    earlier = _rejected(session, destination.code, {o.case_id for o, _, _ in chosen})
+    attempts = _attempts(session, destination.code, [o.version_id for o, _, _ in chosen])
+    for exported in files:
+        _store_file(session, result, exported, destination.code, who=who, now=now)
+        for index in exported.indexes:
+            o, _, warnings = chosen[index]
+            _add_submission(
+                session,
+                o,
+                exported.batch_id,
+                message_ids[index],
+                earlier=earlier.get(o.case_id, []),
+                attempt=attempts.get(o.version_id, 0) + 1,
+                who=who,
+                now=now,
+                late_reason=late_reason,
+                warnings=warnings,
+            )
+        result.reports += len(exported.indexes)
+    return first_message + len(chosen)
 
 
 CHUNK = 400  # reports read, exported and stored at a time (about 30 kB of XML each): memory stays bounded
@@ -260,6 +347,7 @@ def _add_submission(
     late_reason: str | None,
     earlier: list[SubmissionRow],
     attempt: int,
+    warnings: tuple[str, ...] = (),
 ) -> None:
     # a rejected report of this case here, of this version or an earlier one, is what this one corrects
     previous = None
@@ -288,6 +376,7 @@ def _add_submission(
         generated_at=now,
         late_reason=late,
         resubmission_of=previous,
+        periodic_report=o.periodic_report,
     )
     session.add(row)
     record_change(
@@ -302,6 +391,7 @@ def _add_submission(
             "message": (None, message_id),
             "rule": (None, o.rule),
             "due": (None, o.due),
+            **({"warnings": (None, "; ".join(warnings))} if warnings else {}),
         },
         reason=o.cites,
         at=now,

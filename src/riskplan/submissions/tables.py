@@ -93,6 +93,7 @@ class SubmissionRow(Base):
     ack_code: Mapped[str | None] = mapped_column(String(10))  # ACK.B.r.6
     ack_text: Mapped[str | None] = mapped_column(Text)  # ACK.B.r.7: the authority's error text
     late_reason: Mapped[str | None] = mapped_column(Text)
+    periodic_report: Mapped[str | None] = mapped_column(Text)  # submissions_0004: 21 CFR 314.80(c)(2) report
     resubmission_of: Mapped[int | None] = mapped_column(Integer)
 
 

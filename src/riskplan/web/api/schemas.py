@@ -277,6 +277,7 @@ class ComplianceMonthOut(Out):
     due: int
     on_time: int
     late: int
+    pending: int = Field(default=0, description="Not yet acknowledged and not yet due: neither on time nor late")
     share_on_time: float | None
 
 

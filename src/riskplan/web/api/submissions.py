@@ -96,6 +96,7 @@ def compliance_out(c: Compliance) -> ComplianceOut:
                 due=m.due,
                 on_time=m.on_time,
                 late=m.late,
+                pending=m.pending,
                 share_on_time=m.share_on_time,
             )
             for m in c.months
