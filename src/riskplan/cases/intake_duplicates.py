@@ -1,0 +1,121 @@
+"""Duplicate candidates of a case about to be entered: stored cases that may report the same patient and event.
+
+The scoring is :mod:`riskplan.cases.duplicates`' (vigiMatch-style weights with the reason for each);
+here the stored cases worth scoring are found with the database instead of reading every case: those
+sharing a reaction (MedDRA PT or the reporter's words) with the new case, or its patient's sex and age
+(within a year) and reporter country. Rarity weights (a rare PT or suspect drug says more) are counted
+over the latest versions of all stored cases, as ``riskplan case duplicates`` weighs them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import and_, distinct, func, or_, select
+from sqlalchemy.orm import Session
+
+from riskplan.cases.duplicates import DEFAULT_THRESHOLD, PT_WEIGHT_CAP, SUSPECT_WEIGHT_CAP, score_pair
+from riskplan.cases.extract import facts_from_icsr
+from riskplan.cases.facts import CaseFacts
+from riskplan.cases.model import Icsr
+from riskplan.cases.store import IS_LATEST_VERSION, case_number
+from riskplan.cases.tables import CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
+
+__all__ = ["IntakeCandidate", "duplicate_candidates"]
+
+POOL: Final = 400  # stored cases scored at most (the most recently received of those found)
+
+
+@dataclass(frozen=True)
+class IntakeCandidate:
+    case_number: str
+    worldwide_id: str
+    score: float
+    reasons: tuple[str, ...]
+
+
+def _pool(session: Session, new: CaseFacts) -> list[int]:
+    """Ids of stored case versions (latest) sharing a reaction, or sex, age band and country, with ``new``."""
+    terms = {r.pt_name.casefold() for r in new.reactions if r.pt_name}
+    words = {r.verbatim.casefold() for r in new.reactions if r.verbatim}
+    shares: list[object] = []
+    if terms or words:
+        reactions = select(CaseReactionRow.case_version_id).where(
+            or_(func.lower(CaseReactionRow.pt_name).in_(terms), func.lower(CaseReactionRow.verbatim).in_(words))
+        )
+        shares.append(CaseVersionRow.id.in_(reactions))
+    if new.sex and new.age_years is not None and new.reporter_country:
+        shares.append(
+            and_(
+                CaseVersionRow.sex == new.sex,
+                CaseVersionRow.age_years.between(new.age_years - 1, new.age_years + 1),
+                CaseVersionRow.country == new.reporter_country,
+            )
+        )
+    if not shares:
+        return []
+    stmt = (
+        select(CaseVersionRow.id)
+        .join(CaseRow, IS_LATEST_VERSION)
+        .where(or_(*shares), CaseRow.worldwide_id != new.case_key)  # type: ignore[arg-type]
+        .order_by(CaseVersionRow.received.desc(), CaseVersionRow.id.desc())
+        .limit(POOL)
+    )
+    return list(session.scalars(stmt))
+
+
+def _suspect_names(facts: CaseFacts) -> set[str]:
+    """The suspect drugs' substances, else product names, case-folded (what the scoring compares)."""
+    return {
+        name.casefold().strip()
+        for drug in facts.suspect_drugs
+        for name in (drug.substances or ((drug.product,) if drug.product else ()))
+    }
+
+
+def _weights(session: Session, names: set[str], column: object, floor: float, cap: float) -> dict[str, float]:
+    """log2(cases / cases with the name) per name, between ``floor`` and ``cap`` (hit-miss rarity)."""
+    total = session.scalar(select(func.count()).select_from(CaseRow)) or 0
+    weights: dict[str, float] = {}
+    for name in names:
+        if column is CaseReactionRow.pt_name:
+            where = func.lower(CaseReactionRow.pt_name) == name
+            found = select(CaseReactionRow.case_version_id).where(where)
+        else:
+            where = or_(func.lower(CaseDrugRow.substances).contains(name), func.lower(CaseDrugRow.product) == name)
+            found = select(CaseDrugRow.case_version_id).where(
+                where, CaseDrugRow.characterisation.in_(("suspect", "interacting"))
+            )
+        count = session.scalar(
+            select(func.count(distinct(CaseVersionRow.case_id)))
+            .join(CaseRow, IS_LATEST_VERSION)
+            .where(CaseVersionRow.id.in_(found))
+        )
+        n = (count or 0) + 1  # the new case has it too
+        weights[name] = min(cap, max(floor, math.log2((total + 1) / n)))
+    return weights
+
+
+def duplicate_candidates(
+    session: Session, new: Icsr, *, threshold: float = DEFAULT_THRESHOLD, limit: int = 10
+) -> list[IntakeCandidate]:
+    """Stored cases scoring at least ``threshold`` against ``new`` (as coded), best first, with the reasons."""
+    facts = facts_from_icsr(new)
+    ids = _pool(session, facts)
+    if not ids:
+        return []
+    pts = _weights(session, set(facts.pt_names), CaseReactionRow.pt_name, 0.5, PT_WEIGHT_CAP)
+    drugs = _weights(session, _suspect_names(facts), CaseDrugRow.substances, 0.0, SUSPECT_WEIGHT_CAP)
+    rows = session.execute(
+        select(CaseVersionRow.case_id, CaseRow.worldwide_id, CaseVersionRow.icsr_json)
+        .join(CaseRow, CaseRow.id == CaseVersionRow.case_id)
+        .where(CaseVersionRow.id.in_(ids))
+    ).all()
+    found = []
+    for case_id, worldwide_id, icsr_json in rows:
+        score, reasons = score_pair(facts, facts_from_icsr(Icsr.model_validate_json(icsr_json)), pts, drugs)
+        if score >= threshold:
+            found.append(IntakeCandidate(case_number(case_id), worldwide_id, round(score, 2), tuple(reasons)))
+    return sorted(found, key=lambda c: (-c.score, c.case_number))[:limit]
