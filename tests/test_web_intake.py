@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from riskplan.cases.store import list_cases
+from riskplan.cases.store import get_case, list_cases
 from riskplan.store.audit import AuditEvent
 from riskplan.store.db import session_scope
 from web_fixtures import WebApp, page_session, sqlite_web_fixture, web_fixture  # noqa: F401  (fixtures)
@@ -282,3 +282,57 @@ def test_only_case_writers_use_the_intake(sqlite_web: WebApp) -> None:
     assert c.get("/intake/new").status_code == 403
     assert c.get("/intake/drafts").status_code == 403
     assert c.get("/intake/drafts/D0000001").status_code == 403
+
+
+def test_a_parent_child_case_with_history_tests_and_rechallenge_is_stored_as_its_case_file_would_be(
+    sqlite_web: WebApp,
+) -> None:
+    c = sqlite_web.client()
+    csrf = page_session(c, "case_processor")
+    form = {**_start(c, csrf), **CASE}
+    for section in ("parent", "history", "tests", "drugs"):
+        form = _add(c, form, section, csrf)
+    form = {
+        **form,
+        "worldwide_case_id": "US-INTAKE-2026-000104",
+        "patient.name": "Baby S",
+        "patient.sex": "male",
+        "patient.age.value": "",
+        "patient.age_group": "neonate",
+        "patient.gestation_period.value": "36",
+        "patient.parent.identification": "JS",
+        "patient.parent.age.value": "31",
+        "patient.parent.sex": "female",
+        "patient.parent.last_menstrual_period": "2026-01-02",
+        "patient.medical_history.0.term.code": "10036595",
+        "patient.medical_history.0.term.version": "27.1",
+        "patient.medical_history.0.continuing": "true",
+        "tests.0.name": "bilirubin",
+        "tests.0.date": "2026-10-02",
+        "tests.0.result.value": "18.2",
+        "tests.0.result.unit": "mg/dL",
+        "tests.0.normal_high.value": "12",
+        "reactions.0.verbatim_term": "neonatal jaundice",
+        "drugs.0.gestation_at_exposure.value": "4",
+        "drugs.0.rechallenge": "no rechallenge",
+        "drugs.0.rechallenge_reaction": str(form["reactions.0.id"]),
+        "drugs.1.name": "Folic acid",
+        "drugs.1.dosages.0.dose.value": "0.4",
+    }
+    r = c.post("/intake/new", data={**form, "csrf_token": csrf, "action": "submit"})
+    assert r.status_code == 303, errors(r.text)
+    with session_scope(sqlite_web.engine) as s:
+        icsr = get_case(s, "RP0000001").icsr
+    assert icsr.is_parent_child_report and icsr.patient.parent is not None
+    assert icsr.patient.parent.age is not None and icsr.patient.parent.age.unit == "a"
+    assert str(icsr.patient.gestation_period.value if icsr.patient.gestation_period else "") == "36"
+    [history] = icsr.patient.medical_history
+    assert history.term.code == "10036595" and history.continuing is True
+    [test] = icsr.tests
+    assert test.result is not None and test.result.unit == "mg/dL" and test.normal_high is not None
+    assert test.normal_high.unit == "mg/dL"
+    suspect, folic = icsr.drugs
+    assert [a.recurrence for a in suspect.reaction_assessments] == ["4"]
+    assert suspect.reaction_assessments[0].reaction_id == icsr.reactions[0].id
+    assert suspect.dosages[0].route_text == "intravenous" and suspect.action_taken == "1"
+    assert folic.role == "2" and folic.dosages[0].dose is not None and folic.dosages[0].dose.unit == "mg"
