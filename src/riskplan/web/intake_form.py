@@ -269,7 +269,8 @@ _ALIASES: Final = (  # where the model reports an error the form field has anoth
 
 
 def form_values(items: Iterable[tuple[str, str]]) -> FormValues:
-    """The submitted fields that belong to the case (names checked, sizes capped); ``*.seriousness`` lists."""
+    """The submitted fields that belong to the case, blanks left out (names checked, sizes capped);
+    ``*.seriousness`` as lists."""
     values: FormValues = {}
     for n, (key, value) in enumerate(items):
         if n >= MAX_FIELDS:
@@ -277,6 +278,8 @@ def form_values(items: Iterable[tuple[str, str]]) -> FormValues:
         if not (key.startswith("rows.") or _NAME.fullmatch(key)) or key in ("csrf_token", "action", "dup_ack"):
             continue
         value = value[:MAX_VALUE]
+        if not value.strip():  # a blank field is no value (and a draft's audit trail lists only what was typed)
+            continue
         if key.endswith(".seriousness"):
             listed = values.setdefault(key, [])
             if isinstance(listed, list):

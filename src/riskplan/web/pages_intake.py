@@ -58,9 +58,17 @@ def _go(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def _grouped(problems: list[Problem], rows: dict[str, list[int]], shown: set[str]) -> dict[str, list[str]]:
+#: Fields the form fills in from another when left blank: a problem with the value is shown at its source only.
+DERIVED = {"most_recent_info": "first_received", "sender_report_id": "worldwide_case_id"}
+
+
+def _grouped(
+    problems: list[Problem], rows: dict[str, list[int]], shown: set[str], values: FormValues
+) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for p in problems:
+        if p.path in DERIVED and not str(values.get(p.path) or "").strip():
+            continue
         messages = grouped.setdefault(place(p.path, rows, shown), [])
         if p.message not in messages:
             messages.append(p.message)
@@ -168,10 +176,10 @@ async def _handle(request: Request, ctx: Ctx, user: Principal, draft: Draft | No
     built = case_data(values, created=ctx.now(), sender_organisation=ctx.settings.e2b_sender_id)
     check: EntryCheck = check_entry(built.data, today=ctx.today())
     shown = anchors(values)
-    notes = _grouped(check.to_complete, built.rows, shown)
+    notes = _grouped(check.to_complete, built.rows, shown, values)
     blocking = built.problems + check.refusals + check.missing
     if blocking or check.icsr is None:
-        errors = _grouped(blocking, built.rows, shown)
+        errors = _grouped(blocking, built.rows, shown, values)
         return _page(request, user, values, draft=draft, status_code=422, errors=errors, notes=notes)
     try:
         result = await run_in_threadpool(
