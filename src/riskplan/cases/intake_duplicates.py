@@ -1,9 +1,10 @@
 """Duplicate candidates of a case about to be entered: stored cases that may report the same patient and event.
 
 The scoring is :mod:`riskplan.cases.duplicates`' (vigiMatch-style weights with the reason for each);
-here the stored cases worth scoring are found with the database instead of reading every case: those
-sharing a reaction (MedDRA PT or the reporter's words) with the new case, or its patient's sex and age
-(within a year) and reporter country. Rarity weights (a rare PT or suspect drug says more) are counted
+here the stored cases worth scoring are found with the database instead of reading every case, by the
+blocking keys of ``riskplan case duplicates`` (a reaction — MedDRA PT or the reporter's words — with its
+onset date, or with the patient's sex and age band; the patient's sex, age and country), at most
+:data:`POOL` of them, the likeliest first. Rarity weights (a rare PT or suspect drug says more) are counted
 over the latest versions of all stored cases, as ``riskplan case duplicates`` weighs them.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from riskplan.cases.tables import CaseDrugRow, CaseReactionRow, CaseRow, CaseVer
 
 __all__ = ["IntakeCandidate", "duplicate_candidates"]
 
-POOL: Final = 400  # stored cases scored at most (the most recently received of those found)
+POOL: Final = 200  # stored cases scored at most (the likeliest, then the most recently received)
 
 
 @dataclass(frozen=True)
@@ -37,33 +38,53 @@ class IntakeCandidate:
 
 
 def _pool(session: Session, new: CaseFacts) -> list[int]:
-    """Ids of stored case versions (latest) sharing a reaction, or sex, age band and country, with ``new``."""
+    """Ids of the stored latest versions worth scoring against ``new``, the likeliest first: sharing a
+    reaction and its onset date, then a reaction and the patient's sex and age band, then the patient's
+    sex, age (within a year) and country, then a reaction (the blocking keys of ``case duplicates``)."""
     terms = {r.pt_name.casefold() for r in new.reactions if r.pt_name}
     words = {r.verbatim.casefold() for r in new.reactions if r.verbatim}
-    shares: list[object] = []
-    if terms or words:
-        reactions = select(CaseReactionRow.case_version_id).where(
-            or_(func.lower(CaseReactionRow.pt_name).in_(terms), func.lower(CaseReactionRow.verbatim).in_(words))
+    onsets = {r.onset for r in new.reactions if r.onset is not None}
+    same_reaction = or_(func.lower(CaseReactionRow.pt_name).in_(terms), func.lower(CaseReactionRow.verbatim).in_(words))
+    tiers: list[Any] = []
+    if (terms or words) and onsets:
+        tiers.append(
+            CaseVersionRow.id.in_(
+                select(CaseReactionRow.case_version_id).where(same_reaction, CaseReactionRow.onset.in_(onsets))
+            )
         )
-        shares.append(CaseVersionRow.id.in_(reactions))
+    patient = []
+    if new.sex is not None:
+        patient.append(CaseVersionRow.sex == new.sex)
+    if new.age_years is not None:
+        band = new.age_years // 5 * 5
+        patient.append(CaseVersionRow.age_years.between(band, band + 5))
+    if (terms or words) and patient:
+        tiers.append(
+            and_(*patient, CaseVersionRow.id.in_(select(CaseReactionRow.case_version_id).where(same_reaction)))
+        )
     if new.sex and new.age_years is not None and new.reporter_country:
-        shares.append(
+        tiers.append(
             and_(
                 CaseVersionRow.sex == new.sex,
                 CaseVersionRow.age_years.between(new.age_years - 1, new.age_years + 1),
                 CaseVersionRow.country == new.reporter_country,
             )
         )
-    if not shares:
-        return []
-    stmt = (
-        select(CaseVersionRow.id)
-        .join(CaseRow, IS_LATEST_VERSION)
-        .where(or_(*shares), CaseRow.worldwide_id != new.case_key)  # type: ignore[arg-type]
-        .order_by(CaseVersionRow.received.desc(), CaseVersionRow.id.desc())
-        .limit(POOL)
-    )
-    return list(session.scalars(stmt))
+    if terms or words:
+        tiers.append(CaseVersionRow.id.in_(select(CaseReactionRow.case_version_id).where(same_reaction)))
+    found: dict[int, None] = {}
+    for where in tiers:
+        stmt = (
+            select(CaseVersionRow.id)
+            .join(CaseRow, IS_LATEST_VERSION)
+            .where(where, CaseRow.worldwide_id != new.case_key)
+            .order_by(CaseVersionRow.received.desc(), CaseVersionRow.id.desc())
+            .limit(POOL - len(found))
+        )
+        found.update(dict.fromkeys(session.scalars(stmt)))
+        if len(found) >= POOL:
+            break
+    return list(found)
 
 
 def _suspect_names(facts: CaseFacts) -> set[str]:
