@@ -11,15 +11,16 @@ over the latest versions of all stored cases, as ``riskplan case duplicates`` we
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
-from riskplan.cases.duplicates import DEFAULT_THRESHOLD, PT_WEIGHT_CAP, SUSPECT_WEIGHT_CAP, score_pair
+from riskplan.cases.duplicates import DEFAULT_THRESHOLD, PT_WEIGHT_CAP, SUSPECT_WEIGHT_CAP, WEIGHTS, score_pair
 from riskplan.cases.extract import facts_from_icsr
-from riskplan.cases.facts import CaseFacts
+from riskplan.cases.facts import CaseFacts, DrugFacts, ReactionFacts
 from riskplan.cases.model import Icsr
 from riskplan.cases.store import IS_LATEST_VERSION, case_number
 from riskplan.cases.tables import CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
@@ -119,20 +120,76 @@ def _weights(session: Session, names: set[str], column: object, floor: float, ca
     return weights
 
 
+#: What the fields not kept beside the stored case (initials, birth date, qualification) add at most.
+_UNPROJECTED_AT_MOST: Final = WEIGHTS["initials"][0] + WEIGHTS["birth_date"][0] + WEIGHTS["qualification"][0]
+
+
+def _projected(session: Session, ids: list[int]) -> dict[int, CaseFacts]:
+    """The facts of stored versions kept beside them (sex, age, country, dates, reactions, drugs), without
+    reading their ICSRs: enough to rule most of them out."""
+    facts: dict[int, CaseFacts] = {}
+    reactions: dict[int, list[ReactionFacts]] = defaultdict(list)
+    for vid, verbatim, pt, onset in session.execute(
+        select(
+            CaseReactionRow.case_version_id, CaseReactionRow.verbatim, CaseReactionRow.pt_name, CaseReactionRow.onset
+        ).where(CaseReactionRow.case_version_id.in_(ids))
+    ):
+        reactions[vid].append(ReactionFacts(verbatim=verbatim, pt_name=pt, onset=onset))
+    drugs: dict[int, list[DrugFacts]] = defaultdict(list)
+    for vid, role, product, substances in session.execute(
+        select(
+            CaseDrugRow.case_version_id, CaseDrugRow.characterisation, CaseDrugRow.product, CaseDrugRow.substances
+        ).where(CaseDrugRow.case_version_id.in_(ids))
+    ):
+        drugs[vid].append(DrugFacts(role, product, tuple(substances.split("; ")) if substances else ()))
+    for vid, wid, sex, age, country, first_received in session.execute(
+        select(
+            CaseVersionRow.id,
+            CaseRow.worldwide_id,
+            CaseVersionRow.sex,
+            CaseVersionRow.age_years,
+            CaseVersionRow.country,
+            CaseVersionRow.first_received,
+        )
+        .join(CaseRow, CaseRow.id == CaseVersionRow.case_id)
+        .where(CaseVersionRow.id.in_(ids))
+    ):
+        facts[vid] = CaseFacts(
+            case_key=wid,
+            reactions=tuple(reactions[vid]),
+            drugs=tuple(drugs[vid]),
+            age_years=age,
+            sex=sex,
+            reporter_country=country,
+            first_received=first_received,
+        )
+    return facts
+
+
 def duplicate_candidates(
     session: Session, new: Icsr, *, threshold: float = DEFAULT_THRESHOLD, limit: int = 10
 ) -> list[IntakeCandidate]:
-    """Stored cases scoring at least ``threshold`` against ``new`` (as coded), best first, with the reasons."""
+    """Stored cases scoring at least ``threshold`` against ``new`` (as coded), best first, with the reasons.
+
+    Each stored case is first scored on the facts kept beside it; only those that could still reach the
+    threshold with the rest (initials, birth date, qualification) are read whole and scored exactly.
+    """
     facts = facts_from_icsr(new)
     ids = _pool(session, facts)
     if not ids:
         return []
     pts = _weights(session, set(facts.pt_names), CaseReactionRow.pt_name, 0.5, PT_WEIGHT_CAP)
     drugs = _weights(session, _suspect_names(facts), CaseDrugRow.substances, 0.0, SUSPECT_WEIGHT_CAP)
+    projected = _projected(session, ids)
+    likely = [
+        v for v, f in projected.items() if score_pair(facts, f, pts, drugs)[0] + _UNPROJECTED_AT_MOST >= threshold
+    ]
+    if not likely:
+        return []
     rows = session.execute(
         select(CaseVersionRow.case_id, CaseRow.worldwide_id, CaseVersionRow.icsr_json)
         .join(CaseRow, CaseRow.id == CaseVersionRow.case_id)
-        .where(CaseVersionRow.id.in_(ids))
+        .where(CaseVersionRow.id.in_(likely))
     ).all()
     found = []
     for case_id, worldwide_id, icsr_json in rows:
