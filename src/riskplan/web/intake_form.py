@@ -515,7 +515,7 @@ def _complete(
 def _action(drug: Mapping[str, Any]) -> object:
     try:
         return ActionTaken(str(ActionTaken.from_word(drug.get("action_taken"))))
-    except Exception:  # no or unknown action: the case model says so at the field
+    except ValueError:  # no or unknown action: the case model says so at the field
         return None
 
 
