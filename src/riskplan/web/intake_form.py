@@ -554,7 +554,7 @@ def anchors(values: Mapping[str, Any]) -> set[str]:
     return set(field_labels(values))
 
 
-def place(path: str, rows: Mapping[str, list[int]], shown: set[str]) -> str:
+def place(path: str, rows: Mapping[str, list[int]], shown: Mapping[str, str] | set[str]) -> str:
     """The nearest shown name for a problem at ``path``: the field, else its row or section, else the form."""
     name = form_path(path, rows)
     while name and name not in shown:

@@ -27,7 +27,6 @@ from riskplan.web.deps import Ctx, page_require
 from riskplan.web.intake_form import (
     MAX_ROWS,
     SECTIONS,
-    anchors,
     case_data,
     change_rows,
     field_labels,
@@ -63,7 +62,7 @@ DERIVED = {"most_recent_info": "first_received", "sender_report_id": "worldwide_
 
 
 def _grouped(
-    problems: list[Problem], rows: dict[str, list[int]], shown: set[str], values: FormValues
+    problems: list[Problem], rows: dict[str, list[int]], shown: dict[str, str], values: FormValues
 ) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for p in problems:
@@ -72,7 +71,8 @@ def _grouped(
         messages = grouped.setdefault(place(p.path, rows, shown), [])
         if p.message not in messages:
             messages.append(p.message)
-    return grouped
+    order = {name: i for i, name in enumerate(shown)}  # listed in the order of the form
+    return dict(sorted(grouped.items(), key=lambda item: order.get(item[0], -1)))
 
 
 def _page(
@@ -175,7 +175,7 @@ async def _handle(request: Request, ctx: Ctx, user: Principal, draft: Draft | No
         return _go(request, f"/intake/drafts/{saved.number}?done=draft")
     built = case_data(values, created=ctx.now(), sender_organisation=ctx.settings.e2b_sender_id)
     check: EntryCheck = check_entry(built.data, today=ctx.today())
-    shown = anchors(values)
+    shown = field_labels(values)
     notes = _grouped(check.to_complete, built.rows, shown, values)
     blocking = built.problems + check.refusals + check.missing
     if blocking or check.icsr is None:
