@@ -202,6 +202,13 @@ def test_an_invalid_case_is_refused_with_the_missing_criteria_and_can_be_kept_as
     other = TestClient(sqlite_web.app, follow_redirects=False)
     page_session(other, "safety_physician")
     assert "D0000001" not in other.get("/intake/drafts").text  # my drafts are mine
+    # discarded: kept, audited, no longer open
+    r = c.post("/intake/drafts/D0000001/discard", data={"csrf_token": csrf, "reason": "reporter withdrew"})
+    assert r.status_code == 303 and "No open drafts." in c.get("/intake/drafts").text
+    assert "was discarded" in c.get("/intake/drafts/D0000001").text
+    with session_scope(sqlite_web.engine) as s:
+        [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "draft discarded")).all()
+        assert event.entity_id == "D0000001" and event.reason == "reporter withdrew"
 
 
 def _token(c: TestClient) -> dict[str, str]:
