@@ -18,7 +18,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from riskplan.web import pages, pages_cases, pages_submissions
+from riskplan.web import pages, pages_cases, pages_intake, pages_submissions
 from web_fixtures import (
     PASSWORD,
     ROLES,
@@ -87,6 +87,10 @@ def _intake_form(role: str) -> dict[str, Any]:
         "product": "UPLIZNA",
         "narrative": "Admitted with pneumonia.",
     }
+
+
+def _draft_form(role: str) -> dict[str, Any]:
+    return {"action": "save-draft", "worldwide_case_id": f"DRAFT-{role}", "reactions.0.verbatim_term": "rash"}
 
 
 API: list[Row] = [
@@ -215,6 +219,20 @@ PAGES: list[Row] = [
     Row("GET", "/cases", ALL, 200, page=True),
     Row("GET", "/cases/new", CASE_WRITERS, 200, page=True),
     Row("POST", "/cases/new", CASE_WRITERS, 303, request=_form(_intake_form), page=True),
+    Row("GET", "/intake/new", CASE_WRITERS, 200, page=True),
+    Row("POST", "/intake/new", CASE_WRITERS, 303, request=_form(_draft_form), page=True),
+    Row("GET", "/intake/drafts", CASE_WRITERS, 200, page=True),
+    Row("GET", "/intake/drafts/{ref}", CASE_WRITERS, 200, "/intake/drafts/D0000001", page=True),
+    Row(
+        "POST",
+        "/intake/drafts/{ref}",
+        CASE_WRITERS,
+        303,
+        "/intake/drafts/D0000001",
+        _form(lambda role: {**_draft_form(role), "narrative": "more"}),
+        page=True,
+    ),
+    Row("POST", "/intake/drafts/{ref}/discard", CASE_WRITERS, 303, "/intake/drafts/D0000001/discard", page=True),
     Row("GET", "/cases/import", CASE_WRITERS, 200, page=True),
     Row(
         "POST",
@@ -326,7 +344,7 @@ def test_the_table_covers_every_route(tmp_path: Path) -> None:
     api_routes = {(method.upper(), path) for path, item in w.app.openapi()["paths"].items() for method in item}
     page_routes = {
         (method, route.path)
-        for router in (pages.router, pages_cases.router, pages_submissions.router)
+        for router in (pages.router, pages_cases.router, pages_intake.router, pages_submissions.router)
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods

@@ -78,6 +78,8 @@ def test_pages_use_no_inline_script_or_style(sqlite_web: WebApp) -> None:
         "/dashboard",
         "/cases",
         "/cases/new",
+        "/intake/new",
+        "/intake/drafts",
         "/cases/RP0000001",
         "/plans",
         "/plans/uplizna",

@@ -146,3 +146,26 @@ class CaseAssessmentRow(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     assessed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     assessed_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class CaseDraftRow(Base):
+    """A case being entered on the web intake form, saved before it is complete (cases_0006).
+
+    A draft is never a case: it is not in the case list, the due lists, PSURs or signal data until it is
+    submitted, when ``case_id`` points at the case it became. ``values_json`` is what the form held, as
+    typed (the draft need not be valid). Drafts are only ever updated through
+    :mod:`riskplan.cases.drafts`, which records every change in the audit trail.
+    """
+
+    __tablename__ = "case_draft"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)  # open | submitted | discarded
+    worldwide_id: Mapped[str | None] = mapped_column(String(200))  # C.1.8.1 as typed so far
+    summary: Mapped[str | None] = mapped_column(Text)  # first reaction and suspect drug, for the list
+    values_json: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("icsr_case.id"))

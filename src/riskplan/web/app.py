@@ -38,7 +38,7 @@ from riskplan.store.faults import DRIVER_ERRORS, database_fault
 from riskplan.store.migrate import upgrade
 from riskplan.store.retry import BUSY, CONFLICTS
 from riskplan.store.signatures import SigningRefused
-from riskplan.web import api, pages, pages_cases, pages_submissions
+from riskplan.web import api, pages, pages_cases, pages_intake, pages_submissions
 from riskplan.web.auth import Auth, Principal
 from riskplan.web.config import WebSettings
 from riskplan.web.context import Conflict, Unavailable, WebContext
@@ -202,6 +202,7 @@ def create_app(
     _install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(pages_intake.router)
     app.include_router(pages_cases.router)
     app.include_router(pages_submissions.router)
     static = resources.files("riskplan.web") / "static"
