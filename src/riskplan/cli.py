@@ -61,6 +61,8 @@ def build_app(only: str | None = None) -> typer.Typer:
             if name == "case":
                 _add_case_due(group)
                 _add_case_work(group)
+            if name == "study":
+                _keep_study_runs(group)
             _name_database_in_help(group, epilog)
             root.add_typer(group, name=name)
         else:
@@ -122,6 +124,15 @@ def _add_case_work(case_app: typer.Typer) -> None:
         case_app.command("assign")(importlib.import_module("riskplan.cases.assign_cli").assign)
     if "queue" not in names:
         case_app.command("queue")(importlib.import_module("riskplan.submissions.queue_cli").queue)
+
+
+def _keep_study_runs(study_app: typer.Typer) -> None:
+    """``riskplan study run`` also keeps the run in the database (``web/`` owns the study-run tables), so
+    the web app's Studies page lists runs from the command line too."""
+    wrapper = importlib.import_module("riskplan.web.study_cli").study_run
+    for info in study_app.registered_commands:
+        if info.name == "run" and info.callback is not wrapper:
+            info.callback = wrapper
 
 
 _GROUP_HELP = {
