@@ -132,7 +132,7 @@ def _owed_item(queue: Queue, report: DueReport, who: str | None) -> QueueItem:
         o.worldwide_id,
         o.version,
         who,
-        f"{o.report} report to {o.destination} ({o.rule})",
+        f"{o.report} report ({o.rule})",
         due=o.due,
         destination=o.destination,
         detail=report.rejection,

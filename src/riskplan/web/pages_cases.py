@@ -64,9 +64,11 @@ def cases(
     concern: Annotated[str | None, Query(max_length=80)] = None,
     state: Annotated[CaseState | None, Query()] = None,
     due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    serious: bool | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     filters = CaseFilters(
+        serious=serious,
         plan_name=plan or None,
         concern=concern or None,
         states=(state,) if state else (),
@@ -75,7 +77,13 @@ def cases(
     sort = CaseSort.DUE if state or due_within is not None else CaseSort.ID
     offset = (page - 1) * CASE_PAGE
     found = ctx.read(lambda s: case_list_page(s, filters, as_of=ctx.today(), sort=sort, limit=CASE_PAGE, offset=offset))
-    given = {"plan": plan, "concern": concern, "state": state.value if state else None, "due_within": due_within}
+    given = {
+        "plan": plan,
+        "concern": concern,
+        "state": state.value if state else None,
+        "due_within": due_within,
+        "serious": None if serious is None else str(serious).lower(),
+    }
     query = {k: v for k, v in given.items() if v is not None and v != ""}
     return render(
         request,
@@ -88,6 +96,7 @@ def cases(
         concern=concern,
         state=state,
         due_within=due_within,
+        serious=serious,
     )
 
 
