@@ -318,15 +318,19 @@ OVERFLOW_JS = """
     (typeof e.className === 'string' && e.className.trim() ? '.' + e.className.trim().split(/\\s+/).join('.') : '') +
     (e.dataset && e.dataset.testid ? '[' + e.dataset.testid + ']' : '');
   const doc = document.documentElement;
-  if (doc.scrollWidth > window.innerWidth + 1) out.push(`page: ${doc.scrollWidth}px wide in a ${window.innerWidth}px window`);
-  const scrolls = (e) => { const s = getComputedStyle(e); return ['auto', 'scroll', 'hidden', 'clip'].includes(s.overflowX); };
+  if (doc.scrollWidth > window.innerWidth + 1) {
+    out.push(`page: ${doc.scrollWidth}px wide in a ${window.innerWidth}px window`);
+  }
+  const scrolls = (e) => ['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(e).overflowX);
   for (const e of document.body.querySelectorAll('*')) {
     if (['OPTION', 'SCRIPT', 'STYLE', 'BR'].includes(e.tagName)) continue;
     const r = e.getBoundingClientRect();
     if (r.width === 0 || r.height === 0) continue;
     let box = e.parentElement, inScroll = false;
     while (box && box !== document.body && getComputedStyle(box).display.startsWith('inline')) box = box.parentElement;
-    for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) if (scrolls(a)) { inScroll = true; break; }
+    for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (scrolls(a)) { inScroll = true; break; }
+    }
     if (!box || inScroll) continue;
     const s = getComputedStyle(box), b = box.getBoundingClientRect();
     const left = b.left + parseFloat(s.borderLeftWidth), right = b.right - parseFloat(s.borderRightWidth);
