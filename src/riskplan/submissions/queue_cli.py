@@ -65,7 +65,7 @@ def _print(page: QueuePage, today: dt.date, assignee: str | None) -> None:
     if page.total > len(page.items):
         title += f" (showing {page.first} to {page.last}; --offset {page.last} for more)" if page.items else ""
     if not page.items:
-        console.print(f"{title}: nothing waits" if page.total == 0 else title, markup=False)
+        console.print(f"{page.queue.label}{whose}: nothing waits" if page.total == 0 else title, markup=False)
         return
     table = Table(title=title, title_justify="left")
     q = page.queue
