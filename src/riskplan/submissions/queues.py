@@ -191,13 +191,17 @@ def work_queue(
     return QueuePage(queue, tuple(items), total, offset, limit)
 
 
-def queue_counts(session: Session, *, assignee: str | None = None) -> dict[Queue, int]:
-    """How much work each queue holds (of the cases assigned to ``assignee``, when given)."""
+def queue_counts(
+    session: Session, *, assignee: str | None = None, owed: list[DueReport] | None = None
+) -> dict[Queue, int]:
+    """How much work each queue holds (of the cases assigned to ``assignee``, when given); ``owed``: the
+    reports owed now when the caller has them already (:func:`~riskplan.submissions.due_reports`)."""
     counts = {
         Queue.CODE: count_uncoded(session, assignee=assignee),
         Queue.ASSESS: count_to_assess(session, assignee=assignee),
     }
-    owed = [r for r in due_reports(session)]
+    if owed is None:
+        owed = due_reports(session)
     who = assignees(session, {r.obligation.case_id for r in owed}) if assignee is not None else {}
     mine = [r for r in owed if assignee is None or who.get(r.obligation.case_id) == assignee]
     counts[Queue.SUBMIT] = sum(1 for r in mine if r.rejection is None)

@@ -43,7 +43,8 @@ def dashboard_summary(session: Session, plan_name: str, today: dt.date) -> Dashb
         return case_page(session, CaseFilters(plan_name=plan_name, **filters), as_of=today, limit=1).total  # type: ignore[arg-type]
 
     ids = case_ids_of_plan(session, plan_name)
-    owed = [r.obligation for r in due_reports(session) if r.obligation.case_id in ids]
+    reports = due_reports(session)  # computed once: the reports owed and the submit / returned queues
+    owed = [r.obligation for r in reports if r.obligation.case_id in ids]
     dues = [o.due for o in owed]
     overdue = sum(1 for d in dues if d is not None and d < today)
     due_soon = sum(1 for d in dues if d is not None and today <= d <= today + dt.timedelta(days=SOON_DAYS))
@@ -55,5 +56,5 @@ def dashboard_summary(session: Session, plan_name: str, today: dt.date) -> Dashb
         reports_overdue=overdue,
         reports_due_soon=due_soon,
         reports_later=len(owed) - overdue - due_soon,
-        queues=queue_counts(session),
+        queues=queue_counts(session, owed=reports),
     )
