@@ -50,7 +50,7 @@ def _count(html: str, concern: str) -> int:
     return int(match.group(1))
 
 
-def test_dashboard_counts_cases_per_safety_concern_and_lists_due_ones(web: WebApp) -> None:
+def test_dashboard_counts_cases_per_safety_concern_and_links_to_the_due_ones(web: WebApp) -> None:
     c = web.client()
     page_session(c, "case_processor")
     empty = c.get("/dashboard")
@@ -65,8 +65,13 @@ def test_dashboard_counts_cases_per_safety_concern_and_lists_due_ones(web: WebAp
     # the due list is the submissions' obligations: one line per report owed to each destination
     owed = c.get("/api/cases/due", headers=h).json()
     overdue = sum(d["overdue"] for d in owed)
-    assert overdue >= 2 and re.search(rf'data-testid="overdue-count">{overdue} overdue', board)
-    assert "RP0000001" in board and "eu-serious" in board
+    assert overdue >= 2 and re.search(rf'data-testid="overdue-count"><span class="n">{overdue}</span>', board)
+    assert "RP0000001" not in board  # counts only: the lists are one click away, paged
+    assert 'href="/work?queue=submit"' in board
+    due = c.get("/work", params={"queue": "submit"}).text
+    assert "RP0000001" in due and "eu-serious" in due
+    overdue_cases = c.get("/cases", params={"plan": "uplizna", "state": "overdue"}).text
+    assert "RP0000001" in overdue_cases and "RP0000002" in overdue_cases
 
 
 def test_intake_form_shows_each_problem_next_to_its_field(sqlite_web: WebApp) -> None:
@@ -212,7 +217,7 @@ def test_signal_board_plans_studies_and_audit_pages(sqlite_web: WebApp) -> None:
     assert "No differences" in c.get("/plans/uplizna/diff", params={"old": "1", "new": "1"}).text
 
     studies = c.get("/studies").text
-    assert "Run study" in studies and "No study has been run yet" in studies
+    assert "Run study" in studies and "No study has been run yet" in studies  # as long as none ran
     r = c.post("/studies/real-world-observational-study/runs", data={"csrf_token": csrf, "cdm": "cdm_small"})
     assert r.status_code == 303
     studies = c.get("/studies?done=run").text

@@ -304,3 +304,51 @@ def live_server(app: FastAPI) -> Iterator[str]:
         server.should_exit = True
         thread.join(15)
         sock.close()
+
+
+# -- layout checks in a browser (Playwright) -------------------------------------------------------
+
+#: Every visible element that sticks out of its container (the nearest block ancestor's content box),
+#: except inside a container that scrolls on purpose (overflow-x auto/scroll, e.g. ``.scroll`` tables),
+#: and the page itself when it is wider than the window. Each as "tag#id.class: how many pixels out".
+OVERFLOW_JS = """
+() => {
+  const out = [];
+  const describe = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+    (typeof e.className === 'string' && e.className.trim() ? '.' + e.className.trim().split(/\\s+/).join('.') : '') +
+    (e.dataset && e.dataset.testid ? '[' + e.dataset.testid + ']' : '');
+  const doc = document.documentElement;
+  if (doc.scrollWidth > window.innerWidth + 1) {
+    out.push(`page: ${doc.scrollWidth}px wide in a ${window.innerWidth}px window`);
+  }
+  const scrolls = (e) => ['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(e).overflowX);
+  for (const e of document.body.querySelectorAll('*')) {
+    if (['OPTION', 'SCRIPT', 'STYLE', 'BR'].includes(e.tagName)) continue;
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    let box = e.parentElement, inScroll = false;
+    while (box && box !== document.body && getComputedStyle(box).display.startsWith('inline')) box = box.parentElement;
+    for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (scrolls(a)) { inScroll = true; break; }
+    }
+    if (!box || inScroll) continue;
+    const s = getComputedStyle(box), b = box.getBoundingClientRect();
+    const left = b.left + parseFloat(s.borderLeftWidth), right = b.right - parseFloat(s.borderRightWidth);
+    const over = Math.max(r.right - right, left - r.left);
+    if (over > 1.5) out.push(`${describe(e)} in ${describe(box)}: ${Math.round(over)}px out`);
+  }
+  return out;
+}
+"""
+
+
+def overflowing(page: Any) -> list[str]:
+    """The elements of a Playwright page wider than their container (see :data:`OVERFLOW_JS`)."""
+    found: list[str] = page.evaluate(OVERFLOW_JS)
+    return found
+
+
+def page_height(page: Any) -> int:
+    """The height of the whole page in pixels (as a full-page screenshot would be)."""
+    height: int = page.evaluate("() => document.documentElement.scrollHeight")
+    return height

@@ -61,6 +61,9 @@ def build_app(only: str | None = None) -> typer.Typer:
                 _add_plan_summary(group)
             if name == "case":
                 _add_case_due(group)
+                _add_case_work(group)
+            if name == "study":
+                _keep_study_runs(group)
             _name_database_in_help(group, epilog)
             root.add_typer(group, name=name)
         else:
@@ -112,6 +115,25 @@ def _add_case_due(case_app: typer.Typer) -> None:
     if not any(c.name == "due" for c in case_app.registered_commands):
         due = importlib.import_module("riskplan.submissions.cli").due
         case_app.command("due", help="Reports owed to each destination (the same as `riskplan submission due`).")(due)
+
+
+def _add_case_work(case_app: typer.Typer) -> None:
+    """``riskplan case assign`` and ``riskplan case queue``: the queues join cases and the reports owed
+    (submissions), so the front end adds them, as for ``case due``."""
+    names = {c.name for c in case_app.registered_commands}
+    if "assign" not in names:
+        case_app.command("assign")(importlib.import_module("riskplan.cases.assign_cli").assign)
+    if "queue" not in names:
+        case_app.command("queue")(importlib.import_module("riskplan.submissions.queue_cli").queue)
+
+
+def _keep_study_runs(study_app: typer.Typer) -> None:
+    """``riskplan study run`` also keeps the run in the database (``web/`` owns the study-run tables), so
+    the web app's Studies page lists runs from the command line too."""
+    wrapper = importlib.import_module("riskplan.web.study_cli").study_run
+    for info in study_app.registered_commands:
+        if info.name == "run" and info.callback is not wrapper:
+            info.callback = wrapper
 
 
 _GROUP_HELP = {

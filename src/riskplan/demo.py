@@ -167,8 +167,10 @@ def step_studies(ctx: DemoContext) -> None:
     import time
 
     from riskplan.reports.study_report import write_study_report
+    from riskplan.store.audit import audited_transaction, utcnow
     from riskplan.studies import open_cdm, synthesise_omop
     from riskplan.studies.plan_studies import run_plan_study
+    from riskplan.web.study_ops import record_run
 
     plan = ctx.plan or _plan_in_force(ctx)
     cdm_dir = ctx.out_dir / "cdm"
@@ -178,8 +180,22 @@ def step_studies(ctx: DemoContext) -> None:
     cdm = open_cdm(cdm_dir)
     for study in plan.studies:
         started = time.perf_counter()
+        started_at = utcnow()
         run = run_plan_study(cdm, plan, study.id)
         files = write_study_report(run, ctx.out_dir / "studies")
+        reports = {"html": files.html.read_bytes()} | ({"pdf": files.pdf.read_bytes()} if files.pdf else {})
+        with audited_transaction(ctx.engine) as session:  # the web app's Studies page lists the run
+            record_run(
+                session,
+                plan_name=plan.name,
+                study_id=study.id,
+                cdm_source=str(cdm_dir),
+                started=started_at,
+                finished=utcnow(),
+                who=ctx.settings.user,
+                sections=len(run.sections),
+                files=reports,
+            )
         ctx.console.print(
             f"study {study.short_name}: {len(run.sections)} analyses in {time.perf_counter() - started:.1f} s"
         )

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from riskplan.cases.intake import intake, intake_context
@@ -31,7 +32,7 @@ from riskplan.store.audit import audit_row, insert_audit_rows, utcnow
 from riskplan.terms.coding import Suggestion, TermMatch
 from riskplan.terms.text import fold_term
 
-__all__ = ["CodingNotFound", "HandCoded", "UncodedReaction", "code_by_hand", "uncoded_reactions"]
+__all__ = ["CodingNotFound", "HandCoded", "UncodedReaction", "code_by_hand", "count_uncoded", "uncoded_reactions"]
 
 
 class CodingNotFound(UserInputError):
@@ -153,24 +154,38 @@ class UncodedReaction:
     verbatim: str
     note: str | None
     suggestions: tuple[tuple[str, str, float], ...]  # (term, PT, score)
+    assigned_to: str | None = None
+    case_id: int = 0
 
 
-def uncoded_reactions(session: Session, limit: int = 500) -> list[UncodedReaction]:
-    """The reactions not coded in the latest version of every case, case by case (the coding queue)."""
+def _uncoded(assignee: str | None) -> Select[Any]:
     r = CaseReactionRow
-    rows = session.execute(
+    stmt = (
         select(CaseRow.id, CaseRow.worldwide_id, CaseVersionRow.version, r.seq, r.verbatim, r.coding_note)
-        .add_columns(r.coding_suggestions)
+        .add_columns(r.coding_suggestions, CaseRow.assigned_to)
         .join(CaseVersionRow, IS_LATEST_VERSION)
         .join(r, r.case_version_id == CaseVersionRow.id)
         .where(r.coding_status != "coded")
-        .order_by(CaseRow.id, r.seq)
-        .limit(limit)
-    ).all()
+    )
+    return stmt if assignee is None else stmt.where(CaseRow.assigned_to == assignee)
+
+
+def uncoded_reactions(
+    session: Session, limit: int = 500, *, offset: int = 0, assignee: str | None = None
+) -> list[UncodedReaction]:
+    """The reactions not coded in the latest version of every case (of the cases assigned to ``assignee``),
+    case by case: the coding queue, ``limit`` of them from ``offset``."""
+    r = CaseReactionRow
+    rows = session.execute(_uncoded(assignee).order_by(CaseRow.id, r.seq).limit(limit).offset(offset)).all()
     return [
-        UncodedReaction(case_number(cid), wid, version, seq, verbatim, note, parse_suggestions(stored))
-        for cid, wid, version, seq, verbatim, note, stored in rows
+        UncodedReaction(case_number(cid), wid, version, seq, verbatim, note, parse_suggestions(stored), who, cid)
+        for cid, wid, version, seq, verbatim, note, stored, who in rows
     ]
+
+
+def count_uncoded(session: Session, *, assignee: str | None = None) -> int:
+    """How many reactions the coding queue holds (of the cases assigned to ``assignee``)."""
+    return int(session.scalar(select(func.count()).select_from(_uncoded(assignee).subquery())) or 0)
 
 
 def parse_suggestions(stored: str | None) -> tuple[tuple[str, str, float], ...]:

@@ -27,6 +27,8 @@ class CaseRow(Base):
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     # Made by riskplan synth / the demo, not a real report: never counted or sent as one (cases_0003).
     synthetic: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false(), index=True)
+    # The user the case is assigned to (a web_user name, checked when assigned); None: nobody (cases_0007).
+    assigned_to: Mapped[str | None] = mapped_column(String(100), index=True)
 
 
 class CaseVersionRow(Base):

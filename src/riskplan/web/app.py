@@ -38,7 +38,7 @@ from riskplan.store.faults import DRIVER_ERRORS, database_fault
 from riskplan.store.migrate import upgrade
 from riskplan.store.retry import BUSY, CONFLICTS
 from riskplan.store.signatures import SigningRefused
-from riskplan.web import api, pages, pages_cases, pages_intake, pages_submissions
+from riskplan.web import api, pages, pages_cases, pages_intake, pages_psur, pages_submissions, pages_work
 from riskplan.web.auth import Auth, Principal
 from riskplan.web.config import WebSettings
 from riskplan.web.context import Conflict, Unavailable, WebContext
@@ -205,6 +205,8 @@ def create_app(
     app.include_router(pages_intake.router)
     app.include_router(pages_cases.router)
     app.include_router(pages_submissions.router)
+    app.include_router(pages_work.router)
+    app.include_router(pages_psur.router)
     static = resources.files("riskplan.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

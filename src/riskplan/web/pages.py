@@ -19,18 +19,17 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from riskplan.cases.reads import case_ids_of_plan
 from riskplan.cases.store import concern_counts
 from riskplan.errors import UserInputError
 from riskplan.plan.catalogue import plan_from_data
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.store.audit import AuditEvent
-from riskplan.submissions import due_reports
 from riskplan.web import plan_ops, study_ops
 from riskplan.web.api.audit import audit_events
 from riskplan.web.auth import Principal
 from riskplan.web.config import cdm_roots, signal_results_path
 from riskplan.web.context import Unavailable, WebContext
+from riskplan.web.dashboard import dashboard_summary
 from riskplan.web.deps import (
     COOKIE_PURPOSE,
     LOGIN_COOKIE,
@@ -188,8 +187,6 @@ def dashboard(
     def work(session: Session) -> dict[str, object]:
         rmp, version = plan_ops.plan_version(session, name)
         counts = concern_counts(session, plan_name=name)
-        ids = case_ids_of_plan(session, name)
-        items = [r for r in due_reports(session) if r.obligation.case_id in ids]
         signals = None
         if ctx.signals is not None:
             signals = open_signals(ctx.signals.list_signals(session, plan_name=name))
@@ -202,9 +199,7 @@ def dashboard(
                 {"id": c.id, "title": c.title, "category": c.category.value, "count": counts.get(c.id, 0)}
                 for c in rmp.safety_concerns
             ],
-            "total_cases": len(ids),
-            "overdue": [r for r in items if r.overdue(today)],
-            "due": [r for r in items if not r.overdue(today)],
+            "summary": dashboard_summary(session, name, today),
             "signals": signals,
             "today": today,
         }

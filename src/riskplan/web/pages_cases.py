@@ -16,7 +16,9 @@ from starlette.responses import HTMLResponse
 from riskplan.cases.case_view import case_view
 from riskplan.cases.codes import Outcome, Qualification, ReportType, Sex
 from riskplan.cases.hand_coding import CodingNotFound, HandCoded, code_by_hand, uncoded_reactions
-from riskplan.cases.store import get_case, list_cases
+from riskplan.cases.store import get_case
+from riskplan.cases.worklist import CaseFilters, CaseSort, CaseState
+from riskplan.cases.worklist import case_page as case_list_page
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.plan import current_plan
 from riskplan.web import case_ops
@@ -29,6 +31,7 @@ from riskplan.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 LIST_LIMIT = 500
+CASE_PAGE = 100
 
 
 def need(permission: Permission) -> Any:
@@ -59,11 +62,42 @@ def cases(
     user: Annotated[Principal, need(Permission.CASE_READ)],
     plan: Annotated[str | None, Query(max_length=80)] = None,
     concern: Annotated[str | None, Query(max_length=80)] = None,
+    state: Annotated[CaseState | None, Query()] = None,
+    due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    serious: bool | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    rows = ctx.read(lambda s: list_cases(s, plan_name=plan or None))
-    if concern:
-        rows = [r for r in rows if concern in r.concerns]
-    return render(request, "cases.html", user, cases=rows[:LIST_LIMIT], more=len(rows) > LIST_LIMIT, concern=concern)
+    filters = CaseFilters(
+        serious=serious,
+        plan_name=plan or None,
+        concern=concern or None,
+        states=(state,) if state else (),
+        due_within=due_within,
+    )
+    sort = CaseSort.DUE if state or due_within is not None else CaseSort.ID
+    offset = (page - 1) * CASE_PAGE
+    found = ctx.read(lambda s: case_list_page(s, filters, as_of=ctx.today(), sort=sort, limit=CASE_PAGE, offset=offset))
+    given = {
+        "plan": plan,
+        "concern": concern,
+        "state": state.value if state else None,
+        "due_within": due_within,
+        "serious": None if serious is None else str(serious).lower(),
+    }
+    query = {k: v for k, v in given.items() if v is not None and v != ""}
+    return render(
+        request,
+        "cases.html",
+        user,
+        cases=found.lines,
+        found=found,
+        page_number=page,
+        query="&".join(f"{k}={quote(str(v))}" for k, v in query.items()),
+        concern=concern,
+        state=state,
+        due_within=due_within,
+        serious=serious,
+    )
 
 
 # -- intake ----------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ role               may
 case_processor     read plans and cases; enter, follow up, import and export cases; case audit trails;
                    read submissions and reporting compliance
 safety_physician   everything a case processor may, plus assess cases, link duplicates, read
-                   signals and move them through the workflow (not close them), read studies
+                   signals and move them through the workflow (not close them), read studies,
+                   produce and read the PSUR / PBRER
 qppv               everything; the only role that closes signals and approves plan versions
 epidemiologist     read plans and cases; run studies and read their reports; read signals
 auditor            read-only everywhere, including every audit trail, submissions and compliance
@@ -52,6 +53,7 @@ class Permission(StrEnum):
     STUDY_RUN = "study:run"
     AUDIT_READ = "audit:read"  # the whole audit trail, not only a case's
     SUBMISSION_READ = "submission:read"  # submissions, ACKs and reporting compliance
+    PSUR = "report:psur"  # produce and read the PSUR / PBRER (GVP VII: QPPV, safety physician)
 
 
 _P = Permission
@@ -62,7 +64,7 @@ _CASE_PROCESSOR = frozenset(
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASE_PROCESSOR: _CASE_PROCESSOR,
     Role.SAFETY_PHYSICIAN: _CASE_PROCESSOR
-    | {_P.CASE_ASSESS, _P.CASE_LINK, _P.SIGNAL_READ, _P.SIGNAL_TRANSITION, _P.STUDY_READ},
+    | {_P.CASE_ASSESS, _P.CASE_LINK, _P.SIGNAL_READ, _P.SIGNAL_TRANSITION, _P.STUDY_READ, _P.PSUR},
     Role.QPPV: frozenset(Permission),
     Role.EPIDEMIOLOGIST: frozenset({_P.PLAN_READ, _P.CASE_READ, _P.SIGNAL_READ, _P.STUDY_READ, _P.STUDY_RUN}),
     Role.AUDITOR: frozenset(

@@ -131,40 +131,67 @@ def run_study(
     finished = ctx.now()
 
     def work(session: Session) -> RunInfo:
-        row = WebStudyRun(
+        return record_run(
+            session,
             plan_name=plan_name,
             study_id=study_id,
             cdm_source=str(source),
-            started_at=started,
-            finished_at=finished,
-            run_by=who,
-            sections=len(run.sections),
-        )
-        session.add(row)
-        session.flush()
-        for fmt, content in files.items():
-            session.add(
-                WebReportFile(
-                    run_id=row.id,
-                    format=fmt,
-                    media_type=MEDIA_TYPES[fmt],
-                    file_name=f"{study_id}-run{row.id}.{fmt}",
-                    sha256=hashlib.sha256(content).hexdigest(),
-                    content=content,
-                )
-            )
-        record_change(
-            session,
+            started=started,
+            finished=finished,
             who=who,
-            entity_type="study run",
-            entity_id=str(row.id),
-            action="study run",
-            changes={"study": (None, study_id), "cdm": (None, str(source))},
-            at=finished,
+            sections=len(run.sections),
+            files=files,
         )
-        return _run_info(row, tuple(files))
 
     return ctx.write(work)
+
+
+def record_run(
+    session: Session,
+    *,
+    plan_name: str,
+    study_id: str,
+    cdm_source: str,
+    started: dt.datetime,
+    finished: dt.datetime,
+    who: str,
+    sections: int,
+    files: dict[str, bytes],
+) -> RunInfo:
+    """Keep a study run and its report files (``html``, ``pdf``, ``json``) in the database, audited: the one
+    place the Studies page reads runs from, whoever ran them (the web app or ``riskplan study run``)."""
+    row = WebStudyRun(
+        plan_name=plan_name,
+        study_id=study_id,
+        cdm_source=cdm_source,
+        started_at=started,
+        finished_at=finished,
+        run_by=who,
+        sections=sections,
+    )
+    session.add(row)
+    session.flush()
+    for fmt, content in files.items():
+        session.add(
+            WebReportFile(
+                run_id=row.id,
+                format=fmt,
+                media_type=MEDIA_TYPES[fmt],
+                file_name=f"{study_id}-run{row.id}.{fmt}",
+                sha256=hashlib.sha256(content).hexdigest(),
+                content=content,
+            )
+        )
+    record_change(
+        session,
+        who=who,
+        entity_type="study run",
+        entity_id=str(row.id),
+        action="study run",
+        changes={"study": (None, study_id), "cdm": (None, cdm_source)},
+        at=finished,
+    )
+    return _run_info(row, tuple(files))
 
 
 def _run_info(row: WebStudyRun, formats: tuple[str, ...]) -> RunInfo:

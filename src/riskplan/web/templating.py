@@ -25,6 +25,8 @@ FLASH = {
     "approved": "Plan version approved.",
     "moved": "Signal moved.",
     "run": "Study run finished; its report is below.",
+    "assigned": "Case assigned; recorded in its audit trail.",
+    "psur": "PSUR / PBRER written; it is listed below.",
 }
 
 
