@@ -218,7 +218,7 @@ def export_batch(ctx: WebContext, refs: Sequence[str] | None, *, who: str) -> Ex
         )
 
     def work(session: Session) -> Exported:
-        chosen = latest_icsrs(session, refs)
+        chosen = latest_icsrs(session, refs, with_causality=True)
         refuse_synthetic_export(session, [c for c, _, _ in chosen], allowed=False)
         data = export_icsrs(
             [icsr for _, _, icsr in chosen],
