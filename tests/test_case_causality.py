@@ -70,7 +70,7 @@ def test_each_naranjo_answer_weighs_what_the_paper_says() -> None:
         (1, "possible"),
         (0, "doubtful"),
         (-4, "doubtful"),
-    ],  # fmt: skip
+    ],
 )
 def test_naranjo_categories(score: int, category: str) -> None:
     assert naranjo_category(score).value == category

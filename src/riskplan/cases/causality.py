@@ -343,7 +343,8 @@ def _assessment(row: CausalityRow, signature: Signature | None, valid: bool | No
         naranjo_answers=tuple(row.naranjo_answers.split(",")) if row.naranjo_answers else None,
         naranjo_score=row.naranjo_score,
         comment=row.comment,
-        assessed_at=row.assessed_at,
+        # SQLite keeps no time zone: the stored time is UTC
+        assessed_at=row.assessed_at if row.assessed_at.tzinfo else row.assessed_at.replace(tzinfo=dt.UTC),
         assessed_by=row.assessed_by,
         signature=signature,
         signature_valid=valid,
