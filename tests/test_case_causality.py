@@ -260,3 +260,54 @@ def test_the_pairs_causality_is_exported_schema_valid_and_read_back(
     assert "1 UPLIZNA 2 Rash WHO-UMC probable Marketing authorisation holder" in shown
     assert "3 Fluconazole 3 Headache Naranjo probable 7 Marketing authorisation holder" in shown
     assert "as received in the ICSR" in shown
+
+
+# --- readers: the PSUR's counts, the signal review ----------------------------------------------------
+
+
+def test_counts_per_product_and_period_and_the_signals_case_series(doctor: Path) -> None:
+    import datetime as dt
+
+    from riskplan.cases.causality_counts import causality_by_product
+
+    assert _assess("--drug", "1", "--reaction", "1", "--result", "probable", *SIGN)[0] == 0
+    assert _assess("--drug", "1", "--reaction", "1", "--result", "possible", *SIGN)[0] == 0  # the later stands
+    assert _assess("--drug", "1", "--reaction", "2", "--answers", "yes,yes,yes,dk,no,dk,dk,no,no,yes", *SIGN)[0] == 0
+    assert _assess("--drug", "3", "--reaction", "3", "--result", "unlikely", *SIGN)[0] == 0
+    with session_scope(database()) as s:
+        found = causality_by_product(s, "Inebilizumab", dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+        assert found.cases == 1 and len({(p.drug_seq, p.reaction_seq) for p in found.pairs}) == 3  # UPLIZNA × 3
+        assert found.counts == {
+            "WHO-UMC": {"possible": 1},
+            "Naranjo": {"probable": 1},
+            "not assessed": {"not assessed": 1},
+        }
+        assert found.by_who_umc() == {"possible": 1, "not assessed": 2}
+        (who,) = [p for p in found.pairs if p.method == "WHO-UMC"]
+        assert (who.case_number, who.drug, who.reaction, who.assessor, who.origin) == (
+            "RP0000001",
+            "UPLIZNA",
+            "Pneumonia",
+            "doc1",
+            "recorded",
+        )
+        assert causality_by_product(s, "fluconazole", dt.date(2026, 11, 1), dt.date(2026, 11, 30)).counts == {
+            "WHO-UMC": {"unlikely": 1},
+            "not assessed": {"not assessed": 2},
+        }
+        assert causality_by_product(s, "uplizna", dt.date(2025, 1, 1), dt.date(2025, 12, 31)).cases == 0
+        with pytest.raises(UserInputError, match=r"ends .* before it starts"):
+            causality_by_product(s, "uplizna", dt.date(2026, 12, 1), dt.date(2026, 1, 1))
+    made = runner.invoke(
+        app,
+        ["signal", "new", "--title", "Pneumonia with inebilizumab", "--product", "inebilizumab", "--event",
+         "Pneumonia", "--source", "case-series", "--case", "RP0000001", "--reason", "case series"],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    signal_id = re.search(r"SIG-\d{4}-\d{4}", made.output)
+    assert signal_id is not None
+    shown = _flat(runner.invoke(app, ["signal", "show", signal_id.group(0)], env=WIDE).output)
+    assert "Causality per drug × reaction in the case series" in shown
+    assert "RP0000001 GB-CAUSAL-1 1 UPLIZNA 1 Pneumonia WHO-UMC possible doc1" in shown
+    assert "1 UPLIZNA 2 Rash Naranjo probable 7 doc1" in shown
+    assert "Fluconazole" not in shown  # not the signal's product
