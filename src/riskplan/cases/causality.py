@@ -405,8 +405,9 @@ def case_level_assessments(session: Session, case_id: int) -> list[CaseLevelAsse
         )
     )
     note = (
-        "case level: it does not say which suspect drug and reaction it concerns (the assessed version has "
-        "more than one such pair, or none), so it was not carried to a pair; assess each pair"
+        "case level: it does not say which suspect drug and reaction it concerns (recorded before causality "
+        "per pair on a version with several pairs or none, or through the case-level API), so it was not "
+        "carried to a pair; assess each pair"
     )
     return [
         CaseLevelAssessment(a, note)
