@@ -146,12 +146,15 @@ def test_a_case_is_medically_assessed_and_the_audit_trail_says_so(cli_env: Path)
         input=password + "\n",  # the hidden prompt for the signer's password
     )
     assert done.exit_code == 0, done.output
-    assert "RP0000001 version 1 assessed: possible; signed: doc1 (doc1), authorship" in _flat(done.output)
+    assert (
+        "RP0000001 version 1, drug 1 (UPLIZNA) × reaction 1 (Pneumonia): assessed WHO-UMC possible "
+        "(source: Marketing authorisation holder); signed: doc1 (doc1), authorship"
+    ) in _flat(done.output)
     trail = _flat(runner.invoke(app, ["case", "history", "RP0000001"], env=WIDE).output)
-    assert 'medically assessed causality "possible" assessment of version 1' in trail
-    assert 'medically assessed comment "plausible TTO" assessment of version 1' in trail
-    bad = runner.invoke(app, ["case", "assess", "RP0000001", "--causality", "likely"])
-    assert bad.exit_code == 2 and "unknown causality 'likely'" in bad.output
+    assert "causality assessed" in trail and "WHO-UMC: Possible" in trail
+    assert 'comment "plausible TTO" assessment of version 1' in trail
+    bad = runner.invoke(app, ["case", "assess", "RP0000001", "--causality", "perhaps"])
+    assert bad.exit_code == 2 and "unknown WHO-UMC causality 'perhaps'" in bad.output
     missing = runner.invoke(app, ["case", "assess", "RP0000099", "--causality", "possible"])
     assert missing.exit_code == 2 and "RP0000099" in missing.output
 

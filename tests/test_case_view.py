@@ -150,9 +150,9 @@ def test_show_presents_every_section_a_reviewer_needs(cli_env: Path) -> None:
         "admitted with pneumonia and recovered on antibiotics",
         "Sender's comments (H.4): Consistent with the known risk",
         "safety concern serious-infections",
-        "v1 probable TTO plausible doc1",
+        "WHO-UMC probable Marketing authorisation holder doc1",
         "Dr One (doc1), authorship",
-        "medically assessed",
+        "causality assessed",
     ):
         assert expected in out, expected
     # what E2B(R3) export still needs, from the export's own business rules

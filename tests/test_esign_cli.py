@@ -129,10 +129,10 @@ def test_a_medical_assessment_is_signed_by_its_author(team: Path) -> None:
     done = runner.invoke(app, [*assess, "--signer", "doc1", "--password-stdin"], input=DOCTOR_PASSWORD + "\n")
     assert done.exit_code == 0, done.output
     # an account without a full name signs with its user name as the printed name
-    assert re.search(r"assessed: possible; signed: doc1 \(doc1\), authorship, \d{4}-", _flat(done.output))
+    assert re.search(r"assessed WHO-UMC possible .*; signed: doc1 \(doc1\), authorship, \d{4}-", _flat(done.output))
     shown = _flat(runner.invoke(app, ["case", "show", "RP0000001"], env=WIDE).output)
-    assert "v1 possible TTO doc1" in shown and "doc1 (doc1), authorship" in shown
+    assert "WHO-UMC possible" in shown and "doc1 (doc1), authorship" in shown and "comment: TTO" in shown
     with database().begin() as conn:
-        conn.execute(text("UPDATE case_assessment SET causality = 'certain'"))
+        conn.execute(text("UPDATE case_causality SET result = 'certain'"))
     shown = _flat(runner.invoke(app, ["case", "show", "RP0000001"], env=WIDE).output)
     assert "certain" in shown and "RECORD CHANGED SINCE SIGNING" in shown

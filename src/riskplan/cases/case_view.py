@@ -22,7 +22,8 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from riskplan.cases.assessments import assessments
+from riskplan.cases.causality import case_level_assessments
+from riskplan.cases.causality_view import CausalityView, causality_table
 from riskplan.cases.codes import NullFlavor, Severity
 from riskplan.cases.e2b_base import RuleViolation
 from riskplan.cases.e2b_rules import check_business_rules
@@ -211,6 +212,7 @@ class AssessmentView(_View):
     assessed_by: str
     assessed_at: dt.datetime
     signed: str  # the electronic signature as shown (printed name, meaning, UTC time), or that there is none
+    note: str | None = None  # why it is case level (not carried to one drug-reaction pair)
 
 
 class VersionView(_View):
@@ -262,7 +264,8 @@ class CaseView(_View):
     narrative: Narrative
     concerns: list[Concern]
     links: list[Link]
-    assessments: list[AssessmentView]
+    causality: list[CausalityView]  # per suspect drug and reaction (G.k.9.i.2.r)
+    assessments: list[AssessmentView]  # case level, from before causality per pair
     versions: list[VersionView]
     audit: list[AuditEntry] | None  # None: not shown (the reader may not read the audit trail)
     submission: Submission
@@ -581,6 +584,7 @@ def case_view(session: Session, ref: str, version: int | None = None, *, with_au
         ),
         concerns=[Concern(concern_id=k, reasons=v) for k, v in c.concerns],
         links=[Link(kind=k, other=o, reason=w) for k, o, w in c.links],
+        causality=causality_table(session, c.case_id, c.version, i),
         assessments=[
             AssessmentView(
                 version=a.version,
@@ -589,8 +593,10 @@ def case_view(session: Session, ref: str, version: int | None = None, *, with_au
                 assessed_by=a.assessed_by,
                 assessed_at=a.assessed_at,
                 signed=a.signed,
+                note=level.note,
             )
-            for a in assessments(session, c.case_id)
+            for level in case_level_assessments(session, c.case_id)
+            for a in (level.assessment,)
         ],
         versions=[
             VersionView(

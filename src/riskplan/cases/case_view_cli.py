@@ -290,25 +290,26 @@ def _processing(v: CaseView) -> RenderableType:
         parts.append(Text("counted toward no safety concern of the plan"))
     for link in v.links:
         parts.append(Text(f"linked as {link.kind} with {link.other}" + (f": {link.reason}" if link.reason else "")))
-    parts.append(
-        _table(
-            "Medical assessments",
-            ("version", "causality (WHO-UMC)", "comment", "by", "when (UTC)", "electronic signature"),
-            (
+    parts.append(_causality(v))
+    if v.assessments:
+        parts.append(
+            _table(
+                "Case-level medical assessments (not for one drug-reaction pair)",
+                ("version", "causality (WHO-UMC)", "comment", "by", "when (UTC)", "electronic signature", "note"),
                 (
-                    f"v{a.version}",
-                    a.causality,
-                    _s(a.comment),
-                    a.assessed_by,
-                    f"{a.assessed_at:%Y-%m-%d %H:%M}",
-                    a.signed,
-                )
-                for a in v.assessments
-            ),
+                    (
+                        f"v{a.version}",
+                        a.causality,
+                        _s(a.comment),
+                        a.assessed_by,
+                        f"{a.assessed_at:%Y-%m-%d %H:%M}",
+                        a.signed,
+                        _s(a.note),
+                    )
+                    for a in v.assessments
+                ),
+            )
         )
-        if v.assessments
-        else Text("not medically assessed yet")
-    )
     parts.append(
         _table(
             "Versions",
@@ -330,6 +331,30 @@ def _processing(v: CaseView) -> RenderableType:
         )
     )
     return Group(*parts)
+
+
+def _causality(v: CaseView) -> RenderableType:
+    if not v.causality:
+        return Text("causality: no suspect or interacting drug with a reaction (no pair to assess)")
+    return _table(
+        "Causality per drug × reaction (G.k.9.i.2.r)",
+        ("drug", "reaction", "method", "result", "score", "source", "assessor", "date (UTC)", "signature", "note"),
+        (
+            (
+                c.drug,
+                c.reaction,
+                _s(c.method),
+                _s(c.result),
+                _s(c.score),
+                _s(c.source),
+                _s(c.assessor),
+                f"{c.assessed_at:%Y-%m-%d %H:%M}" if c.assessed_at else "",
+                _s(c.signed),
+                "; ".join(x for x in (c.note, c.comment and f"comment: {c.comment}") if x),
+            )
+            for c in v.causality
+        ),
+    )
 
 
 def _audit(v: CaseView) -> RenderableType:

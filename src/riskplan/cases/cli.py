@@ -19,7 +19,8 @@ import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
-from riskplan.cases.assessments import parse_causality, record_assessment
+from riskplan.cases.causality import DEFAULT_SOURCE, check_request, choose_pair, record_causality
+from riskplan.cases.causality_scales import NARANJO_QUESTIONS
 from riskplan.cases.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from riskplan.cases.extract import facts_from_icsr
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context, intake_transaction
@@ -60,6 +61,7 @@ from riskplan.cli_support import (
 from riskplan.errors import UserInputError, validation_problems
 from riskplan.settings import get_settings
 from riskplan.store.db import session_scope
+from riskplan.store.retry import write_transaction
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -68,6 +70,18 @@ app = typer.Typer(
     help="Individual case safety reports: intake, E2B(R3) exchange, assessment, reports due.", no_args_is_help=True
 )
 
+ASSESS_HELP = (
+    "Record the causality of one suspect or interacting drug against one reaction of the latest version of "
+    "a case (ICH E2B(R3) G.k.9.i.2.r: source, method, result), electronically signed by its author (a "
+    "safety physician or the QPPV: your own user name and password, 21 CFR 11.200).\n\n"
+    "Name the pair with --drug N --reaction M (the numbers `riskplan case show` lists); a case with one pair "
+    "needs neither.\n\n"
+    "WHO-UMC: --method who-umc --result probable.\n\n"
+    "Naranjo (Naranjo et al., Clin Pharmacol Ther 1981;30:239-245): --method naranjo --answers "
+    "yes,no,dk,... with one answer (yes, no or dk for do not know) to each question in order; the score "
+    "and category (9 or more definite, 5-8 probable, 1-4 possible, 0 or less doubtful) follow:\n\n"
+    + "\n\n".join(f"{q.number}. {q.text} ({q.weights})" for q in NARANJO_QUESTIONS)
+)
 PlanOption = Annotated[str | None, typer.Option("--plan", "-p", help="Plan the cases are assessed against")]
 ReasonOption = Annotated[str | None, typer.Option(help="Why (recorded in the audit trail)")]
 
@@ -223,7 +237,7 @@ def export(
     batch_id = f"RP-{now:%Y%m%d%H%M%S%f}-{secrets.token_hex(3).upper()}"
     engine = database()
     with session_scope(engine) as session:
-        chosen = latest_icsrs(session, ids)
+        chosen = latest_icsrs(session, ids, with_causality=True)
         if refuse_synthetic_export(session, [c for c, _, _ in chosen], allowed=allow_synthetic):
             batch_id = batch_id.replace("RP-", "RP-SYNTHETIC-", 1)
         try:
@@ -523,27 +537,58 @@ def link(
     console.print(f"linked {case} and {other} as duplicates")
 
 
-@app.command()
+@app.command(help=ASSESS_HELP)
 @user_errors
 def assess(
     case: Annotated[str, typer.Argument(help="Case number or worldwide id")],
-    causality: Annotated[
-        str, typer.Option(help="WHO-UMC category: certain, probable, possible, unlikely, conditional, unassessable")
-    ],
+    drug: Annotated[
+        int | None, typer.Option(help="The suspect or interacting drug's number, as `case show` lists it")
+    ] = None,
+    reaction: Annotated[int | None, typer.Option(help="The reaction's number, as `case show` lists it")] = None,
+    method: Annotated[
+        str | None,
+        typer.Option(help="G.k.9.i.2.r.2: who-umc or naranjo (default: naranjo with --answers, else who-umc)"),
+    ] = None,
+    result: Annotated[
+        str | None,
+        typer.Option(
+            help="G.k.9.i.2.r.3, WHO-UMC: certain, probable, possible, unlikely, conditional, unassessable "
+            "(Naranjo: follows from the answers)"
+        ),
+    ] = None,
+    answers: Annotated[
+        str | None,
+        typer.Option(help="Naranjo: the ten answers in question order, comma-separated: yes, no or dk (see above)"),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help=f"G.k.9.i.2.r.1 Source of assessment (default: {DEFAULT_SOURCE})")
+    ] = None,
+    causality: Annotated[str | None, typer.Option(help="The same as --method who-umc --result CATEGORY")] = None,
     comment: Annotated[str | None, typer.Option(help="The medical reasoning (audit trail)")] = None,
     signer: SignerOption = None,
     password_stdin: PasswordStdinOption = False,
 ) -> None:
-    """Record a medical assessment (WHO-UMC causality) of the latest version of a case, electronically
-    signed by its author (a safety physician or the QPPV: your own user name and password, 21 CFR 11.200)."""
-    parse_causality(causality)  # a bad category or case is refused before the password is asked for
+    if causality is not None:
+        if result is not None and result != causality:
+            raise UserInputError("--causality and --result say different things: give one")
+        result = causality
+    request = check_request(method, result, answers, source)
     engine = database()
-    with session_scope(engine) as session:
+    with session_scope(engine) as session:  # a bad case, pair or answer is refused before the password is asked
         case_id = resolve_case_id(session, case)
+        ref = case_number(case_id)
+        pair = choose_pair(get_case(session, ref).icsr, ref, drug, reaction)
     who = verified_signer(engine, signer, password_stdin)
-    with session_scope(engine) as session:
-        done = record_assessment(session, case_id, causality, comment, signer=who)
-    console.print(f"{case_number(case_id)} version {done.version} assessed: {done.causality}; signed: {done.signed}")
+    done = write_transaction(
+        engine,
+        lambda session: record_causality(session, case_id, pair, request, comment, signer=who),
+        what="the causality assessment",
+    )
+    score = f", score {done.naranjo_score}" if done.naranjo_score is not None else ""
+    console.print(
+        f"{ref} version {done.version}, {pair.label}: assessed {done.method} {done.result}{score} "
+        f"(source: {done.source}); signed: {done.signed}"
+    )
 
 
 @app.command()

@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from riskplan.cases.causality_e2b import with_recorded_causality
 from riskplan.cases.clock import ReportingClock, VersionFacts, is_significant, reporting_clock
 from riskplan.cases.e2b_rules import intake_refusals
 from riskplan.cases.model import Icsr
@@ -479,8 +480,14 @@ def version_icsrs(session: Session, version_ids: Sequence[int]) -> dict[int, Ics
     found: dict[int, Icsr] = {}
     for start in range(0, len(version_ids), 500):
         chunk = list(version_ids[start : start + 500])
-        rows = session.execute(select(CaseVersionRow.id, CaseVersionRow.icsr_json).where(CaseVersionRow.id.in_(chunk)))
-        found.update((row_id, Icsr.model_validate_json(text)) for row_id, text in rows)
+        rows = session.execute(
+            select(CaseVersionRow.id, CaseVersionRow.case_id, CaseVersionRow.version, CaseVersionRow.icsr_json).where(
+                CaseVersionRow.id.in_(chunk)
+            )
+        ).all()
+        # E2B(R3) G.k.9.i.2.r: the causality recorded per drug-reaction pair goes with the ICSR sent
+        icsrs = with_recorded_causality(session, [(c, v, Icsr.model_validate_json(text)) for _, c, v, text in rows])
+        found.update((row[0], icsr) for row, icsr in zip(rows, icsrs, strict=True))
     return found
 
 
@@ -645,13 +652,19 @@ def case_history(session: Session, ref: str) -> list[AuditEvent]:
     return history(session, ENTITY, case.worldwide_id)
 
 
-def latest_icsrs(session: Session, refs: Iterable[str] | None = None) -> list[tuple[int, int, Icsr]]:
-    """(case id, version, ICSR) of the latest version of the given cases, or of every case."""
+def latest_icsrs(
+    session: Session, refs: Iterable[str] | None = None, *, with_causality: bool = False
+) -> list[tuple[int, int, Icsr]]:
+    """(case id, version, ICSR) of the latest version of the given cases, or of every case; with the
+    causality recorded per drug-reaction pair in G.k.9.i.2.r when ``with_causality`` (for export)."""
     stmt = _latest_versions().order_by(CaseVersionRow.case_id)
     if refs is not None:
         ids = [resolve_case_id(session, r) for r in refs]
         stmt = stmt.where(CaseVersionRow.case_id.in_(ids))
-    return [(r.case_id, r.version, Icsr.model_validate_json(r.icsr_json)) for r in session.scalars(stmt)]
+    found = [(r.case_id, r.version, Icsr.model_validate_json(r.icsr_json)) for r in session.scalars(stmt)]
+    if not with_causality:
+        return found
+    return [(c, v, i) for (c, v, _), i in zip(found, with_recorded_causality(session, found), strict=True)]
 
 
 def link_cases(

@@ -171,3 +171,34 @@ class CaseDraftRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     updated_by: Mapped[str] = mapped_column(String(200), nullable=False)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("icsr_case.id"))
+
+
+class CausalityRow(Base):
+    """A causality assessment of one suspect or interacting drug against one reaction of a case version
+    (ICH E2B(R3) G.k.9.i.2.r: source, method, result), by WHO-UMC or Naranjo; only ever added.
+
+    The drug and reaction are kept by their E2B ids (G.k, E.i, which G.k.9.i.1 refers to), their numbers
+    in the assessed version and their names as shown then. ``case_assessment_id`` is set on an assessment
+    carried from a case-level one by revision cases_0005 (whose signature then stays that record's).
+    """
+
+    __tablename__ = "case_causality"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("icsr_case.id"), nullable=False, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    drug_seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    drug_uid: Mapped[str] = mapped_column(String(200), nullable=False)
+    drug_name: Mapped[str] = mapped_column(Text, nullable=False)
+    reaction_seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    reaction_uid: Mapped[str] = mapped_column(String(200), nullable=False)
+    reaction_term: Mapped[str] = mapped_column(Text, nullable=False)
+    source: Mapped[str] = mapped_column(String(200), nullable=False)  # G.k.9.i.2.r.1
+    method: Mapped[str] = mapped_column(String(30), nullable=False)  # G.k.9.i.2.r.2
+    result: Mapped[str] = mapped_column(String(30), nullable=False)  # G.k.9.i.2.r.3 (the category)
+    naranjo_answers: Mapped[str | None] = mapped_column(String(60))  # ten of yes/no/dk, comma-separated
+    naranjo_score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    assessed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    assessed_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    case_assessment_id: Mapped[int | None] = mapped_column(ForeignKey("case_assessment.id"))

@@ -483,12 +483,13 @@ def list_command(
 def show_command(signal_id: Annotated[str, typer.Argument(help="The signal, e.g. SIG-2026-0001")]) -> None:
     """One signal: what it is about, its statistics, linked cases and its history of transitions."""
     from riskplan.cli_support import database
-    from riskplan.signals.workflow import get_signal, signal_history
+    from riskplan.signals.workflow import get_signal, signal_causality, signal_history
     from riskplan.store.db import session_scope
 
     with session_scope(database()) as session:
         s = get_signal(session, signal_id)
         moves = signal_history(session, signal_id)
+        pairs = signal_causality(session, signal_id)
     info = Table(title=f"{s.id}: {s.title}", show_header=False)
     rows = [
         (
@@ -530,6 +531,23 @@ def show_command(signal_id: Annotated[str, typer.Argument(help="The signal, e.g.
             f"{m.plan_name} v{m.plan_version}" if m.plan_version is not None else "",
         )
     console.print(history)
+    if pairs:
+        causality = Table(title="Causality per drug × reaction in the case series (G.k.9.i.2.r)")
+        for column in ("case", "drug", "reaction", "method", "result", "score", "assessor", "date (UTC)", "origin"):
+            causality.add_column(column, overflow="fold")
+        for c in pairs:
+            causality.add_row(
+                f"{c.case_number} {c.worldwide_id}",
+                f"{c.drug_seq} {c.drug}",
+                f"{c.reaction_seq} {c.reaction}",
+                c.method or "",
+                c.result,
+                "" if c.score is None else str(c.score),
+                c.assessor or "",
+                f"{c.assessed_at:%Y-%m-%d %H:%M}" if c.assessed_at else "",
+                c.origin,
+            )
+        console.print(causality)
 
 
 def _stat(value: object) -> str:

@@ -42,6 +42,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from riskplan.cases.causality_counts import PairCausality, causality_of_cases
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.plan import CurrentPlan, current_plan
 from riskplan.plan.catalogue import bundled_plan_names, load_plan_file
@@ -304,6 +305,14 @@ def _case_ids(session: Session, signal_pks: Sequence[int]) -> dict[int, list[str
         if case_id in names:  # signal_case.case_id references icsr_case.id: always found
             out.setdefault(pk, []).append(names[case_id])
     return out
+
+
+def signal_causality(session: Session, signal_id: str | int) -> list[PairCausality]:
+    """GVP IX.B.4-5: the causality of each drug-reaction pair in the signal's case series (of the signal's
+    product when it names one), as assessed per pair by WHO-UMC or Naranjo, or as received."""
+    row = _row(session, signal_id)
+    case_ids = session.scalars(select(SignalCaseRow.case_id).where(SignalCaseRow.signal_pk == row.id))
+    return causality_of_cases(session, list(case_ids), product=row.product)
 
 
 def _row(session: Session, signal_id: str | int) -> SignalRow:

@@ -14,6 +14,7 @@ from riskplan.cases.assessments import Assessment as Assessment
 from riskplan.cases.assessments import Causality as Causality
 from riskplan.cases.assessments import assessments as _assessments
 from riskplan.cases.assessments import record_assessment
+from riskplan.cases.causality import CausalityRequest, PairAssessment, choose_pair, record_causality
 from riskplan.cases.e2b import E2bError, Rejection, export_icsrs, import_e2b
 from riskplan.cases.intake import IntakeContext, intake, intake_context, marked_synthetic
 from riskplan.cases.model import Icsr
@@ -29,6 +30,7 @@ from riskplan.cases.store import (
     StoreOutcome,
     case_history,
     case_number,
+    get_case,
     latest_icsrs,
     link_cases,
     record_export,
@@ -218,7 +220,7 @@ def export_batch(ctx: WebContext, refs: Sequence[str] | None, *, who: str) -> Ex
         )
 
     def work(session: Session) -> Exported:
-        chosen = latest_icsrs(session, refs)
+        chosen = latest_icsrs(session, refs, with_causality=True)
         refuse_synthetic_export(session, [c for c, _, _ in chosen], allowed=False)
         data = export_icsrs(
             [icsr for _, _, icsr in chosen],
@@ -255,6 +257,27 @@ def assess(ctx: WebContext, ref: str, causality: Causality, comment: str | None,
     def work(session: Session) -> Assessment:
         case_id = resolve_case_id(session, ref)
         return record_assessment(session, case_id, causality, comment, signer=signer, at=ctx.now())
+
+    return ctx.write(work)
+
+
+def assess_pair(
+    ctx: WebContext,
+    ref: str,
+    drug: int | None,
+    reaction: int | None,
+    request: CausalityRequest,
+    comment: str | None,
+    *,
+    signer: Signer,
+) -> PairAssessment:
+    """Record the causality of one drug-reaction pair of the latest version of a case (E2B(R3)
+    G.k.9.i.2.r), signed by its author and in the case's audit trail."""
+
+    def work(session: Session) -> PairAssessment:
+        case_id = resolve_case_id(session, ref)
+        pair = choose_pair(get_case(session, ref).icsr, case_number(case_id), drug, reaction)
+        return record_causality(session, case_id, pair, request, comment, signer=signer, at=ctx.now())
 
     return ctx.write(work)
 

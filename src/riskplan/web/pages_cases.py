@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from riskplan.cases.case_view import case_view
+from riskplan.cases.causality import DEFAULT_SOURCE, check_request, suspect_pairs
+from riskplan.cases.causality_scales import NARANJO_QUESTIONS, WhoUmc
 from riskplan.cases.codes import Outcome, Qualification, ReportType, Sex
 from riskplan.cases.hand_coding import CodingNotFound, HandCoded, code_by_hand, uncoded_reactions
 from riskplan.cases.store import get_case
@@ -158,10 +160,14 @@ def _case_context(ctx: WebContext, user: Principal, ref: str, version: int | Non
     def work(session: Session) -> dict[str, Any]:
         view = case_view(session, ref, version, with_audit=user.can(Permission.CASE_HISTORY))
         icsr = get_case(session, ref, version).icsr
+        latest = icsr if view.header.version == view.header.latest_version else get_case(session, ref).icsr
         return {
             "view": view,
             "icsr_json": icsr.model_dump_json(indent=2, exclude_defaults=True),
-            "causalities": [c.value for c in case_ops.Causality],
+            "pairs": suspect_pairs(latest),  # assessed on the latest version only
+            "who_umc": [(c.value, c.label) for c in WhoUmc],
+            "naranjo": NARANJO_QUESTIONS,
+            "default_source": DEFAULT_SOURCE,
         }
 
     return ctx.read(work)
@@ -308,18 +314,38 @@ async def follow_up(
     return see_other(f"/cases/{entered.outcome.case_number}?done={done}")
 
 
+def _pair_numbers(pair: str) -> tuple[int | None, int | None]:
+    """``"2:3"`` (drug 2, reaction 3) from the form's pair choice; nothing chosen: (None, None)."""
+    if not pair:
+        return None, None
+    drug, _, reaction = pair.partition(":")
+    if not (drug.isdigit() and reaction.isdigit()):
+        raise UserInputError(f"pair {pair!r}: choose a drug and reaction from the list")
+    return int(drug), int(reaction)
+
+
 @router.post("/cases/{ref}/assessments")
 def assess(
     ctx: Ctx,
     user: Annotated[Principal, need(Permission.CASE_ASSESS)],
     ref: str,
-    causality: Annotated[case_ops.Causality, Form()],
+    pair: Annotated[str, Form(max_length=40)] = "",
+    method: Annotated[str, Form(max_length=40)] = "",
+    result: Annotated[str, Form(max_length=60)] = "",
+    causality: Annotated[str, Form(max_length=60)] = "",  # the case-level form's name for a WHO-UMC result
+    answers: Annotated[list[str] | None, Form()] = None,
+    source: Annotated[str, Form(max_length=200)] = "",
     comment: Annotated[str | None, Form(max_length=5000)] = None,
     password: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
+    """Causality of one suspect drug against one reaction (E2B(R3) G.k.9.i.2.r), by WHO-UMC or Naranjo
+    (``answers``: the ten answers in question order)."""
+    drug, reaction = _pair_numbers(pair)
+    given = [a for a in answers or [] if a]
+    request = check_request(method or None, result or causality or None, given or None, source or None)
     # 21 CFR 11.200(a)(1): the assessment is signed with its author's own password, asked for again now
     signer = ctx.auth.signer(user.username, password)
-    case_ops.assess(ctx, ref, causality, comment or None, signer=signer)
+    case_ops.assess_pair(ctx, ref, drug, reaction, request, comment or None, signer=signer)
     return see_other(f"/cases/{quote(ref)}?done=assessed")
 
 

@@ -1,7 +1,7 @@
 """cases: drafts of cases entered on the web intake form (never counted as cases until submitted)
 
 Revision ID: cases_0006
-Revises: cases_0004
+Revises: cases_0005
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "cases_0006"
-down_revision: str | Sequence[str] | None = "cases_0004"
+down_revision: str | Sequence[str] | None = "cases_0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

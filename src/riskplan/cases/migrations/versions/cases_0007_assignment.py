@@ -1,7 +1,7 @@
 """cases: the user a case is assigned to (icsr_case.assigned_to), for the work queues
 
 Revision ID: cases_0007
-Revises: cases_0004
+Revises: cases_0006
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "cases_0007"
-down_revision: str | Sequence[str] | None = "cases_0004"
+down_revision: str | Sequence[str] | None = "cases_0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
