@@ -54,6 +54,7 @@ from typing import Final
 
 from riskplan.cases.model import (
     Icsr,
+    NullFlavor,
     RegionalElement,
 )
 from riskplan.cases.synth_build import (
