@@ -32,7 +32,7 @@ test: $(STAMP_DEV)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered -q
+	$(BIN)/python -m pytest -n auto --dist loadfile --cov --cov-report=term:skip-covered -q
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests bench

@@ -3,6 +3,12 @@
 PostgreSQL tests use the server at 127.0.0.1:5432 (trust auth, database ``test``), or the URL in
 ``RISKPLAN_TEST_POSTGRES_URL``; each test gets a database of its own, dropped afterwards. Where no
 server is reachable they are skipped with the reason.
+
+Speed (see ``migration_templates``): the migrations run once per test process into a template database
+(a SQLite file, a PostgreSQL template database); a new database that a test, the CLI or the web app
+migrates to the latest revision is made as a copy of it, and migrating a database that is already at the
+latest revision skips Alembic's no-op run. What the database holds afterwards is the same. Tests run in
+parallel with pytest-xdist (``make test``): names of databases carry the worker's id.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from migration_templates import install_migration_templates, postgres_template, remove_migration_templates
 from riskplan.settings import get_settings
 from riskplan.store.db import make_engine, normalise_url
 from riskplan.store.migrate import upgrade
@@ -26,8 +33,18 @@ SHARED = REPO_ROOT.parent / "shared"
 SEED_SUMMARY = SHARED / "seeds" / "000_87823eff0a2665f8.txt"
 POSTGRES_ADMIN_URL = os.environ.get("RISKPLAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1... under pytest-xdist
+
 _pg_unreachable_reason: str | None = None
 _pg_checked = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    install_migration_templates(POSTGRES_ADMIN_URL, WORKER)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    remove_migration_templates()
 
 
 def postgres_unreachable() -> str | None:
@@ -57,16 +74,22 @@ def seed_summary() -> Path:
     return shared_file("seeds", "000_87823eff0a2665f8.txt")
 
 
+# Fixtures that migrate their database to the latest revision before the test starts: for them the
+# PostgreSQL database is made as a copy of the migrated template at once (the same database, sooner).
+MIGRATED_BEFORE_THE_TEST = frozenset({"engine", "web", "w", "audit_db"})
+
+
 @pytest.fixture
-def postgres_database() -> Iterator[str]:
+def postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
     reason = postgres_unreachable()
     if reason:
         pytest.skip(reason)
-    name = f"riskplan_t_{uuid.uuid4().hex[:12]}"
+    name = f"riskplan_t_{WORKER}_{uuid.uuid4().hex[:12]}"
+    template = postgres_template() if MIGRATED_BEFORE_THE_TEST & set(request.fixturenames) else None
     admin = create_engine(normalise_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     url = make_url(normalise_url(POSTGRES_ADMIN_URL)).set(database=name).render_as_string(hide_password=False)
     try:
         yield url
