@@ -46,19 +46,10 @@ from riskplan.cases.store import (
 )
 from riskplan.cases.worked_examples import ExampleKind, example_case_text
 from riskplan.cases.worklist import CaseFilters, CasePage, CaseSort, CaseState, case_page
-from riskplan.cli_support import (
-    EXIT_USER_ERROR,
-    PasswordStdinOption,
-    SignerOption,
-    console,
-    current_user,
-    database,
-    user_errors,
-    verified_signer,
-)
+from riskplan.cli_support import EXIT_USER_ERROR, PasswordStdinOption, SignerOption, console, current_user
 from riskplan.errors import UserInputError, validation_problems
 from riskplan.settings import get_settings
-from riskplan.store.db import session_scope
+from riskplan.store import database, session_scope, user_errors, verified_signer
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

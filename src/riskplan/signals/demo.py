@@ -31,14 +31,13 @@ import numpy as np
 from rich.table import Table
 
 from riskplan.errors import UserInputError
-from riskplan.plan import current_plan
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan import RiskManagementPlan, current_plan
 from riskplan.signals.disproportionality import DetectionResult, detect
 from riskplan.signals.report import write_html_report
 from riskplan.signals.sources import CaseStoreSource
 from riskplan.signals.synth import Injection, synthesise_spontaneous
 from riskplan.signals.workflow import Signal, list_signals, signals_from_detection
-from riskplan.store.db import session_scope
+from riskplan.store import session_scope
 
 if TYPE_CHECKING:
     from riskplan.demo import DemoContext

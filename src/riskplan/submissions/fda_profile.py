@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from riskplan.cases.codes import NullFlavor
-from riskplan.cases.model import Icsr
+from riskplan.cases import Icsr, NullFlavor
 from riskplan.submissions.destinations import Destination
 
 

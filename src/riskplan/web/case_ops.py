@@ -10,36 +10,41 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from riskplan.cases.assessments import Assessment as Assessment
-from riskplan.cases.assessments import Causality as Causality
-from riskplan.cases.assessments import assessments as _assessments
-from riskplan.cases.assessments import record_assessment
-from riskplan.cases.e2b import E2bError, Rejection, export_icsrs, import_e2b
-from riskplan.cases.intake import IntakeContext, intake, intake_context, marked_synthetic
-from riskplan.cases.model import Icsr
-from riskplan.cases.reads import (
+from riskplan.cases import (
+    REJECTED,
+    SKIPPED,
+    E2bError,
+    Icsr,
+    IntakeContext,
+    Rejection,
+    StoreOutcome,
     VersionRecord,
+    case_history,
+    case_number,
+    export_icsrs,
     find_case_id,
+    import_e2b,
+    intake,
+    intake_context,
+    latest_icsrs,
+    link_cases,
     lock_case,
+    marked_synthetic,
+    record_assessment,
+    record_export,
+    record_rejected_import,
+    refuse_synthetic_export,
+    resolve_case_id,
     version_assessment,
     version_records,
 )
-from riskplan.cases.rejections import REJECTED, SKIPPED, record_rejected_import
-from riskplan.cases.store import (
-    StoreOutcome,
-    case_history,
-    case_number,
-    latest_icsrs,
-    link_cases,
-    record_export,
-    refuse_synthetic_export,
-    resolve_case_id,
-)
+from riskplan.cases import Assessment as Assessment
+from riskplan.cases import Causality as Causality
+from riskplan.cases import assessments as _assessments
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan.versions import latest_version_key, version_sha256
-from riskplan.store.audit import AuditEvent
-from riskplan.store.signatures import Signer
-from riskplan.terms.meddra import current_release
+from riskplan.plan import latest_version_key, version_sha256
+from riskplan.store import AuditEvent, Signer
+from riskplan.terms import current_release
 from riskplan.web.context import Conflict, WebContext
 
 

@@ -13,10 +13,19 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from riskplan.cases.case_view import case_view
-from riskplan.cases.codes import Outcome, Qualification, ReportType, Sex
-from riskplan.cases.hand_coding import CodingNotFound, HandCoded, code_by_hand, uncoded_reactions
-from riskplan.cases.store import get_case, list_cases
+from riskplan.cases import (
+    CodingNotFound,
+    HandCoded,
+    Outcome,
+    Qualification,
+    ReportType,
+    Sex,
+    case_view,
+    code_by_hand,
+    get_case,
+    list_cases,
+    uncoded_reactions,
+)
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.plan import current_plan
 from riskplan.web import case_ops
