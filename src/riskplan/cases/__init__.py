@@ -51,18 +51,26 @@ from riskplan.cases.model import (
     Substance,
 )
 from riskplan.cases.reads import (
+    CLINICAL_TRIAL,
+    NOT_AVAILABLE,
+    SOLICITED,
+    SPONTANEOUS,
     ReportableVersion,
     VersionRecord,
     case_ids_of_plan,
+    concerns_by_version,
     drugs_of_valid_versions,
     find_case,
     find_case_id,
+    is_synthetic_case,
     latest_versions,
     lock_case,
+    reactions_by_version,
     reactions_of_valid_versions,
     reportable_versions,
     version_assessment,
     version_records,
+    versions_at_dlp,
     worldwide_ids,
 )
 from riskplan.cases.rejections import REJECTED, SKIPPED, record_rejected_import
@@ -88,9 +96,13 @@ from riskplan.cases.tables import CaseConcernRow, CaseReactionRow, CaseRow, Case
 from riskplan.cases.worklist import CaseFilters, CaseSort, CaseState, case_page
 
 __all__ = [
+    "CLINICAL_TRIAL",
     "HL7",
+    "NOT_AVAILABLE",
     "REJECTED",
     "SKIPPED",
+    "SOLICITED",
+    "SPONTANEOUS",
     "XSI",
     "Assessment",
     "CaseConcernRow",
@@ -143,6 +155,7 @@ __all__ = [
     "cli_app",
     "code_by_hand",
     "concern_counts",
+    "concerns_by_version",
     "drugs_of_valid_versions",
     "element_path",
     "export_batches",
@@ -155,6 +168,7 @@ __all__ = [
     "intake",
     "intake_context",
     "is_significant",
+    "is_synthetic_case",
     "latest_icsrs",
     "latest_versions",
     "link_cases",
@@ -164,6 +178,7 @@ __all__ = [
     "marked_synthetic",
     "parse_untrusted",
     "print_case_view",
+    "reactions_by_version",
     "reactions_of_valid_versions",
     "read_message",
     "record_assessment",
@@ -181,5 +196,6 @@ __all__ = [
     "version_assessment",
     "version_icsrs",
     "version_records",
+    "versions_at_dlp",
     "worldwide_ids",
 ]

@@ -39,6 +39,7 @@ from riskplan.plan.model import (
     PatientCharacteristic,
     PatientCriterion,
     PharmacovigilanceStudy,
+    PlanPart,
     RiskManagementPlan,
     RoutineRiskMinimisation,
     SafetyConcern,
@@ -50,6 +51,7 @@ from riskplan.plan.model import (
 from riskplan.plan.render import ExportFormat, as_sentence, concern_heading, render_plan, routine_measure_lines
 from riskplan.plan.versions import (
     PlanVersion,
+    content_hash,
     get_version,
     latest_version,
     latest_version_key,
@@ -85,6 +87,7 @@ __all__ = [
     "PatientCriterion",
     "PharmacovigilanceStudy",
     "PlanDiff",
+    "PlanPart",
     "PlanVersion",
     "PositiveResult",
     "PregnancyStatusParameters",
@@ -107,6 +110,7 @@ __all__ = [
     "bundled_plan_names",
     "cli_app",
     "concern_heading",
+    "content_hash",
     "current_plan",
     "diff_plans",
     "get_version",
