@@ -35,6 +35,7 @@ from riskplan.cases.e2b import (
     read_message,
     schema_errors,
 )
+from riskplan.cases.exports import ExportFile, export_cases
 from riskplan.cases.facts import ReactionFacts
 from riskplan.cases.hand_coding import CodingNotFound, HandCoded, code_by_hand, uncoded_reactions
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context, marked_synthetic
@@ -120,6 +121,7 @@ __all__ = [
     "DrugReactionAssessment",
     "DrugRole",
     "E2bError",
+    "ExportFile",
     "ExportedBatch",
     "HandCoded",
     "Hl7Timestamp",
@@ -159,6 +161,7 @@ __all__ = [
     "drugs_of_valid_versions",
     "element_path",
     "export_batches",
+    "export_cases",
     "export_icsrs",
     "find_case",
     "find_case_id",

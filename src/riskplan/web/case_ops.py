@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,19 +20,16 @@ from riskplan.cases import (
     VersionRecord,
     case_history,
     case_number,
-    export_icsrs,
+    export_cases,
     find_case_id,
     import_e2b,
     intake,
     intake_context,
-    latest_icsrs,
     link_cases,
     lock_case,
     marked_synthetic,
     record_assessment,
-    record_export,
     record_rejected_import,
-    refuse_synthetic_export,
     resolve_case_id,
     version_assessment,
     version_records,
@@ -214,8 +210,6 @@ def export_batch(ctx: WebContext, refs: Sequence[str] | None, *, who: str) -> Ex
     What each authority is owed and what was sent are the submissions' records (the Submissions page,
     ``riskplan submission send``); an export never marks a case as sent."""
     now = ctx.now()
-    batch_id = f"RP-{now:%Y%m%d%H%M%S%f}"
-    file_name = f"{batch_id}.xml"
     if not refs:
         raise NotFoundError(
             "nothing to export: give the cases; the reports owed to each authority are sent with "
@@ -223,19 +217,15 @@ def export_batch(ctx: WebContext, refs: Sequence[str] | None, *, who: str) -> Ex
         )
 
     def work(session: Session) -> Exported:
-        chosen = latest_icsrs(session, refs)
-        refuse_synthetic_export(session, [c for c, _, _ in chosen], allowed=False)
-        data = export_icsrs(
-            [icsr for _, _, icsr in chosen],
-            batch_id=batch_id,
+        [file] = export_cases(
+            session,
+            refs,
             sender_id=ctx.settings.e2b_sender_id,
             receiver_id=ctx.settings.e2b_receiver_id,
-            created=now,
+            now=now,
+            who=who,
         )
-        digest = hashlib.sha256(data).hexdigest()
-        for case_id, version, _ in chosen:
-            record_export(session, case_id, version, batch_id=batch_id, file_name=file_name, sha256=digest, who=who)
-        return Exported(batch_id, file_name, data, [(c, v) for c, v, _ in chosen])
+        return Exported(file.batch_id, file.file_name, file.data, list(file.cases))
 
     return ctx.write(work)
 
