@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+# Alembic (with Mako and Pygments) is imported when a database is opened, not with the store: a command
+# that needs no database starts without it.
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import Engine
 
 
 def _package_root() -> Path:
@@ -32,6 +33,8 @@ def version_locations() -> tuple[Path, ...]:
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
+    from alembic.config import Config
+
     root = _package_root()
     cfg = Config()
     cfg.set_main_option("script_location", str(root / "store" / "migrations"))
@@ -44,12 +47,17 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Create or upgrade every table of every folder to the latest revision."""
+    from alembic import command
+
     cfg = alembic_config(engine)
     command.upgrade(cfg, "heads")
 
 
 def is_current(engine: Engine) -> bool:
     """Whether every revision of every branch is applied (dependencies between branches included)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     cfg = alembic_config(engine)
     script = ScriptDirectory.from_config(cfg)
     with engine.connect() as conn:
