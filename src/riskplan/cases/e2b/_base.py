@@ -23,7 +23,7 @@ from riskplan.cases.model import Icsr
 
 SCHEMA_ENV: Final = "RISKPLAN_E2B_SCHEMA"
 DEFAULT_SCHEMA: Final = (
-    Path(__file__).resolve().parents[3].parent
+    Path(__file__).resolve().parents[4].parent
     / "shared"
     / "standards"
     / "e2b_r3"
