@@ -20,13 +20,18 @@ from pathlib import Path
 
 import uvicorn
 
-from riskplan.cases.e2b_base import get_schema
-from riskplan.cases.e2b_export import export_icsrs
-from riskplan.cases.synth import synthesise_cases
-from riskplan.submissions.as2 import As2Partner, build_message, post, read_mdn
-from riskplan.submissions.as2_smime import load_key_pair
-from riskplan.submissions.gateway import create_app, message_key, prepare_gateway
-from riskplan.submissions.gateway_ack import acknowledge
+from riskplan.cases import export_icsrs, get_schema, synthesise_cases
+from riskplan.submissions import (
+    As2Partner,
+    acknowledge,
+    build_message,
+    create_app,
+    load_key_pair,
+    message_key,
+    post,
+    prepare_gateway,
+    read_mdn,
+)
 
 
 def small_files(count: int) -> list[bytes]:

@@ -20,10 +20,15 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from riskplan.store.audit import audit_row, insert_audit_rows
-from riskplan.store.audit_verify import verify_chain
-from riskplan.store.db import make_engine, normalise_url, session_scope
-from riskplan.store.migrate import upgrade
+from riskplan.store import (
+    audit_row,
+    insert_audit_rows,
+    make_engine,
+    normalise_url,
+    session_scope,
+    upgrade,
+    verify_chain,
+)
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 

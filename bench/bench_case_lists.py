@@ -12,8 +12,8 @@ import argparse
 import datetime as dt
 import time
 
-from riskplan.cases.worklist import CaseFilters, CaseSort, CaseState, case_page
-from riskplan.store.db import make_engine, session_scope
+from riskplan.cases import CaseFilters, CaseSort, CaseState, case_page
+from riskplan.store import make_engine, session_scope
 
 QUERIES: tuple[tuple[str, CaseFilters, CaseSort, int | None, int], ...] = (
     ("no filter, first page of 50", CaseFilters(), CaseSort.ID, 50, 0),

@@ -28,22 +28,25 @@ from rich.console import Console
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from riskplan.cases.case_view import CaseView, case_view
-from riskplan.cases.case_view_cli import print_case_view
-from riskplan.cases.codes import DrugRole, Outcome
-from riskplan.cases.intake import intake, intake_context
-from riskplan.cases.model import (
+from riskplan.cases import (
+    CaseView,
     Dosage,
     Drug,
     DrugReactionAssessment,
+    DrugRole,
     Hl7Timestamp,
     Icsr,
+    Outcome,
     Quantity,
     Reaction,
     RelatednessAssessment,
     Substance,
+    case_view,
+    intake,
+    intake_context,
+    print_case_view,
 )
-from riskplan.store.db import normalise_url, session_scope
+from riskplan.store import normalise_url, session_scope
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 VERBATIMS = ("pneumonia", "nasopharingitis", "headache", "neutropenia", "infusion related reaction", "pyrexia")

@@ -21,13 +21,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from riskplan.cases.intake import batches, intake, intake_context
-from riskplan.cases.model import Icsr
-from riskplan.cases.synth import synthesise_cases
-from riskplan.cases.tables import CaseRow, CaseVersionRow
-from riskplan.store.audit import AuditEvent
-from riskplan.store.db import make_engine, normalise_url, session_scope
-from riskplan.store.migrate import upgrade
+from riskplan.cases import CaseRow, CaseVersionRow, Icsr, batches, intake, intake_context, synthesise_cases
+from riskplan.store import AuditEvent, make_engine, normalise_url, session_scope, upgrade
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 

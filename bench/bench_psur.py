@@ -28,11 +28,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, Table, func, select
 
-from riskplan.cases.intake import intake_context
-from riskplan.cases.tables import CaseConcernRow, CaseReactionRow, CaseRow, CaseVersionRow
-from riskplan.plan.catalogue import load_plan
-from riskplan.store.db import make_engine, session_scope
-from riskplan.store.migrate import upgrade
+from riskplan.cases import CaseConcernRow, CaseReactionRow, CaseRow, CaseVersionRow, intake_context
+from riskplan.plan import load_plan
+from riskplan.store import make_engine, session_scope, upgrade
 
 START = dt.date(2025, 1, 1)
 DAYS = 730  # cases first received over two years
@@ -176,7 +174,7 @@ def generate(engine: Engine, cases: int, pad: int, seed: int = 1) -> dict[str, i
 
 def report(db: Path, out: Path, pdf: bool) -> None:
     """Run in a fresh process: the PSUR, then one JSON line with seconds and peak memory."""
-    from riskplan.reports.psur import peak_rss_mib, write_psur
+    from riskplan.reports import peak_rss_mib, write_psur
 
     engine = make_engine(f"sqlite:///{db}")
     started = time.perf_counter()

@@ -41,7 +41,7 @@ def _peak_gb() -> float:
 
 
 def _generate(n_reports: int, seed: int, path: str, queue: Any) -> None:
-    from riskplan.signals.synth import synthesise_spontaneous
+    from riskplan.signals import synthesise_spontaneous
 
     t0 = time.perf_counter()
     data = synthesise_spontaneous(n_reports, seed)
@@ -75,9 +75,7 @@ def _detect(path: str, truth: str, out: str, queue: Any) -> None:
     import duckdb
     import numpy as np
 
-    from riskplan.signals.disproportionality import detect
-    from riskplan.signals.sources import LongTableFile
-    from riskplan.signals.synth import read_truth
+    from riskplan.signals import LongTableFile, detect, read_truth
 
     con = duckdb.connect()
     before = _bare_count(con, path)
@@ -216,7 +214,7 @@ def synthetic(n_reports: int, seed: int, workdir: Path) -> None:
 def _caers_in_process(repeats: int, queue: Any) -> None:
     import duckdb
 
-    from riskplan.signals.disproportionality import detect
+    from riskplan.signals import detect
 
     times = []
     for i in range(repeats + 1):

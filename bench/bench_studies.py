@@ -18,15 +18,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from riskplan.plan.catalogue import load_plan
+from riskplan.plan import load_plan
+from riskplan.studies import (
+    ConceptSet,
+    OutcomeDefinition,
+    build_new_user_cohort,
+    drug_definition,
+    incidence,
+    open_cdm,
+    outcome_events,
+    outcome_from_concern,
+    plan_concomitant,
+    synthesise_omop,
+)
 from riskplan.studies import vocabulary as v
-from riskplan.studies.cdm import open_cdm
-from riskplan.studies.cohorts import build_new_user_cohort
-from riskplan.studies.concepts import ConceptSet
-from riskplan.studies.incidence import incidence
-from riskplan.studies.outcomes import OutcomeDefinition, outcome_events, outcome_from_concern
-from riskplan.studies.plan_studies import drug_definition, plan_concomitant
-from riskplan.studies.synth import synthesise_omop
 
 
 def peak_memory_gb() -> float:

@@ -36,16 +36,23 @@ from typing import TypeVar
 
 import uvicorn
 
-from riskplan.cases.e2b_base import get_schema
-from riskplan.cases.intake import batches, intake, intake_context
-from riskplan.cases.synth import synthesise_cases
+from riskplan.cases import batches, get_schema, intake, intake_context, synthesise_cases
 from riskplan.settings import GatewayConnection
-from riskplan.store.db import make_engine, session_scope
-from riskplan.store.migrate import upgrade
-from riskplan.submissions import compliance, destination_in_force, generate, list_submissions, owed_now
-from riskplan.submissions.as2_channel import As2Channel, as2_channel
-from riskplan.submissions.as2_sending import fetch_and_record_ack, send_batch
-from riskplan.submissions.gateway import Gateway, create_app, prepare_gateway
+from riskplan.store import make_engine, session_scope, upgrade
+from riskplan.submissions import (
+    As2Channel,
+    Gateway,
+    as2_channel,
+    compliance,
+    create_app,
+    destination_in_force,
+    fetch_and_record_ack,
+    generate,
+    list_submissions,
+    owed_now,
+    prepare_gateway,
+    send_batch,
+)
 
 T = TypeVar("T")
 DESTINATIONS = {"EU": "eu", "US": "fda", "UK": "ich"}  # destination → profile of its gateway

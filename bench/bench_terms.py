@@ -15,12 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from riskplan.store.db import make_engine, session_scope
-from riskplan.store.migrate import upgrade
-from riskplan.terms.coding import MeddraTerminology, code_verbatim
-from riskplan.terms.meddra import load_meddra
-from riskplan.terms.synthetic import write_synthetic_release
-from riskplan.terms.tables import MeddraLlt
+from riskplan.store import make_engine, session_scope, upgrade
+from riskplan.terms import MeddraLlt, MeddraTerminology, code_verbatim, load_meddra, write_synthetic_release
 
 
 def main() -> None:

@@ -38,13 +38,9 @@ import httpx
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from riskplan.cases.tables import CaseRow, CaseVersionRow
-from riskplan.store.audit import AuditEvent
-from riskplan.store.db import make_engine, normalise_url, session_scope
-from riskplan.store.migrate import upgrade
-from riskplan.web.auth import Auth
-from riskplan.web.config import WebSettings
-from riskplan.web.roles import Role
+from riskplan.cases import CaseRow, CaseVersionRow
+from riskplan.store import AuditEvent, make_engine, normalise_url, session_scope, upgrade
+from riskplan.web import Auth, Role, WebSettings
 
 POSTGRES = os.environ.get("RISKPLAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "benchmark password 2026"

@@ -24,7 +24,7 @@ from riskplan.cases.codes import DrugRole, Outcome
 from riskplan.cases.model import Drug, Hl7Timestamp, Reaction, Substance
 from riskplan.cases.tables import CausalityRow
 from riskplan.cli import app
-from riskplan.cli_support import database
+from riskplan.store import database
 from riskplan.errors import UserInputError
 from riskplan.store.db import session_scope
 from web_fixtures import exportable_icsr
@@ -222,7 +222,7 @@ HL7 = "{urn:hl7-org:v3}"
 def test_the_pairs_causality_is_exported_schema_valid_and_read_back(
     doctor: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from riskplan.cases.e2b_base import schema_path
+    from riskplan.cases.e2b import schema_path
 
     if not schema_path().is_file():
         pytest.skip("the ICH E2B(R3) schema set (../shared) is not here")
@@ -234,7 +234,7 @@ def test_the_pairs_causality_is_exported_schema_valid_and_read_back(
     assert exported.exit_code == 0, exported.output
     assert "validated against the ICH E2B(R3) schema" in _flat(exported.output)
     (batch,) = out.glob("*.xml")
-    from riskplan.cases.e2b_base import schema_errors
+    from riskplan.cases.e2b import schema_errors
 
     tree = etree.parse(str(batch))
     assert schema_errors(tree.getroot()) == []  # the ICH schema set, checked again here

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from case_factory import make_icsr
 from riskplan.cases.codes import ActionTaken, DrugRole, Outcome, Qualification, ReportType, Sex, StudyType
 from riskplan.cases.e2b import export_icsrs, import_e2b
-from riskplan.cases.e2b_rules import check_business_rules
+from riskplan.cases.e2b._rules import check_business_rules
 from riskplan.cases.model import Dosage, Hl7Timestamp, Icsr, Patient, Reaction
 from riskplan.cases.validity import assess_validity
 from riskplan.cases.worked_examples import ExampleKind, example_case_text

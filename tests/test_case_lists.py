@@ -22,8 +22,8 @@ from riskplan.cases.store import store_cases
 from riskplan.cases.tables import CaseVersionRow, SubmissionRow
 from riskplan.cases.worklist import CaseFilters, CaseSort, CaseState, case_page
 from riskplan.cli import app
-from riskplan.cli_support import database
 from riskplan.plan.catalogue import load_plan
+from riskplan.store import database
 from riskplan.store.db import session_scope
 from riskplan.terms.coding import OpenTermList
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from case_factory import make_icsr
 from riskplan.cases.codes import Outcome
 from riskplan.cases.e2b import E2bError, import_e2b
-from riskplan.cases.e2b_rules import intake_refusals
+from riskplan.cases.e2b._rules import intake_refusals
 from riskplan.cases.intake import intake_transaction
 from riskplan.cases.model import Hl7Timestamp, Icsr, Patient, Quantity, Reaction
 from riskplan.cases.tables import CaseRow, CaseVersionRow

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,8 @@ def test_a_full_disk_is_said_plainly(cli_env: Path, monkeypatch: pytest.MonkeyPa
     def disk_full(*_args: Any, **_kwargs: Any) -> Any:
         raise OperationalError("INSERT INTO icsr_case ...", {}, sqlite3.OperationalError("database or disk is full"))
 
-    monkeypatch.setattr("riskplan.cases.intake.intake", disk_full)
+    # the module, not the package's attribute: riskplan.cases exports the function ``intake`` under that name
+    monkeypatch.setattr(sys.modules["riskplan.cases.intake"], "intake", disk_full)
     case = cli_env / "case.json"
     case.write_text(make_icsr().model_dump_json())
     result = runner.invoke(app, ["case", "new", str(case)], env=WIDE)

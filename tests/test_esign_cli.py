@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from case_factory import make_icsr
 from riskplan.cli import app
-from riskplan.cli_support import database
 from riskplan.settings import get_settings
+from riskplan.store import database
 from riskplan.store.audit import AuditEvent
 from riskplan.store.db import session_scope
 from riskplan.store.signatures import ElectronicSignatureRow

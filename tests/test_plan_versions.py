@@ -86,12 +86,10 @@ def test_migrations_match_the_table_models(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from riskplan.store.db import Base
-    from riskplan.store.migrate import import_table_modules
+    from riskplan.schema import metadata
 
-    import_table_modules()
     with engine.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        differences = compare_metadata(MigrationContext.configure(conn), metadata())
     assert differences == []
 
 

@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from conftest import shared_file
-from riskplan.cases.e2b_base import DEFAULT_SCHEMA, schema_path
+from riskplan.cases.e2b._base import DEFAULT_SCHEMA, schema_path
 from riskplan.standards import E2B_R3_ACK_SCHEMA, E2B_R3_ICSR_SCHEMA, E2B_R3_NOTICE, E2B_R3_SCHEMA_DIR
 
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from riskplan.cases.e2b_base import get_schema
+from riskplan.cases.e2b._base import get_schema
 from riskplan.cases.processing import CaseProcessor
 from riskplan.cases.store import store_cases
 from riskplan.cli import app

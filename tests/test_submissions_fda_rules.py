@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from conftest import shared_file
 from riskplan.cases.codes import NullFlavor
-from riskplan.cases.e2b_import import parse_untrusted, read_message
+from riskplan.cases.e2b import parse_untrusted, read_message
 from riskplan.cases.model import Icsr, RegionalElement
 from riskplan.cli import app
 from riskplan.settings import get_settings

@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 from typer.testing import CliRunner
 
-from riskplan.cases.e2b_base import get_schema, schema_path
+from riskplan.cases.e2b._base import get_schema, schema_path
 from riskplan.cli import build_app
 from riskplan.submissions.as2 import (
     As2DeliveryError,

@@ -10,8 +10,8 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from riskplan.cli_support import database
 from riskplan.settings import get_settings
+from riskplan.store import database
 from riskplan.store.audit import AuditEvent
 from riskplan.store.db import make_engine, session_scope
 from riskplan.web.cli import serve, user_app

@@ -105,7 +105,7 @@ def test_case_processor_enters_a_case_sees_it_counted_and_exports_it(tmp_path: P
             with page.expect_download() as download_info:
                 page.get_by_test_id("export-e2b").click()
             download = download_info.value
-            assert re.fullmatch(r"RP-\d+\.xml", download.suggested_filename)
+            assert re.fullmatch(r"RP-\d+-[0-9A-F]{6}\.xml", download.suggested_filename)
             saved = ARTIFACTS / "exported.xml"
             download.save_as(str(saved))
             exported = import_e2b(saved.read_bytes())

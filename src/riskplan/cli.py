@@ -2,39 +2,103 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from riskplan import __version__
-from riskplan.cli_support import console, current_user, database, open_engine, user_errors
+from riskplan.cli_support import console, current_user
 from riskplan.errors import UserInputError
 from riskplan.settings import get_settings
+from riskplan.store import database, open_engine, user_errors
 
-# Groups: (name, module, Typer attribute). Each module is imported only when its group is run, so a
-# command starts without loading every folder's dependencies.
-GROUPS: tuple[tuple[str, str, str], ...] = (
-    ("plan", "riskplan.plan.cli", "app"),
-    ("terms", "riskplan.terms.cli", "app"),
-    ("case", "riskplan.cases.cli", "app"),
-    ("submission", "riskplan.submissions.cli", "app"),
-    ("signal", "riskplan.signals.cli", "app"),
-    ("study", "riskplan.studies.cli", "app"),
-    ("check", "riskplan.minimisation.cli", "app"),
-    ("report", "riskplan.reports.cli", "app"),
-    ("user", "riskplan.web.cli", "user_app"),
-    ("gateway", "riskplan.submissions.gateway_cli", "app"),
-    ("audit", "riskplan.store.cli", "app"),
+# The command groups, in --help order. Each group's module is imported only when that group is run
+# (:func:`_group`), so a command starts without loading every folder's dependencies.
+GROUPS: tuple[str, ...] = (
+    "plan",
+    "terms",
+    "case",
+    "submission",
+    "signal",
+    "study",
+    "check",
+    "report",
+    "user",
+    "gateway",
+    "audit",
 )
-# ``riskplan synth <kind>``: (command, module, function).
-SYNTH_COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("cases", "riskplan.cases.cli", "synth_cases"),
-    ("spontaneous", "riskplan.signals.cli", "synth_spontaneous_command"),
-    ("omop", "riskplan.studies.cli", "synth_omop"),
-)
+# ``riskplan synth <kind>`` (:func:`_synth_command`).
+SYNTH_COMMANDS: tuple[str, ...] = ("cases", "spontaneous", "omop")
+
+
+def _group(name: str) -> typer.Typer:
+    """The Typer app of one group, from its folder's public surface (imported here, when it is run)."""
+    if name == "plan":
+        from riskplan.plan import cli_app as plan_app
+
+        return plan_app
+    if name == "terms":
+        from riskplan.terms import cli_app as terms_app
+
+        return terms_app
+    if name == "case":
+        from riskplan.cases import cli_app as case_app
+
+        return case_app
+    if name == "submission":
+        from riskplan.submissions import cli_app as submission_app
+
+        return submission_app
+    if name == "signal":
+        from riskplan.signals import cli_app as signal_app
+
+        return signal_app
+    if name == "study":
+        from riskplan.studies import cli_app as study_app
+
+        return study_app
+    if name == "check":
+        from riskplan.minimisation import cli_app as check_app
+
+        return check_app
+    if name == "report":
+        from riskplan.reports import cli_app as report_app
+
+        return report_app
+    if name == "user":
+        from riskplan.web import user_app
+
+        return user_app
+    if name == "gateway":
+        from riskplan.submissions import gateway_app
+
+        return gateway_app
+    if name == "audit":
+        from riskplan.store import cli_app as audit_app
+
+        return audit_app
+    raise ValueError(f"unknown command group {name!r}")
+
+
+def _synth_command(command: str) -> Callable[..., None]:
+    """The command behind ``riskplan synth <command>``, imported when it is run."""
+    if command == "cases":
+        from riskplan.cases import synth_cases
+
+        return synth_cases
+    if command == "spontaneous":
+        from riskplan.signals import synth_spontaneous_command
+
+        return synth_spontaneous_command
+    if command == "omop":
+        from riskplan.studies import synth_omop
+
+        return synth_omop
+    raise ValueError(f"unknown synth command {command!r}")
+
 
 db_app = typer.Typer(help="The database: create and upgrade its tables.", no_args_is_help=True)
 
@@ -54,24 +118,24 @@ def build_app(only: str | None = None) -> typer.Typer:
     root.command(epilog=epilog)(serve)
     _name_database_in_help(db_app, epilog)
     root.add_typer(db_app, name="db")
-    for name, module, attr in GROUPS:
+    for name in GROUPS:
         if only is None or only == name:
-            group = getattr(importlib.import_module(module), attr)
+            group = _group(name)
             if name == "plan":
                 _add_plan_summary(group)
             if name == "case":
                 _add_case_due(group)
                 _add_case_work(group)
             if name == "study":
-                _keep_study_runs(group)
+                _add_study_run(group)
             _name_database_in_help(group, epilog)
             root.add_typer(group, name=name)
         else:
             root.add_typer(typer.Typer(help=_GROUP_HELP.get(name, "")), name=name)
     synth = typer.Typer(help="Synthetic data for demos, tests and benchmarks (seeded).", no_args_is_help=True)
     if only is None or only == "synth":
-        for command, module, function in SYNTH_COMMANDS:
-            synth.command(command, epilog=epilog)(getattr(importlib.import_module(module), function))
+        for command in SYNTH_COMMANDS:
+            synth.command(command, epilog=epilog)(_synth_command(command))
     root.add_typer(synth, name="synth")
     return root
 
@@ -83,7 +147,7 @@ def database_epilog() -> str:
     """The line every command's --help ends with: which database the commands use (password hidden)."""
     try:
         from riskplan.settings import Settings
-        from riskplan.store.faults import shown_url
+        from riskplan.store import shown_url
 
         url = shown_url(Settings().database_url)
     except Exception as exc:  # bad settings are reported, with the database, when a command opens it
@@ -103,7 +167,19 @@ def _name_database_in_help(group: typer.Typer, epilog: str) -> None:
 def _add_plan_summary(plan_app: typer.Typer) -> None:
     """``riskplan plan summary``: the plan renders its public summary through ``reports`` (data flows one way)."""
     if not any(c.name == "summary" for c in plan_app.registered_commands):
-        plan_app.command("summary")(importlib.import_module("riskplan.reports.cli").plan_summary)
+        from riskplan.reports import plan_summary_command
+
+        plan_app.command("summary")(plan_summary_command)
+
+
+def _add_study_run(study_app: typer.Typer) -> None:
+    """``riskplan study run``: a whole study and its report, written by ``reports`` (above ``studies``), and
+    the run kept in the database by ``web`` (which owns the study-run tables), so the web app's Studies
+    page lists runs from the command line too."""
+    if not any(c.name == "run" for c in study_app.registered_commands):
+        from riskplan.web import study_run_command
+
+        study_app.command("run")(study_run_command)
 
 
 def _add_case_due(case_app: typer.Typer) -> None:
@@ -113,7 +189,8 @@ def _add_case_due(case_app: typer.Typer) -> None:
     what is owed and sent, the submissions' obligations and records.
     """
     if not any(c.name == "due" for c in case_app.registered_commands):
-        due = importlib.import_module("riskplan.submissions.cli").due
+        from riskplan.submissions import due_command as due
+
         case_app.command("due", help="Reports owed to each destination (the same as `riskplan submission due`).")(due)
 
 
@@ -122,18 +199,13 @@ def _add_case_work(case_app: typer.Typer) -> None:
     (submissions), so the front end adds them, as for ``case due``."""
     names = {c.name for c in case_app.registered_commands}
     if "assign" not in names:
-        case_app.command("assign")(importlib.import_module("riskplan.cases.assign_cli").assign)
+        from riskplan.cases import assign_command
+
+        case_app.command("assign")(assign_command)
     if "queue" not in names:
-        case_app.command("queue")(importlib.import_module("riskplan.submissions.queue_cli").queue)
+        from riskplan.submissions import queue_command
 
-
-def _keep_study_runs(study_app: typer.Typer) -> None:
-    """``riskplan study run`` also keeps the run in the database (``web/`` owns the study-run tables), so
-    the web app's Studies page lists runs from the command line too."""
-    wrapper = importlib.import_module("riskplan.web.study_cli").study_run
-    for info in study_app.registered_commands:
-        if info.name == "run" and info.callback is not wrapper:
-            info.callback = wrapper
+        case_app.command("queue")(queue_command)
 
 
 _GROUP_HELP = {
@@ -171,10 +243,7 @@ def db_status() -> None:
     from sqlalchemy.engine import make_url
 
     from riskplan.settings import config_file, data_dir
-    from riskplan.store.audit import audit_head
-    from riskplan.store.db import session_scope
-    from riskplan.store.faults import shown_url
-    from riskplan.store.migrate import branch_states, is_current
+    from riskplan.store import audit_head, branch_states, is_current, session_scope, shown_url
 
     url = get_settings().database_url
     found = config_file()
@@ -208,8 +277,7 @@ def db_backup(
 ) -> None:
     """Back up the whole database while it is in use: SQLite's online backup API (the backup is a SQLite
     file) or PostgreSQL's pg_dump custom format (pg_dump on PATH, at least the server's version)."""
-    from riskplan.store.backup import backup
-    from riskplan.store.faults import shown_url
+    from riskplan.store import backup, shown_url
 
     url = get_settings().database_url
     done = backup(url, out, force=force)
@@ -225,8 +293,7 @@ def db_restore(
 ) -> None:
     """Replace the configured database by a backup, then migrate it to the latest schema (a backup from an
     older riskplan is upgraded). A database that holds data is replaced only with --force."""
-    from riskplan.store.backup import restore
-    from riskplan.store.faults import shown_url
+    from riskplan.store import restore, shown_url
 
     url = get_settings().database_url
     done = restore(url, file, force=force)
@@ -258,7 +325,7 @@ def demo(
     changes real work.
     """
     from riskplan.demo import STEPS, DemoContext, demo_settings, run_demo
-    from riskplan.store.faults import shown_url
+    from riskplan.store import shown_url
 
     names = [n for n, _ in STEPS]
     chosen = None
@@ -289,7 +356,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the web application (pages and JSON API) on the configured database."""
-    from riskplan.web.cli import serve as run
+    from riskplan.web import serve as run
 
     run(host=host, port=port, workers=workers)
 
@@ -319,7 +386,7 @@ def main() -> None:
         console.print(f"riskplan {__version__}")
         return
     group = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else None
-    known = {name for name, _, _ in GROUPS} | {"synth"}
+    known = {*GROUPS, "synth"}
     build_app(only=group if group in known else None)()
 
 

@@ -1,27 +1,18 @@
-"""What every command-line group shares: the console, the database, and user-error handling."""
+"""What every command-line group shares: the console, error lines, the user and the signer options.
+
+The database side (opening and migrating it, turning its faults and a user's bad input into one line
+and exit code 2) is the store's: :mod:`riskplan.store.commands`; the plan a ``--plan`` option names is
+the plan's: :func:`riskplan.plan.plan_in_force`.
+"""
 
 from __future__ import annotations
 
-import functools
-import re
-import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
 from rich.console import Console
-from rich.markup import escape
 
-from riskplan.errors import EXIT_STEP_FAILED, StepFailedError, UserInputError
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from riskplan.plan import CurrentPlan
-    from riskplan.store.signatures import Signer
+from riskplan.errors import UserInputError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,8 +32,6 @@ console: Any = _CurrentConsole()
 err_console: Any = _CurrentConsole(stderr=True)
 
 EXIT_USER_ERROR = 2
-#: The URL of the database the running command opened (for the one-line message of a database fault).
-_opened: list[str] = []
 
 
 def fail(message: str) -> typer.Exit:
@@ -51,98 +40,10 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USER_ERROR)
 
 
-def user_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn a user's bad input into a clear message and exit code 2, not a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        _opened.clear()
-        try:
-            return func(*args, **kwargs)
-        except UserInputError as exc:
-            raise fail(escape(str(exc))) from None  # a message may hold brackets: [gateway.EU], [0]
-        except ValidationError as exc:
-            raise fail(escape(str(exc))) from None
-        except StepFailedError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
-            raise typer.Exit(EXIT_STEP_FAILED) from None
-        except SettingsError as exc:  # e.g. RISKPLAN_E2B_RECEIVER_IDS that is not JSON
-            raise fail(escape(f"{exc} (settings: riskplan.toml or the RISKPLAN_... environment variables)")) from None
-        except Exception as exc:
-            from riskplan.store.faults import database_fault, is_database_error
-
-            if not is_database_error(exc):
-                raise
-            fault = database_fault(exc, _opened[-1] if _opened else _configured_url())
-            err_console.print(f"[bold red]error:[/] {fault.message()}", markup=True, soft_wrap=True)
-            raise typer.Exit(fault.exit_code) from None
-
-    return wrapper
-
-
-def _configured_url() -> str:
-    from riskplan.settings import get_settings
-
-    return get_settings().database_url
-
-
-def database(url: str | None = None) -> Engine:
-    """The configured database (or ``url``), migrated to the latest revision of every folder.
-
-    The first statement that writes data prints the database on standard error ("database: URL", password
-    hidden), so a user always sees which database a change went to; standard output stays clean for JSON.
-    A fault (bad URL, unknown driver, unreachable server, full disk, read-only file, a folder that cannot
-    be made) ends the command with one line naming the database, through :func:`user_errors`.
-
-    SQLAlchemy, Alembic and the settings are imported here, so commands that need no database (such as
-    ``signal detect`` on a file) start without them.
-    """
-    from riskplan.store.migrate import upgrade
-
-    engine = open_engine(url or _configured_url())
-    upgrade(engine)
-    _announce_writes(engine)  # after the migrations: a read on a new database keeps its output clean
-    return engine
-
-
-def open_engine(url: str) -> Engine:
-    """An engine for ``url`` (not migrated); a SQLite folder that cannot be made ends the command."""
-    from riskplan.store.db import make_engine
-    from riskplan.store.faults import folder_fault
-
-    _opened.append(url)
-    try:
-        return make_engine(url)
-    except OSError as exc:
-        fault = folder_fault(exc, url)
-        err_console.print(f"[bold red]error:[/] {fault.message()}", markup=True, soft_wrap=True)
-        raise typer.Exit(fault.exit_code) from None
-
-
-def _announce_writes(engine: Engine) -> None:
-    """Print "database: URL" on standard error before the first statement that changes ``engine``."""
-    from sqlalchemy import event
-
-    from riskplan.store.faults import shown_url
-
-    shown = shown_url(engine.url)
-    announced: list[bool] = []
-
-    def before_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not announced and (_WRITES.match(statement) or "nextval(" in statement):
-            announced.append(True)
-            err_console.print(f"[dim]database: {shown}[/]", markup=True, soft_wrap=True)
-
-    event.listen(engine, "before_cursor_execute", before_execute)
-
-
-_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|COPY)\b", re.IGNORECASE)
-
-
 def current_user() -> str:
     """Who is recorded for a routine command-line change (``RISKPLAN_USER``, else the login name).
 
-    It labels changes only; it never signs (see :func:`verified_signer`). A blank name is refused.
+    It labels changes only; it never signs (see :func:`riskplan.store.verified_signer`). A blank name is refused.
     """
     from riskplan.settings import get_settings
 
@@ -166,50 +67,3 @@ PasswordStdinOption = Annotated[
     bool,
     typer.Option("--password-stdin", help="Read the signer's password from the first line of standard input"),
 ]
-
-
-def verified_signer(engine: Engine, signer: str | None, password_stdin: bool) -> Signer:
-    """The signer of an electronic signature, by their own user name and password given now
-    (21 CFR 11.200(a)(1)): ``--signer`` or a prompt, then the password from standard input or a hidden
-    prompt. A wrong password is refused (exit 2), audited and counted towards the account's lock-out."""
-    from riskplan.store.accounts import AccountSettings
-    from riskplan.store.signatures import verify_signer
-
-    if signer is None:
-        if password_stdin:
-            raise UserInputError(
-                "--password-stdin needs --signer NAME: an electronic signature is executed with the "
-                "signer's own user name and password (RISKPLAN_USER never signs)"
-            )
-        try:
-            signer = str(typer.prompt("Signer (your riskplan user name)"))
-        except typer.Abort:
-            raise UserInputError("no signer given: give your riskplan user name (--signer NAME)") from None
-    name = signer.strip()
-    if not name:
-        raise UserInputError("the signer's user name is empty or blank: give your riskplan user name (--signer)")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            raise UserInputError("no password on standard input")
-    else:
-        try:
-            password = str(typer.prompt(f"Password of {name}", hide_input=True))
-        except typer.Abort:
-            raise UserInputError(f"no password given for {name}: nothing was signed") from None
-    return verify_signer(engine, name, password, settings=AccountSettings())
-
-
-def plan_in_force(name_or_path: str | None) -> CurrentPlan:
-    """The plan a ``--plan`` option names: a plan file (.yaml/.json) as it is; a plan name (default: the
-    configured plan, ``RISKPLAN_DEFAULT_PLAN``) its current plan (:func:`riskplan.plan.current_plan`: the
-    latest approved stored version, else the latest stored, else the bundled file)."""
-    from riskplan.plan import current_plan, plan_from_file
-    from riskplan.settings import get_settings
-    from riskplan.store.db import session_scope
-
-    ref = name_or_path or get_settings().default_plan
-    if Path(ref).suffix:
-        return plan_from_file(Path(ref))
-    with session_scope(database()) as session:
-        return current_plan(session, ref)

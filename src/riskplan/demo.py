@@ -24,17 +24,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from riskplan.errors import UserInputError
-from riskplan.plan import current_plan
-from riskplan.plan.catalogue import load_plan
-from riskplan.plan.model import RiskManagementPlan
-from riskplan.plan.render import ExportFormat, render_plan
-from riskplan.plan.versions import record_plan
+from riskplan.plan import ExportFormat, RiskManagementPlan, current_plan, load_plan, record_plan, render_plan
 from riskplan.settings import Settings, absolute_database_url, data_dir
-from riskplan.store.db import session_scope
+from riskplan.store import session_scope
 
 if TYPE_CHECKING:
-    from riskplan.submissions import DestinationInForce
-    from riskplan.submissions.as2_channel import As2Channel
+    from riskplan.submissions import As2Channel, DestinationInForce
 
 
 @dataclass
@@ -111,9 +106,7 @@ def step_cases(ctx: DemoContext) -> None:
 
     from rich.table import Table
 
-    from riskplan.cases.intake import intake, intake_context
-    from riskplan.cases.store import concern_counts, list_cases
-    from riskplan.cases.synth import synthesise_cases
+    from riskplan.cases import concern_counts, intake, intake_context, list_cases, synthesise_cases
 
     plan = ctx.plan or _plan_in_force(ctx)
     icsrs = synthesise_cases(DEMO_CASES, seed=DEMO_SEED)
@@ -166,11 +159,10 @@ def step_studies(ctx: DemoContext) -> None:
     """Run the plan's four studies on a seeded synthetic NMOSD population (OMOP CDM) and write reports."""
     import time
 
-    from riskplan.reports.study_report import write_study_report
-    from riskplan.store.audit import audited_transaction, utcnow
-    from riskplan.studies import open_cdm, synthesise_omop
-    from riskplan.studies.plan_studies import run_plan_study
-    from riskplan.web.study_ops import record_run
+    from riskplan.reports import write_study_report
+    from riskplan.store import audited_transaction, utcnow
+    from riskplan.studies import open_cdm, run_plan_study, synthesise_omop
+    from riskplan.web import record_study_run
 
     plan = ctx.plan or _plan_in_force(ctx)
     cdm_dir = ctx.out_dir / "cdm"
@@ -185,7 +177,7 @@ def step_studies(ctx: DemoContext) -> None:
         files = write_study_report(run, ctx.out_dir / "studies")
         reports = {"html": files.html.read_bytes()} | ({"pdf": files.pdf.read_bytes()} if files.pdf else {})
         with audited_transaction(ctx.engine) as session:  # the web app's Studies page lists the run
-            record_run(
+            record_study_run(
                 session,
                 plan_name=plan.name,
                 study_id=study.id,
@@ -206,9 +198,7 @@ def step_studies(ctx: DemoContext) -> None:
 
 def step_minimisation(ctx: DemoContext) -> None:
     """The demo patient's pre-infusion checklist for their latest infusion, and their patient card (PDF)."""
-    from riskplan.minimisation.card import write_patient_card
-    from riskplan.minimisation.checklist import evaluate_infusion
-    from riskplan.minimisation.record import demo_patient_record
+    from riskplan.minimisation import demo_patient_record, evaluate_infusion, write_patient_card
 
     plan = ctx.plan or _plan_in_force(ctx)
     record = demo_patient_record()
@@ -233,7 +223,7 @@ PSUR_TO = dt.date(2026, 10, 31)  # data lock point
 
 def step_psur(ctx: DemoContext) -> None:
     """The PSUR/PBRER for the demo interval from the stored cases, signals and the synthetic CDM's exposure."""
-    from riskplan.reports.psur import write_psur
+    from riskplan.reports import write_psur
 
     plan = ctx.plan or _plan_in_force(ctx)
     cdm_dir = ctx.out_dir / "cdm"
@@ -256,9 +246,7 @@ DEMO_PASSWORD = "riskplan-demo"  # demo database only
 
 def step_web(ctx: DemoContext) -> None:
     """Demo logins for the web application, and how to start it."""
-    from riskplan.web.auth import Auth, usernames
-    from riskplan.web.config import WebSettings
-    from riskplan.web.roles import parse_role
+    from riskplan.web import Auth, WebSettings, parse_role, usernames
 
     auth = Auth(ctx.engine, WebSettings())
     with session_scope(ctx.engine) as session:
@@ -266,7 +254,7 @@ def step_web(ctx: DemoContext) -> None:
         for name, role in DEMO_USERS:
             if name not in existing:
                 auth.add_user(session, name, parse_role(role), DEMO_PASSWORD, who=ctx.settings.user)
-    from riskplan.store.faults import shown_url
+    from riskplan.store import shown_url
 
     ctx.console.print(
         f"web application on the demo database: run `RISKPLAN_DATABASE_URL={shown_url(ctx.settings.database_url)} "
@@ -416,12 +404,9 @@ def _send_over_as2(
     rejected). Returns the reports accepted and rejected."""
     from contextlib import ExitStack
 
-    from riskplan.cases.e2b_base import get_schema
+    from riskplan.cases import get_schema
     from riskplan.settings import GatewayConnection
-    from riskplan.submissions.as2_channel import as2_channel
-    from riskplan.submissions.as2_sending import fetch_and_record_ack, send_batch
-    from riskplan.submissions.gateway import message_key
-    from riskplan.submissions.gateway_local import gateway_in_thread
+    from riskplan.submissions import as2_channel, fetch_and_record_ack, gateway_in_thread, message_key, send_batch
 
     who = ctx.settings.user
     accepted = rejected = 0
@@ -470,7 +455,7 @@ def _send_over_as2(
 
 def step_signals(ctx: DemoContext) -> None:
     """Disproportionality over the demo cases plus a synthetic spontaneous database; signals recorded."""
-    from riskplan.signals.demo import step_signals as run
+    from riskplan.signals import step_signals as run
 
     run(ctx)
 
@@ -491,7 +476,7 @@ STEPS: list[tuple[str, Step]] = [
 def run_demo(ctx: DemoContext, steps: list[tuple[str, Step]] | None = None) -> list[tuple[str, Path]]:
     """Run the steps; refused before anything is written when the database holds real cases, or (a database
     other than the demo's own) any other real work."""
-    from riskplan.cases.store import refuse_synthetic_beside_real_cases
+    from riskplan.cases import refuse_synthetic_beside_real_cases
 
     with session_scope(ctx.engine) as session:
         refuse_synthetic_beside_real_cases(session)
@@ -513,9 +498,9 @@ def refuse_real_work(session: Session) -> None:
     """
     from sqlalchemy import func, select
 
-    from riskplan.plan.versions import list_versions
-    from riskplan.store.signatures import ElectronicSignatureRow
-    from riskplan.web.auth import usernames
+    from riskplan.plan import list_versions
+    from riskplan.store import ElectronicSignatureRow
+    from riskplan.web import usernames
 
     found: list[str] = []
     versions = [v for v in list_versions(session) if v.reason != DEMO_REASON]

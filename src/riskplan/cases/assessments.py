@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 from riskplan.cases.store import ENTITY, case_number
 from riskplan.cases.tables import CaseAssessmentRow, CaseRow, CaseVersionRow
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.store.audit import record_change, utcnow
-from riskplan.store.signatures import Signature, SignatureMeaning, Signer, require_role, sign, signatures
+from riskplan.store import Signature, SignatureMeaning, Signer, record_change, require_role, sign, signatures, utcnow
 
 SIGNED_RECORD = "case assessment"
 ASSESSOR_ROLES = ("safety_physician", "qppv")

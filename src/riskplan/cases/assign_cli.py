@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 
 from riskplan.cases.assignment import assign_case
-from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.cli_support import console, current_user
 from riskplan.errors import UserInputError
-from riskplan.store.retry import write_transaction
+from riskplan.store import database, user_errors, write_transaction
 
 
 @user_errors

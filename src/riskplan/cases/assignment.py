@@ -16,8 +16,7 @@ from riskplan.cases.reads import lock_case
 from riskplan.cases.store import ENTITY, case_number, resolve_case_id
 from riskplan.cases.tables import CaseRow
 from riskplan.errors import UserInputError
-from riskplan.store.accounts import UserAccount
-from riskplan.store.audit import record_change
+from riskplan.store import UserAccount, record_change
 
 __all__ = ["Assignment", "UnknownAssignee", "assign_case", "assignable_users", "assignee_of"]
 

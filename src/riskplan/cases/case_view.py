@@ -25,8 +25,7 @@ from sqlalchemy.orm import Session
 from riskplan.cases.causality import case_level_assessments
 from riskplan.cases.causality_view import CausalityView, causality_table
 from riskplan.cases.codes import NullFlavor, Severity
-from riskplan.cases.e2b_base import RuleViolation
-from riskplan.cases.e2b_rules import check_business_rules
+from riskplan.cases.e2b import RuleViolation, check_business_rules
 from riskplan.cases.hand_coding import parse_suggestions
 from riskplan.cases.model import (
     DiagnosticTest,

@@ -41,8 +41,7 @@ from riskplan.cases.model import Drug, Icsr, Reaction
 from riskplan.cases.store import ENTITY, case_number
 from riskplan.cases.tables import CaseAssessmentRow, CaseRow, CaseVersionRow, CausalityRow
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.store.audit import record_change, utcnow
-from riskplan.store.signatures import Signature, SignatureMeaning, Signer, require_role, sign, signatures
+from riskplan.store import Signature, SignatureMeaning, Signer, record_change, require_role, sign, signatures, utcnow
 
 SIGNED_RECORD = "causality assessment"
 DEFAULT_SOURCE = "Marketing authorisation holder"  # G.k.9.i.2.r.1 when the assessor gives none

@@ -6,10 +6,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -41,27 +39,15 @@ from riskplan.cases.store import (
     get_case,
     latest_icsrs,
     link_cases,
-    record_export,
     refuse_synthetic_beside_real_cases,
-    refuse_synthetic_export,
     resolve_case_id,
 )
 from riskplan.cases.worked_examples import ExampleKind, example_case_text
 from riskplan.cases.worklist import CaseFilters, CasePage, CaseSort, CaseState, case_page
-from riskplan.cli_support import (
-    EXIT_USER_ERROR,
-    PasswordStdinOption,
-    SignerOption,
-    console,
-    current_user,
-    database,
-    user_errors,
-    verified_signer,
-)
+from riskplan.cli_support import EXIT_USER_ERROR, PasswordStdinOption, SignerOption, console, current_user
 from riskplan.errors import UserInputError, validation_problems
 from riskplan.settings import get_settings
-from riskplan.store.db import session_scope
-from riskplan.store.retry import write_transaction
+from riskplan.store import database, session_scope, user_errors, verified_signer, write_transaction
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -224,7 +210,8 @@ def export(
     A batch larger than the import limit (setting ``e2b_max_file_bytes``) is split into several files.
     Synthetic cases (riskplan synth, the demo) are refused unless --allow-synthetic is given.
     """
-    from riskplan.cases.e2b import E2bError, export_batches
+    from riskplan.cases.e2b import E2bError
+    from riskplan.cases.exports import export_cases
 
     if not ids:
         raise UserInputError(
@@ -232,43 +219,27 @@ def export(
             "by `riskplan submission due` and sent by `riskplan submission send`"
         )
     settings = get_settings()
-    now = dt.datetime.now(dt.UTC)
-    # microseconds and a random part: two exports, even from two processes in one second, never share an id
-    batch_id = f"RP-{now:%Y%m%d%H%M%S%f}-{secrets.token_hex(3).upper()}"
     engine = database()
     with session_scope(engine) as session:
-        chosen = latest_icsrs(session, ids, with_causality=True)
-        if refuse_synthetic_export(session, [c for c, _, _ in chosen], allowed=allow_synthetic):
-            batch_id = batch_id.replace("RP-", "RP-SYNTHETIC-", 1)
         try:
-            files = export_batches(
-                [i for _, _, i in chosen],
-                batch_id=batch_id,
+            files = export_cases(
+                session,
+                ids,
                 sender_id=settings.e2b_sender_id,
                 receiver_id=settings.e2b_receiver_id,
-                created=now,
+                now=dt.datetime.now(dt.UTC),
+                who=current_user(),
                 max_bytes=settings.e2b_max_file_bytes,
+                allow_synthetic=allow_synthetic,
             )
         except E2bError as exc:
             raise UserInputError(f"export refused, nothing written:\n{exc}") from None
         e2b.mkdir(parents=True, exist_ok=True)
         for batch in files:
-            target = e2b / f"{batch.batch_id}.xml"
+            target = e2b / batch.file_name
             target.write_bytes(batch.data)
-            digest = hashlib.sha256(batch.data).hexdigest()
-            for index in batch.indexes:
-                case_id, version, _ = chosen[index]
-                record_export(
-                    session,
-                    case_id,
-                    version,
-                    batch_id=batch.batch_id,
-                    file_name=target.name,
-                    sha256=digest,
-                    who=current_user(),
-                )
             console.print(
-                f"wrote {target}: {len(batch.indexes)} case(s), {len(batch.data):,} bytes, "
+                f"wrote {target}: {len(batch.cases)} case(s), {len(batch.data):,} bytes, "
                 "validated against the ICH E2B(R3) schema (a manual export: not recorded as a submission)"
             )
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from riskplan.cases.facts import CaseFacts, LabFacts
-from riskplan.plan.model import (
+from riskplan.plan import (
     ConcernDefinition,
     LabCriterion,
     PatientCharacteristic,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from riskplan.cases.store import case_number
 from riskplan.cases.tables import CaseDraftRow
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.store.audit import record_change, utcnow
+from riskplan.store import record_change, utcnow
 
 __all__ = [
     "DRAFT_ENTITY",

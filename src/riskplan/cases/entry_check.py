@@ -5,12 +5,12 @@ same shape), so a case entered on the form and one given to ``riskplan case new`
 
 * **refusals** (:attr:`EntryCheck.refusals`): what no stored case may carry — data the ICSR model refuses
   (``Icsr.model_validate``, as ``case new`` does) and impossible values (a date after today, an age no
-  person has: :func:`~riskplan.cases.e2b_rules.intake_refusals`);
+  person has: :func:`~riskplan.cases.e2b.intake_refusals`);
 * **validity** (:attr:`EntryCheck.missing`): the four minimum criteria of a valid ICSR (GVP VI.B.2, ICH
   E2D 4.1: an identifiable reporter and patient, a suspect product, an adverse reaction;
   :func:`~riskplan.cases.validity.assess_validity`);
 * **completeness** (:attr:`EntryCheck.to_complete`): the E2B(R3) business-rule errors that block sending
-  the case to an authority (:func:`~riskplan.cases.e2b_rules.check_business_rules`, the same check the
+  the case to an authority (:func:`~riskplan.cases.e2b.check_business_rules`, the same check the
   export and the submissions make). A stored case may still lack them: follow-up completes it.
 
 Every problem carries the dotted path of the field it is about (``reactions.1.start_date``), the name the
@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from riskplan.cases.codes import Severity
-from riskplan.cases.e2b_rules import check_business_rules, intake_refusals
+from riskplan.cases.e2b import check_business_rules, intake_refusals
 from riskplan.cases.model import Icsr
 from riskplan.cases.validity import assess_validity
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from riskplan.cases.codes import AgeGroup, DrugRole, Qualification, Sex
 from riskplan.cases.facts import CaseFacts, DrugFacts, LabFacts, ReactionFacts
 from riskplan.cases.model import Hl7Timestamp, Icsr, Quantity
-from riskplan.terms.coding import CodingResult
+from riskplan.terms import CodingResult
 
 # UCUM units of age (E2B(R3) D.2.2b) in years.
 _AGE_UNIT_YEARS = {

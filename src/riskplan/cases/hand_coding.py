@@ -28,9 +28,8 @@ from riskplan.cases.reads import lock_case
 from riskplan.cases.store import ENTITY, IS_LATEST_VERSION, StoreOutcome, case_number, get_case, resolve_case_id
 from riskplan.cases.tables import CaseReactionRow, CaseRow, CaseVersionRow
 from riskplan.errors import UserInputError
-from riskplan.store.audit import audit_row, insert_audit_rows, utcnow
-from riskplan.terms.coding import Suggestion, TermMatch
-from riskplan.terms.text import fold_term
+from riskplan.store import audit_row, insert_audit_rows, utcnow
+from riskplan.terms import Suggestion, TermMatch, fold_term
 
 __all__ = ["CodingNotFound", "HandCoded", "UncodedReaction", "code_by_hand", "count_uncoded", "uncoded_reactions"]
 

@@ -20,12 +20,9 @@ from riskplan.cases.processing import CaseProcessor
 from riskplan.cases.store import StoreOutcome, store_cases
 from riskplan.cases.synth_data import COMPANY, COMPANY_CODE
 from riskplan.errors import UserInputError
-from riskplan.plan import current_plan
-from riskplan.plan.model import RiskManagementPlan
-from riskplan.plan.versions import record_plan
-from riskplan.store.retry import write_transaction
-from riskplan.terms.coding import MeddraTerminology, OpenTermList, Terminology
-from riskplan.terms.meddra import current_release
+from riskplan.plan import RiskManagementPlan, current_plan, record_plan
+from riskplan.store import write_transaction
+from riskplan.terms import MeddraTerminology, OpenTermList, Terminology, current_release
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from riskplan.cases.facts import ReactionFacts
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan import RiskManagementPlan
 
 
 class Listedness(StrEnum):

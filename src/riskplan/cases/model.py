@@ -2,7 +2,7 @@
 
 Every field cites its E2B(R3) data element number (ICH E2B(R3) Implementation Guide v5.02, section 3)
 at the start of its description, e.g. ``"C.1.1 Sender's (case) safety report unique identifier"``; the
-business rules (:mod:`riskplan.cases.e2b_rules`) read the element number from there.
+business rules (:mod:`riskplan.cases.e2b._rules`) read the element number from there.
 
 Design decisions
 ----------------
@@ -72,7 +72,6 @@ from riskplan.cases.codes import (
     TermHighlighted,
     TestResultCode,
 )
-from riskplan.cases.e2b_xml import HL7, parse_fragment
 
 __all__ = [
     "ActionTaken",
@@ -479,6 +478,9 @@ class RegionalElement(E2bModel):
     @field_validator("xml")
     @classmethod
     def _one_element(cls, value: str) -> str:
+        # The E2B package's XML helpers build on this model, so they are imported when first needed.
+        from riskplan.cases.e2b import HL7, parse_fragment
+
         element = parse_fragment(value)
         if etree.QName(element).namespace != HL7:
             raise ValueError("a regional element must be an HL7 v3 (urn:hl7-org:v3) element")

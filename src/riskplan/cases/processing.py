@@ -22,8 +22,8 @@ from riskplan.cases.facts import CaseFacts
 from riskplan.cases.listedness import Listedness, listedness
 from riskplan.cases.model import Icsr, MeddraTerm, Reaction
 from riskplan.cases.validity import Validity, assess_validity
-from riskplan.plan.model import RiskManagementPlan
-from riskplan.terms.coding import CodingResult, CodingStatus, Terminology, code_verbatim
+from riskplan.plan import RiskManagementPlan
+from riskplan.terms import CodingResult, CodingStatus, Terminology, code_verbatim
 
 
 @dataclass(frozen=True)

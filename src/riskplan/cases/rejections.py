@@ -11,7 +11,7 @@ import hashlib
 
 from sqlalchemy.orm import Session
 
-from riskplan.store.audit import record_change
+from riskplan.store import record_change
 
 ENTITY = "case import"
 REJECTED = "import rejected"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from riskplan.cases.causality_e2b import with_recorded_causality
 from riskplan.cases.clock import ReportingClock, VersionFacts, is_significant, reporting_clock
-from riskplan.cases.e2b_rules import intake_refusals
+from riskplan.cases.e2b import intake_refusals
 from riskplan.cases.model import Icsr
 from riskplan.cases.processing import AssessedCase
 from riskplan.cases.tables import (
@@ -33,10 +33,19 @@ from riskplan.cases.tables import (
     SubmissionRow,
 )
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.store.audit import AuditEvent, audit_row, history, insert_audit_rows, utcnow
-from riskplan.store.changes import field_changes
-from riskplan.store.db import SMALL_BATCH, bulk_insert, insert_returning_ids, keep_statistics_current
-from riskplan.terms.coding import CodingResult
+from riskplan.store import (
+    SMALL_BATCH,
+    AuditEvent,
+    audit_row,
+    bulk_insert,
+    field_changes,
+    history,
+    insert_audit_rows,
+    insert_returning_ids,
+    keep_statistics_current,
+    utcnow,
+)
+from riskplan.terms import CodingResult
 
 _CASES = cast(Table, CaseRow.__table__)
 _VERSIONS = cast(Table, CaseVersionRow.__table__)
@@ -190,7 +199,7 @@ def store_cases(
 ) -> list[StoreOutcome]:
     """Store assessed cases: new ones as version 1, known ones as follow-up versions when changed.
 
-    Every case is checked first (:func:`~riskplan.cases.e2b_rules.intake_refusals`: no date after
+    Every case is checked first (:func:`~riskplan.cases.e2b._rules.intake_refusals`: no date after
     ``now``'s date, no impossible age); one refused case refuses them all, and nothing is stored.
     ``synthetic`` cases (made by ``riskplan synth cases`` or the demo) are marked so, and are refused,
     nothing stored, when the database holds a real case (:func:`refuse_synthetic_beside_real_cases`).

@@ -13,7 +13,7 @@ import datetime as dt
 from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from riskplan.store.db import Base
+from riskplan.store import Base
 
 
 class CaseRow(Base):

@@ -11,6 +11,7 @@ indicators of the plan's additional measures.
 
 from riskplan.minimisation.card import card_languages, render_card_html, write_patient_card
 from riskplan.minimisation.checklist import EXIT_CODES, ChecklistResult, CheckStatus, RuleResult, evaluate_infusion
+from riskplan.minimisation.cli import app as cli_app
 from riskplan.minimisation.effectiveness import (
     OutcomeIndicator,
     QuarterCount,
@@ -42,6 +43,7 @@ __all__ = [
     "RuleResult",
     "Share",
     "card_languages",
+    "cli_app",
     "demo_patient_record",
     "evaluate_infusion",
     "load_patient_record",

@@ -16,8 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 
 from riskplan.errors import UserInputError
 from riskplan.minimisation.record import PatientRecord
-from riskplan.plan.checks import CardMessage
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan import CardMessage, RiskManagementPlan
 
 _MONTHS_EN = (
     "January",

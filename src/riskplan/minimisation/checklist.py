@@ -17,9 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from riskplan.errors import UserInputError
 from riskplan.minimisation.record import PatientRecord
 from riskplan.minimisation.rules import RULES, RuleContext, Verdict
-from riskplan.plan import CurrentPlan
-from riskplan.plan.checks import CheckApplies, CheckSeverity, InfusionCheck, RuleKind
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan import CheckApplies, CheckSeverity, CurrentPlan, InfusionCheck, RiskManagementPlan, RuleKind
 
 
 class CheckStatus(StrEnum):

@@ -18,17 +18,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from riskplan.cli_support import console, database, user_errors
+from riskplan.cli_support import console
 from riskplan.errors import UserInputError
 from riskplan.minimisation.card import card_languages, write_patient_card
 from riskplan.minimisation.checklist import ChecklistResult, CheckStatus, describe_plan, evaluate_infusion
 from riskplan.minimisation.effectiveness import OutcomeIndicator, Share, outcome_indicators, process_indicators
 from riskplan.minimisation.record import load_patient_record, load_patient_records, schema_text
-from riskplan.plan import CurrentPlan, current_plan
-from riskplan.plan.catalogue import load_plan
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan import CurrentPlan, RiskManagementPlan, current_plan, load_plan
 from riskplan.settings import get_settings
-from riskplan.store.db import session_scope
+from riskplan.store import database, session_scope, user_errors
 
 app = typer.Typer(
     help="Risk minimisation (GVP XVI): pre-infusion checklist, patient card, effectiveness indicators.",

@@ -29,14 +29,13 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from riskplan.minimisation.record import PatientRecord
-from riskplan.plan.checks import PremedicationCategory, ScreeningTest
-from riskplan.plan.model import RiskManagementPlan
-from riskplan.studies.stats import clopper_pearson, rate_per
+from riskplan.plan import PremedicationCategory, RiskManagementPlan, ScreeningTest
+from riskplan.studies import clopper_pearson, rate_per
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from riskplan.studies.cdm import Cdm
+    from riskplan.studies import Cdm
 
 FULL_PREMEDICATION = frozenset(PremedicationCategory)
 HBV_SCREENING = (ScreeningTest.HBSAG, ScreeningTest.ANTI_HBC)
@@ -118,8 +117,7 @@ def process_indicators(records: Sequence[PatientRecord]) -> list[Share]:
 def premedication_from_cdm(cdm: Cdm, plan: RiskManagementPlan) -> list[Share]:
     """Premedication with each dose of the plan's product in an OMOP CDM (new users; a premedication exposure
     on the dose day or the day before), per class and for all three classes together."""
-    from riskplan.studies import build_new_user_cohort, drug_utilisation
-    from riskplan.studies.plan_studies import drug_definition, product_drug
+    from riskplan.studies import build_new_user_cohort, drug_definition, drug_utilisation, product_drug
 
     substance = product_drug(plan).substance
     cohort = build_new_user_cohort(cdm, drug_definition(product_drug(plan)))
@@ -230,7 +228,7 @@ def outcome_indicators(
     """:func:`quarterly_outcomes` over the plan's cases in the case store (latest versions, valid only by
     default), by the date each case was received; ``concern_ids`` default to the :func:`outcome_concerns` of
     the plan in force (:func:`riskplan.plan.current_plan`)."""
-    from riskplan.cases.store import list_cases
+    from riskplan.cases import list_cases
     from riskplan.plan import current_plan
 
     if concern_ids is None:

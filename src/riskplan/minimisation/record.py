@@ -46,7 +46,7 @@ from pydantic import (
 
 from riskplan.errors import UserInputError
 from riskplan.minimisation.strict_json import load_strict_json
-from riskplan.plan.checks import DiagnosisStatus, PremedicationCategory, ScreeningTest
+from riskplan.plan import DiagnosisStatus, PremedicationCategory, ScreeningTest
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Icd10Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z]\d{2}(\.\d{1,2})?$")]

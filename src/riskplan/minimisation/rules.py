@@ -26,7 +26,7 @@ from riskplan.minimisation.record import (
     ScreeningResult,
     Sex,
 )
-from riskplan.plan.checks import (
+from riskplan.plan import (
     ActiveInfectionParameters,
     ContraindicatedDiagnosisParameters,
     DiagnosisCondition,

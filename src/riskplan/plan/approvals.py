@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 from riskplan.errors import UserInputError
 from riskplan.plan.tables import PlanApprovalRow, PlanVersionRow
 from riskplan.plan.versions import get_version, version_sha256
-from riskplan.store.audit import record_change, utcnow
-from riskplan.store.signatures import Signature, SignatureMeaning, Signer, require_role, sign, signatures
+from riskplan.store import Signature, SignatureMeaning, Signer, record_change, require_role, sign, signatures, utcnow
 
 SIGNED_RECORD = "plan version"
 APPROVER_ROLES = ("qppv",)  # the QPPV approves the RMP (GVP Module I and V)

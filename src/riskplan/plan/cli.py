@@ -8,26 +8,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from riskplan.cli_support import (
-    PasswordStdinOption,
-    SignerOption,
-    console,
-    current_user,
-    database,
-    plan_in_force,
-    user_errors,
-    verified_signer,
-)
+from riskplan.cli_support import PasswordStdinOption, SignerOption, console, current_user
 from riskplan.errors import UserInputError
 from riskplan.plan.approvals import AlreadyApproved, approvals, approve_version
 from riskplan.plan.catalogue import bundled_plan_names, load_plan, plan_to_yaml
+from riskplan.plan.current import plan_in_force
 from riskplan.plan.diff import PlanDiff, diff_plans
 from riskplan.plan.loading import load_plan_version
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.render import ExportFormat, render_plan, routine_measure_lines
 from riskplan.plan.versions import get_version, latest_version, list_versions
 from riskplan.settings import get_settings
-from riskplan.store.db import session_scope
+from riskplan.store import database, session_scope, user_errors, verified_signer
 
 app = typer.Typer(help="The risk management plan: show, export, parse, load, versions, diff.", no_args_is_help=True)
 

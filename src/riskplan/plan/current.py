@@ -20,7 +20,7 @@ from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.tables import PlanApprovalRow, PlanVersionRow
 from riskplan.plan.versions import get_version, latest_version
 
-__all__ = ["CurrentPlan", "current_plan", "plan_from_file"]
+__all__ = ["CurrentPlan", "current_plan", "plan_from_file", "plan_in_force"]
 
 PlanOrigin = Literal["approved version", "latest stored version (not approved)", "bundled file", "plan file"]
 
@@ -70,3 +70,17 @@ def current_plan(session: Session, name: str) -> CurrentPlan:
 def plan_from_file(path: Path) -> CurrentPlan:
     """A plan file given on purpose (``--plan changed.yaml``): used as it is, not stored."""
     return CurrentPlan(load_plan_file(path), "plan file", None)
+
+
+def plan_in_force(name_or_path: str | None) -> CurrentPlan:
+    """The plan a ``--plan`` option names: a plan file (.yaml/.json) as it is; a plan name (default: the
+    configured plan, ``RISKPLAN_DEFAULT_PLAN``) its current plan (:func:`riskplan.plan.current_plan`: the
+    latest approved stored version, else the latest stored, else the bundled file)."""
+    from riskplan.settings import get_settings
+    from riskplan.store import database, session_scope
+
+    ref = name_or_path or get_settings().default_plan
+    if Path(ref).suffix:
+        return plan_from_file(Path(ref))
+    with session_scope(database()) as session:
+        return current_plan(session, ref)

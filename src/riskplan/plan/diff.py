@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from riskplan.plan.model import PharmacovigilanceStudy, RiskManagementPlan, SafetyConcern
-from riskplan.store.changes import FieldChange, field_changes
+from riskplan.store import FieldChange, field_changes
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from riskplan.store.db import Base
+from riskplan.store import Base
 
 
 class PlanVersionRow(Base):

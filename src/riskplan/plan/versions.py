@@ -21,7 +21,7 @@ from riskplan.errors import NotFoundError
 from riskplan.plan.catalogue import plan_from_data, plan_to_data
 from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.tables import PlanVersionRow
-from riskplan.store.audit import record_change, utcnow
+from riskplan.store import record_change, utcnow
 
 
 @dataclass(frozen=True)

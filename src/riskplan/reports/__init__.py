@@ -1,1 +1,17 @@
+"""Reports built on every folder below: the PSUR / PBRER, study reports and the public plan summary."""
 
+from riskplan.reports.cli import app as cli_app
+from riskplan.reports.cli import plan_summary as plan_summary_command
+from riskplan.reports.cli import study_run as study_run_command
+from riskplan.reports.psur import peak_rss_mib, write_psur
+from riskplan.reports.study_report import render_study_html, write_study_report
+
+__all__ = [
+    "cli_app",
+    "peak_rss_mib",
+    "plan_summary_command",
+    "render_study_html",
+    "study_run_command",
+    "write_psur",
+    "write_study_report",
+]

@@ -5,27 +5,30 @@
 * :func:`plan_summary` — ``riskplan plan summary [--plan NAME] [--version N] --out FILE.(html|pdf|txt)`` —
   renders the public RMP Part VI summary of a stored plan version (GVP Module V.C.3); the ``plan`` group
   registers it.
+* :func:`study_run` — ``riskplan study run STUDY --cdm PATH`` — runs a whole study of the plan and writes
+  its report (HTML, PDF) and results (JSON); the ``study`` group registers it (the report is written
+  here, above ``studies``).
 
 Bad input (dates, files, unknown plans or versions) exits with code 2 and a message.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from riskplan.cli_support import console, database, user_errors
+from riskplan.cli_support import console
 from riskplan.errors import UserInputError
-from riskplan.plan import current_plan
-from riskplan.plan.catalogue import load_plan
-from riskplan.plan.model import RiskManagementPlan
-from riskplan.plan.versions import get_version
+from riskplan.plan import RiskManagementPlan, current_plan, get_version, load_plan, plan_in_force
 from riskplan.reports.plan_summary import SummaryFormat, render_plan_summary
 from riskplan.reports.psur import parse_date, write_psur
+from riskplan.reports.study_report import write_study_report
 from riskplan.settings import get_settings
-from riskplan.store.db import session_scope
+from riskplan.store import database, session_scope, user_errors
+from riskplan.studies import CdmOption, PlanOption, open_cdm, result_to_dict, run_plan_study
 
 app = typer.Typer(
     help="Periodic reports: the PSUR / PBRER (ICH E2C(R2), GVP Module VII).",
@@ -118,3 +121,52 @@ def plan_summary(
     else:
         out.write_text(rendered, encoding="utf-8")
     console.print(f"wrote {out}: RMP Part VI summary of {label}")
+
+
+@user_errors
+def study_run(
+    study_id: Annotated[str, typer.Argument(help="Study id of the plan (one with an analysis design)")],
+    cdm: CdmOption,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the report and results (default: <output dir>/studies)")
+    ] = None,
+    plan: PlanOption = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF report")] = True,
+) -> None:
+    """Run a whole study of the plan in force and write its report (HTML, PDF) and results (JSON)."""
+    in_force = plan_in_force(plan)
+    rmp = in_force.plan
+    if out is None:
+        from riskplan.settings import get_settings
+
+        out = get_settings().output_dir / "studies"
+    with open_cdm(cdm) as c:
+        run = run_plan_study(c, rmp, study_id, plan_label=in_force.describe())
+        files = write_study_report(run, out, pdf=pdf)
+        results = out / f"{study_id}.json"
+        results.write_text(
+            json.dumps(
+                {
+                    "plan": run.plan,
+                    "study": study_id,
+                    "cdm": run.cdm_source,
+                    "notes": list(run.cdm_notes),
+                    "sections": [
+                        {"kind": s.kind, "title": s.title, "result": _section_json(s.result)} for s in run.sections
+                    ],
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+    console.print(f"{run.study.short_name}: {len(run.sections)} analyses", markup=False)
+    for path in (files.html, files.pdf, results):
+        if path is not None:
+            console.print(f"wrote {path}", markup=False)
+
+
+def _section_json(result: Any) -> Any:
+    if isinstance(result, tuple):
+        return [result_to_dict(r) for r in result]
+    return result_to_dict(result)

@@ -38,15 +38,17 @@ from typing import Literal, overload
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from riskplan.plan.model import (
+from riskplan.plan import (
     AdditionalRiskMinimisation,
     ConcernCategory,
     PharmacovigilanceStudy,
     RiskManagementPlan,
     RoutineRiskMinimisation,
     StudyCategory,
+    as_sentence,
+    concern_heading,
+    routine_measure_lines,
 )
-from riskplan.plan.render import as_sentence, concern_heading, routine_measure_lines
 
 __all__ = [
     "SummaryFormat",

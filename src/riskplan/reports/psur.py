@@ -87,7 +87,7 @@ from riskplan.reports.psur_exposure import (
 )
 from riskplan.reports.psur_render import _conclusions, render_psur_html
 from riskplan.reports.psur_sections import PsurSectionError, SignalRecord
-from riskplan.store.db import session_scope
+from riskplan.store import session_scope
 
 __all__ = [
     "CLINICAL_TRIAL",

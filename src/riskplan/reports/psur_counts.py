@@ -35,19 +35,20 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from riskplan.cases.listedness import Listedness, pt_listedness
-from riskplan.cases.reads import (
+from riskplan.cases import (
     CLINICAL_TRIAL,
     NOT_AVAILABLE,
     SOLICITED,
     SPONTANEOUS,
+    Listedness,
     concerns_by_version,
     is_synthetic_case,
+    pt_listedness,
     reactions_by_version,
     versions_at_dlp,
 )
 from riskplan.errors import UserInputError
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan import RiskManagementPlan
 
 __all__ = [
     "CLINICAL_TRIAL",

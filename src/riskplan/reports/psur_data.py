@@ -14,9 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from riskplan.plan import current_plan
-from riskplan.plan.model import RiskManagementPlan
-from riskplan.plan.versions import content_hash, list_versions
+from riskplan.plan import RiskManagementPlan, content_hash, current_plan, list_versions
 from riskplan.reports.psur_counts import CaseCounts, check_interval, count_cases
 from riskplan.reports.psur_exposure import (
     NO_EXPOSURE,
@@ -40,7 +38,7 @@ from riskplan.reports.psur_sections import (
     psur_section,
     rsi_changes,
 )
-from riskplan.store.audit import audit_head
+from riskplan.store import audit_head
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ def collect_psur(
     rates: dict[str, StudyRate] = {}
     study_notes: tuple[str, ...] = ()
     if cdm is not None:
-        from riskplan.studies.cdm import open_cdm
+        from riskplan.studies import open_cdm
 
         with open_cdm(cdm) as opened:
             if exposure is None:

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from riskplan.errors import UserInputError
-from riskplan.plan.model import ConcernCategory, RiskManagementPlan, SafetyConcern
+from riskplan.plan import ConcernCategory, RiskManagementPlan, SafetyConcern
 from riskplan.reports.psur_counts import CaseCounts, ConcernCount
 from riskplan.reports.study_report import fmt
 
 if TYPE_CHECKING:
-    from riskplan.studies.cdm import Cdm
+    from riskplan.studies import Cdm
 
 EXPOSURE_COLUMNS: Final = ("period", "patients", "patient_years", "source")
 PERSON_YEAR_DAYS: Final = 365.25
@@ -170,7 +170,7 @@ FROM eras
 
 def _substance_key(plan: RiskManagementPlan) -> str | None:
     """The product's substance as the plan's studies name it, when it has OMOP concepts (plan or vocabulary)."""
-    from riskplan.studies.plan_studies import drug_concepts, product_drug
+    from riskplan.studies import drug_concepts, product_drug
 
     drug = product_drug(plan)
     return drug.substance if drug_concepts(drug) is not None else None
@@ -185,8 +185,7 @@ def cdm_exposure(cdm: Cdm, plan: RiskManagementPlan, start: dt.date, end: dt.dat
     persons with treatment time in the interval (cumulatively: on or before the DLP); patient-years: days
     on treatment / 365.25.
     """
-    from riskplan.studies.concepts import expand_concept_set
-    from riskplan.studies.plan_studies import drug_definition, product_drug
+    from riskplan.studies import drug_definition, expand_concept_set, product_drug
 
     key = _substance_key(plan)
     if key is None:
@@ -241,10 +240,7 @@ class StudyRate:
 
 def cdm_study_rates(cdm: Cdm, plan: RiskManagementPlan) -> tuple[dict[str, StudyRate], tuple[str, ...]]:
     """Incidence of each concern's outcome in new users of the product (``riskplan.studies.incidence``)."""
-    from riskplan.studies.cohorts import build_new_user_cohort
-    from riskplan.studies.incidence import incidence
-    from riskplan.studies.outcomes import outcome_from_concern
-    from riskplan.studies.plan_studies import drug_definition, product_drug
+    from riskplan.studies import build_new_user_cohort, drug_definition, incidence, outcome_from_concern, product_drug
 
     key = _substance_key(plan)
     if key is None:
@@ -295,7 +291,7 @@ class ConcernEvaluation:
 def evaluate_concerns(
     plan: RiskManagementPlan, counts: CaseCounts, exposure: Exposure, rates: Mapping[str, StudyRate]
 ) -> list[ConcernEvaluation]:
-    from riskplan.studies.stats import standardised_ratio
+    from riskplan.studies import standardised_ratio
 
     out = []
     for category in ConcernCategory:

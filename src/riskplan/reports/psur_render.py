@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from riskplan import __version__
-from riskplan.plan.model import ConcernCategory, PlanPart
+from riskplan.plan import ConcernCategory, PlanPart
 from riskplan.reports.plan_summary import environment, summary_view
 from riskplan.reports.psur_counts import (
     CLINICAL_TRIAL,

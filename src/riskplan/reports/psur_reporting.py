@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from riskplan.cases.reads import case_ids_of_plan
+from riskplan.cases import case_ids_of_plan
 from riskplan.submissions import compliance_report
 
 

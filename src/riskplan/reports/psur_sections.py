@@ -20,14 +20,12 @@ from sqlalchemy.orm import Session
 
 from riskplan.errors import StepFailedError, UserInputError
 from riskplan.minimisation import OutcomeIndicator, outcome_concerns, quarterly_outcomes
-from riskplan.plan.diff import diff_plans
-from riskplan.plan.model import PlanPart, RiskManagementPlan
-from riskplan.plan.versions import PlanVersion
+from riskplan.plan import PlanPart, PlanVersion, RiskManagementPlan, diff_plans
 from riskplan.reports.psur_counts import CaseCounts
 from riskplan.reports.psur_exposure import Exposure, ci_text
 from riskplan.reports.study_report import fmt
-from riskplan.signals.workflow import SignalSummary, signals_in_interval
-from riskplan.store.faults import is_database_error
+from riskplan.signals import SignalSummary, signals_in_interval
+from riskplan.store import is_database_error
 
 # --------------------------------------------------------------------------------------------------
 # A section that fails stops the report

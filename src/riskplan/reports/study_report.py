@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,41 +17,14 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from riskplan.studies.incidence import IncidenceResult
-from riskplan.studies.plan_studies import StudyRun
-from riskplan.studies.results import ResultTable
-from riskplan.studies.survival import KaplanMeierCurve
+from riskplan.studies import IncidenceResult, KaplanMeierCurve, ResultTable, StudyRun
+from riskplan.studies import fmt as fmt  # the table-cell format, also used by the PSUR
 
 
 @dataclass(frozen=True)
 class StudyReportFiles:
     html: Path
     pdf: Path | None
-
-
-def fmt(value: Any) -> str:
-    """A table cell: integers with thousands separators, floats to 3-4 significant digits, None as a dash."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "–"
-        if math.isinf(value):
-            return "∞"
-        if value == 0:
-            return "0"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        if abs(value) >= 1:
-            return f"{value:.2f}"
-        return f"{value:.3g}" if abs(value) >= 0.001 else f"{value:.2e}"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
 
 
 def present(table: ResultTable, columns: list[str] | None = None) -> dict[str, Any]:

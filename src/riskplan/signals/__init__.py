@@ -7,88 +7,45 @@ thresholds (:func:`flag`). :func:`detect` runs them all on a long table; sources
 (:class:`SpontaneousSource`) provide long tables from files, FAERS and synthetic data.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-# The public names load their module on first use (PEP 562): importing one part of the folder, e.g. its
-# tables for a database migration, does not pull in NumPy, SciPy and DuckDB.
-if TYPE_CHECKING:
-    from riskplan.signals.bcpnn import ic_interval, information_component
-    from riskplan.signals.counts import PairCounts, count_pairs, expected_counts
-    from riskplan.signals.disproportionality import MEASURE_COLUMNS, DetectionResult, detect, score_pairs
-    from riskplan.signals.faers import ImportReport, import_faers
-    from riskplan.signals.frequentist import TwoByTwo, chi_squared_yates, prr, ror, two_by_two
-    from riskplan.signals.mgps import (
-        HyperparameterFit,
-        Hyperparameters,
-        MGPSScores,
-        ebgm,
-        fit_hyperparameters,
-        mgps_scores,
-        posterior_quantile,
-        qn,
-        read_hyperparameters,
-        squash_data,
-    )
-    from riskplan.signals.sources import FaersParquet, LongTableFile, SpontaneousSource, SyntheticSource
-    from riskplan.signals.synth import InjectedTruth, Injection, SyntheticReports, synthesise_spontaneous
-    from riskplan.signals.thresholds import THRESHOLD_SETS, ThresholdSet, flag, flagged_pairs, threshold_sets
-    from riskplan.signals.trend import TrendTable, plot_trend, time_trend
-
-_EXPORTS: dict[str, str] = {
-    "DetectionResult": "riskplan.signals.disproportionality",
-    "FaersParquet": "riskplan.signals.sources",
-    "HyperparameterFit": "riskplan.signals.mgps",
-    "Hyperparameters": "riskplan.signals.mgps",
-    "ImportReport": "riskplan.signals.faers",
-    "InjectedTruth": "riskplan.signals.synth",
-    "Injection": "riskplan.signals.synth",
-    "LongTableFile": "riskplan.signals.sources",
-    "MEASURE_COLUMNS": "riskplan.signals.disproportionality",
-    "MGPSScores": "riskplan.signals.mgps",
-    "PairCounts": "riskplan.signals.counts",
-    "SpontaneousSource": "riskplan.signals.sources",
-    "SyntheticReports": "riskplan.signals.synth",
-    "SyntheticSource": "riskplan.signals.sources",
-    "THRESHOLD_SETS": "riskplan.signals.thresholds",
-    "ThresholdSet": "riskplan.signals.thresholds",
-    "TrendTable": "riskplan.signals.trend",
-    "TwoByTwo": "riskplan.signals.frequentist",
-    "chi_squared_yates": "riskplan.signals.frequentist",
-    "count_pairs": "riskplan.signals.counts",
-    "detect": "riskplan.signals.disproportionality",
-    "ebgm": "riskplan.signals.mgps",
-    "expected_counts": "riskplan.signals.counts",
-    "fit_hyperparameters": "riskplan.signals.mgps",
-    "flag": "riskplan.signals.thresholds",
-    "flagged_pairs": "riskplan.signals.thresholds",
-    "ic_interval": "riskplan.signals.bcpnn",
-    "import_faers": "riskplan.signals.faers",
-    "information_component": "riskplan.signals.bcpnn",
-    "mgps_scores": "riskplan.signals.mgps",
-    "plot_trend": "riskplan.signals.trend",
-    "posterior_quantile": "riskplan.signals.mgps",
-    "prr": "riskplan.signals.frequentist",
-    "qn": "riskplan.signals.mgps",
-    "read_hyperparameters": "riskplan.signals.mgps",
-    "ror": "riskplan.signals.frequentist",
-    "score_pairs": "riskplan.signals.disproportionality",
-    "squash_data": "riskplan.signals.mgps",
-    "synthesise_spontaneous": "riskplan.signals.synth",
-    "threshold_sets": "riskplan.signals.thresholds",
-    "time_trend": "riskplan.signals.trend",
-    "two_by_two": "riskplan.signals.frequentist",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'riskplan.signals' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
+from riskplan.signals import tables as _tables  # noqa: F401 -- its tables join the store's metadata (riskplan.schema)
+from riskplan.signals.bcpnn import ic_interval, information_component
+from riskplan.signals.cli import app as cli_app
+from riskplan.signals.cli import synth_spontaneous_command
+from riskplan.signals.counts import PairCounts, count_pairs, expected_counts
+from riskplan.signals.demo import step_signals
+from riskplan.signals.disproportionality import MEASURE_COLUMNS, DetectionResult, detect, score_pairs
+from riskplan.signals.faers import ImportReport, import_faers
+from riskplan.signals.frequentist import TwoByTwo, chi_squared_yates, prr, ror, two_by_two
+from riskplan.signals.mgps import (
+    HyperparameterFit,
+    Hyperparameters,
+    MGPSScores,
+    ebgm,
+    fit_hyperparameters,
+    mgps_scores,
+    posterior_quantile,
+    qn,
+    read_hyperparameters,
+    squash_data,
+)
+from riskplan.signals.sources import FaersParquet, LongTableFile, SpontaneousSource, SyntheticSource
+from riskplan.signals.synth import InjectedTruth, Injection, SyntheticReports, read_truth, synthesise_spontaneous
+from riskplan.signals.thresholds import THRESHOLD_SETS, ThresholdSet, flag, flagged_pairs, threshold_sets
+from riskplan.signals.trend import TrendTable, plot_trend, time_trend
+from riskplan.signals.workflow import (
+    FINAL_STATES,
+    SignalOutcome,
+    SignalState,
+    SignalSummary,
+    get_signal,
+    list_signals,
+    signal_history,
+    signals_in_interval,
+    transition,
+)
 
 __all__ = [
+    "FINAL_STATES",
     "MEASURE_COLUMNS",
     "THRESHOLD_SETS",
     "DetectionResult",
@@ -101,6 +58,9 @@ __all__ = [
     "LongTableFile",
     "MGPSScores",
     "PairCounts",
+    "SignalOutcome",
+    "SignalState",
+    "SignalSummary",
     "SpontaneousSource",
     "SyntheticReports",
     "SyntheticSource",
@@ -108,6 +68,7 @@ __all__ = [
     "TrendTable",
     "TwoByTwo",
     "chi_squared_yates",
+    "cli_app",
     "count_pairs",
     "detect",
     "ebgm",
@@ -115,20 +76,28 @@ __all__ = [
     "fit_hyperparameters",
     "flag",
     "flagged_pairs",
+    "get_signal",
     "ic_interval",
     "import_faers",
     "information_component",
+    "list_signals",
     "mgps_scores",
     "plot_trend",
     "posterior_quantile",
     "prr",
     "qn",
     "read_hyperparameters",
+    "read_truth",
     "ror",
     "score_pairs",
+    "signal_history",
+    "signals_in_interval",
     "squash_data",
+    "step_signals",
+    "synth_spontaneous_command",
     "synthesise_spontaneous",
     "threshold_sets",
     "time_trend",
+    "transition",
     "two_by_two",
 ]

@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.progress import TaskID
 from rich.table import Table
 
-from riskplan.cli_support import PasswordStdinOption, SignerOption, console, user_errors
+from riskplan.cli_support import PasswordStdinOption, SignerOption, console
 from riskplan.errors import UserInputError
 from riskplan.signals import faers as faers_import
 from riskplan.signals.disproportionality import DetectionResult, detect
@@ -37,6 +37,7 @@ from riskplan.signals.mgps import read_hyperparameters
 from riskplan.signals.sources import FAERS_ROLES, FaersParquet, LongTableFile, SpontaneousSource
 from riskplan.signals.synth import injections_from_json, synthesise_spontaneous
 from riskplan.signals.thresholds import DEFAULT_THRESHOLDS, threshold_sets
+from riskplan.store import user_errors
 
 app = typer.Typer(
     help="Signals: disproportionality (PRR, ROR, IC, MGPS) over spontaneous reports, FAERS import, and signal"
@@ -92,8 +93,8 @@ def _source(
     if cases:
         if faers is not None or reports is not None:
             raise UserInputError("give either --faers DIR|ZIP or --reports FILE or --cases (one of them)")
-        from riskplan.cli_support import database
         from riskplan.signals.sources import CaseStoreSource
+        from riskplan.store import database
 
         yield CaseStoreSource(database(), use_strata=tuple(strata or ()))
         return
@@ -356,7 +357,7 @@ def report_command(
     roles: RolesOpt = ",".join(FAERS_ROLES),
 ) -> None:
     """An HTML report for one product: its pairs' EB05 (or IC025) against N, concern PTs highlighted."""
-    from riskplan.cli_support import plan_in_force
+    from riskplan.plan import plan_in_force
     from riskplan.signals.report import write_html_report
 
     rmp = plan_in_force(plan).plan
@@ -407,11 +408,11 @@ def new_command(
     reason: Annotated[str | None, typer.Option("--reason", help="Why it is recorded (audit trail)")] = None,
 ) -> None:
     """Record a detected signal (GVP IX.B.2); it starts in the state 'detected'."""
-    from riskplan.cli_support import current_user, database
-    from riskplan.plan.catalogue import load_plan
+    from riskplan.cli_support import current_user
+    from riskplan.plan import load_plan
     from riskplan.settings import get_settings
     from riskplan.signals.workflow import new_signal
-    from riskplan.store.db import session_scope
+    from riskplan.store import database, session_scope
 
     rmp = load_plan(plan) if plan is not None and Path(plan).suffix else None
     plan_name = rmp.name if rmp is not None else plan or get_settings().default_plan
@@ -447,9 +448,8 @@ def list_command(
     fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json")] = ListFormat.TABLE,
 ) -> None:
     """List the signals with their state, outcome and the plan version an outcome produced."""
-    from riskplan.cli_support import database
     from riskplan.signals.workflow import list_signals, signal_to_dict
-    from riskplan.store.db import session_scope
+    from riskplan.store import database, session_scope
 
     with session_scope(database()) as session:
         signals = list_signals(session, state, plan_name=plan)
@@ -482,9 +482,8 @@ def list_command(
 @user_errors
 def show_command(signal_id: Annotated[str, typer.Argument(help="The signal, e.g. SIG-2026-0001")]) -> None:
     """One signal: what it is about, its statistics, linked cases and its history of transitions."""
-    from riskplan.cli_support import database
     from riskplan.signals.workflow import get_signal, signal_causality, signal_history
-    from riskplan.store.db import session_scope
+    from riskplan.store import database, session_scope
 
     with session_scope(database()) as session:
         s = get_signal(session, signal_id)
@@ -586,9 +585,9 @@ def transition_command(
     outcome that changes the plan needs --plan with the changed plan, which is stored as a new plan
     version whose reason names the signal.
     """
-    from riskplan.cli_support import current_user, database, verified_signer
+    from riskplan.cli_support import current_user
     from riskplan.signals.workflow import SignalState, closing_is_ready, parse_state, transition
-    from riskplan.store.db import session_scope
+    from riskplan.store import database, session_scope, verified_signer
 
     engine = database()
     signed_by = None

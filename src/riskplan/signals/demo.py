@@ -24,24 +24,42 @@ writes the detection table (CSV, and Parquet for the web signal board) and the H
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import duckdb
 import numpy as np
 from rich.table import Table
 
 from riskplan.errors import UserInputError
-from riskplan.plan import current_plan
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan import RiskManagementPlan, current_plan
 from riskplan.signals.disproportionality import DetectionResult, detect
 from riskplan.signals.report import write_html_report
 from riskplan.signals.sources import CaseStoreSource
 from riskplan.signals.synth import Injection, synthesise_spontaneous
 from riskplan.signals.workflow import Signal, list_signals, signals_from_detection
-from riskplan.store.db import session_scope
+from riskplan.store import session_scope
 
 if TYPE_CHECKING:
-    from riskplan.demo import DemoContext
+    from rich.console import Console
+    from sqlalchemy import Engine
+
+    from riskplan.settings import Settings
+
+
+class DemoContext(Protocol):
+    """What the demo (``riskplan demo``, above every folder) hands this step: its settings, database,
+    console, the plan it uses and the list of outputs it prints at the end."""
+
+    settings: Settings
+    engine: Engine
+    console: Console
+    plan: RiskManagementPlan | None
+
+    @property
+    def out_dir(self) -> Path: ...
+
+    def wrote(self, label: str, path: Path) -> None: ...
+
 
 DEMO_REPORTS = 200_000
 DEMO_SEED = 2026

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from riskplan.errors import UserInputError
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan import RiskManagementPlan
 from riskplan.signals.disproportionality import DetectionResult
 from riskplan.signals.thresholds import DEFAULT_THRESHOLDS, THRESHOLD_SETS
 

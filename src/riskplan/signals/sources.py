@@ -292,7 +292,7 @@ class CaseStoreSource(_StratifiedSource):
     def _fetch(self) -> tuple[dict[str, NDArray[Any]], ...]:
         from sqlalchemy import select
 
-        from riskplan.cases.reads import drugs_of_valid_versions, latest_versions, reactions_of_valid_versions
+        from riskplan.cases import drugs_of_valid_versions, latest_versions, reactions_of_valid_versions
 
         versions = latest_versions(self.plan_name)
         drugs = drugs_of_valid_versions(versions, CASE_STORE_ROLES)

@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from riskplan.store.db import Base
+from riskplan.store import Base
 
 
 class SignalRow(Base):

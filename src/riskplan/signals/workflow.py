@@ -42,19 +42,25 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from riskplan.cases.causality_counts import PairCausality, causality_of_cases
+from riskplan.cases import PairCausality, causality_of_cases
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan import CurrentPlan, current_plan
-from riskplan.plan.catalogue import bundled_plan_names, load_plan_file
-from riskplan.plan.diff import PlanDiff, diff_plans
-from riskplan.plan.loading import prepare_load, store_load
-from riskplan.plan.model import RiskManagementPlan
-from riskplan.plan.versions import latest_version, record_plan
+from riskplan.plan import (
+    CurrentPlan,
+    PlanDiff,
+    RiskManagementPlan,
+    bundled_plan_names,
+    current_plan,
+    diff_plans,
+    latest_version,
+    load_plan_file,
+    prepare_load,
+    record_plan,
+    store_load,
+)
 from riskplan.signals.disproportionality import DetectionResult
 from riskplan.signals.tables import SignalCaseRow, SignalRow, SignalTransitionRow
 from riskplan.signals.thresholds import DEFAULT_THRESHOLDS, threshold_sets
-from riskplan.store.audit import record_change, utcnow
-from riskplan.store.signatures import Signature, SignatureMeaning, Signer, require_role, sign, signatures
+from riskplan.store import Signature, SignatureMeaning, Signer, record_change, require_role, sign, signatures, utcnow
 
 ENTITY = "signal"
 ID_PREFIX = "SIG"
@@ -290,7 +296,7 @@ def _to_signal(row: SignalRow, cases: Sequence[str]) -> Signal:
 
 def _case_ids(session: Session, signal_pks: Sequence[int]) -> dict[int, list[str]]:
     """The worldwide case ids (C.1.8.1) of each signal's cases, in the order they were linked."""
-    from riskplan.cases.reads import worldwide_ids
+    from riskplan.cases import worldwide_ids
 
     out: dict[int, list[str]] = {}
     if not signal_pks:
@@ -435,7 +441,7 @@ def _next_id(session: Session, year: int) -> str:
 
 
 def _resolve_cases(session: Session, refs: Iterable[str]) -> list[tuple[int, str]]:
-    from riskplan.cases.reads import find_case
+    from riskplan.cases import find_case
 
     out: dict[int, str] = {}
     for ref in refs:

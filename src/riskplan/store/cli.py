@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from riskplan.cli_support import console, database, user_errors
+from riskplan.cli_support import console
+from riskplan.store.commands import database, user_errors
 
 app = typer.Typer(help="The audit trail: verify its hash chain, read its history.", no_args_is_help=True)
 

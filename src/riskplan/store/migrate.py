@@ -1,59 +1,44 @@
 """Alembic migrations, one branch per folder that owns tables.
 
-Each folder keeps its revisions in ``<folder>/migrations/`` with its folder name as branch label, so
-folders evolve their own tables independently; :func:`upgrade` brings every branch to its head.
+Each folder keeps its revisions in ``<folder>/migrations/versions/`` with its folder name as branch
+label, so folders evolve their own tables independently; :func:`upgrade` brings every branch to its head.
+The runner knows no folder by name: its version locations are the ``migrations/versions`` folders found
+in the package (data), and the tables Alembic compares against (autogenerate) are those registered on
+:data:`riskplan.store.db.Base`'s metadata by the folders imported: :func:`riskplan.schema.metadata`
+imports them all.
 """
 
 from __future__ import annotations
 
-import importlib
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
-
-# Modules that declare tables, in dependency order; a folder not yet built is skipped.
-TABLE_MODULES = (
-    "riskplan.store.audit",
-    "riskplan.store.accounts",
-    "riskplan.store.signatures",
-    "riskplan.plan.tables",
-    "riskplan.terms.tables",
-    "riskplan.cases.tables",
-    "riskplan.submissions.tables",
-    "riskplan.signals.tables",
-    "riskplan.web.tables",
-)
-_MIGRATION_FOLDERS = ("store", "plan", "terms", "cases", "submissions", "signals", "studies", "minimisation", "web")
-
-
-def import_table_modules() -> None:
-    for name in TABLE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not (name + ".").startswith(exc.name + "."):
-                raise
+# Alembic (with Mako and Pygments) is imported when a database is opened, not with the store: a command
+# that needs no database starts without it.
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import Engine
 
 
 def _package_root() -> Path:
     return Path(str(resources.files("riskplan")))
 
 
+def version_locations() -> tuple[Path, ...]:
+    """Every folder's ``migrations/versions`` directory in the installed package (store's first)."""
+    root = _package_root()
+    found = sorted(path for path in root.glob("*/migrations/versions") if path.is_dir())
+    return tuple(sorted(found, key=lambda path: path.parent.parent.name != "store"))
+
+
 def alembic_config(engine: Engine | None = None) -> Config:
+    from alembic.config import Config
+
     root = _package_root()
     cfg = Config()
     cfg.set_main_option("script_location", str(root / "store" / "migrations"))
-    locations = [
-        str(root / folder / "migrations" / "versions")
-        for folder in _MIGRATION_FOLDERS
-        if (root / folder / "migrations" / "versions").is_dir()
-    ]
-    cfg.set_main_option("version_locations", " ".join(locations))
+    cfg.set_main_option("version_locations", " ".join(str(path) for path in version_locations()))
     cfg.set_main_option("path_separator", "space")
     if engine is not None:
         cfg.attributes["engine"] = engine
@@ -62,12 +47,17 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Create or upgrade every table of every folder to the latest revision."""
+    from alembic import command
+
     cfg = alembic_config(engine)
     command.upgrade(cfg, "heads")
 
 
 def is_current(engine: Engine) -> bool:
     """Whether every revision of every branch is applied (dependencies between branches included)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     cfg = alembic_config(engine)
     script = ScriptDirectory.from_config(cfg)
     with engine.connect() as conn:
@@ -81,6 +71,9 @@ def is_current(engine: Engine) -> bool:
 
 def branch_states(engine: Engine) -> list[tuple[str, str | None, str]]:
     """(branch, revision applied or None, head revision) for every folder's migration branch."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     cfg = alembic_config(engine)
     script = ScriptDirectory.from_config(cfg)
     with engine.connect() as conn:

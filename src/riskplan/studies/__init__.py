@@ -18,6 +18,8 @@ values carrying the SQL that derived them, and intermediate tables stay in the C
 from riskplan.studies.background import BackgroundRates, load_background_rates
 from riskplan.studies.cdm import Cdm, cdm_from_records, open_cdm
 from riskplan.studies.characteristics import CharacteristicsResult, baseline_characteristics
+from riskplan.studies.cli import CdmOption, PlanOption, synth_omop
+from riskplan.studies.cli import app as cli_app
 from riskplan.studies.cohorts import (
     SIX_MONTHLY_INFUSION,
     Cohort,
@@ -45,10 +47,20 @@ from riskplan.studies.outcomes import (
     outcome_from_concept_ids,
     outcome_from_concern,
 )
-from riskplan.studies.plan_studies import STUDY_ANALYSES, StudyRun, StudySection, run_plan_study
+from riskplan.studies.plan_studies import (
+    STUDY_ANALYSES,
+    StudyRun,
+    StudySection,
+    drug_concepts,
+    drug_definition,
+    plan_concomitant,
+    product_drug,
+    run_plan_study,
+    runnable,
+)
 from riskplan.studies.pregnancy import PregnancyResult, is_small_for_gestational_age, pregnancy_outcomes
 from riskplan.studies.registry import RegistryMapping, load_registry_export, load_registry_mapping
-from riskplan.studies.results import ResultTable, result_tables, result_to_dict
+from riskplan.studies.results import ResultTable, fmt, result_tables, result_to_dict
 from riskplan.studies.stats import (
     clopper_pearson,
     poisson_exact_ci,
@@ -69,6 +81,7 @@ __all__ = [
     "STUDY_ANALYSES",
     "BackgroundRates",
     "Cdm",
+    "CdmOption",
     "CharacteristicsResult",
     "Cohort",
     "ConceptSet",
@@ -82,6 +95,7 @@ __all__ = [
     "NewUserCohortDefinition",
     "OutcomeDefinition",
     "OutcomeEvents",
+    "PlanOption",
     "PregnancyResult",
     "RateRatio",
     "RegistryMapping",
@@ -97,10 +111,14 @@ __all__ = [
     "build_comparative_cohorts",
     "build_new_user_cohort",
     "cdm_from_records",
+    "cli_app",
     "clopper_pearson",
     "ctcae_grade",
+    "drug_concepts",
+    "drug_definition",
     "drug_utilisation",
     "expand_concept_set",
+    "fmt",
     "incidence",
     "is_small_for_gestational_age",
     "kaplan_meier",
@@ -113,17 +131,21 @@ __all__ = [
     "outcome_from_concept_ids",
     "outcome_from_concern",
     "parse_concept_ids",
+    "plan_concomitant",
     "poisson_exact_ci",
     "pregnancy_outcomes",
+    "product_drug",
     "rate_per",
     "rate_ratio_exact",
     "result_tables",
     "result_to_dict",
     "run_plan_study",
+    "runnable",
     "schedule_from_plan",
     "smd_binary",
     "smd_continuous",
     "standardised_ratio",
+    "synth_omop",
     "synthesise_omop",
     "time_to_first_event",
 ]

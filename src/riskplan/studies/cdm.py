@@ -215,7 +215,7 @@ def load_postgres(url: str, schema: str | None = None) -> Cdm:
     from sqlalchemy import create_engine, inspect, text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from riskplan.store.db import normalise_url
+    from riskplan.store import normalise_url
 
     base_url, url_schema = split_schema(url)
     schema = schema or url_schema or "public"

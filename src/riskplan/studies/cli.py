@@ -3,7 +3,8 @@
 Every analysis command takes the CDM (``--cdm`` folder, DuckDB file or postgresql:// URL), the target
 drug (``--target`` concept ids, comma-separated; descendants included where concept_ancestor is
 present), optionally a comparator, the washout and the time at risk, and prints a table (``text``),
-JSON or CSV. ``study run`` runs a whole study of the plan and writes its report (HTML and PDF).
+JSON or CSV. ``study run`` (a whole study of the plan and its report) is in :mod:`riskplan.reports.cli`:
+the report is written by ``reports``, which sits above ``studies``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import typer
 from rich import box
 from rich.table import Table
 
-from riskplan.cli_support import console, plan_in_force, user_errors
+from riskplan.cli_support import console
 from riskplan.errors import UserInputError
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan import RiskManagementPlan, plan_in_force
+from riskplan.store import user_errors
 from riskplan.studies.background import load_background_rates
 from riskplan.studies.cdm import Cdm, open_cdm
 from riskplan.studies.characteristics import baseline_characteristics
@@ -36,9 +38,9 @@ from riskplan.studies.concepts import ConceptSet, parse_concept_ids
 from riskplan.studies.incidence import incidence
 from riskplan.studies.labs import lab_safety
 from riskplan.studies.outcomes import OutcomeDefinition, outcome_from_concept_ids, outcome_from_concern
-from riskplan.studies.plan_studies import plan_concomitant, product_drug, run_plan_study
+from riskplan.studies.plan_studies import plan_concomitant, product_drug
 from riskplan.studies.pregnancy import pregnancy_outcomes
-from riskplan.studies.results import ResultTable, result_tables, result_to_dict
+from riskplan.studies.results import ResultTable, fmt, result_tables, result_to_dict
 from riskplan.studies.synth import synthesise_omop
 from riskplan.studies.utilisation import drug_utilisation, schedule_from_plan
 
@@ -153,8 +155,6 @@ def _emit(
 
 
 def _fmt(value: Any) -> str:
-    from riskplan.reports.study_report import fmt
-
     return fmt(value)
 
 
@@ -359,58 +359,6 @@ def pregnancy_command(
     with _open(cdm) as c:
         result = pregnancy_outcomes(c, ConceptSet("target", parse_concept_ids(target, "--target")))
         _emit(result, fmt, result.outcomes, out, result.notes)
-
-
-@app.command("run")
-@user_errors
-def run_command(
-    study_id: Annotated[str, typer.Argument(help="Study id of the plan (one with an analysis design)")],
-    cdm: CdmOption,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for the report and results (default: <output dir>/studies)")
-    ] = None,
-    plan: PlanOption = None,
-    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF report")] = True,
-) -> None:
-    """Run a whole study of the plan in force and write its report (HTML, PDF) and results (JSON)."""
-    from riskplan.reports.study_report import write_study_report
-
-    in_force = plan_in_force(plan)
-    rmp = in_force.plan
-    if out is None:
-        from riskplan.settings import get_settings
-
-        out = get_settings().output_dir / "studies"
-    with _open(cdm) as c:
-        run = run_plan_study(c, rmp, study_id, plan_label=in_force.describe())
-        files = write_study_report(run, out, pdf=pdf)
-        results = out / f"{study_id}.json"
-        results.write_text(
-            json.dumps(
-                {
-                    "plan": run.plan,
-                    "study": study_id,
-                    "cdm": run.cdm_source,
-                    "notes": list(run.cdm_notes),
-                    "sections": [
-                        {"kind": s.kind, "title": s.title, "result": _section_json(s.result)} for s in run.sections
-                    ],
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
-    console.print(f"{run.study.short_name}: {len(run.sections)} analyses", markup=False)
-    for path in (files.html, files.pdf, results):
-        if path is not None:
-            console.print(f"wrote {path}", markup=False)
-
-
-def _section_json(result: Any) -> Any:
-    if isinstance(result, tuple):
-        return [result_to_dict(r) for r in result]
-    return result_to_dict(result)
 
 
 @synth_app.command("omop")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from riskplan.errors import UserInputError
-from riskplan.plan.model import LabComparator, SafetyConcern
+from riskplan.plan import LabComparator, SafetyConcern
 from riskplan.studies import vocabulary as v
 from riskplan.studies.cdm import Cdm
 from riskplan.studies.concepts import ConceptSet, ExpandedConceptSet, expand_concept_set

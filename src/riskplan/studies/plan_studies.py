@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan.model import PharmacovigilanceStudy, RiskManagementPlan, StudyAnalysis, StudyDesign, StudyDrug
+from riskplan.plan import PharmacovigilanceStudy, RiskManagementPlan, StudyAnalysis, StudyDesign, StudyDrug
 from riskplan.studies import vocabulary as v
 from riskplan.studies.background import load_background_rates
 from riskplan.studies.cdm import Cdm

@@ -131,3 +131,28 @@ def result_tables(result: Any) -> dict[str, ResultTable]:
 
     visit(result)
     return found
+
+
+def fmt(value: Any) -> str:
+    """A table cell: integers with thousands separators, floats to 3-4 significant digits, None as a dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        if math.isinf(value):
+            return "∞"
+        if value == 0:
+            return "0"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{value:.2f}"
+        return f"{value:.3g}" if abs(value) >= 0.001 else f"{value:.2e}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)

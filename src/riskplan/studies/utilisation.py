@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskplan.plan.checks import DosingScheduleCheck
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan import DosingScheduleCheck, RiskManagementPlan
 from riskplan.studies.cdm import Cdm
 from riskplan.studies.cohorts import Cohort
 from riskplan.studies.concepts import ConceptSet, expand_concept_set

@@ -20,15 +20,12 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskplan.cases.e2b import E2bError
-from riskplan.cases.e2b_import import parse_untrusted
-from riskplan.cases.model import Hl7Timestamp
+from riskplan.cases import HL7, E2bError, Hl7Timestamp, parse_untrusted
 from riskplan.errors import UserInputError
-from riskplan.store.audit import record_change, utcnow
+from riskplan.store import record_change, utcnow
 from riskplan.submissions.records import ACCEPTED, ENTITY, NULLIFIED, REJECTED, change_state, entity_id
 from riskplan.submissions.tables import AckRow, BatchRow, SubmissionRow
 
-HL7 = "urn:hl7-org:v3"
 ACCEPT_CODES = frozenset({"CA", "AA"})
 REJECT_CODES = frozenset({"CR", "AR", "AE"})
 

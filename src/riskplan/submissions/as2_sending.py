@@ -27,8 +27,7 @@ from typing import Final
 from sqlalchemy import Engine, select
 
 from riskplan.errors import UserInputError
-from riskplan.store.audit import record_change
-from riskplan.store.db import session_scope
+from riskplan.store import record_change, session_scope
 from riskplan.submissions.acks import AckOutcome, apply_ack
 from riskplan.submissions.as2 import As2DeliveryError, As2Error, As2Receipt
 from riskplan.submissions.as2_channel import As2Channel

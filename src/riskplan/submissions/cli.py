@@ -11,33 +11,26 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from riskplan.cli_support import console, current_user, database, err_console, user_errors
+from riskplan.cli_support import console, current_user, err_console
 from riskplan.errors import UserInputError
 from riskplan.settings import get_settings
-from riskplan.store.db import session_scope
-from riskplan.submissions import (
-    AckOutcome,
-    DestinationInForce,
-    ManualTransport,
-    Obligation,
-    Transport,
-    apply_ack,
-    compliance,
-    destination_in_force,
-    destinations_in_force,
-    generate,
-    last_rejections,
-    list_submissions,
-    owed_now,
-    read_destination_file,
-    record_destination,
-    record_late_reason,
-    transmit,
-    unsent_batches,
-)
+from riskplan.store import database, session_scope, user_errors
+from riskplan.submissions.acks import AckOutcome, apply_ack
 from riskplan.submissions.as2 import As2Error
 from riskplan.submissions.as2_channel import As2Channel, as2_channel
 from riskplan.submissions.as2_sending import awaiting_ack, fetch_and_record_ack, send_batch
+from riskplan.submissions.compliance import compliance
+from riskplan.submissions.destination_versions import (
+    DestinationInForce,
+    destination_in_force,
+    destinations_in_force,
+    record_destination,
+)
+from riskplan.submissions.destinations import read_destination_file
+from riskplan.submissions.obligations import Obligation
+from riskplan.submissions.records import last_rejections, list_submissions, record_late_reason
+from riskplan.submissions.sending import generate, owed_now, transmit, unsent_batches
+from riskplan.submissions.transport import ManualTransport, Transport
 
 #: Columns kept on one line at any terminal width (case numbers, destinations, dates); the others fold,
 #: never cut: a long message id wraps whole.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskplan.cases.store import case_number
+from riskplan.cases import case_number
 from riskplan.errors import UserInputError
 from riskplan.submissions.destinations import ReportKind
 from riskplan.submissions.obligations import Obligation

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskplan.store.audit import record_change, utcnow
+from riskplan.store import record_change, utcnow
 from riskplan.submissions.destinations import (
     Destination,
     bundled_destinations,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from riskplan.cases.codes import DrugRole, NullFlavor, ReportType, SenderType
+from riskplan.cases import DrugRole, NullFlavor, ReportType, SenderType
 from riskplan.submissions.fda_message import (
     DEVICE_PROBLEM,
     NO_ADVERSE_EVENT,

@@ -15,8 +15,7 @@ from typing import Final
 
 from lxml import etree
 
-from riskplan.cases.codes import DrugRole, NullFlavor, ReportType
-from riskplan.cases.model import Drug, Icsr, RegionalElement
+from riskplan.cases import Drug, DrugRole, Icsr, NullFlavor, RegionalElement, ReportType
 
 HL7: Final = "urn:hl7-org:v3"
 XSI: Final = "http://www.w3.org/2001/XMLSchema-instance"

@@ -9,7 +9,7 @@ The route is chosen from the case (:func:`riskplan.submissions.fda_message.fda_r
 
 from __future__ import annotations
 
-from riskplan.cases.model import Icsr
+from riskplan.cases import Icsr
 from riskplan.submissions.destinations import Destination
 from riskplan.submissions.fda_message import FdaMessage, fda_route
 from riskplan.submissions.fda_rules import FdaFinding, message_findings, receiver_findings

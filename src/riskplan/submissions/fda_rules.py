@@ -18,7 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Final, Literal
 
-from riskplan.cases.model import Icsr
+from riskplan.cases import Icsr
 from riskplan.submissions.fda_checks import CHECKS
 from riskplan.submissions.fda_message import FdaMessage, fda_route
 

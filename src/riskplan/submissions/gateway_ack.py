@@ -17,12 +17,9 @@ from typing import Final
 
 from lxml import etree
 
-from riskplan.cases.e2b_base import get_schema, schema_errors
-from riskplan.cases.e2b_xml import element_path
+from riskplan.cases import HL7, XSI, element_path, get_schema, schema_errors
 from riskplan.submissions.gateway_rules import ProfileRules
 
-HL7: Final = "urn:hl7-org:v3"
-XSI: Final = "http://www.w3.org/2001/XMLSchema-instance"
 NS: Final = {"h": HL7}
 # ICH E2B(R3) OIDs (IG Appendix I(A)) used by the acknowledgement
 OID_MESSAGE_NUMBER: Final = "2.16.840.1.113883.3.989.2.1.3.1"  # ACK.B.r.1 / N.2.r.1

@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
-from riskplan.cli_support import console, err_console, user_errors
+from riskplan.cli_support import console, err_console
 from riskplan.errors import UserInputError
+from riskplan.store import user_errors
 
 app = typer.Typer(
     help="A local AS2 gateway that acts like an authority's (EudraVigilance, FDA ESG), and an AS2 sender.",
@@ -53,7 +54,7 @@ def serve(
     """Run the AS2 gateway on 127.0.0.1: signed MDNs, and an ICH ACK per file at /acks/<Message-ID>."""
     import uvicorn
 
-    from riskplan.cases.e2b_base import E2bError, get_schema
+    from riskplan.cases import E2bError, get_schema
     from riskplan.submissions.as2_smime import SmimeError
     from riskplan.submissions.gateway import create_app, prepare_gateway
     from riskplan.submissions.gateway_rules import PROFILES

@@ -17,13 +17,10 @@ from typing import Final
 
 from lxml import etree
 
-from riskplan.cases.codes import Severity
-from riskplan.cases.e2b import E2bError, check_business_rules
-from riskplan.cases.e2b_import import read_message
+from riskplan.cases import HL7, E2bError, Severity, check_business_rules, read_message
 from riskplan.submissions.fda_profile import case_findings, receiver_findings
 
 PROFILES: Final = ("ich", "eu", "fda")
-HL7: Final = "urn:hl7-org:v3"
 NS: Final = {"h": HL7}
 EV_RECEIVER: Final = "EVHUMAN"
 

@@ -23,13 +23,9 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from riskplan.cases.clock import is_significant
-from riskplan.cases.model import Icsr
-from riskplan.cases.reads import ReportableVersion, reportable_versions
-from riskplan.cases.store import case_number
-from riskplan.plan import current_plan
-from riskplan.plan.model import RiskManagementPlan
-from riskplan.store.changes import field_changes
+from riskplan.cases import Icsr, ReportableVersion, case_number, is_significant, reportable_versions
+from riskplan.plan import RiskManagementPlan, current_plan
+from riskplan.store import field_changes
 from riskplan.submissions.destination_versions import DestinationInForce
 from riskplan.submissions.destinations import Destination, ReportKind
 from riskplan.submissions.periodic import CITES as PERIODIC_CITES

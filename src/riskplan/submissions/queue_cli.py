@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.cli_support import console, current_user
 from riskplan.errors import UserInputError
-from riskplan.store.db import session_scope
+from riskplan.store import database, session_scope, user_errors
 from riskplan.submissions.queues import MAX_PAGE, Queue, QueuePage, parse_queue, work_queue
 
 _WHOLE = frozenset({"case", "#", "due", "to", "assigned"})

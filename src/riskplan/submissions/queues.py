@@ -23,8 +23,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from riskplan.cases.queues import assignees, count_to_assess, count_uncoded, to_assess, uncoded_reactions
-from riskplan.cases.store import case_number
+from riskplan.cases import assignees, case_number, count_to_assess, count_uncoded, to_assess, uncoded_reactions
 from riskplan.errors import UserInputError
 from riskplan.submissions.overview import DueReport, due_reports
 

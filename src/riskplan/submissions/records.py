@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskplan.cases.store import case_number
+from riskplan.cases import case_number
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.store.audit import record_change, utcnow
+from riskplan.store import record_change, utcnow
 from riskplan.submissions.tables import BatchRow, SubmissionRow
 
 ENTITY = "submission"

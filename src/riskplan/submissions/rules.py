@@ -14,11 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from riskplan.cases.codes import NullificationCode, ReportType
-from riskplan.cases.facts import ReactionFacts
-from riskplan.cases.listedness import Listedness, listedness
-from riskplan.cases.model import Icsr
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.cases import Icsr, Listedness, NullificationCode, ReactionFacts, ReportType, listedness
+from riskplan.plan import RiskManagementPlan
 from riskplan.submissions.destinations import Destination, Occurrence, ReportKind, Rule, Source
 
 

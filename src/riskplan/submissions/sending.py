@@ -17,13 +17,18 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from riskplan.cases.codes import Severity
-from riskplan.cases.e2b import E2bError, check_business_rules
-from riskplan.cases.e2b_export import ExportedBatch, export_batches
-from riskplan.cases.model import Icsr
-from riskplan.cases.store import synthetic_worldwide_ids, version_icsrs
+from riskplan.cases import (
+    E2bError,
+    ExportedBatch,
+    Icsr,
+    Severity,
+    check_business_rules,
+    export_batches,
+    synthetic_worldwide_ids,
+    version_icsrs,
+)
 from riskplan.errors import UserInputError
-from riskplan.store.audit import record_change
+from riskplan.store import record_change
 from riskplan.submissions.destination_versions import DestinationInForce
 from riskplan.submissions.destinations import Destination, ReportKind
 from riskplan.submissions.fda_profile import case_findings, destination_findings, route_for

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from riskplan.cli_support import console, current_user, database, fail, user_errors
-from riskplan.store.db import session_scope
+from riskplan.cli_support import console, current_user, fail
+from riskplan.store import database, session_scope, user_errors
 from riskplan.terms.coding import (
     CodingResult,
     MeddraTerminology,
@@ -144,7 +144,7 @@ def code_command(
         if not open_list and (release is not None or current_release(session) is not None):
             terms = MeddraTerminology(session, release)
         else:
-            from riskplan.cli_support import plan_in_force
+            from riskplan.plan import plan_in_force
 
             terms = OpenTermList(plan_in_force(plan).plan)
         result = code_verbatim(verbatim, terms)

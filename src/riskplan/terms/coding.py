@@ -44,7 +44,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.plan import RiskManagementPlan
 from riskplan.terms.meddra import iter_llts, resolve_release
 from riskplan.terms.tables import MeddraPt, MeddraRelease, MeddraSoc
 from riskplan.terms.text import fold_term

@@ -49,8 +49,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.store.audit import record_change, utcnow
-from riskplan.store.db import Base
+from riskplan.store import Base, record_change, utcnow
 from riskplan.terms.tables import (
     NAME_LENGTH,
     VERSION_LENGTH,

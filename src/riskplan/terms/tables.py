@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from riskplan.store.db import Base
+from riskplan.store import Base
 
 # MedDRA names are at most 100 characters (MedDRA ASCII file specification); room for translations.
 NAME_LENGTH = 200

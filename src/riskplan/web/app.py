@@ -29,15 +29,10 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskplan import __version__
-from riskplan.cases.e2b import E2bError
+from riskplan.cases import E2bError
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.settings import Settings, get_settings
-from riskplan.store.audit import utcnow
-from riskplan.store.db import make_engine
-from riskplan.store.faults import DRIVER_ERRORS, database_fault
-from riskplan.store.migrate import upgrade
-from riskplan.store.retry import BUSY, CONFLICTS
-from riskplan.store.signatures import SigningRefused
+from riskplan.store import BUSY, CONFLICTS, DRIVER_ERRORS, SigningRefused, database_fault, make_engine, upgrade, utcnow
 from riskplan.web import api, pages, pages_cases, pages_intake, pages_psur, pages_submissions, pages_work
 from riskplan.web.auth import Auth, Principal
 from riskplan.web.config import WebSettings

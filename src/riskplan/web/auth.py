@@ -38,10 +38,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskplan.errors import UserInputError
-from riskplan.store.accounts import USER_ENTITY, PasswordCheck, aware
-from riskplan.store.audit import record_change, utcnow
-from riskplan.store.db import session_scope
-from riskplan.store.signatures import Signer, verify_signer
+from riskplan.store import (
+    USER_ENTITY,
+    PasswordCheck,
+    Signer,
+    aware,
+    record_change,
+    session_scope,
+    utcnow,
+    verify_signer,
+)
 from riskplan.web.config import WebSettings
 from riskplan.web.roles import Permission, Role, allows
 from riskplan.web.tables import WebClientAttempt, WebSecret, WebSession, WebUser

@@ -3,45 +3,49 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from riskplan.cases.assessments import Assessment as Assessment
-from riskplan.cases.assessments import Causality as Causality
-from riskplan.cases.assessments import assessments as _assessments
-from riskplan.cases.assessments import record_assessment
-from riskplan.cases.causality import CausalityRequest, PairAssessment, choose_pair, record_causality
-from riskplan.cases.e2b import E2bError, Rejection, export_icsrs, import_e2b
-from riskplan.cases.intake import IntakeContext, intake, intake_context, marked_synthetic
-from riskplan.cases.model import Icsr
-from riskplan.cases.reads import (
+from riskplan.cases import (
+    REJECTED,
+    SKIPPED,
+    CausalityRequest,
+    E2bError,
+    Icsr,
+    IntakeContext,
+    PairAssessment,
+    Rejection,
+    StoreOutcome,
     VersionRecord,
+    case_history,
+    case_number,
+    choose_pair,
+    export_cases,
     find_case_id,
+    get_case,
+    import_e2b,
+    intake,
+    intake_context,
+    link_cases,
     lock_case,
+    marked_synthetic,
+    record_assessment,
+    record_causality,
+    record_rejected_import,
+    resolve_case_id,
     version_assessment,
     version_records,
 )
-from riskplan.cases.rejections import REJECTED, SKIPPED, record_rejected_import
-from riskplan.cases.store import (
-    StoreOutcome,
-    case_history,
-    case_number,
-    get_case,
-    latest_icsrs,
-    link_cases,
-    record_export,
-    refuse_synthetic_export,
-    resolve_case_id,
-)
+from riskplan.cases import Assessment as Assessment
+from riskplan.cases import Causality as Causality
+from riskplan.cases import assessments as _assessments
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan.versions import latest_version_key, version_sha256
-from riskplan.store.audit import AuditEvent
-from riskplan.store.signatures import Signer
-from riskplan.terms.meddra import current_release
+from riskplan.plan import latest_version_key, version_sha256
+from riskplan.store import AuditEvent, Signer
+from riskplan.terms import current_release
 from riskplan.web.context import Conflict, WebContext
 
 
@@ -211,8 +215,6 @@ def export_batch(ctx: WebContext, refs: Sequence[str] | None, *, who: str) -> Ex
     What each authority is owed and what was sent are the submissions' records (the Submissions page,
     ``riskplan submission send``); an export never marks a case as sent."""
     now = ctx.now()
-    batch_id = f"RP-{now:%Y%m%d%H%M%S%f}"
-    file_name = f"{batch_id}.xml"
     if not refs:
         raise NotFoundError(
             "nothing to export: give the cases; the reports owed to each authority are sent with "
@@ -220,19 +222,15 @@ def export_batch(ctx: WebContext, refs: Sequence[str] | None, *, who: str) -> Ex
         )
 
     def work(session: Session) -> Exported:
-        chosen = latest_icsrs(session, refs, with_causality=True)
-        refuse_synthetic_export(session, [c for c, _, _ in chosen], allowed=False)
-        data = export_icsrs(
-            [icsr for _, _, icsr in chosen],
-            batch_id=batch_id,
+        [file] = export_cases(
+            session,
+            refs,
             sender_id=ctx.settings.e2b_sender_id,
             receiver_id=ctx.settings.e2b_receiver_id,
-            created=now,
+            now=now,
+            who=who,
         )
-        digest = hashlib.sha256(data).hexdigest()
-        for case_id, version, _ in chosen:
-            record_export(session, case_id, version, batch_id=batch_id, file_name=file_name, sha256=digest, who=who)
-        return Exported(batch_id, file_name, data, [(c, v) for c, v, _ in chosen])
+        return Exported(file.batch_id, file.file_name, file.data, list(file.cases))
 
     return ctx.write(work)
 

@@ -10,10 +10,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import select, update
 
-from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.cli_support import console, current_user
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.store.audit import record_change
-from riskplan.store.db import session_scope
+from riskplan.store import database, record_change, session_scope, user_errors
 from riskplan.web.auth import USER_ENTITY, Auth
 from riskplan.web.config import WebSettings, serves_only_this_machine
 from riskplan.web.roles import Role, parse_role
@@ -135,7 +134,7 @@ def serve(
         web = web.model_copy(update={"cookie_secure": secure})
     count = workers or web.workers
     app = create_app(web=web)
-    from riskplan.store.faults import shown_url
+    from riskplan.store import shown_url
 
     scheme = "https" if web.secure_transport else "http"
     console.print(f"riskplan web on http://{host}:{port}/ (API description: /openapi.json after login)")

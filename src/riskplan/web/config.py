@@ -12,7 +12,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from riskplan.settings import Settings
-from riskplan.store.accounts import AccountSettings
+from riskplan.store import AccountSettings
 
 
 class WebSettings(AccountSettings):

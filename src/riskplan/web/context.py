@@ -13,9 +13,7 @@ from sqlalchemy.orm import Session
 
 from riskplan.errors import UserInputError
 from riskplan.settings import Settings
-from riskplan.store.audit import audited_transaction
-from riskplan.store.db import session_scope
-from riskplan.store.retry import retried
+from riskplan.store import audited_transaction, retried, session_scope
 from riskplan.web.auth import Auth
 from riskplan.web.config import WebSettings
 from riskplan.web.signals_port import SignalWorkflow

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from riskplan.cases.reads import case_ids_of_plan
-from riskplan.cases.worklist import CaseFilters, CaseState, case_page
-from riskplan.submissions import due_reports
-from riskplan.submissions.queues import Queue, queue_counts
+from riskplan.cases import CaseFilters, CaseState, case_ids_of_plan, case_page
+from riskplan.submissions import Queue, due_reports, queue_counts
 
 SOON_DAYS = 7  # "due in the next 7 days", as the compliance page
 

@@ -12,8 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from riskplan.cases.codes import DrugRole, NullFlavor, Outcome, Qualification, ReportType, SenderType, Sex
-from riskplan.cases.model import Hl7Timestamp, Icsr
+from riskplan.cases import DrugRole, Hl7Timestamp, Icsr, NullFlavor, Outcome, Qualification, ReportType, SenderType, Sex
 
 Seriousness = Literal[
     "results_in_death",

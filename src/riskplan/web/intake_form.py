@@ -19,20 +19,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from riskplan.cases.codes import (
+from riskplan.cases import (
     ActionTaken,
     AgeGroup,
     DrugRole,
+    FormValues,
+    Hl7Timestamp,
     Outcome,
+    Problem,
     Qualification,
     Recurrence,
     ReportType,
     Sex,
     TestResultCode,
 )
-from riskplan.cases.drafts import FormValues
-from riskplan.cases.entry_check import Problem
-from riskplan.cases.model import Hl7Timestamp
 from riskplan.web.forms import SERIOUSNESS_LABELS
 
 Choices = tuple[tuple[str, str], ...]

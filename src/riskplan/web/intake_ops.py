@@ -8,12 +8,21 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from riskplan.cases.drafts import Draft, FormValues, discard_draft, mark_submitted, save_draft
-from riskplan.cases.intake import intake, marked_synthetic
-from riskplan.cases.intake_duplicates import IntakeCandidate, duplicate_candidates
-from riskplan.cases.model import Icsr
-from riskplan.cases.reads import find_case_id
-from riskplan.cases.store import StoreOutcome, case_number
+from riskplan.cases import (
+    Draft,
+    FormValues,
+    Icsr,
+    IntakeCandidate,
+    StoreOutcome,
+    case_number,
+    discard_draft,
+    duplicate_candidates,
+    find_case_id,
+    intake,
+    mark_submitted,
+    marked_synthetic,
+    save_draft,
+)
 from riskplan.web.context import Conflict, WebContext
 from riskplan.web.intake_form import summary
 

@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from riskplan.cases.store import concern_counts
+from riskplan.cases import concern_counts
 from riskplan.errors import UserInputError
-from riskplan.plan.catalogue import plan_from_data
-from riskplan.plan.model import RiskManagementPlan
-from riskplan.store.audit import AuditEvent
+from riskplan.plan import RiskManagementPlan, plan_from_data
+from riskplan.store import AuditEvent
 from riskplan.web import plan_ops, study_ops
 from riskplan.web.api.audit import audit_events
 from riskplan.web.auth import Principal

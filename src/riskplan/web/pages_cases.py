@@ -13,14 +13,27 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from riskplan.cases.case_view import case_view
-from riskplan.cases.causality import DEFAULT_SOURCE, check_request, suspect_pairs
-from riskplan.cases.causality_scales import NARANJO_QUESTIONS, WhoUmc
-from riskplan.cases.codes import Outcome, Qualification, ReportType, Sex
-from riskplan.cases.hand_coding import CodingNotFound, HandCoded, code_by_hand, uncoded_reactions
-from riskplan.cases.store import get_case
-from riskplan.cases.worklist import CaseFilters, CaseSort, CaseState
-from riskplan.cases.worklist import case_page as case_list_page
+from riskplan.cases import (
+    DEFAULT_CAUSALITY_SOURCE,
+    NARANJO_QUESTIONS,
+    CaseFilters,
+    CaseSort,
+    CaseState,
+    CodingNotFound,
+    HandCoded,
+    Outcome,
+    Qualification,
+    ReportType,
+    Sex,
+    WhoUmc,
+    case_view,
+    check_causality_request,
+    code_by_hand,
+    get_case,
+    suspect_pairs,
+    uncoded_reactions,
+)
+from riskplan.cases import case_page as case_list_page
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.plan import current_plan
 from riskplan.web import case_ops
@@ -167,7 +180,7 @@ def _case_context(ctx: WebContext, user: Principal, ref: str, version: int | Non
             "pairs": suspect_pairs(latest),  # assessed on the latest version only
             "who_umc": [(c.value, c.label) for c in WhoUmc],
             "naranjo": NARANJO_QUESTIONS,
-            "default_source": DEFAULT_SOURCE,
+            "default_source": DEFAULT_CAUSALITY_SOURCE,
         }
 
     return ctx.read(work)
@@ -342,7 +355,7 @@ def assess(
     (``answers``: the ten answers in question order)."""
     drug, reaction = _pair_numbers(pair)
     given = [a for a in answers or [] if a]
-    request = check_request(method or None, result or causality or None, given or None, source or None)
+    request = check_causality_request(method or None, result or causality or None, given or None, source or None)
     # 21 CFR 11.200(a)(1): the assessment is signed with its author's own password, asked for again now
     signer = ctx.auth.signer(user.username, password)
     case_ops.assess_pair(ctx, ref, drug, reaction, request, comment or None, signer=signer)

@@ -15,9 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from riskplan.cases.drafts import Draft, FormValues, get_draft, list_drafts
-from riskplan.cases.entry_check import EntryCheck, Problem, check_entry
-from riskplan.cases.intake_duplicates import IntakeCandidate
+from riskplan.cases import Draft, EntryCheck, FormValues, IntakeCandidate, Problem, check_entry, get_draft, list_drafts
 from riskplan.errors import UserInputError
 from riskplan.plan import current_plan
 from riskplan.web import intake_ops

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from riskplan.errors import UserInputError
-from riskplan.reports.psur import write_psur
+from riskplan.reports import write_psur
 from riskplan.web import plan_ops
 from riskplan.web.auth import Principal
 from riskplan.web.deps import Ctx, page_require

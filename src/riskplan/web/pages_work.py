@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from riskplan.cases.assignment import UnknownAssignee, assign_case, assignable_users, assignee_of
-from riskplan.cases.store import get_case
-from riskplan.submissions.queues import Queue, queue_counts, work_queue
+from riskplan.cases import UnknownAssignee, assign_case, assignable_users, assignee_of, get_case
+from riskplan.submissions import Queue, queue_counts, work_queue
 from riskplan.web.auth import Principal
 from riskplan.web.deps import Ctx, page_require
 from riskplan.web.roles import Permission, Role

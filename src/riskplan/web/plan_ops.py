@@ -7,14 +7,23 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan import current_plan
-from riskplan.plan.approvals import AlreadyApproved, Approval, approve_version, approved_versions
-from riskplan.plan.approvals import approvals as approvals
-from riskplan.plan.catalogue import bundled_plan_names
-from riskplan.plan.diff import PlanDiff, diff_plans
-from riskplan.plan.model import RiskManagementPlan
-from riskplan.plan.versions import PlanVersion, get_version, latest_version, list_versions
-from riskplan.store.signatures import Signer
+from riskplan.plan import (
+    AlreadyApproved,
+    Approval,
+    PlanDiff,
+    PlanVersion,
+    RiskManagementPlan,
+    approve_version,
+    approved_versions,
+    bundled_plan_names,
+    current_plan,
+    diff_plans,
+    get_version,
+    latest_version,
+    list_versions,
+)
+from riskplan.plan import approvals as approvals
+from riskplan.store import Signer
 from riskplan.web.context import Conflict, WebContext
 
 

@@ -1,8 +1,9 @@
 """What the web application needs from ``riskplan.signals``: a small interface, and adapters.
 
 **Signal workflow.** The states are detected → validated / refuted → prioritised → assessed → closed
-(GVP Module IX). The web application uses the module ``riskplan.signals.workflow`` through
-:class:`SignalWorkflow`::
+(GVP Module IX); ``riskplan.signals`` owns them (:class:`~riskplan.signals.SignalState`,
+:class:`~riskplan.signals.SignalOutcome`) and the web shows their values. The web application uses the
+signal workflow of ``riskplan.signals`` through :class:`SignalWorkflow`::
 
     list_signals(session, *, plan_name=None) -> list of signals
     get_signal(session, signal_id) -> signal                 # NotFoundError when there is none
@@ -12,7 +13,8 @@
 The module checks that a move is allowed from the current state, that closing comes with an outcome
 (and, for an outcome that changes the plan, the changed plan) and records every move in the audit
 trail. Who may move a signal is decided here as well: moving needs a safety physician or the QPPV,
-closing the QPPV. While the module is absent the signal routes answer 501 ("not yet available").
+closing the QPPV. Without a workflow (an application made with ``signal_workflow=None``) the signal
+routes answer 501 ("not yet available").
 
 **Disproportionality results.** The file ``riskplan signal detect --out FILE`` writes (.parquet or
 .csv: product, event, N, expected, PRR, …, EB05, EB95, ``signal_<threshold set>`` flags) is shown on
@@ -22,27 +24,34 @@ the signal board when it is present.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from riskplan.plan.model import RiskManagementPlan
-from riskplan.store.signatures import Signer
+from riskplan.plan import RiskManagementPlan
+from riskplan.signals import (
+    FINAL_STATES,
+    SignalOutcome,
+    SignalState,
+    get_signal,
+    list_signals,
+    signal_history,
+    transition,
+)
+from riskplan.store import Signer
 
-STATES: tuple[str, ...] = ("detected", "validated", "refuted", "prioritised", "assessed", "closed")
-CLOSED = "closed"
-FINAL = frozenset({"closed", "refuted"})
+# The states and outcomes as the pages and the API show them: the values of the signals' own enums.
+STATES: tuple[str, ...] = tuple(state.value for state in SignalState)
+CLOSED: str = SignalState.CLOSED.value
+FINAL: frozenset[str] = frozenset(state.value for state in FINAL_STATES)
 #: Outcomes that close a signal (GVP IX.B.6); all but "no action" change the plan and need it.
-OUTCOMES: tuple[str, ...] = ("no action", "new safety concern", "changed safety concern", "risk-minimisation change")
-WORKFLOW_MODULE = "riskplan.signals.workflow"
+OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in SignalOutcome)
 NOT_AVAILABLE = (
-    "the signal workflow is not yet available: riskplan.signals.workflow is not installed "
+    "the signal workflow is not yet available in this application "
     "(disproportionality results, when present, are at GET /api/signals/disproportionality)"
 )
 
@@ -147,21 +156,16 @@ def _move(obj: Any) -> MoveView:
 
 
 class ModuleWorkflow:
-    """Adapts ``riskplan.signals.workflow`` to :class:`SignalWorkflow`."""
-
-    def __init__(self, module: ModuleType) -> None:
-        self.module = module
+    """Adapts the signal workflow of ``riskplan.signals`` to :class:`SignalWorkflow`."""
 
     def list_signals(self, session: Session, *, plan_name: str | None = None) -> list[SignalView]:
-        return [_view(s) for s in self.module.list_signals(session, plan_name=plan_name)]
+        return [_view(s) for s in list_signals(session, plan_name=plan_name)]
 
     def get_signal(self, session: Session, signal_id: str) -> SignalView:
-        return _view(self.module.get_signal(session, signal_id))
+        return _view(get_signal(session, signal_id))
 
     def history(self, session: Session, signal_id: str) -> list[MoveView]:
-        if not hasattr(self.module, "signal_history"):
-            return []
-        return [_move(m) for m in self.module.signal_history(session, signal_id)]
+        return [_move(m) for m in signal_history(session, signal_id)]
 
     def transition(
         self,
@@ -176,23 +180,15 @@ class ModuleWorkflow:
         plan: RiskManagementPlan | None = None,
         signer: Signer | None = None,
     ) -> SignalView:
-        moved = self.module.transition(
+        moved = transition(
             session, signal_id, to_state, who=who, role=role, reason=reason, outcome=outcome, plan=plan, signer=signer
         )
         return _view(moved)
 
 
-def load_signal_workflow() -> SignalWorkflow | None:
-    """The installed signal workflow, or None while ``riskplan.signals.workflow`` does not exist."""
-    try:
-        module = importlib.import_module(WORKFLOW_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and WORKFLOW_MODULE.startswith(exc.name):
-            return None
-        raise
-    if not all(hasattr(module, name) for name in ("list_signals", "get_signal", "transition")):
-        return None
-    return ModuleWorkflow(module)
+def load_signal_workflow() -> SignalWorkflow:
+    """The signal workflow of ``riskplan.signals``."""
+    return ModuleWorkflow()
 
 
 # ---------------------------------------------------------------------------------------------------

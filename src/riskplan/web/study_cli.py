@@ -1,7 +1,7 @@
 """``riskplan study run``: the studies folder's command, and the run kept in the database too.
 
-``riskplan.studies.cli`` runs the study and writes its report files (HTML, PDF, JSON) into ``--out``;
-the studies folder sits below ``web/``, which owns the study-run tables, so the front end wraps that
+``riskplan.reports`` runs the study and writes its report files (HTML, PDF, JSON) into ``--out``;
+the reports folder sits below ``web/``, which owns the study-run tables, so the front end wraps that
 command here and stores the run with :func:`riskplan.web.study_ops.record_run`: the web app's Studies
 page lists every run, from the browser or from the command line, from one place (the database).
 """
@@ -14,11 +14,11 @@ from typing import Annotated
 
 import typer
 
-from riskplan.cli_support import console, current_user, database, user_errors
+from riskplan.cli_support import console, current_user
+from riskplan.reports import study_run_command
 from riskplan.settings import get_settings
-from riskplan.store.audit import utcnow
-from riskplan.store.retry import write_transaction
-from riskplan.studies.cli import CdmOption, PlanOption, run_command
+from riskplan.store import database, user_errors, utcnow, write_transaction
+from riskplan.studies import CdmOption, PlanOption
 from riskplan.web.study_ops import record_run
 
 
@@ -36,7 +36,7 @@ def study_run(
     kept in the database as well (the web app's Studies page lists it)."""
     who = current_user()
     started = utcnow()
-    run_command(study_id, cdm, out, plan, pdf)
+    study_run_command(study_id, cdm, out, plan, pdf)
     finished = utcnow()
     folder = out if out is not None else get_settings().output_dir / "studies"
     files = {"html": (folder / f"{study_id}.html").read_bytes(), "json": (folder / f"{study_id}.json").read_bytes()}

@@ -19,9 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan import current_plan
-from riskplan.plan.model import PharmacovigilanceStudy
-from riskplan.store.audit import record_change
+from riskplan.plan import PharmacovigilanceStudy, current_plan
+from riskplan.store import record_change
 from riskplan.web.config import cdm_roots
 from riskplan.web.context import WebContext
 from riskplan.web.tables import WebReportFile, WebStudyRun
@@ -53,7 +52,7 @@ class RunInfo:
 
 
 def plan_studies(session: Session, plan_name: str) -> list[StudyInfo]:
-    from riskplan.studies.plan_studies import runnable
+    from riskplan.studies import runnable
 
     plan = current_plan(session, plan_name).plan
     return [_info(s, runnable(plan, s)) for s in plan.studies]
@@ -82,7 +81,7 @@ def resolve_cdm(ctx: WebContext, given: str) -> Path:
 
 
 def _section_json(result: Any) -> Any:
-    from riskplan.studies.results import result_to_dict
+    from riskplan.studies import result_to_dict
 
     if isinstance(result, tuple):
         return [result_to_dict(r) for r in result]
@@ -103,7 +102,7 @@ def run_study(
     ctx: WebContext, study_id: str, cdm: str, *, who: str, plan: str | None = None, pdf: bool = False
 ) -> RunInfo:
     """Run a study of the plan on a CDM and store its report and results."""
-    from riskplan.reports.study_report import render_study_html
+    from riskplan.reports import render_study_html
     from riskplan.studies import open_cdm, run_plan_study
 
     plan_name = plan or ctx.settings.default_plan

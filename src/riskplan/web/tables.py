@@ -12,9 +12,9 @@ import datetime as dt
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from riskplan.store.accounts import LoginAttempt as WebLoginAttempt
-from riskplan.store.accounts import UserAccount as WebUser
-from riskplan.store.db import Base
+from riskplan.store import Base
+from riskplan.store import LoginAttempt as WebLoginAttempt
+from riskplan.store import UserAccount as WebUser
 
 # The accounts (web_user) and the failed logins under unknown names (web_login_attempt) are mapped in
 # riskplan.store.accounts, so that every front end can check a signer's password (21 CFR 11.200); the

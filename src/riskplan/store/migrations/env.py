@@ -1,4 +1,9 @@
-"""Alembic environment: runs against the engine handed over in ``config.attributes['engine']``."""
+"""Alembic environment: runs against the engine handed over in ``config.attributes['engine']``.
+
+The tables compared by autogenerate are those registered on the store's metadata: call
+:func:`riskplan.schema.metadata` first (it imports every folder), or hand a metadata over in
+``config.attributes['metadata']``.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,9 @@ from alembic import context
 from sqlalchemy import Engine
 
 from riskplan.store.db import Base
-from riskplan.store.migrate import import_table_modules
 
-import_table_modules()
 config = context.config
-target_metadata = Base.metadata
+target_metadata = config.attributes.get("metadata", Base.metadata)
 
 
 def run_migrations_online() -> None:

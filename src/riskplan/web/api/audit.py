@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskplan.store.audit import AuditEvent
+from riskplan.store import AuditEvent
 from riskplan.web.api.schemas import AuditEventOut
 from riskplan.web.auth import Principal
 from riskplan.web.deps import Ctx, require

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import text
 
-from riskplan.store.faults import database_fault
+from riskplan.store import database_fault
 from riskplan.web.api.schemas import Me, Message, TokenRequest, TokenResponse
 from riskplan.web.auth import Principal
 from riskplan.web.deps import Ctx, api_principal

@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Response, UploadFile
 
-from riskplan.cases.model import Icsr
-from riskplan.cases.store import StoredCase, get_case, list_cases
+from riskplan.cases import Icsr, StoredCase, get_case, list_cases
 from riskplan.submissions import due_reports
 from riskplan.web import case_ops
 from riskplan.web.api.schemas import (

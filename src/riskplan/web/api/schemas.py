@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from riskplan.cases.model import Icsr
-from riskplan.plan.model import RiskManagementPlan
+from riskplan.cases import Icsr
+from riskplan.plan import RiskManagementPlan
+from riskplan.signals import SignalOutcome, SignalState
 from riskplan.web.case_ops import Causality
-from riskplan.web.signals_port import OUTCOMES, STATES
 
 
 class Out(BaseModel):
@@ -364,11 +364,6 @@ class SignalMoveOut(Out):
 
 class SignalDetailOut(SignalOut):
     history: list[SignalMoveOut]
-
-
-SignalState = Literal["detected", "validated", "refuted", "prioritised", "assessed", "closed"]
-SignalOutcome = Literal["no action", "new safety concern", "changed safety concern", "risk-minimisation change"]
-assert set(STATES) == set(get_args(SignalState)) and set(OUTCOMES) == set(get_args(SignalOutcome))
 
 
 class TransitionIn(In):

@@ -11,7 +11,7 @@ from lxml import etree
 
 from riskplan.cases.codes import ObservationCode as Obs
 from riskplan.cases.codes import Oid
-from riskplan.cases.e2b_write import (
+from riskplan.cases.e2b._write import (
     Element,
     _author,
     _bl,
@@ -32,7 +32,7 @@ from riskplan.cases.e2b_write import (
     _typed_ts,
     _wrap,
 )
-from riskplan.cases.e2b_xml import XSI_TYPE, parse_fragment
+from riskplan.cases.e2b._xml import XSI_TYPE, parse_fragment
 from riskplan.cases.model import (
     CauseOfDeath,
     Death,

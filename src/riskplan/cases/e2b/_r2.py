@@ -14,7 +14,7 @@ B.4 drugs (dosage, indication, action, relatedness) and B.5 narrative. Conversio
   and the parent's history and past drugs.
 
 E2B(R2) files usually start with ``<!DOCTYPE ichicsr SYSTEM "...dtd">``; such files are refused like
-any other DOCTYPE (see :func:`riskplan.cases.e2b_import.parse_untrusted`): remove the line first.
+any other DOCTYPE (see :func:`riskplan.cases.e2b._import.parse_untrusted`): remove the line first.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from riskplan.cases.codes import (
     StudyType,
     TermHighlighted,
 )
-from riskplan.cases.e2b_base import BatchInfo, E2bError, ImportResult, Rejection
-from riskplan.cases.e2b_xml import element_path
+from riskplan.cases.e2b._base import BatchInfo, E2bError, ImportResult, Rejection
+from riskplan.cases.e2b._read import _Reject
 from riskplan.cases.model import (
     CauseOfDeath,
     Death,
@@ -98,12 +98,6 @@ _SERIOUSNESS = {
     "seriousnesscongenitalanomali": "congenital_anomaly",
     "seriousnessother": "other_medically_important",
 }
-
-
-class _Reject(Exception):
-    def __init__(self, element: Element, reason: str) -> None:
-        super().__init__(reason)
-        self.path, self.reason = element_path(element), reason
 
 
 def import_r2(root: Element, *, skip_invalid: bool = False) -> ImportResult:

@@ -22,7 +22,7 @@ from riskplan.cases.codes import (
     TestResultCode,
 )
 from riskplan.cases.codes import ObservationCode as Obs
-from riskplan.cases.e2b_read import (
+from riskplan.cases.e2b._read import (
     Element,
     _act,
     _bool,
@@ -46,7 +46,7 @@ from riskplan.cases.e2b_read import (
     _timing,
     _ts,
 )
-from riskplan.cases.e2b_xml import XSI_TYPE, localname
+from riskplan.cases.e2b._xml import XSI_TYPE, localname
 from riskplan.cases.model import (
     CauseOfDeath,
     Comparator,

@@ -17,10 +17,10 @@ from lxml import etree
 
 from riskplan.cases.codes import ObservationCode as Obs
 from riskplan.cases.codes import Oid, Severity
-from riskplan.cases.e2b_base import E2bError, Rejection, RuleViolation, get_schema, schema_errors
-from riskplan.cases.e2b_export_clinical import _adverse_event_assessment
-from riskplan.cases.e2b_rules import check_business_rules
-from riskplan.cases.e2b_write import (
+from riskplan.cases.e2b._base import E2bError, Rejection, RuleViolation, get_schema, schema_errors
+from riskplan.cases.e2b._export_clinical import _adverse_event_assessment
+from riskplan.cases.e2b._rules import check_business_rules
+from riskplan.cases.e2b._write import (
     Element,
     _author,
     _bl,
@@ -36,7 +36,7 @@ from riskplan.cases.e2b_write import (
     _ts,
     _wrap,
 )
-from riskplan.cases.e2b_xml import NSMAP, element_path, parse_fragment, q
+from riskplan.cases.e2b._xml import NSMAP, element_path, parse_fragment, q
 from riskplan.cases.model import (
     Hl7Timestamp,
     Icsr,

@@ -33,7 +33,7 @@ from riskplan.cases.codes import (
     SenderType,
     Severity,
 )
-from riskplan.cases.e2b_base import RuleViolation
+from riskplan.cases.e2b._base import RuleViolation
 from riskplan.cases.extract import age_in_years
 from riskplan.cases.model import (
     NULL_FLAVOR_SUFFIX,
@@ -45,7 +45,7 @@ from riskplan.cases.model import (
     Reaction,
     TimestampPrecision,
 )
-from riskplan.store.audit import utcnow
+from riskplan.store import utcnow
 
 __all__ = ["MAX_AGE_YEARS", "check_business_rules", "intake_refusals"]
 

@@ -6,7 +6,7 @@ Order of checks, each refusing the file with a clear :class:`E2bError` before th
 2. parsing with entities, DTDs and network access off; any DOCTYPE left is refused; then a
    structure no E2B file has (more than 24 attributes on an element, more than 48 levels deep) is
    refused before any costlier check;
-3. the root element (an R2 ``ichicsr`` file is handed to :mod:`riskplan.cases.e2b_r2`);
+3. the root element (an R2 ``ichicsr`` file is handed to :mod:`riskplan.cases.e2b._r2`);
 4. the ICH schema, checked by libxml2 in linear time (the whole file is rejected, with the element
    path of each violation);
 5. mapping each message: an unknown code or an impossible value (a date after today, an impossible
@@ -39,7 +39,7 @@ from riskplan.cases.codes import (
     SenderType,
 )
 from riskplan.cases.codes import ObservationCode as Obs
-from riskplan.cases.e2b_base import (
+from riskplan.cases.e2b._base import (
     DEFAULT_MAX_BYTES,
     BatchInfo,
     E2bError,
@@ -48,9 +48,9 @@ from riskplan.cases.e2b_base import (
     first_schema_error,
     schema_errors,
 )
-from riskplan.cases.e2b_import_clinical import _adverse_event_assessment
-from riskplan.cases.e2b_r2 import import_r2
-from riskplan.cases.e2b_read import (
+from riskplan.cases.e2b._import_clinical import _adverse_event_assessment
+from riskplan.cases.e2b._r2 import import_r2
+from riskplan.cases.e2b._read import (
     Element,
     _bool,
     _build,
@@ -67,8 +67,8 @@ from riskplan.cases.e2b_read import (
     _text_nf,
     _ts,
 )
-from riskplan.cases.e2b_rules import intake_refusals
-from riskplan.cases.e2b_xml import HL7, element_path, localname, q, safe_parser
+from riskplan.cases.e2b._rules import intake_refusals
+from riskplan.cases.e2b._xml import HL7, element_path, localname, q, safe_parser
 from riskplan.cases.model import (
     Attachment,
     CaseSummary,
@@ -80,7 +80,7 @@ from riskplan.cases.model import (
     RegionalElement,
     Sender,
 )
-from riskplan.store.audit import utcnow
+from riskplan.store import utcnow
 
 __all__ = ["import_e2b", "read_message"]
 
@@ -94,7 +94,7 @@ def import_e2b(
     schema violation) and, unless ``skip_invalid``, when any message cannot be mapped; then
     nothing is imported. With ``skip_invalid`` the good messages are returned and each bad one is
     listed in :attr:`ImportResult.rejected`. A message with a date after ``today`` (default: today,
-    UTC) or an impossible age is a bad message (:func:`~riskplan.cases.e2b_rules.intake_refusals`).
+    UTC) or an impossible age is a bad message (:func:`~riskplan.cases.e2b._rules.intake_refusals`).
     """
     today = today or utcnow().date()
     root = parse_untrusted(data, max_bytes=max_bytes)

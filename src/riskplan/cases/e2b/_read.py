@@ -15,7 +15,7 @@ from riskplan.cases.codes import (
     NullFlavor,
     Oid,
 )
-from riskplan.cases.e2b_xml import XSI_TYPE, canonical_xml, element_path, localname, q
+from riskplan.cases.e2b._xml import XSI_TYPE, canonical_xml, element_path, localname, q
 from riskplan.cases.model import (
     CodedValue,
     Hl7Timestamp,

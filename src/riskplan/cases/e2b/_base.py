@@ -18,6 +18,7 @@ import xmlschema
 from lxml import etree
 
 from riskplan.cases.codes import Severity
+from riskplan.cases.e2b._xml import HL7
 from riskplan.cases.model import Icsr
 from riskplan.standards import E2B_R3_ICSR_SCHEMA
 
@@ -149,11 +150,8 @@ def first_schema_error(root: etree._Element, path: Path | None = None) -> str | 
     try:
         etree.fromstring(etree.tostring(root), parser)
     except etree.XMLSyntaxError as exc:
-        return str(exc.msg).replace(f"{{{_HL7_NS}}}", "")
+        return str(exc.msg).replace(f"{{{HL7}}}", "")
     return None
-
-
-_HL7_NS: Final = "urn:hl7-org:v3"
 
 
 def schema_errors(root: etree._Element, path: Path | None = None) -> list[etree._LogEntry]:

@@ -10,7 +10,7 @@ from lxml import etree
 
 from riskplan.cases.codes import ObservationCode as Obs
 from riskplan.cases.codes import Oid
-from riskplan.cases.e2b_xml import XSI_TYPE, parse_fragment, q
+from riskplan.cases.e2b._xml import XSI_TYPE, parse_fragment, q
 from riskplan.cases.model import (
     Attachment,
     CodedValue,
