@@ -24,8 +24,8 @@ from riskplan.cases.codes import DrugRole, Outcome
 from riskplan.cases.model import Drug, Hl7Timestamp, Reaction, Substance
 from riskplan.cases.tables import CausalityRow
 from riskplan.cli import app
-from riskplan.store import database
 from riskplan.errors import UserInputError
+from riskplan.store import database
 from riskplan.store.db import session_scope
 from web_fixtures import exportable_icsr
 
