@@ -19,12 +19,14 @@ from riskplan.cases.codes import DrugRole
 from riskplan.cases.model import Drug, Icsr, PrimarySource, Reaction, Substance
 from riskplan.cases.processing import CaseProcessor
 from riskplan.cases.store import store_cases
-from riskplan.cases.tables import CaseVersionRow, SubmissionRow
+from riskplan.cases.tables import CaseVersionRow
 from riskplan.cases.worklist import CaseFilters, CaseSort, CaseState, case_page
 from riskplan.cli import app
 from riskplan.plan.catalogue import load_plan
 from riskplan.store import database
 from riskplan.store.db import session_scope
+from riskplan.submissions.tables import BatchRow
+from riskplan.submissions.tables import SubmissionRow as SubmissionRecordRow
 from riskplan.terms.coding import OpenTermList
 
 runner = CliRunner()
@@ -60,7 +62,7 @@ def test_filters_sort_and_pages_in_the_database(engine: Engine, processor: CaseP
     with session_scope(engine) as s:
         out = store_cases(s, [processor.assess(i) for i in _cases()], plan_name="uplizna", plan_version=1, who="cp")
     with session_scope(engine) as s:
-        _legacy_export(s, out[3].case_id)
+        _sent_to_eu(s, out[3].case_id)
     with session_scope(engine) as s:
         page = case_page(s, as_of=AS_OF)
     assert [(c.worldwide_id, c.state) for c in page.lines] == [
@@ -88,19 +90,46 @@ def test_filters_sort_and_pages_in_the_database(engine: Engine, processor: CaseP
     assert (second.first, second.last) == (3, 4)
 
 
-def _legacy_export(session: Session, case_id: int) -> None:
-    """Version 1 written to a file by the retired ``case export`` (its record is read-only history now)."""
-    version_id = session.scalar(
-        select(CaseVersionRow.id).where(CaseVersionRow.case_id == case_id, CaseVersionRow.version == 1)
-    )
+def _sent_to_eu(session: Session, case_id: int) -> None:
+    """Version 1 sent to EudraVigilance by hand (a manual-channel submission in state ``sent``)."""
+    row = session.execute(
+        select(CaseVersionRow.id, CaseVersionRow.day_zero, CaseVersionRow.due).where(
+            CaseVersionRow.case_id == case_id, CaseVersionRow.version == 1
+        )
+    ).one()
+    at = dt.datetime(2026, 11, 10, tzinfo=dt.UTC)
     session.add(
-        SubmissionRow(
-            case_version_id=version_id,
+        BatchRow(
             batch_id="B1",
+            destination="EU",
             file_name="b1.xml",
             sha256="0" * 64,
-            submitted_at=dt.datetime(2026, 11, 10, tzinfo=dt.UTC),
-            submitted_by="cp",
+            content="",
+            created_at=at,
+            created_by="cp",
+            channel="manual",
+            sent_at=at,
+        )
+    )
+    session.flush()
+    session.add(
+        SubmissionRecordRow(
+            case_version_id=row.id,
+            case_id=case_id,
+            worldwide_id=f"DE-{case_id}",
+            version=1,
+            destination="EU",
+            attempt=1,
+            kind="expedited",
+            report="initial",
+            rule="eu-serious",
+            day_zero=row.day_zero,
+            due=row.due,
+            state="sent",
+            batch_id="B1",
+            message_id=f"B1-{case_id}",
+            generated_at=at,
+            sent_at=at,
         )
     )
 
@@ -111,7 +140,7 @@ def _store(cli_env: Path) -> None:
         path.write_text(icsr.model_dump_json())
         assert runner.invoke(app, ["case", "new", str(path)]).exit_code == 0
     with session_scope(database()) as s:
-        _legacy_export(s, 4)
+        _sent_to_eu(s, 4)
 
 
 def _lines(output: str) -> list[str]:

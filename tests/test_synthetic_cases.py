@@ -210,7 +210,11 @@ def test_the_demo_keeps_to_its_own_database_and_refuses_one_with_real_cases(cli_
     assert _snapshot(url) == before  # the configured database: not a row changed
     demo_rows = _snapshot(f"sqlite:///{own}")
     assert len(demo_rows["icsr_case"]) == 300
-    assert all(", True)" in row for row in demo_rows["icsr_case"])  # synthetic, the last column
+    demo_engine = make_engine(f"sqlite:///{own}")
+    with demo_engine.connect() as conn:
+        marks = conn.execute(text("SELECT synthetic FROM icsr_case")).scalars().all()
+    demo_engine.dispose()
+    assert len(marks) == 300 and all(marks)  # every demo case is marked synthetic
 
     refused = runner.invoke(app, ["demo", "--steps", "plan,cases", "--database", url], env=WIDE)
     assert refused.exit_code == 2, refused.output

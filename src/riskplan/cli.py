@@ -277,10 +277,10 @@ def db_backup(
 ) -> None:
     """Back up the whole database while it is in use: SQLite's online backup API (the backup is a SQLite
     file) or PostgreSQL's pg_dump custom format (pg_dump on PATH, at least the server's version)."""
-    from riskplan.store import backup, shown_url
+    from riskplan.store import backup_database, shown_url
 
     url = get_settings().database_url
-    done = backup(url, out, force=force)
+    done = backup_database(url, out, force=force)
     console.print(f"backup of {shown_url(url)} written to {done.path}", soft_wrap=True)
     console.print(f"{done.kind}, {done.size:,} bytes, {done.counts.describe()}, {done.seconds:.1f} s")
 
@@ -293,10 +293,10 @@ def db_restore(
 ) -> None:
     """Replace the configured database by a backup, then migrate it to the latest schema (a backup from an
     older riskplan is upgraded). A database that holds data is replaced only with --force."""
-    from riskplan.store import restore, shown_url
+    from riskplan.store import restore_database, shown_url
 
     url = get_settings().database_url
-    done = restore(url, file, force=force)
+    done = restore_database(url, file, force=force)
     console.print(f"restored {done.source} into {shown_url(url)} in {done.seconds:.1f} s", soft_wrap=True)
     if done.replaced.total:
         console.print(f"replaced: {done.replaced.describe()}")

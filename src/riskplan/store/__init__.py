@@ -13,7 +13,8 @@ from riskplan.store.audit import (
     utcnow,
 )
 from riskplan.store.audit_verify import verify_chain
-from riskplan.store.backup import backup, restore
+from riskplan.store.backup import backup as backup_database
+from riskplan.store.backup import restore as restore_database
 from riskplan.store.changes import FieldChange, field_changes
 from riskplan.store.cli import app as cli_app
 from riskplan.store.commands import database, open_engine, user_errors, verified_signer
@@ -64,7 +65,7 @@ __all__ = [
     "audit_row",
     "audited_transaction",
     "aware",
-    "backup",
+    "backup_database",
     "branch_states",
     "bulk_insert",
     "cli_app",
@@ -82,7 +83,7 @@ __all__ = [
     "open_engine",
     "record_change",
     "require_role",
-    "restore",
+    "restore_database",
     "retried",
     "session_scope",
     "shown_url",

@@ -23,6 +23,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("icsr_case") as batch:
-        batch.drop_index("ix_icsr_case_assigned_to")
-        batch.drop_column("assigned_to")
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+): a batch copy of icsr_case would drop the table that
+    # case versions, assessments and drafts refer to, which SQLite refuses while foreign keys are enforced
+    op.drop_index("ix_icsr_case_assigned_to", "icsr_case")
+    op.drop_column("icsr_case", "assigned_to")
