@@ -12,6 +12,7 @@ from pathlib import Path
 
 from alembic import command
 from sqlalchemy import text
+from test_submissions_cli import _new, _serious_de
 from typer.testing import CliRunner
 
 from riskplan.cli import app
@@ -29,7 +30,6 @@ from riskplan.submissions import (
     transmit,
 )
 from riskplan.submissions.gateway_ack import acknowledge
-from test_submissions_cli import _new, _serious_de
 from web_fixtures import (  # noqa: F401  (fixtures)
     WebApp,
     api_token,

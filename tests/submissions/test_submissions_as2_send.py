@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from test_submissions_cli import _new, _serious_de, _submissions
+from test_submissions_records import exportable
 from typer.testing import CliRunner
 
 from riskplan.cases.e2b._base import get_schema
@@ -31,8 +33,6 @@ from riskplan.submissions.as2_sending import fetch_and_record_ack, send_batch
 from riskplan.submissions.gateway import Gateway, create_app, prepare_gateway
 from riskplan.submissions.tables import BatchRow
 from riskplan.terms.coding import OpenTermList
-from test_submissions_cli import _new, _serious_de, _submissions
-from test_submissions_records import exportable
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -275,8 +275,9 @@ def fda_gateway(tmp_path: Path, port: int) -> Iterator[Gateway]:
 def test_an_fda_gateway_rejects_a_report_by_fdas_business_rules_with_the_rules_text(
     fda_gateway: Gateway, port: int
 ) -> None:
-    from riskplan.cases.e2b import export_icsrs
     from test_submissions_gateway import EXAMPLE, _ack_code
+
+    from riskplan.cases.e2b import export_icsrs
 
     channel = as2_channel(
         "US", GatewayConnection(url=f"http://127.0.0.1:{port}/as2", local_gateway=fda_gateway.files.root)

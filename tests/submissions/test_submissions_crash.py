@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, select
+from test_submissions_as2_send import _configure, _free_port, _received, _Server
+from test_submissions_cli import _new, _serious_de, _submissions
 from typer.testing import CliRunner
 
 from riskplan.cli import app
@@ -18,8 +20,6 @@ from riskplan.store.db import session_scope
 from riskplan.submissions.as2_sending import TEST_BARRIER
 from riskplan.submissions.gateway import prepare_gateway
 from riskplan.submissions.tables import BatchRow
-from test_submissions_as2_send import _configure, _free_port, _received, _Server
-from test_submissions_cli import _new, _serious_de, _submissions
 
 runner = CliRunner()
 SRC = Path(__file__).resolve().parents[2] / "src"

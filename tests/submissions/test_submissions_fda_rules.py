@@ -222,10 +222,11 @@ def test_us_periodic_reports_placed_from_the_plans_us_approval_date() -> None:
 
 
 def test_submission_due_kind_periodic_names_the_periodic_report_and_compliance_counts_it(cli_env: Path) -> None:
+    from test_submissions_cli import _new
+
     from case_factory import make_icsr
     from riskplan.cases.codes import Outcome, Qualification
     from riskplan.cases.model import Hl7Timestamp, PrimarySource, Reaction
-    from test_submissions_cli import _new
 
     us = PrimarySource(country="US", qualification=Qualification.PHYSICIAN, primary_for_regulatory_purposes=True)
     headache = Reaction(verbatim_term="headache", start_date=Hl7Timestamp("20261020"), outcome=Outcome.RECOVERED)

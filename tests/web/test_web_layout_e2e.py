@@ -12,12 +12,12 @@ import re
 from pathlib import Path
 
 import pytest
+from test_web_e2e import ARGS, CHROMIUM
 
 from riskplan.cases.intake import batches, intake, intake_context
 from riskplan.cases.synth import synthesise_cases
 from riskplan.reports.psur import write_psur
 from riskplan.store.db import session_scope
-from test_web_e2e import ARGS, CHROMIUM
 from web_fixtures import PASSWORD, USERS, WebApp, live_server, make_app, overflowing, page_height, seed
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web-layout"

@@ -10,6 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from test_web_roles import PAGES
 
 from riskplan.cases.tables import CaseRow
 from riskplan.errors import UserInputError
@@ -18,7 +19,6 @@ from riskplan.store.db import session_scope
 from riskplan.web.config import WebSettings
 from riskplan.web.roles import Role
 from riskplan.web.tables import WebSession, WebUser
-from test_web_roles import PAGES
 from web_fixtures import (  # noqa: F401  (fixtures)
     PASSWORD,
     USERS,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from test_submission_front import _send_and_acknowledge
 from test_web_e2e import ARGS, ARTIFACTS, CHROMIUM
+
 from web_fixtures import PASSWORD, USERS, api_token, case_json, live_server, make_app, needs_e2b_schema
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent")
