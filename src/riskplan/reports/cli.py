@@ -15,6 +15,7 @@ Bad input (dates, files, unknown plans or versions) exits with code 2 and a mess
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from riskplan.errors import UserInputError
 from riskplan.plan import RiskManagementPlan, current_plan, get_version, load_plan, plan_in_force
 from riskplan.reports.plan_summary import SummaryFormat, render_plan_summary
 from riskplan.reports.psur import parse_date, write_psur
-from riskplan.reports.study_report import write_study_report
+from riskplan.reports.study_report import StudyReportFiles, write_study_report
 from riskplan.settings import get_settings
 from riskplan.store import database, session_scope, user_errors
 from riskplan.studies import CdmOption, PlanOption, open_cdm, result_to_dict, run_plan_study
@@ -123,6 +124,15 @@ def plan_summary(
     console.print(f"wrote {out}: RMP Part VI summary of {label}")
 
 
+@dataclass(frozen=True)
+class StudyRunWritten:
+    """What ``riskplan study run`` wrote: the report files, the results (JSON) and the number of analyses."""
+
+    report: StudyReportFiles
+    results: Path
+    sections: int
+
+
 @user_errors
 def study_run(
     study_id: Annotated[str, typer.Argument(help="Study id of the plan (one with an analysis design)")],
@@ -132,13 +142,11 @@ def study_run(
     ] = None,
     plan: PlanOption = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF report")] = True,
-) -> None:
+) -> StudyRunWritten:
     """Run a whole study of the plan in force and write its report (HTML, PDF) and results (JSON)."""
     in_force = plan_in_force(plan)
     rmp = in_force.plan
     if out is None:
-        from riskplan.settings import get_settings
-
         out = get_settings().output_dir / "studies"
     with open_cdm(cdm) as c:
         run = run_plan_study(c, rmp, study_id, plan_label=in_force.describe())
@@ -164,6 +172,7 @@ def study_run(
     for path in (files.html, files.pdf, results):
         if path is not None:
             console.print(f"wrote {path}", markup=False)
+    return StudyRunWritten(files, results, len(run.sections))
 
 
 def _section_json(result: Any) -> Any:

@@ -8,7 +8,6 @@ page lists every run, from the browser or from the command line, from one place 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -36,13 +35,12 @@ def study_run(
     kept in the database as well (the web app's Studies page lists it)."""
     who = current_user()
     started = utcnow()
-    study_run_command(study_id, cdm, out, plan, pdf)
+    written = study_run_command(study_id, cdm, out, plan, pdf)
     finished = utcnow()
-    folder = out if out is not None else get_settings().output_dir / "studies"
-    files = {"html": (folder / f"{study_id}.html").read_bytes(), "json": (folder / f"{study_id}.json").read_bytes()}
-    if pdf and (folder / f"{study_id}.pdf").is_file():
-        files["pdf"] = (folder / f"{study_id}.pdf").read_bytes()
-    sections = len(json.loads(files["json"])["sections"])
+    files = {"html": written.report.html.read_bytes(), "json": written.results.read_bytes()}
+    if written.report.pdf is not None:
+        files["pdf"] = written.report.pdf.read_bytes()
+    sections = written.sections
     plan_name = plan or get_settings().default_plan
     if Path(plan_name).suffix:  # a plan file, as plan_in_force reads it
         plan_name = Path(plan_name).stem
