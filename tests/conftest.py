@@ -47,6 +47,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     remove_migration_templates()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Each test reads the settings its own environment gives: a process reads them once and caches
+    them, and a test must not see those an earlier test of the same worker left behind."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 def postgres_unreachable() -> str | None:
     """Why PostgreSQL cannot be used for tests, or None when it can (checked once per run)."""
     global _pg_checked, _pg_unreachable_reason

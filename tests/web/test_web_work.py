@@ -122,6 +122,8 @@ def test_a_negative_ack_puts_the_report_in_the_returned_queue_with_the_authority
     assert re.search(r'<td class="text bad">batch rejected: R0004: [^<]*N\.1\.4</td>', returned)
     submit = c.get("/work", params={"queue": "submit"}).text
     assert "RP0000001" in submit and "eu-serious" not in submit  # still owed to EU, but in "returned"
+    # settings are read once per process: forget those an earlier test of this worker left behind
+    get_settings.cache_clear()
     queue = runner.invoke(
         cli_app,
         ["case", "queue", "--queue", "returned", "--format", "json"],
