@@ -88,7 +88,7 @@ def test_with_an_rsi_an_unlisted_pt_seen_before_from_another_source_is_not_new(s
     assert "No unlisted serious PT was reported for the first time in the interval." in conclusions
     assert "Pneumonia" not in conclusions
     assert "Listedness of serious reactions" not in conclusions
-    assert re.search(r"Pneumonia 0 1 1 0 1 1", _section(page, 6))
+    assert re.search(r"Pneumonia unlisted 1 1 0 0 1 1", _section(page, 6))  # serious i, c; non-serious i, c; total
 
 
 def test_a_concern_without_definition_is_not_assessed_rather_than_zero(sqlite_engine: Engine) -> None:
