@@ -116,7 +116,7 @@ from riskplan.cases.store import (
     version_icsrs,
 )
 from riskplan.cases.synth import synthesise_cases
-from riskplan.cases.tables import CaseConcernRow, CaseReactionRow, CaseRow, CaseVersionRow
+from riskplan.cases.tables import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
 from riskplan.cases.worklist import CaseFilters, CaseSort, CaseState, case_page
 
 __all__ = [
@@ -140,6 +140,7 @@ __all__ = [
     "AgeGroup",
     "Assessment",
     "CaseConcernRow",
+    "CaseDrugRow",
     "CaseFilters",
     "CaseReactionRow",
     "CaseRow",

@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def _plot(n: np.ndarray, y: np.ndarray, highlight: np.ndarray, labels: list[str]
     ax.scatter(n[highlight], y[highlight], s=40, color="#c0392b", label="safety-concern PTs of the plan")
     ax.axhline(_MEASURES[measure], color="black", linewidth=0.8, linestyle="--")
     ax.set_xscale("log")
-    axes = [ax.xaxis]
+    axes: list[Any] = [ax.xaxis]
     if measure == "EB05":
         ax.set_yscale("log")
         axes.append(ax.yaxis)
