@@ -75,7 +75,7 @@ def too_wide(document: Any) -> list[str]:
 @pytest.fixture(scope="module")
 def omop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("layout_omop")
-    synthesise_omop(600, 5, out)
+    synthesise_omop(300, 5, out)
     return out
 
 
@@ -85,7 +85,7 @@ def psur(tmp_path_factory: pytest.TempPathFactory, omop: Path) -> tuple[str, Any
     upgrade(engine)
     with session_scope(engine) as session:
         ctx = intake_context(session, "uplizna", "tester")
-        intake(session, synthesise_cases(120, seed=4), context=ctx, who="tester")
+        intake(session, synthesise_cases(50, seed=4), context=ctx, who="tester")
     with session_scope(engine) as session:
         html = render_psur_html(collect_psur(session, "uplizna", START, DLP, cdm=omop))
     engine.dispose()

@@ -73,7 +73,8 @@ def card_sources(plan: RiskManagementPlan, language: str) -> str:
     first = next(iter(card.messages))
     if card.source and language == first:
         return card.source
-    return "; ".join(dict.fromkeys(m.source for m in messages))
+    parts = (part.strip() for m in messages for part in m.source.split(";"))
+    return "; ".join(dict.fromkeys(p for p in parts if p))
 
 
 def _environment() -> Environment:

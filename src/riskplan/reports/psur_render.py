@@ -225,7 +225,7 @@ def signals_after_dlp_text(data: PsurData) -> str:
         return ""
     return (
         f" {n} signal(s) detected after the data lock point ({data.end.isoformat()}), not in this period: "
-        "they belong to the next report (section 14)."
+        "they belong to the next report."
     )
 
 
