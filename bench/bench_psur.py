@@ -280,6 +280,8 @@ def main() -> None:
     if args.no_pdf:
         command.append("--no-pdf")
     run = subprocess.run(command, capture_output=True, text=True, check=False)
+    if args.postgres:
+        _drop_postgres(f"bench_psur_{os.getpid()}")
     if run.returncode != 0:
         print(run.stdout, run.stderr, sep="\n")
         raise SystemExit(run.returncode)
@@ -292,8 +294,6 @@ def main() -> None:
         f"HTML {result['html_bytes']:,} bytes, PDF {result['pdf_bytes']:,} bytes"
     )
     print(f"target < 60 s: {'met' if result['seconds'] < 60 else 'NOT met'}")
-    if args.postgres:
-        _drop_postgres(f"bench_psur_{os.getpid()}")
     if not args.keep and args.db is None:
         for path in sorted(folder.rglob("*"), reverse=True):
             path.unlink() if path.is_file() else path.rmdir()
