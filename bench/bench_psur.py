@@ -1,14 +1,19 @@
-"""PSUR benchmark: the PBRER (HTML and PDF) over a case store of 1 million cases on SQLite.
+"""PSUR benchmark: the PBRER (HTML and PDF) with all its tabulations over a case store of 1 million cases, on
+SQLite or PostgreSQL (``--postgres``: a database of its own on 127.0.0.1, dropped afterwards).
 
 The cases are generated fast by bulk-inserting the stored rows directly with SQLAlchemy Core (case,
-version, reaction and concern rows, 5% with a follow-up version, 3% invalid), not through intake: the
-report reads only these rows. The ICSR JSON of each version is the compact part the report reads (C.1.1,
+version, reaction and concern rows, 5% with a follow-up version, 3% invalid; clinical trial cases with a
+suspect drug row: UPLIZNA, placebo, or blinded), not through intake: the report reads only these rows. Every
+reaction is tabulated (6.3: serious and non-serious by post-marketing source; 6.2: serious trial events by
+treatment arm). Not covered: the causality appendix (20.5) reads each interval case's ICSR in Python
+(``riskplan.cases.causality_by_product``); the bench's drug rows do not name the active substance, so it
+finds no pair here. The ICSR JSON of each version is the compact part the report reads (C.1.1,
 C.1.3, C.1.4, C.1.5, C.5); ``--json-bytes N`` pads it with a narrative to N bytes to time realistic
 documents (the synthetic ICSRs of ``riskplan synth cases`` are about 7 KB).
 
 The report runs in a fresh process so that its peak memory (VmHWM) is its own. Target: under 60 s.
 
-    .venv/bin/python bench/bench_psur.py [--cases 1000000] [--json-bytes 0] [--db PATH] [--keep]
+    .venv/bin/python bench/bench_psur.py [--cases 1000000] [--json-bytes 0] [--db PATH | --postgres] [--keep]
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,7 +34,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, Table, func, select
 
-from riskplan.cases import CaseConcernRow, CaseReactionRow, CaseRow, CaseVersionRow, intake_context
+from riskplan.cases import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow, intake_context
 from riskplan.plan import load_plan
 from riskplan.store import make_engine, session_scope, upgrade
 
@@ -60,7 +66,9 @@ def _table(model: Any) -> Table:
     return table
 
 
-def _icsr_json(wid: str, report_type: str, study_type: str | None, first: str, latest: str, pad: int) -> str:
+def _icsr_json(
+    wid: str, report_type: str, study_type: str | None, first: str, latest: str, pad: int, blinded: bool = False
+) -> str:
     doc: dict[str, Any] = {
         "sender_report_id": wid,
         "report_type": report_type,
@@ -69,6 +77,8 @@ def _icsr_json(wid: str, report_type: str, study_type: str | None, first: str, l
         "worldwide_case_id": wid,
         "study": None if study_type is None else {"study_type": study_type},
     }
+    if blinded:
+        doc["drugs"] = [{"role": "1", "name": "UPLIZNA", "blinded": True}]
     text = json.dumps(doc, separators=(",", ":"))
     if pad > len(text):
         doc["narrative"] = "x" * (pad - len(text) - 14)
@@ -87,7 +97,7 @@ def generate(engine: Engine, cases: int, pad: int, seed: int = 1) -> dict[str, i
     rsi = load_plan("uplizna").reference_safety_information
     listed = {e.pt.casefold() for e in rsi.expected_reactions} if rsi else set()
     now = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
-    totals = {"cases": 0, "versions": 0, "reactions": 0, "concern_links": 0}
+    totals = {"cases": 0, "versions": 0, "reactions": 0, "concern_links": 0, "drugs": 0}
     version_id = 0
     for first_id in range(1, cases + 1, CHUNK):
         n = min(CHUNK, cases - first_id + 1)
@@ -101,7 +111,9 @@ def generate(engine: Engine, cases: int, pad: int, seed: int = 1) -> dict[str, i
         n_reactions = rng.choice((1, 2, 3), n, p=(0.55, 0.35, 0.10))
         pt_index = rng.integers(0, len(pts), (n, 3))
         linked = rng.random((n, len(CONCERNS))) < np.array(CONCERN_SHARE)
+        arm = rng.choice(3, n, p=(0.6, 0.2, 0.2))  # trial cases: UPLIZNA, placebo, blinded
         case_rows = []
+        drug_rows = []
         version_rows = []
         reaction_rows = []
         concern_rows = []
@@ -129,7 +141,9 @@ def generate(engine: Engine, cases: int, pad: int, seed: int = 1) -> dict[str, i
                         "id": version_id,
                         "case_id": cid,
                         "version": version,
-                        "icsr_json": _icsr_json(wid, report_type, study_type, first, latest, pad),
+                        "icsr_json": _icsr_json(
+                            wid, report_type, study_type, first, latest, pad, blinded=kind[i] == 2 and arm[i] == 2
+                        ),
                         "sender_report_id": wid,
                         "first_received": dt.date.fromisoformat(first),
                         "received": dt.date.fromisoformat(latest),
@@ -154,6 +168,15 @@ def generate(engine: Engine, cases: int, pad: int, seed: int = 1) -> dict[str, i
                             "listedness": "listed" if pt.casefold() in listed else "unlisted",
                         }
                     )
+                if kind[i] == 2:  # clinical trial: the suspect drug of its arm
+                    drug_rows.append(
+                        {
+                            "case_version_id": version_id,
+                            "seq": 1,
+                            "characterisation": "suspect",
+                            "product": "Placebo" if arm[i] == 1 else "UPLIZNA",
+                        }
+                    )
                 for k, concern in enumerate(CONCERNS):
                     if linked[i, k]:
                         concern_rows.append({"case_version_id": version_id, "concern_id": concern, "reasons": "bench"})
@@ -164,19 +187,22 @@ def generate(engine: Engine, cases: int, pad: int, seed: int = 1) -> dict[str, i
             connection.execute(_table(CaseReactionRow).insert(), reaction_rows)
             if concern_rows:
                 connection.execute(_table(CaseConcernRow).insert(), concern_rows)
+            if drug_rows:
+                connection.execute(_table(CaseDrugRow).insert(), drug_rows)
         totals["cases"] += len(case_rows)
         totals["versions"] += len(version_rows)
         totals["reactions"] += len(reaction_rows)
         totals["concern_links"] += len(concern_rows)
+        totals["drugs"] += len(drug_rows)
         print(f"  generated {totals['cases']:,} cases", flush=True)
     return totals
 
 
-def report(db: Path, out: Path, pdf: bool) -> None:
+def report(url: str, out: Path, pdf: bool) -> None:
     """Run in a fresh process: the PSUR, then one JSON line with seconds and peak memory."""
     from riskplan.reports import peak_rss_mib, write_psur
 
-    engine = make_engine(f"sqlite:///{db}")
+    engine = make_engine(url)
     started = time.perf_counter()
     result = write_psur(engine, "uplizna", INTERVAL[0], INTERVAL[1], out, pdf=pdf)
     seconds = time.perf_counter() - started
@@ -195,14 +221,37 @@ def report(db: Path, out: Path, pdf: bool) -> None:
     )
 
 
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _create_postgres(name: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_postgres(name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--json-bytes", type=int, default=0, help="pad each ICSR JSON to this many bytes")
     parser.add_argument("--db", type=Path, help="SQLite file to use (reused when it already holds cases)")
+    parser.add_argument("--postgres", action="store_true", help="a PostgreSQL database of its own on 127.0.0.1")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--no-pdf", action="store_true")
-    parser.add_argument("--report-only", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--report-only", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.report_only:
@@ -211,7 +260,10 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="bench_psur_"))
     db = args.db or folder / "psur.db"
-    engine = make_engine(f"sqlite:///{db}")
+    url = f"sqlite:///{db}"
+    if args.postgres:
+        url = _create_postgres(f"bench_psur_{os.getpid()}")
+    engine = make_engine(url)
     upgrade(engine)
     with session_scope(engine) as session:
         stored = session.scalar(select(func.count()).select_from(CaseRow)) or 0
@@ -224,10 +276,12 @@ def main() -> None:
         print(f"reusing {db} with {stored:,} cases", flush=True)
     engine.dispose()
 
-    command = [sys.executable, __file__, "--report-only", str(db), "--out", str(folder / "out")]
+    command = [sys.executable, __file__, "--report-only", url, "--out", str(folder / "out")]
     if args.no_pdf:
         command.append("--no-pdf")
     run = subprocess.run(command, capture_output=True, text=True, check=False)
+    if args.postgres:
+        _drop_postgres(f"bench_psur_{os.getpid()}")
     if run.returncode != 0:
         print(run.stdout, run.stderr, sep="\n")
         raise SystemExit(run.returncode)

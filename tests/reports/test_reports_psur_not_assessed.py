@@ -66,9 +66,9 @@ def test_without_rsi_the_report_says_listedness_was_not_assessed_and_concludes_n
         "plan uplizna version 1 has no reference safety information (its source document" in text
     )
     assert "Not assessed: plan uplizna version 1 has no reference safety information" in _section(page, 4)
-    # the tabulations show listed / unlisted as not assessed, not as zero
+    # the tabulations show the listedness (RSI column) as not assessed, not as unlisted
     tabulation = _section(page, 6)
-    assert re.search(r"Pneumonia n/a n/a 2 n/a n/a 3", tabulation), tabulation
+    assert re.search(r"Pneumonia n/a 2 3 0 0 2 3", tabulation), tabulation
     assert "Listed and unlisted against the RSI" not in tabulation
     conclusions = _section(page, 19)
     assert "Not assessed in this report, and why" in conclusions
@@ -88,7 +88,7 @@ def test_with_an_rsi_an_unlisted_pt_seen_before_from_another_source_is_not_new(s
     assert "No unlisted serious PT was reported for the first time in the interval." in conclusions
     assert "Pneumonia" not in conclusions
     assert "Listedness of serious reactions" not in conclusions
-    assert re.search(r"Pneumonia 0 1 1 0 1 1", _section(page, 6))
+    assert re.search(r"Pneumonia unlisted 1 1 0 0 1 1", _section(page, 6))  # serious i, c; non-serious i, c; total
 
 
 def test_a_concern_without_definition_is_not_assessed_rather_than_zero(sqlite_engine: Engine) -> None:

@@ -92,3 +92,18 @@ def test_single_cohort_and_top_conditions() -> None:
     result = baseline_characteristics(cdm, t, None, top_conditions=5)
     assert result.comparator is None and result.max_abs_smd is None
     assert result.table.one(covariate="concept 100 (prior 365 days)")["target_count"] == 1
+
+
+def test_a_named_condition_set_and_a_frequent_concept_are_one_row() -> None:
+    """ "hypertension" (concept set {100}) and the frequent concept 100 are the same covariate: one row."""
+    cdm = _cdm()
+    t, c = build_comparative_cohorts(
+        cdm, NewUserCohortDefinition("t", ConceptSet("t", (7,))), NewUserCohortDefinition("c", ConceptSet("c", (8,)))
+    )
+    result = baseline_characteristics(
+        cdm, t, c, conditions={"hypertension": ConceptSet("htn", (100,))}, top_conditions=5
+    )
+    covariates = result.table.column("covariate")
+    assert "hypertension (prior 365 days)" in covariates
+    assert "concept 100 (prior 365 days)" not in covariates
+    assert len(covariates) == len(set(covariates))

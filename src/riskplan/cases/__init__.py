@@ -10,7 +10,7 @@ from riskplan.cases.case_view_cli import print_case_view
 from riskplan.cases.causality import DEFAULT_SOURCE as DEFAULT_CAUSALITY_SOURCE
 from riskplan.cases.causality import CausalityRequest, PairAssessment, choose_pair, record_causality, suspect_pairs
 from riskplan.cases.causality import check_request as check_causality_request
-from riskplan.cases.causality_counts import PairCausality, causality_of_cases
+from riskplan.cases.causality_counts import CausalitySummary, PairCausality, causality_by_product, causality_of_cases
 from riskplan.cases.causality_scales import NARANJO_QUESTIONS, WhoUmc
 from riskplan.cases.cli import app as cli_app
 from riskplan.cases.cli import synth_cases
@@ -68,10 +68,16 @@ from riskplan.cases.model import (
 )
 from riskplan.cases.queues import assignees, count_to_assess, count_uncoded, to_assess
 from riskplan.cases.reads import (
+    ARM_NOT_KNOWN,
+    BLINDED,
     CLINICAL_TRIAL,
+    COMPARATOR,
+    INVESTIGATIONAL,
     NOT_AVAILABLE,
+    PLACEBO,
     SOLICITED,
     SPONTANEOUS,
+    TRIAL_ARMS,
     ReportableVersion,
     VersionRecord,
     case_ids_of_plan,
@@ -85,6 +91,7 @@ from riskplan.cases.reads import (
     reactions_by_version,
     reactions_of_valid_versions,
     reportable_versions,
+    trial_arm,
     version_assessment,
     version_records,
     versions_at_dlp,
@@ -109,24 +116,31 @@ from riskplan.cases.store import (
     version_icsrs,
 )
 from riskplan.cases.synth import synthesise_cases
-from riskplan.cases.tables import CaseConcernRow, CaseReactionRow, CaseRow, CaseVersionRow
+from riskplan.cases.tables import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
 from riskplan.cases.worklist import CaseFilters, CaseSort, CaseState, case_page
 
 __all__ = [
+    "ARM_NOT_KNOWN",
+    "BLINDED",
     "CLINICAL_TRIAL",
+    "COMPARATOR",
     "DEFAULT_CAUSALITY_SOURCE",
     "HL7",
+    "INVESTIGATIONAL",
     "NARANJO_QUESTIONS",
     "NOT_AVAILABLE",
+    "PLACEBO",
     "REJECTED",
     "SKIPPED",
     "SOLICITED",
     "SPONTANEOUS",
+    "TRIAL_ARMS",
     "XSI",
     "ActionTaken",
     "AgeGroup",
     "Assessment",
     "CaseConcernRow",
+    "CaseDrugRow",
     "CaseFilters",
     "CaseReactionRow",
     "CaseRow",
@@ -136,6 +150,7 @@ __all__ = [
     "CaseView",
     "Causality",
     "CausalityRequest",
+    "CausalitySummary",
     "CodingNotFound",
     "Dosage",
     "Draft",
@@ -191,6 +206,7 @@ __all__ = [
     "case_number",
     "case_page",
     "case_view",
+    "causality_by_product",
     "causality_of_cases",
     "check_business_rules",
     "check_causality_request",
@@ -249,6 +265,7 @@ __all__ = [
     "synthesise_cases",
     "synthetic_worldwide_ids",
     "to_assess",
+    "trial_arm",
     "uncoded_reactions",
     "version_assessment",
     "version_icsrs",

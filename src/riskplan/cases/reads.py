@@ -11,11 +11,11 @@ frozen records.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Select, Subquery, and_, case, func, literal, or_, select
+from sqlalchemy import Select, Subquery, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,10 +24,16 @@ from riskplan.cases.tables import CaseConcernRow, CaseDrugRow, CaseReactionRow, 
 from riskplan.errors import NotFoundError
 
 __all__ = [
+    "ARM_NOT_KNOWN",
+    "BLINDED",
     "CLINICAL_TRIAL",
+    "COMPARATOR",
+    "INVESTIGATIONAL",
     "NOT_AVAILABLE",
+    "PLACEBO",
     "SOLICITED",
     "SPONTANEOUS",
+    "TRIAL_ARMS",
     "CaseRef",
     "ReportableVersion",
     "VersionAssessment",
@@ -42,6 +48,7 @@ __all__ = [
     "reactions_by_version",
     "reactions_of_valid_versions",
     "reportable_versions",
+    "trial_arm",
     "version_assessment",
     "version_records",
     "versions_at_dlp",
@@ -109,8 +116,8 @@ def versions_at_dlp(session: Session, plan_name: str, end: dt.date) -> Select[in
     For each case of the plan, its latest version whose C.1.5 is on or before the DLP, when that version is
     valid (ICH E2D minimum criteria) and the case was first received (C.1.4, else C.1.5) on or before the
     DLP. Columns: ``version_id``, ``case_id``, ``first_received``, ``serious`` and ``source`` (one of
-    :data:`SPONTANEOUS`, :data:`SOLICITED`, :data:`CLINICAL_TRIAL`, :data:`NOT_AVAILABLE` for serious cases;
-    NULL otherwise, so the ICSR document is read for serious cases alone).
+    :data:`SPONTANEOUS`, :data:`SOLICITED`, :data:`CLINICAL_TRIAL`, :data:`NOT_AVAILABLE`, for every case:
+    ICH E2C(R2) 3.6.2 tabulates the non-serious reactions of post-marketing sources too).
     """
     v = CaseVersionRow
     as_of = (
@@ -127,10 +134,50 @@ def versions_at_dlp(session: Session, plan_name: str, end: dt.date) -> Select[in
             v.case_id.label("case_id"),
             first.label("first_received"),
             v.serious.label("serious"),
-            case((v.serious.is_(True), _source_expression(session)), else_=None).label("source"),
+            _source_expression(session).label("source"),
         )
         .join(as_of, and_(as_of.c.case_id == v.case_id, as_of.c.version == v.version))
         .where(v.valid.is_(True), first <= end)
+    )
+
+
+# Treatment arms of clinical trial cases (ICH E2C(R2) 3.6.1 and Appendix B: SAEs by investigational product,
+# comparator, placebo, and blinded treatment)
+INVESTIGATIONAL: Final = "investigational product"
+COMPARATOR: Final = "comparator"
+PLACEBO: Final = "placebo"
+BLINDED: Final = "blinded"
+ARM_NOT_KNOWN: Final = "arm not known"
+TRIAL_ARMS: Final = (INVESTIGATIONAL, COMPARATOR, PLACEBO, BLINDED, ARM_NOT_KNOWN)
+_BLINDED = '"blinded":true'  # G.k.2.5 investigational product blinded, in the compact JSON (see _C13)
+
+
+def trial_arm(session: Session, version_id: ColumnElement[int], products: Sequence[str]) -> ColumnElement[str]:
+    """The treatment arm of the case version ``version_id`` as a SQL expression (ICH E2C(R2) Appendix B):
+
+    :data:`BLINDED` when a drug is marked blinded (G.k.2.5: the arm is unknown while the blind holds);
+    else :data:`INVESTIGATIONAL` when a suspect or interacting drug (G.k.1 = 1 or 3) names one of
+    ``products`` (product names or active substances, lower case, within the name or substances); else
+    :data:`PLACEBO` when a suspect drug names placebo; else :data:`COMPARATOR` when there is another suspect
+    drug; else :data:`ARM_NOT_KNOWN`."""
+    d = CaseDrugRow
+    suspect = and_(d.case_version_id == version_id, d.characterisation.in_(("suspect", "interacting")))
+
+    def names(term: str) -> ColumnElement[bool]:
+        return or_(
+            func.lower(d.product).contains(term, autoescape=True),
+            func.lower(d.substances).contains(term, autoescape=True),
+        )
+
+    terms = [t.strip().lower() for t in products if t.strip()]
+    blinded = exists().where(CaseVersionRow.id == version_id, _contains(session, CaseVersionRow.icsr_json, _BLINDED))
+    investigational = exists().where(suspect, or_(*(names(t) for t in terms))) if terms else literal(False)
+    return case(
+        (blinded, literal(BLINDED)),
+        (investigational, literal(INVESTIGATIONAL)),
+        (exists().where(suspect, names("placebo")), literal(PLACEBO)),
+        (exists().where(suspect), literal(COMPARATOR)),
+        else_=literal(ARM_NOT_KNOWN),
     )
 
 

@@ -62,6 +62,21 @@ def card_messages(plan: RiskManagementPlan, language: str) -> list[CardMessage]:
     return card.messages[language]
 
 
+def card_sources(plan: RiskManagementPlan, language: str) -> str:
+    """The card's source line in ``language``: the plan's card-level ``source`` is written in the language of
+    its first message list (the plan's source language, e.g. English) and is used for that language only; any
+    other language lists the sources of its own messages, which the plan gives in that language (GVP XVI.B.2:
+    the material in the language of the patient)."""
+    card = plan.patient_card
+    assert card is not None
+    messages = card_messages(plan, language)
+    first = next(iter(card.messages))
+    if card.source and language == first:
+        return card.source
+    parts = (part.strip() for m in messages for part in m.source.split(";"))
+    return "; ".join(dict.fromkeys(p for p in parts if p))
+
+
 def _environment() -> Environment:
     return Environment(
         loader=PackageLoader("riskplan.minimisation", "templates"),
@@ -100,7 +115,7 @@ def render_card_html(
         },
         issued=format_date(issued or record.patient_card_issued or dt.date.today(), language),
         messages=messages,
-        sources=plan.patient_card.source or "; ".join(dict.fromkeys(m.source for m in messages)),
+        sources=card_sources(plan, language),
     )
 
 

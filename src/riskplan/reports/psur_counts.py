@@ -14,7 +14,7 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -40,11 +40,13 @@ from riskplan.cases import (
     NOT_AVAILABLE,
     SOLICITED,
     SPONTANEOUS,
+    TRIAL_ARMS,
     Listedness,
     concerns_by_version,
     is_synthetic_case,
     pt_listedness,
     reactions_by_version,
+    trial_arm,
     versions_at_dlp,
 )
 from riskplan.errors import UserInputError
@@ -58,9 +60,11 @@ __all__ = [
     "SOLICITED",
     "SOURCES",
     "SPONTANEOUS",
+    "TRIAL_ARMS",
     "CaseCounts",
     "ConcernCount",
     "TabulationRow",
+    "TrialRow",
     "check_interval",
     "count_cases",
     "listedness_assessable",
@@ -100,13 +104,29 @@ def check_interval(start: dt.date, end: dt.date) -> None:
 
 @dataclass(frozen=True)
 class TabulationRow:
-    """Serious reactions of one MedDRA PT from one source: cases first received in the interval and
-    cumulatively (E2C(R2) Appendix B)."""
+    """The reactions of one MedDRA PT from one source (E2C(R2) 3.6, Appendix B): the cases reporting the PT,
+    first received in the interval and cumulatively, split by the seriousness of the PT in the case (serious
+    when any of the case's reactions coded to the PT is serious, E.i.3.2). ``interval`` and ``cumulative``
+    count the serious ones, ``nonserious_*`` the others: each case-PT pair is in exactly one of them."""
 
     source: str
     soc: str
     pt: str
     listedness: str
+    interval: int
+    cumulative: int
+    nonserious_interval: int = 0
+    nonserious_cumulative: int = 0
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """Serious adverse events of one MedDRA PT from clinical trial cases, for one treatment arm (E2C(R2) 3.6.1,
+    Appendix B): cases reporting the PT as serious, first received in the interval and cumulatively."""
+
+    arm: str
+    soc: str
+    pt: str
     interval: int
     cumulative: int
 
@@ -131,7 +151,7 @@ class CaseCounts:
     serious_interval: int
     serious_cumulative: int
     serious_by_source: dict[str, tuple[int, int]]  # source -> (interval, cumulative)
-    tabulation: tuple[TabulationRow, ...]
+    tabulation: tuple[TabulationRow, ...]  # every source, serious and non-serious (6.2 reads trial_tabulation)
     monthly: tuple[tuple[str, str, int], ...]  # (YYYY-MM first received, source, serious reactions)
     concern_months: tuple[tuple[str, str, int], ...]  # (YYYY-MM first received, concern id, cases), interval only
     concerns: tuple[ConcernCount, ...]
@@ -139,6 +159,8 @@ class CaseCounts:
     cases_sha256: str  # digest of every counted case version (case id, version id, date, source)
     synthetic_interval: int = 0  # counted cases made by riskplan synth or the demo (not real reports)
     synthetic_cumulative: int = 0
+    trial_tabulation: tuple[TrialRow, ...] = ()
+    trial_arm_cases: dict[str, tuple[int, int]] = field(default_factory=dict)  # arm -> serious cases (int, cum)
 
     def concern(self, concern_id: str) -> ConcernCount:
         for c in self.concerns:
@@ -223,6 +245,93 @@ def _listedness_column(
     )
 
 
+def _tabulation(
+    session: Session, plan: RiskManagementPlan, b: Table, r: Subquery, in_interval: ColumnElement[bool]
+) -> tuple[TabulationRow, ...]:
+    """ICH E2C(R2) 3.6 and Appendix B: per source, SOC and PT, the cases reporting the PT, serious and
+    non-serious, interval and cumulative. One row per case and PT first (the PT is serious in the case when
+    any of its reactions coded to it is), then summed per PT in the database."""
+    listed = _listedness_column(session, plan, b, r, literal(True))
+    one_if = case((r.c.serious.is_(True), 1), else_=0)
+    pairs = (
+        select(
+            b.c.source.label("source"),
+            r.c.soc_name.label("soc"),
+            r.c.pt_name.label("pt"),
+            func.max(listed).label("listed"),
+            func.max(one_if).label("serious"),
+            func.max(case((in_interval, 1), else_=0)).label("in_interval"),
+        )
+        .join(r, r.c.case_version_id == b.c.version_id)
+        .group_by(b.c.case_id, b.c.source, r.c.soc_name, r.c.pt_name)
+        .subquery("case_pt")
+    )
+    p = pairs.c
+    rows = session.execute(
+        select(
+            p.source,
+            p.soc,
+            p.pt,
+            func.max(p.listed),
+            func.sum(p.serious * p.in_interval),
+            func.sum(p.serious),
+            func.sum((1 - p.serious) * p.in_interval),
+            func.sum(1 - p.serious),
+        ).group_by(p.source, p.soc, p.pt)
+    )
+    return tuple(
+        sorted(
+            (
+                TabulationRow(str(src), soc or NOT_CODED, pt or NOT_CODED, str(lst), int(si), int(sc), int(ni), int(nc))
+                for src, soc, pt, lst, si, sc, ni, nc in rows
+            ),
+            key=lambda t: (SOURCES.index(t.source), t.soc.casefold(), t.pt.casefold()),
+        )
+    )
+
+
+def _trial_tabulation(
+    session: Session, plan: RiskManagementPlan, b: Table, r: Subquery, in_interval: ColumnElement[bool]
+) -> tuple[tuple[TrialRow, ...], dict[str, tuple[int, int]]]:
+    """ICH E2C(R2) 3.6.1 (PBRER 6.2): serious adverse events of the clinical trial cases by treatment arm
+    (:func:`riskplan.cases.trial_arm`: investigational product, comparator, placebo, blinded), cases per PT;
+    and the serious trial cases per arm."""
+    arm = trial_arm(session, b.c.version_id, (plan.product.name, plan.product.active_substance))
+    arms = (
+        select(
+            b.c.case_id.label("case_id"),
+            b.c.version_id.label("version_id"),
+            arm.label("arm"),
+            case((in_interval, 1), else_=0).label("i"),
+        )
+        .where(b.c.source == CLINICAL_TRIAL, b.c.serious.is_(True))
+        .subquery("arms")
+    )
+    a = arms.c
+    got_interval = func.count(func.distinct(case((a.i == 1, a.case_id), else_=None)))
+    rows = tuple(
+        sorted(
+            (
+                TrialRow(str(arm_), soc or NOT_CODED, pt or NOT_CODED, int(i), int(c))
+                for arm_, soc, pt, i, c in session.execute(
+                    select(a.arm, r.c.soc_name, r.c.pt_name, got_interval, func.count(func.distinct(a.case_id)))
+                    .join(r, r.c.case_version_id == a.version_id)
+                    .where(r.c.serious.is_(True))
+                    .group_by(a.arm, r.c.soc_name, r.c.pt_name)
+                )
+            ),
+            key=lambda t: (TRIAL_ARMS.index(t.arm), t.soc.casefold(), t.pt.casefold()),
+        )
+    )
+    per_arm = {
+        str(arm_): (int(i), int(c))
+        for arm_, i, c in session.execute(
+            select(a.arm, func.sum(case((a.i == 1, 1), else_=0)), func.count()).group_by(a.arm)
+        )
+    }
+    return rows, per_arm
+
+
 def count_cases(
     session: Session, plan: RiskManagementPlan, start: dt.date, end: dt.date, *, plan_name: str | None = None
 ) -> CaseCounts:
@@ -250,35 +359,8 @@ def count_cases(
 
         r = reactions_by_version()
         serious_reactions = and_(b.c.serious.is_(True), r.c.serious.is_(True))
-        listed = _listedness_column(session, plan, b, r, serious_reactions)
-        tabulation = tuple(
-            sorted(
-                (
-                    TabulationRow(
-                        str(src),
-                        soc or NOT_CODED,
-                        pt or NOT_CODED,
-                        str(lst),
-                        int(i),
-                        int(c),
-                    )
-                    for src, soc, pt, lst, i, c in session.execute(
-                        select(
-                            b.c.source,
-                            r.c.soc_name,
-                            r.c.pt_name,
-                            func.max(listed),
-                            func.count(func.distinct(case((in_interval, b.c.case_id), else_=None))),
-                            func.count(func.distinct(b.c.case_id)),
-                        )
-                        .join(r, r.c.case_version_id == b.c.version_id)
-                        .where(serious_reactions)
-                        .group_by(b.c.source, r.c.soc_name, r.c.pt_name)
-                    )
-                ),
-                key=lambda t: (SOURCES.index(t.source), t.soc.casefold(), t.pt.casefold()),
-            )
-        )
+        tabulation = _tabulation(session, plan, b, r, in_interval)
+        trial_tabulation, trial_arm_cases = _trial_tabulation(session, plan, b, r, in_interval)
         month = _month_expression(session, b.c.first_received)
         monthly = tuple(
             sorted(
@@ -363,6 +445,8 @@ def count_cases(
         cases_sha256=digest.hexdigest(),
         synthetic_interval=int(synthetic[0]),
         synthetic_cumulative=int(synthetic[1]),
+        trial_tabulation=trial_tabulation,
+        trial_arm_cases=trial_arm_cases,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from riskplan.cases import CausalitySummary, causality_by_product
 from riskplan.plan import RiskManagementPlan, content_hash, current_plan, list_versions
 from riskplan.reports.psur_counts import CaseCounts, check_interval, count_cases
 from riskplan.reports.psur_exposure import (
@@ -37,6 +38,7 @@ from riskplan.reports.psur_sections import (
     plan_changes,
     psur_section,
     rsi_changes,
+    signals_after_dlp,
 )
 from riskplan.store import audit_head
 
@@ -70,6 +72,8 @@ class PsurData:
     audit_trail: tuple[int, str] = field(default=(0, ""))
 
     plan_in_force: str = ""  # which plan version the report used and why (CurrentPlan.describe())
+    signals_after_dlp: int = 0  # detected after the DLP: not in this period, said so (section 14, 15, 19)
+    causality: CausalitySummary | None = None  # per-pair causality of the interval's cases (appendix 20.5)
 
 
 def _canonical(value: Any) -> Any:
@@ -98,6 +102,8 @@ def input_checksum(data: PsurData) -> str:
         "minimisation": _canonical(data.minimisation),
         "plan_changes": _canonical(data.plan_changes),
         "reporting": _canonical(data.reporting),
+        "signals_after_dlp": data.signals_after_dlp,
+        "causality": None if data.causality is None else _canonical(data.causality.counts),
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -145,6 +151,12 @@ def collect_psur(
         evaluations = tuple(evaluate_concerns(plan, counts, exposure_data, rates))
     with psur_section("15 (signals)"):
         signals_note, signals = collect_signals(session, start, end)
+        late_signals = signals_after_dlp(session, end)
+    with psur_section("20.5 (causality of drug-reaction pairs)"):
+        # ICH E2C(R2) 3.6 / GVP VII.B.5.6: causality per drug-reaction pair of the product, interval cases
+        causality = causality_by_product(
+            session, plan.product.active_substance, start, end, plan_name=plan_name, include_synthetic=True
+        )
     with psur_section("16.5 (effectiveness of risk minimisation)"):
         minimisation = collect_minimisation(plan, start, end, counts, exposure_data)
     with psur_section("3 and 4 (plan and reference safety information changes)"):
@@ -180,5 +192,7 @@ def collect_psur(
             "exposure_sha256": exposure_sha,
         },
         audit_trail=audit_head(session),
+        signals_after_dlp=late_signals,
+        causality=causality,
     )
     return dataclasses.replace(data, checksum=input_checksum(data))

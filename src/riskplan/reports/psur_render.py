@@ -7,8 +7,7 @@ from __future__ import annotations
 import base64
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Final
 
 from riskplan import __version__
@@ -22,69 +21,20 @@ from riskplan.reports.psur_counts import (
     SOURCES,
     SPONTANEOUS,
     CaseCounts,
-    TabulationRow,
     listedness_assessable,
 )
 from riskplan.reports.psur_data import PsurData
 from riskplan.reports.psur_exposure import ci_text
 from riskplan.reports.psur_sections import no_listedness_reason
+from riskplan.reports.psur_tables import NOT_ASSESSED, post_marketing_view, trial_view
 from riskplan.reports.study_report import fmt
 
 NO_DATA: Final = "No data in riskplan."
-NOT_ASSESSED: Final = "n/a"  # a tabulation cell that cannot be assessed (listedness without an RSI)
+NOT_ASSESSED_PAIR: Final = "not assessed"  # a drug-reaction pair no method assessed (riskplan.cases)
 
 # --------------------------------------------------------------------------------------------------
 # Presentation
 # --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TableView:
-    caption: str
-    groups: tuple[tuple[str, int], ...]  # header groups (label, colspan)
-    headers: tuple[str, ...]
-    rows: tuple[tuple[tuple[str, bool, str], ...], ...]  # (text, numeric, css class)
-
-
-def _cell(value: Any, css: str = "") -> tuple[str, bool, str]:
-    numeric = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-    return fmt(value), numeric, css
-
-
-def tabulation_view(rows: Sequence[TabulationRow], caption: str) -> TableView:
-    """SOC / PT rows with interval and cumulative counts, listed and unlisted (E2C(R2) Appendix B)."""
-    by_soc: dict[str, list[TabulationRow]] = defaultdict(list)
-    for r in rows:
-        by_soc[r.soc].append(r)
-
-    def split(items: Iterable[TabulationRow]) -> list[int | str]:
-        vals: list[int | str] = [0] * 6
-        rows_ = list(items)
-        for r in rows_:
-            for offset, n in ((0, r.interval), (3, r.cumulative)):
-                column = {"listed": 0, "unlisted": 1}.get(r.listedness)
-                if column is not None:
-                    vals[offset + column] = int(vals[offset + column]) + n
-                vals[offset + 2] = int(vals[offset + 2]) + n
-        if all(r.listedness == "not assessable" for r in rows_):
-            # no RSI (or no PT): listed and unlisted are unknown, not zero (E2C(R2) 3.4)
-            vals[0] = vals[1] = vals[3] = vals[4] = NOT_ASSESSED
-        return vals
-
-    out: list[tuple[tuple[str, bool, str], ...]] = []
-    for soc in sorted(by_soc, key=str.casefold):
-        items = by_soc[soc]
-        out.append((_cell(soc, "soc"), _cell("", "soc"), *(_cell(v, "soc") for v in split(items))))
-        for r in sorted(items, key=lambda x: x.pt.casefold()):
-            out.append((_cell(""), _cell(r.pt), *(_cell(v) for v in split([r]))))
-    total = split(rows)
-    out.append((_cell("Total", "total"), _cell("", "total"), *(_cell(v, "total") for v in total)))
-    return TableView(
-        caption,
-        (("", 2), ("Interval", 3), ("Cumulative to the DLP", 3)),
-        ("System organ class", "Preferred term", "listed", "unlisted", "total", "listed", "unlisted", "total"),
-        tuple(out),
-    )
 
 
 def _quarter(month: str) -> str:
@@ -245,14 +195,21 @@ def _conclusions(data: PsurData) -> list[str]:
         )
     lines += _new_unlisted_lines(c, data)
     high = [e for e in data.evaluations if e.defined and e.oe_interval[1] is not None and e.oe_interval[1] > 1]
+    illustrative = oe_illustrative(data)
     for e in high:
-        lines.append(
-            f"{e.concern.list_title}: observed cases exceed those expected from the study rate "
-            f"(O/E {ci_text(e.oe_interval)}); to be evaluated."
-        )
+        if illustrative:
+            lines.append(
+                f"{e.concern.list_title}: O/E {ci_text(e.oe_interval)} is ILLUSTRATIVE ({illustrative}); "
+                "no conclusion is drawn from it."
+            )
+        else:
+            lines.append(
+                f"{e.concern.list_title}: observed cases exceed those expected from the study rate "
+                f"(O/E {ci_text(e.oe_interval)}); to be evaluated."
+            )
     new = sum("new" in s.status_in_interval for s in data.signals)
     closed = sum("closed" in s.status_in_interval for s in data.signals)
-    lines.append(f"Signals: {new} new and {closed} closed in the interval.")
+    lines.append(f"Signals: {new} new and {closed} closed in the interval.{signals_after_dlp_text(data)}")
     lines.append(
         "The evaluation of the benefit-risk balance and any proposed actions are for the MAH's qualified person "
         "responsible for pharmacovigilance (QPPV) to state; riskplan provides the data above."
@@ -260,17 +217,52 @@ def _conclusions(data: PsurData) -> list[str]:
     return lines
 
 
+def signals_after_dlp_text(data: PsurData) -> str:
+    """ " N signal(s) detected after the data lock point ..." (or nothing): a report never reads "0 signals" while
+    the signal records hold later ones."""
+    n = data.signals_after_dlp
+    if not n:
+        return ""
+    return (
+        f" {n} signal(s) detected after the data lock point ({data.end.isoformat()}), not in this period: "
+        "they belong to the next report."
+    )
+
+
+def oe_illustrative(data: PsurData) -> str:
+    """Why the observed/expected ratios of section 16.3 are illustrative only ("" when they are not): observed
+    cases made by riskplan synth or the demo, compared with rates from a study of an OMOP CDM."""
+    if not data.study_rates or not data.counts.synthetic_cumulative:
+        return ""
+    return (
+        "the observed cases include synthetic cases made by riskplan synth or the demo and the expected counts "
+        "come from study rates of the OMOP CDM given, whose data are not established background rates; the "
+        "ratios are illustrative, not for conclusions"
+    )
+
+
+def causality_rows(data: PsurData) -> list[tuple[str, str, int]]:
+    """(method, category, pairs) of appendix 20.5, "not assessed" last within its method."""
+    if data.causality is None:
+        return []
+    rows = []
+    for method in sorted(data.causality.counts, key=lambda m: (m == NOT_ASSESSED_PAIR, m.casefold())):
+        for category, n in sorted(data.causality.counts[method].items(), key=lambda kv: kv[0].casefold()):
+            rows.append((method, category, n))
+    return rows
+
+
 def _view(data: PsurData) -> dict[str, Any]:
     c = data.counts
     tab_by_source = {s: [r for r in c.tabulation if r.source == s] for s in SOURCES}
     post_marketing = [
-        (s, tabulation_view(tab_by_source[s], f"Serious adverse reactions from {s} post-marketing sources"))
+        (s, post_marketing_view(tab_by_source[s], f"Adverse reactions from {s} post-marketing sources"))
         for s in POST_MARKETING
         if tab_by_source[s]
     ]
     trials = (
-        tabulation_view(tab_by_source[CLINICAL_TRIAL], "Serious adverse events from clinical trials (case reports)")
-        if tab_by_source[CLINICAL_TRIAL]
+        trial_view(c.trial_tabulation, "Serious adverse events from clinical trials (case reports), by treatment arm")
+        if c.trial_tabulation
         else None
     )
     source_rows = [(s, *c.serious_by_source.get(s, (0, 0))) for s in SOURCES]
@@ -317,6 +309,10 @@ def _view(data: PsurData) -> dict[str, Any]:
         "no_listedness": no_listedness_reason(data.plan, plan_label(data)),
         "not_assessed": not_assessed(data),
         "NOT_ASSESSED": NOT_ASSESSED,
+        "signals_after_dlp": signals_after_dlp_text(data).strip(),
+        "oe_illustrative": oe_illustrative(data),
+        "causality_rows": causality_rows(data),
+        "NOT_ASSESSED_PAIR": NOT_ASSESSED_PAIR,
     }
 
 

@@ -110,6 +110,12 @@ def collect_signals(session: Session, start: dt.date, end: dt.date) -> tuple[str
     return f"{len(out)} signal(s) from riskplan's signal management records.", tuple(out)
 
 
+def signals_after_dlp(session: Session, end: dt.date) -> int:
+    """Signals detected after the data lock point ``end``: not in this report's period (E2C(R2) 3.14, late-
+    breaking information), but counted so that the report does not read as if there were none."""
+    return sum(1 for s in signals_in_interval(session, end + dt.timedelta(days=1), dt.date.max) if s.detected > end)
+
+
 # --------------------------------------------------------------------------------------------------
 # Effectiveness of risk minimisation (E2C(R2) 3.16.5, GVP XVI.B.4)
 # --------------------------------------------------------------------------------------------------

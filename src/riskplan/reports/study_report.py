@@ -65,7 +65,13 @@ def km_plot(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, (ax, risk) = plt.subplots(
+        2,
+        1,
+        figsize=(6.4, 3.4 + 0.22 * len(curves) + 0.3),
+        height_ratios=(3.4, 0.22 * len(curves) + 0.3),
+        sharex=True,
+    )
     for curve in curves:
         t = [0.0, *curve.table.column("days")]
         s = [1.0, *curve.table.column("survival")]
@@ -76,12 +82,29 @@ def km_plot(
         years = [x / 365.25 for x in t]
         ax.step(years, s, where="post", label=curve.cohort)
         ax.fill_between(years, lo, hi, step="post", alpha=0.15)
-    ax.set_xlabel("years since index")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    _numbers_at_risk(risk, ax, curves)
+    risk.set_xlabel("years since index")
     return _png(fig)
+
+
+def _numbers_at_risk(risk: Any, ax: Any, curves: tuple[KaplanMeierCurve, ...] | list[KaplanMeierCurve]) -> None:
+    """The numbers-at-risk table under a Kaplan–Meier plot, at the plot's x ticks, one row per curve
+    (Pocock, Clayton & Altman 2002, Lancet 359:1686; :meth:`riskplan.studies.KaplanMeierCurve.at_risk`)."""
+    left, right = ax.get_xlim()
+    ticks = [x for x in ax.get_xticks() if left - 1e-9 <= x <= right + 1e-9]
+    risk.set_ylim(-0.5, len(curves) - 0.5)
+    risk.set_yticks(range(len(curves)), [c.cohort for c in curves][::-1], fontsize=7)
+    for row, curve in enumerate(reversed(list(curves))):
+        for x in ticks:
+            risk.text(x, row, f"{curve.at_risk(x * 365.25):,}", ha="center", va="center", fontsize=7)
+    risk.set_title("Number at risk", fontsize=8, loc="left")
+    risk.tick_params(axis="y", length=0)
+    for side in ("top", "right", "left"):
+        risk.spines[side].set_visible(False)
 
 
 def forest_plot(rows: list[tuple[str, float, float, float]], title: str) -> str | None:

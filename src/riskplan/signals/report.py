@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,28 +34,72 @@ def concern_pts(plan: RiskManagementPlan) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
+MAX_LABELS = 12  # the highlighted events labelled on the plot (highest measure first); the tables list all
+
+
+def _decimal(value: float, _: object = None) -> str:
+    """A tick label in plain decimals ("0.5", "4", "20"), never "4 × 10⁰"."""
+    return f"{value:g}"
+
+
+def _label_positions(points: list[tuple[float, float]], height: float) -> list[float]:
+    """Vertical positions (axes fraction) for labels in a column beside the plot: in the order of the points'
+    y, at least ``height`` apart, within [0, 1], so that no two labels overlap."""
+    order = sorted(range(len(points)), key=lambda i: points[i][1])
+    out = [0.0] * len(points)
+    lowest = 0.0
+    for rank, i in enumerate(order):
+        spare = 1.0 - height * (len(order) - rank - 1)  # room left for the labels above
+        out[i] = min(max(points[i][1], lowest), spare)
+        lowest = out[i] + height
+    return out
+
+
 def _plot(n: np.ndarray, y: np.ndarray, highlight: np.ndarray, labels: list[str], measure: str, title: str) -> str:
+    """EB05 (or IC025) against N, log axes with plain decimal ticks; the plan's concern PTs highlighted and the
+    top :data:`MAX_LABELS` of them labelled in a column to the right with leader lines (labels never overlap)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     fig, ax = plt.subplots(figsize=(9, 6))
     ax.scatter(n[~highlight], y[~highlight], s=12, color="#9aa5b1", label="other events")
     ax.scatter(n[highlight], y[highlight], s=40, color="#c0392b", label="safety-concern PTs of the plan")
-    for i in np.flatnonzero(highlight):
-        ax.annotate(labels[i], (n[i], y[i]), fontsize=8, xytext=(4, 4), textcoords="offset points")
     ax.axhline(_MEASURES[measure], color="black", linewidth=0.8, linestyle="--")
     ax.set_xscale("log")
+    axes: list[Any] = [ax.xaxis]
     if measure == "EB05":
         ax.set_yscale("log")
+        axes.append(ax.yaxis)
+    for axis in axes:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(_decimal))
+        axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("N (reports with the product and the event)")
     ax.set_ylabel(measure)
     ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
+    ax.legend(loc="upper left", fontsize=8)
+    chosen = sorted(np.flatnonzero(highlight), key=lambda i: -float(y[i]))[:MAX_LABELS]
+    fig.subplots_adjust(right=0.72)
+    if chosen:
+        to_axes = ax.transAxes.inverted()
+        points = [tuple(to_axes.transform(ax.transData.transform((n[i], y[i])))) for i in chosen]
+        ys = _label_positions([(float(px), float(py)) for px, py in points], 0.045)
+        for i, (px, py), ly in zip(chosen, points, ys, strict=True):
+            ax.annotate(
+                labels[i],
+                xy=(px, py),
+                xycoords="axes fraction",
+                xytext=(1.03, ly),
+                textcoords="axes fraction",
+                fontsize=8,
+                va="center",
+                arrowprops={"arrowstyle": "-", "color": "#c0392b", "linewidth": 0.5},
+            )
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
@@ -125,7 +170,10 @@ def write_html_report(
     text = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Signal detection: {html.escape(product)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:3px 6px;font-size:0.9em}}th{{background:#eee}}</style></head><body>
+td,th{{border:1px solid #ccc;padding:3px 6px;font-size:0.9em;overflow-wrap:anywhere}}th{{background:#eee}}
+img{{max-width:100%;height:auto}}
+@page{{size:A4 landscape;margin:12mm}}@media print{{body{{margin:0;max-width:none}}td,th{{font-size:7.5pt}}}}</style>
+</head><body>
 <h1>Signal detection: {html.escape(product)}</h1>
 <p>Plan: {html.escape(plan.product.name)} ({html.escape(plan.name)}). Source: {html.escape(source)}.
 Generated {dt.date.today().isoformat()}. {result.counts.n_total:,} reports, {result.n_pairs:,} product-event

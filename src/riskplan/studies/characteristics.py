@@ -106,7 +106,10 @@ def baseline_characteristics(
         if exp.note:
             notes.append(exp.note)
     cohorts = [target] + ([comparator] if comparator is not None else [])
-    for concept_id, name in _top_conditions(cdm, cohorts, top_conditions):
+    # one row per covariate: a frequent condition concept that a named condition set already holds (e.g.
+    # "Essential hypertension" in "hypertension") is that set's row, not a second row under another name
+    named = [t for _, t in condition_sets]
+    for concept_id, name in _top_conditions(cdm, cohorts, top_conditions, exclude=named):
         table = cdm.temp_name("concept_set")
         cdm.con.execute(f"CREATE TABLE {table} AS SELECT CAST({concept_id} AS BIGINT) AS concept_id")
         condition_sets.append((f"cond: {name}", table))
@@ -169,17 +172,22 @@ def _f(x: object) -> float | None:
     return None if x is None else float(x)  # type: ignore[arg-type]
 
 
-def _top_conditions(cdm: Cdm, cohorts: list[Cohort], n: int) -> list[tuple[int, str]]:
+def _top_conditions(cdm: Cdm, cohorts: list[Cohort], n: int, exclude: list[str] | None = None) -> list[tuple[int, str]]:
+    """The ``n`` condition concepts most frequent in the year before index, leaving out the concepts of the
+    concept-set tables ``exclude`` (the named condition sets, which are rows of their own)."""
     if n <= 0:
         return []
     union = " UNION ALL ".join(f"SELECT subject_id, cohort_start_date FROM {c.table}" for c in cohorts)
+    left_out = "".join(
+        f" AND co.condition_concept_id NOT IN (SELECT concept_id FROM {table})" for table in (exclude or [])
+    )
     rows = cdm.con.execute(
         f"""
 SELECT co.condition_concept_id, COALESCE(any_value(cn.concept_name), 'concept ' || co.condition_concept_id),
        count(DISTINCT c.subject_id) AS persons
 FROM ({union}) c
 JOIN condition_occurrence co ON co.person_id = c.subject_id
- AND co.condition_start_date BETWEEN c.cohort_start_date - 365 AND c.cohort_start_date - 1
+ AND co.condition_start_date BETWEEN c.cohort_start_date - 365 AND c.cohort_start_date - 1{left_out}
 LEFT JOIN concept cn ON cn.concept_id = co.condition_concept_id
 GROUP BY co.condition_concept_id ORDER BY persons DESC, co.condition_concept_id LIMIT {int(n)}
 """

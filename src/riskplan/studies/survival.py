@@ -31,6 +31,15 @@ class KaplanMeierCurve:
     table: ResultTable  # days, at_risk, events, survival, ci_lower, ci_upper (one row per event/censor time)
     median_days: float | None
 
+    def at_risk(self, day: float) -> int:
+        """Number at risk at ``day`` (the numbers-at-risk table under a Kaplan–Meier plot; Pocock, Clayton &
+        Altman 2002, Lancet 359:1686): the subjects still followed, i.e. ``at_risk`` of the first event or
+        censoring time on or after ``day``; 0 after the last one (every subject has had an event or left)."""
+        for t, n in zip(self.table.column("days"), self.table.column("at_risk"), strict=True):
+            if isinstance(t, int | float) and t >= day:
+                return int(n) if isinstance(n, int | float) else 0
+        return 0
+
 
 #: What each adjustment covariate of the Cox model stands for, as reports name it.
 COVARIATE_NAMES: Final = {"age_65_or_over": "age 65 or over", "female": "sex"}

@@ -144,11 +144,15 @@ def sent_versions(session: Session, case_ids: Collection[int] | None = None) -> 
     stmt = select(SubmissionRow.case_id, SubmissionRow.destination, SubmissionRow.version).where(
         SubmissionRow.state.in_(COUNTS_AS_SENT)
     )
+    statements = [stmt]
     if case_ids is not None:
-        stmt = stmt.where(SubmissionRow.case_id.in_(list(case_ids)))
+        # PostgreSQL takes at most 65,535 bound parameters per statement: the ids go in chunks
+        ids = sorted(case_ids)
+        statements = [stmt.where(SubmissionRow.case_id.in_(ids[i : i + 10_000])) for i in range(0, len(ids), 10_000)]
     found: dict[tuple[int, str], set[int]] = {}
-    for case_id, destination, version in session.execute(stmt):
-        found.setdefault((case_id, destination), set()).add(version)
+    for statement in statements:
+        for case_id, destination, version in session.execute(statement):
+            found.setdefault((case_id, destination), set()).add(version)
     return found
 
 
