@@ -150,9 +150,7 @@ def _actions(session: Session, plan_name: str, start: dt.date, end: dt.date) -> 
         for t in signal_history(session, signal.id):
             if start <= t.at.date() <= end:
                 outcome = f", outcome {t.outcome.value}" if t.outcome else ""
-                found.append(
-                    Action(t.at.date(), f"signal {signal.id} ({signal.title}): {t.to_state.value}{outcome}")
-                )
+                found.append(Action(t.at.date(), f"signal {signal.id} ({signal.title}): {t.to_state.value}{outcome}"))
     return tuple(sorted(found, key=lambda a: (a.day, a.what)))
 
 

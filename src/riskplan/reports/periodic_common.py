@@ -28,6 +28,8 @@ def choose_plan(session: Session, plan_name: str, version: int | None = None) ->
         stored = get_version(session, plan_name, version)
         return PlanChoice(stored.plan, version, f"{plan_name} version {version}")
     found = current_plan(session, plan_name)
+    if found.version is not None:  # the same words when regenerated from the stored version
+        return PlanChoice(found.plan, found.version, f"{plan_name} version {found.version}")
     return PlanChoice(found.plan, found.version, found.describe())
 
 
