@@ -16,6 +16,7 @@ from riskplan.reports.stored import (
     list_reports,
     regenerate,
     report_bytes,
+    store_written_psur,
 )
 from riskplan.reports.study_report import render_study_html, write_study_report
 
@@ -35,6 +36,7 @@ __all__ = [
     "render_study_html",
     "report_bytes",
     "report_schedule",
+    "store_written_psur",
     "study_run_command",
     "write_psur",
     "write_study_report",
