@@ -4,6 +4,7 @@ hand-made cases, the PDF layout, byte-identical regeneration and the command lin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterator
@@ -408,3 +409,15 @@ def test_cli_bad_input_exits_2_and_stores_nothing(
     assert "Traceback" not in result.output
     with session_scope(engine) as session:
         assert len(list_reports(session)) == before
+
+
+def test_cli_psur_is_stored_and_regenerates_identically(cli: Path) -> None:
+    made = runner.invoke(app, ["psur", "--from", "2025-07-01", "--to", "2025-12-31", "--out", "psur", "--no-pdf"])
+    assert made.exit_code == 0, made.output
+    listed = json.loads(runner.invoke(app, ["list", "--format", "json"]).output)
+    psur = next(r for r in listed if r["kind"] == "psur")
+    written = (cli / "psur" / "psur_uplizna_2025-07-01_2025-12-31.html").read_bytes()
+    assert psur["html_sha256"] == hashlib.sha256(written).hexdigest()
+    again = runner.invoke(app, ["regenerate", str(psur["id"])])
+    assert again.exit_code == 0, again.output
+    assert "identical" in again.output

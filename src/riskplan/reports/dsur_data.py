@@ -38,6 +38,7 @@ from riskplan.cases import (
     Icsr,
     case_number,
     reactions_by_version,
+    synthetic_worldwide_ids,
     version_icsrs,
     versions_at_dlp,
 )
@@ -102,6 +103,7 @@ class DsurData:
     deaths: tuple[str, ...]  # case numbers of trial cases with a fatal reaction in the interval
     plan_changes: tuple[tuple[int, str, str], ...]  # (version, date, reason) stored in the interval
     parameters: dict[str, Any]
+    synthetic: int = 0  # trial cases made by riskplan synth or the demo (not real reports)
     audit_trail: tuple[int, str] = (0, "")
     checksum: str = field(default="")
 
@@ -270,6 +272,7 @@ def collect_dsur(
         listing=tuple(sorted(listing, key=lambda x: (x.case, x.soc.casefold(), x.pt.casefold()))),
         deaths=tuple(deaths),
         plan_changes=changes,
+        synthetic=len(synthetic_worldwide_ids(session, [int(r[1]) for r in rows])),
         parameters={
             "plan": plan_name,
             "from": start.isoformat(),

@@ -29,7 +29,7 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from riskplan import __version__
-from riskplan.cases import case_ids_of_plan, case_number
+from riskplan.cases import case_ids_of_plan, case_number, synthetic_worldwide_ids
 from riskplan.errors import UserInputError
 from riskplan.plan import RiskManagementPlan, approvals, content_hash, list_versions
 from riskplan.reports.periodic_common import PlanChoice, choose_plan, render_template
@@ -44,6 +44,19 @@ US: Final = "US"
 class PaderCase:
     """One ICSR of the PADER: a non-expedited case of the interval (21 CFR 314.80(c)(2)(ii)(B))."""
 
+    case: str
+    worldwide_id: str
+    version: int
+    first_received: dt.date
+    serious: bool
+    pts: str
+    rule: str
+    synthetic: bool = False  # made by riskplan synth or the demo: not a real report, marked as such
+
+
+@dataclass(frozen=True)
+class _Found:
+    case_id: int
     case: str
     worldwide_id: str
     version: int
@@ -91,7 +104,7 @@ def collect_pader(
     if in_force is None:
         raise UserInputError("no US destination (FDA) in force: the PADER follows its reporting rules")
     destination = in_force.destination
-    cases: list[PaderCase] = []
+    cases: list[_Found] = []
     alerts = 0
     for _case_id, (_plan, views) in sorted(case_views(session, case_ids_of_plan(session, plan_name)).items()):
         known = [v for v in views if v.valid and v.receipt <= end]
@@ -106,7 +119,8 @@ def collect_pader(
         elif decision.kind is ReportKind.PERIODIC:
             pts = sorted({r.pt_name or r.verbatim for r in latest.reactions}, key=str.casefold)
             cases.append(
-                PaderCase(
+                _Found(
+                    latest.case_id,
                     case_number(latest.case_id),
                     latest.worldwide_id,
                     latest.version,
@@ -116,6 +130,13 @@ def collect_pader(
                     decision.rule,
                 )
             )
+    made_up = set(synthetic_worldwide_ids(session, [c.case_id for c in cases]))
+    listed = tuple(
+        PaderCase(
+            c.case, c.worldwide_id, c.version, c.first_received, c.serious, c.pts, c.rule, c.worldwide_id in made_up
+        )
+        for c in cases
+    )
     counter: Counter[str] = Counter(pt for c in cases for pt in c.pts.split("; ") if pt)
     data = PaderData(
         plan_name=plan_name,
@@ -126,7 +147,7 @@ def collect_pader(
         start=start,
         end=end,
         destination=f"{destination.code} ({destination.name}, {in_force.origin})",
-        cases=tuple(cases),
+        cases=listed,
         alerts=alerts,
         pt_counts=tuple(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0].casefold()))),
         actions=_actions(session, plan_name, start, end),
@@ -175,4 +196,5 @@ def render_pader_html(data: PaderData) -> str:
         version=__version__,
         style=render_template("periodic/style.css.j2", footer="PADER (21 CFR 314.80(c)(2))"),
         serious=sum(1 for c in data.cases if c.serious),
+        synthetic=sum(1 for c in data.cases if c.synthetic),
     )

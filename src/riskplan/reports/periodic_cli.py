@@ -64,7 +64,8 @@ def generate_and_write(
     who = current_user()
     settings = get_settings()
     name = plan or settings.default_plan
-    report = generate_report(database(), kind, name, start, end, who=who, pdf=not no_pdf)
+    with console.status(f"{TITLES[kind]}: reading the cases known at {end} and rendering", spinner="dots"):
+        report = generate_report(database(), kind, name, start, end, who=who, pdf=not no_pdf)
     for path in write_stored(report, out or settings.output_dir / kind):
         console.print(f"wrote {path}", markup=False)
     console.print(
@@ -139,7 +140,8 @@ def regenerate_command(
     """Make a stored report again from its data lock point and check it is byte-identical (SHA-256)."""
     if report_id < 1:
         raise UserInputError(f"report id must be 1 or more, not {report_id}")
-    result = regenerate(database(), report_id, out=out)
+    with console.status(f"regenerating report {report_id}", spinner="dots"):
+        result = regenerate(database(), report_id, out=out)
     stored = result.report
     console.print(f"HTML SHA-256 stored {stored.html_sha256}, regenerated {result.html_sha256}", markup=False)
     if stored.pdf_sha256:
