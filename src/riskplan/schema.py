@@ -12,6 +12,7 @@ from sqlalchemy import MetaData
 
 import riskplan.cases
 import riskplan.plan
+import riskplan.reports
 import riskplan.signals
 import riskplan.store
 import riskplan.submissions
@@ -26,6 +27,7 @@ TABLE_FOLDERS = (
     riskplan.cases,
     riskplan.submissions,
     riskplan.signals,
+    riskplan.reports,
     riskplan.web,
 )
 

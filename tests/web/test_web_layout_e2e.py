@@ -43,6 +43,7 @@ PAGES = {
     "signals": "/signals",
     "studies": "/studies",
     "psur": "/psur",
+    "reports": "/periodic-reports",
     "plan": "/plans/uplizna",
 }
 

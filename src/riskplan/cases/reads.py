@@ -184,10 +184,14 @@ def trial_arm(session: Session, version_id: ColumnElement[int], products: Sequen
 def reactions_by_version() -> Subquery:
     """The reactions (E.i) of every case version, to join on ``case_version_id``: ``case_version_id``,
     ``soc_name`` and ``pt_name`` (MedDRA SOC and PT; NULL when not coded), ``serious`` (E.i.3.2) and
-    ``terminology`` (the terminology and release the reaction was coded with)."""
+    ``terminology`` (the terminology and release the reaction was coded with); ``seq`` (the reaction's place
+    in E.i, from 0... as stored), ``onset`` (E.i.4) and ``outcome`` (E.i.7) for line listings."""
     r = CaseReactionRow
     return select(
         r.case_version_id.label("case_version_id"),
+        r.seq.label("seq"),
+        r.onset.label("onset"),
+        r.outcome.label("outcome"),
         r.soc_name.label("soc_name"),
         r.pt_name.label("pt_name"),
         r.serious.label("serious"),

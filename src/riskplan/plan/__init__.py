@@ -32,6 +32,8 @@ from riskplan.plan.diff import PlanDiff, diff_plans
 from riskplan.plan.loading import prepare_load, store_load
 from riskplan.plan.model import (
     AdditionalRiskMinimisation,
+    ClinicalDevelopment,
+    ClinicalTrial,
     ConcernCategory,
     ConcernDefinition,
     LabComparator,
@@ -68,6 +70,8 @@ __all__ = [
     "CardMessage",
     "CheckApplies",
     "CheckSeverity",
+    "ClinicalDevelopment",
+    "ClinicalTrial",
     "ConcernCategory",
     "ConcernDefinition",
     "ContraindicatedDiagnosisParameters",

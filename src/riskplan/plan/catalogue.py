@@ -75,6 +75,13 @@ def plan_to_data(plan: RiskManagementPlan) -> dict[str, Any]:
         del data["absent"]  # a plan with every part keeps the content hash it had before ``absent`` existed
     if plan.analysis is None:
         del data["analysis"]  # likewise a plan without riskplan's analysis block (it came later)
+    # and without the periodic-report schedule and clinical development (issue 15): stored plans keep their hash
+    if plan.clinical_development is None:
+        del data["clinical_development"]
+    if plan.product.international_birth_date is None:
+        del data["product"]["international_birth_date"]
+    if plan.routine_pharmacovigilance.eurd_data_lock_point is None:
+        del data["routine_pharmacovigilance"]["eurd_data_lock_point"]
     return data
 
 

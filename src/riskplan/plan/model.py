@@ -105,6 +105,13 @@ class Product(_Model):
             "starts the 21 CFR 314.80(c)(2) periodic reporting intervals"
         ),
     )
+    international_birth_date: dt.date | None = Field(
+        default=None,
+        description=(
+            "IBD: the date of the first marketing authorisation anywhere in the world (GVP VII.A, ICH E2C(R2) "
+            "2.1); the EU PSUR cycle runs from it unless the EURD list sets a data lock point"
+        ),
+    )
 
 
 class Recommendation(_Model):
@@ -367,7 +374,51 @@ class RoutinePharmacovigilance(_Model):
 
     activities: list[NonEmpty] = Field(default_factory=list)
     psur_required: bool = True
-    psur_interval_months: int | None = Field(default=None, ge=1)
+    psur_interval_months: int | None = Field(
+        default=None,
+        ge=1,
+        description="PSUR frequency of the EURD list (GVP VII.C.3.1); unset: the Art. 107c(2) default cycle",
+    )
+    eurd_data_lock_point: dt.date | None = Field(
+        default=None,
+        description="A data lock point of the EURD list entry (GVP VII.C.3.1); the PSUR cycle runs from it",
+    )
+
+
+class ClinicalTrial(_Model):
+    """A clinical trial of the product, for the DSUR (ICH E2F 2.2, 3.5; E2B(R3) C.5 identifies a case's trial)."""
+
+    id: Identifier
+    title: NonEmpty
+    phase: str | None = None
+    status: str | None = Field(default=None, description='e.g. "ongoing", "completed"')
+    registrations: list[NonEmpty] = Field(
+        default_factory=list, description="Trial registration numbers (E2B C.5.1.r.1), e.g. NCT02200770"
+    )
+    sponsor_study_number: str | None = Field(default=None, description="E2B C.5.3 sponsor study number")
+    arms: list[NonEmpty] = Field(
+        default_factory=list,
+        description="Treatment arms as a case's suspect drug names them (E2B G.k.2), e.g. inebilizumab, placebo",
+    )
+    blinded: bool = Field(default=False, description="Whether treatment allocation is masked (E2B G.k.2.5)")
+    source: str | None = None
+
+
+class ClinicalDevelopment(_Model):
+    """The product's clinical development: what the DSUR covers (ICH E2F 2.1-2.3)."""
+
+    development_international_birth_date: dt.date | None = Field(
+        default=None,
+        description="DIBD: the first authorisation of a clinical trial anywhere (ICH E2F 2.2); starts the DSUR year",
+    )
+    trials: list[ClinicalTrial] = Field(default_factory=list)
+    source: str | None = None
+
+    @field_validator("trials")
+    @classmethod
+    def _unique_trials(cls, trials: list[ClinicalTrial]) -> list[ClinicalTrial]:
+        _reject_duplicates([t.id for t in trials], "clinical trial id")
+        return trials
 
 
 class RiskManagementPlan(_Model):
@@ -402,6 +453,9 @@ class RiskManagementPlan(_Model):
     )
     patient_card: PatientCard | None = Field(default=None, description="The patient card's key messages")
     analysis: PlanAnalysis | None = Field(default=None, description="How riskplan runs the plan (not in the summary)")
+    clinical_development: ClinicalDevelopment | None = Field(
+        default=None, description="Trials of the product in clinical development, for the DSUR (ICH E2F)"
+    )
 
     @field_validator("safety_concerns")
     @classmethod

@@ -21,18 +21,20 @@ from typing import Annotated, Any
 
 import typer
 
-from riskplan.cli_support import console
+from riskplan.cli_support import console, current_user
 from riskplan.errors import UserInputError
 from riskplan.plan import RiskManagementPlan, current_plan, get_version, load_plan, plan_in_force
+from riskplan.reports.periodic_cli import dsur, list_command, pader, regenerate_command, schedule
 from riskplan.reports.plan_summary import SummaryFormat, render_plan_summary
 from riskplan.reports.psur import parse_date, write_psur
+from riskplan.reports.stored import store_written_psur
 from riskplan.reports.study_report import StudyReportFiles, write_study_report
 from riskplan.settings import get_settings
 from riskplan.store import database, session_scope, user_errors
 from riskplan.studies import CdmOption, PlanOption, open_cdm, result_to_dict, run_plan_study
 
 app = typer.Typer(
-    help="Periodic reports: the PSUR / PBRER (ICH E2C(R2), GVP Module VII).",
+    help="Periodic reports: PSUR / PBRER (ICH E2C(R2)), DSUR (ICH E2F), PADER (21 CFR 314.80(c)(2)), their schedule.",
     no_args_is_help=True,
 )
 
@@ -41,6 +43,12 @@ app = typer.Typer(
 def reports() -> None:
     """Periodic reports: the PSUR / PBRER (ICH E2C(R2), GVP Module VII)."""
 
+
+app.command("dsur")(dsur)
+app.command("pader")(pader)
+app.command("schedule")(schedule)
+app.command("list")(list_command)
+app.command("regenerate")(regenerate_command)
 
 _SUFFIXES = {
     ".txt": SummaryFormat.TXT,
@@ -79,10 +87,15 @@ def psur(
     settings = get_settings()
     name = plan or settings.default_plan
     out_dir = out or settings.output_dir / "psur"
+    who = current_user()
     result = write_psur(database(), name, start, end, out_dir, cdm=cdm, exposure=exposure, pdf=not no_pdf)
     for path in result.paths:
         console.print(f"wrote {path}")
     console.print(f"input checksum (SHA-256): {result.checksum}")
+    stored = store_written_psur(database(), result, name, start, end, cdm=cdm, exposure=exposure, who=who)
+    console.print(
+        f"stored report {stored.id} (riskplan report list, riskplan report regenerate {stored.id})", markup=False
+    )
 
 
 def _summary_plan(plan: str | None, version: int | None) -> tuple[str, RiskManagementPlan]:

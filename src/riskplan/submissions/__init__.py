@@ -43,6 +43,7 @@ from riskplan.submissions.gateway_cli import app as gateway_app
 from riskplan.submissions.gateway_local import gateway_in_thread
 from riskplan.submissions.obligations import Obligation, case_views, current_obligations, obligation_for
 from riskplan.submissions.overview import DueReport, compliance_period, compliance_report, due_reports, state_counts
+from riskplan.submissions.periodic import PeriodicReport, periodic_reports_until
 from riskplan.submissions.queue_cli import queue as queue_command
 from riskplan.submissions.queues import Queue, queue_counts, work_queue
 from riskplan.submissions.records import (
@@ -83,6 +84,7 @@ __all__ = [
     "MonthLine",
     "Obligation",
     "Occurrence",
+    "PeriodicReport",
     "Queue",
     "Refusal",
     "ReportKind",
@@ -120,6 +122,7 @@ __all__ = [
     "obligation_for",
     "owed_now",
     "parse_ack",
+    "periodic_reports_until",
     "post",
     "prepare_gateway",
     "queue_command",

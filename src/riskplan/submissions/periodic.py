@@ -64,3 +64,15 @@ def missing_approval(region: str, plan_name: str) -> str:
         f"no {region} approval date in plan {plan_name!r} (product.approvals.{region}): the periodic report "
         "(21 CFR 314.80(c)(2)) and its due date cannot be placed"
     )
+
+
+def periodic_reports_until(region: str, approval: dt.date, until: dt.date) -> list[PeriodicReport]:
+    """Every periodic report from approval whose interval starts on or before ``until`` (21 CFR 314.80(c)(2)(i)):
+    the past ones and the one in progress, for the schedule of periodic reports."""
+    found: list[PeriodicReport] = []
+    day = approval
+    while day <= until:
+        report = periodic_report(region, approval, day)
+        found.append(report)
+        day = report.end + dt.timedelta(days=1)
+    return found

@@ -33,7 +33,7 @@ from riskplan.cases import E2bError
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.settings import Settings, get_settings
 from riskplan.store import BUSY, CONFLICTS, DRIVER_ERRORS, SigningRefused, database_fault, make_engine, upgrade, utcnow
-from riskplan.web import api, pages, pages_cases, pages_intake, pages_psur, pages_submissions, pages_work
+from riskplan.web import api, pages, pages_cases, pages_intake, pages_psur, pages_reports, pages_submissions, pages_work
 from riskplan.web.auth import Auth, Principal
 from riskplan.web.config import WebSettings
 from riskplan.web.context import Conflict, Unavailable, WebContext
@@ -202,6 +202,7 @@ def create_app(
     app.include_router(pages_submissions.router)
     app.include_router(pages_work.router)
     app.include_router(pages_psur.router)
+    app.include_router(pages_reports.router)
     static = resources.files("riskplan.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse
 from riskplan.cases import concern_counts
 from riskplan.errors import UserInputError
 from riskplan.plan import RiskManagementPlan, plan_from_data
+from riskplan.reports import next_due, report_schedule
 from riskplan.store import AuditEvent
 from riskplan.web import plan_ops, study_ops
 from riskplan.web.api.audit import audit_events
@@ -199,6 +200,7 @@ def dashboard(
                 for c in rmp.safety_concerns
             ],
             "summary": dashboard_summary(session, name, today),
+            "next_report": next_due(report_schedule(session, name, today)[0], today),
             "signals": signals,
             "today": today,
         }

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from riskplan.errors import UserInputError
-from riskplan.reports import write_psur
+from riskplan.reports import store_written_psur, write_psur
 from riskplan.web import plan_ops
 from riskplan.web.auth import Principal
 from riskplan.web.deps import Ctx, page_require
@@ -153,7 +153,11 @@ async def produce_psur(
     if errors or first is None or last is None:
         return _page(request, ctx, user, values=values, errors=errors, status_code=422)
     try:
-        await run_in_threadpool(write_psur, ctx.engine, plan, first, last, psur_folder(ctx), pdf=pdf)
+        result = await run_in_threadpool(write_psur, ctx.engine, plan, first, last, psur_folder(ctx), pdf=pdf)
+        # stored as well, with its DLP, checksums and audit head (the Reports page lists and regenerates it)
+        await run_in_threadpool(
+            store_written_psur, ctx.engine, result, plan, first, last, cdm=None, exposure=None, who=user.username
+        )
     except UserInputError as exc:
         return _page(request, ctx, user, values=values, errors={"start": str(exc)}, status_code=422)
     return RedirectResponse("/psur?done=psur", status_code=303)

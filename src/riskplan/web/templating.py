@@ -27,6 +27,7 @@ FLASH = {
     "run": "Study run finished; its report is below.",
     "assigned": "Case assigned; recorded in its audit trail.",
     "psur": "PSUR / PBRER written; it is listed below.",
+    "report": "Report produced and stored; it is listed below.",
 }
 
 
