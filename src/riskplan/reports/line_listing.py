@@ -73,7 +73,7 @@ COLUMNS: tuple[str, ...] = (
 
 def _age_sex(age: float | None, sex: str | None) -> str:
     age_text = "" if age is None else (f"{age:.0f}" if float(age).is_integer() else f"{age:.1f}")
-    sex_text = {"1": "M", "2": "F"}.get(sex or "", sex or "")
+    sex_text = {"male": "M", "female": "F"}.get(sex or "", sex or "")
     return f"{age_text or '?'}/{sex_text or '?'}"
 
 
@@ -280,7 +280,7 @@ def listing_html(lines: Sequence[ListingLine], title: str, subtitle: str) -> str
         "h1 { font-size: 11pt; margin: 0; } p { margin: 1mm 0 3mm 0; }"
         "table { width: 100%; border-collapse: collapse; table-layout: fixed; }"
         "th, td { border: 0.5pt solid #444; padding: 0.8mm; vertical-align: top; overflow-wrap: anywhere;"
-        " word-break: break-word; } th { background: #ddd; text-align: left; } thead { display: table-header-group; }"
+        " } th { background: #ddd; text-align: left; } thead { display: table-header-group; }"
         "tr { page-break-inside: avoid; }"
         f"</style></head><body><h1>{escape(title)}</h1><p>{escape(subtitle)}</p>"
         f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
