@@ -61,7 +61,7 @@ def _check_stated_values(icsr: Icsr, narrative: str) -> None:
     rest = narrative
     for m in _DATE.finditer(narrative):
         digits = "".join(part for part in m.groups() if part)
-        if m.group(2) or len(digits) == 4 and digits in dates:
+        if m.group(2) or (len(digits) == 4 and digits in dates):
             assert digits in dates, (m.group(0), icsr.worldwide_case_id)
             rest = rest.replace(m.group(0), " ", 1)
     for number in _NUMBER.findall(rest):
@@ -165,7 +165,9 @@ def test_draft_edit_follow_up_and_audit(db: Path) -> None:
 
     with engine.connect() as c:
         rows = c.execute(
-            text("SELECT action, reason, who FROM audit_event WHERE entity_id = 'RP0000001' AND action LIKE 'narrative%'")
+            text(
+                "SELECT action, reason, who FROM audit_event WHERE entity_id = 'RP0000001' AND action LIKE 'narrative%'"
+            )
         ).all()
         stored = c.execute(text("SELECT language, revision, kind FROM case_narrative ORDER BY id")).all()
     engine.dispose()

@@ -166,7 +166,8 @@ def _test(t: DiagnosticTest, language: str) -> dict[str, Any]:
         result = f"{comparator}{_number(t.result.value)}" + (f" {t.result.unit}" if t.result.unit else "")
     low = None if t.normal_low is None else _number(t.normal_low.value)
     high = None if t.normal_high is None else _number(t.normal_high.value)
-    unit = (t.normal_high or t.normal_low).unit if (t.normal_high or t.normal_low) else None
+    bound = t.normal_high or t.normal_low
+    unit = bound.unit if bound is not None else None
     return {
         "name": t.name or _term(t.meddra),
         "date": format_date(t.date),
