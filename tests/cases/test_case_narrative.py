@@ -160,7 +160,7 @@ def test_draft_edit_follow_up_and_audit(db: Path) -> None:
     first, paragraph = current["text"].split("\n\n")
     assert first == edited_text  # the processor's words are kept, not redrafted
     assert paragraph.startswith("Follow-up information received on 2026-11-10 (case version 2):")
-    assert "rash" in paragraph and "Outcome of Pneumonia: recovered/resolved." in paragraph
+    assert "the patient experienced Rash." in paragraph and "Outcome of Pneumonia: recovered/resolved." in paragraph
     assert "The patient (JD)" not in paragraph  # what did not change is not repeated
 
     with engine.connect() as c:

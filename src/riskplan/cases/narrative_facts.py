@@ -146,7 +146,7 @@ def _drug(drug: Drug, icsr: Icsr, language: str) -> dict[str, Any]:
 
 
 def _reaction(r: Reaction, language: str) -> dict[str, Any]:
-    verbatim = r.verbatim_term if r.verbatim_term and r.verbatim_term != r.label else None
+    verbatim = r.verbatim_term if r.verbatim_term and r.verbatim_term.casefold() != r.label.casefold() else None
     return {
         "term": r.label,
         "verbatim": verbatim,
