@@ -308,3 +308,26 @@ def test_line_listing_bad_input_exits_2(db: Path, args: list[str], message: str)
     assert message in " ".join(result.output.split()) and "Traceback" not in result.output
     assert not (db / "x.csv").exists()
     assert re.search(r"\bTraceback\b", result.output) is None
+
+
+def test_a_form_with_every_box_full_stays_on_one_page() -> None:
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
+    from riskplan.reports.cioms import BOX_CHARACTERS, BOX_LINES, CiomsForm
+
+    boxes = {k: "" for k in ("1", "1a", "2", "2a", "3", "4-6", "20", "21", "24a", "24b", "24c", "25")}
+    for box, limit in BOX_CHARACTERS.items():
+        lines = BOX_LINES[box]
+        per_line = limit // lines
+        boxes[box] = "\n".join(("word " * per_line)[: per_line - 1] for _ in range(lines))
+    form = CiomsForm("RP0000001", 1, False, boxes, dict.fromkeys(("died", "initial"), True) | _unchecked())
+    html = render_cioms_html(form)
+    assert len(HTML(string=html).render().pages) == 1
+    right, width = _widest(html)
+    assert right <= width + 0.5
+
+
+def _unchecked() -> dict[str, bool]:
+    names = ("hospitalisation", "disability", "life_threatening", "congenital", "other_important", "follow_up")
+    sources = ("source_study", "source_literature", "source_professional", "source_other")
+    return dict.fromkeys((*names, *sources), False)

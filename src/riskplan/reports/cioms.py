@@ -51,6 +51,8 @@ __all__ = ["BLINDED_DRUG", "CiomsForm", "case_cioms_form", "cioms_form", "render
 BLINDED_DRUG = "Blinded study drug"
 #: Characters each box holds on the one-page form before the rest goes to a continuation page (A4, 8 pt).
 BOX_CHARACTERS = {"7+13": 1500, "14": 220, "15": 110, "16": 90, "17": 160, "18": 120, "19": 60, "22": 500, "23": 420}
+#: Lines each box holds (a paragraph or a drug per line).
+BOX_LINES = {"7+13": 12, "14": 4, "15": 3, "16": 3, "17": 4, "18": 3, "19": 3, "22": 6, "23": 6}
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
@@ -139,8 +141,14 @@ def _rechallenge(drug: Drug) -> str:
     return ""
 
 
-def _split(text: str, limit: int) -> tuple[str, str]:
-    """``text`` cut at the last space before ``limit`` characters, and the rest ("" when it fits)."""
+def _split(text: str, limit: int, max_lines: int) -> tuple[str, str]:
+    """``text`` cut after ``max_lines`` lines or at the last space before ``limit`` characters, and the rest
+    ("" when it fits)."""
+    lines = text.split("\n")
+    if len(lines) > max_lines:
+        head, tail = "\n".join(lines[:max_lines]), "\n".join(lines[max_lines:])
+        shown, rest = _split(head, limit, max_lines)
+        return shown, "\n".join(x for x in (rest, tail) if x)
     if len(text) <= limit:
         return text, ""
     cut = text.rfind(" ", 0, limit - 30)
@@ -299,7 +307,7 @@ def cioms_form(stored: StoredCase, icsr: Icsr, narrative: str, *, blinded: bool 
         if limit is None:
             form.boxes[box] = value
             continue
-        shown, rest = _split(value, limit)
+        shown, rest = _split(value, limit, BOX_LINES[box])
         form.boxes[box] = shown
         if rest:
             form.continued.append(Continued(box, titles[box], rest))
