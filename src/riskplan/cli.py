@@ -126,8 +126,11 @@ def build_app(only: str | None = None) -> typer.Typer:
             if name == "case":
                 _add_case_due(group)
                 _add_case_work(group)
+                _add_case_cioms(group)
             if name == "study":
                 _add_study_run(group)
+            if name == "report":
+                _add_line_listing(group)
             _name_database_in_help(group, epilog)
             root.add_typer(group, name=name)
         else:
@@ -206,6 +209,22 @@ def _add_case_work(case_app: typer.Typer) -> None:
         from riskplan.submissions import queue_command
 
         case_app.command("queue")(queue_command)
+
+
+def _add_case_cioms(case_app: typer.Typer) -> None:
+    """``riskplan case cioms``: the CIOMS I form is rendered by ``reports`` (above ``cases``)."""
+    if not any(c.name == "cioms" for c in case_app.registered_commands):
+        from riskplan.reports import cioms_command
+
+        case_app.command("cioms")(cioms_command)
+
+
+def _add_line_listing(report_app: typer.Typer) -> None:
+    """``riskplan report line-listing``: the CIOMS II line listing (kept out of the PSUR command module)."""
+    if not any(c.name == "line-listing" for c in report_app.registered_commands):
+        from riskplan.reports import line_listing_command
+
+        report_app.command("line-listing")(line_listing_command)
 
 
 _GROUP_HELP = {

@@ -31,6 +31,7 @@ from riskplan.cases.list_output import (
     page_json,
 )
 from riskplan.cases.model import Icsr
+from riskplan.cases.narrative_cli import narrative as narrative_command
 from riskplan.cases.rejections import REJECTED, SKIPPED, record_rejected_import
 from riskplan.cases.store import (
     StoreOutcome,
@@ -614,3 +615,6 @@ def synth_cases(
             bar.advance(task, len(batch))
     created = sum(o.status == "created" for o in stored)
     console.print(f"{created} synthetic case(s) created, {len(stored) - created} already present")
+
+
+app.command("narrative")(narrative_command)

@@ -202,3 +202,29 @@ class CausalityRow(Base):
     assessed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     assessed_by: Mapped[str] = mapped_column(String(200), nullable=False)
     case_assessment_id: Mapped[int | None] = mapped_column(ForeignKey("case_assessment.id"))
+
+
+class CaseNarrativeRow(Base):
+    """One revision of a case's narrative (ICH E2B(R3) H.1) in one language (cases_0010); only ever added.
+
+    ``kind`` says how the revision came about: ``drafted`` from the structured data, ``edited`` by the
+    processor (with the reason), or ``follow-up`` (the previous text with a dated paragraph appended for a
+    newer case version). ``case_version`` is the case version the text covers. The current narrative is
+    the highest revision; every revision is also in the audit trail (entity ``case``).
+    """
+
+    __tablename__ = "case_narrative"
+    __table_args__ = (
+        UniqueConstraint("case_id", "language", "revision", name="uq_case_narrative_case_id_language_revision"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("icsr_case.id"), nullable=False, index=True)
+    language: Mapped[str] = mapped_column(String(8), nullable=False)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    case_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # drafted | edited | follow-up
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -2,6 +2,9 @@
 public plan summary."""
 
 from riskplan.reports import tables as _tables  # noqa: F401 -- its tables join the store's metadata (riskplan.schema)
+from riskplan.reports.case_documents_cli import cioms as cioms_command
+from riskplan.reports.case_documents_cli import line_listing_command
+from riskplan.reports.cioms import CiomsForm, case_cioms_form, render_cioms_pdf
 from riskplan.reports.cli import app as cli_app
 from riskplan.reports.cli import plan_summary as plan_summary_command
 from riskplan.reports.cli import study_run as study_run_command
@@ -23,16 +26,21 @@ from riskplan.reports.study_report import render_study_html, write_study_report
 __all__ = [
     "KINDS",
     "TITLES",
+    "CiomsForm",
     "DueReport",
     "StoredReport",
+    "case_cioms_form",
+    "cioms_command",
     "cli_app",
     "generate_report",
     "get_report",
+    "line_listing_command",
     "list_reports",
     "next_due",
     "peak_rss_mib",
     "plan_summary_command",
     "regenerate",
+    "render_cioms_pdf",
     "render_study_html",
     "report_bytes",
     "report_schedule",

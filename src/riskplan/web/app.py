@@ -33,7 +33,17 @@ from riskplan.cases import E2bError
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.settings import Settings, get_settings
 from riskplan.store import BUSY, CONFLICTS, DRIVER_ERRORS, SigningRefused, database_fault, make_engine, upgrade, utcnow
-from riskplan.web import api, pages, pages_cases, pages_intake, pages_psur, pages_reports, pages_submissions, pages_work
+from riskplan.web import (
+    api,
+    pages,
+    pages_case_documents,
+    pages_cases,
+    pages_intake,
+    pages_psur,
+    pages_reports,
+    pages_submissions,
+    pages_work,
+)
 from riskplan.web.auth import Auth, Principal
 from riskplan.web.config import WebSettings
 from riskplan.web.context import Conflict, Unavailable, WebContext
@@ -199,6 +209,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(pages_intake.router)
     app.include_router(pages_cases.router)
+    app.include_router(pages_case_documents.router)
     app.include_router(pages_submissions.router)
     app.include_router(pages_work.router)
     app.include_router(pages_psur.router)

@@ -29,7 +29,9 @@ from riskplan.cases import (
     case_view,
     check_causality_request,
     code_by_hand,
+    current_narrative,
     get_case,
+    narrative_languages,
     suspect_pairs,
     uncoded_reactions,
 )
@@ -181,6 +183,8 @@ def _case_context(ctx: WebContext, user: Principal, ref: str, version: int | Non
             "who_umc": [(c.value, c.label) for c in WhoUmc],
             "naranjo": NARANJO_QUESTIONS,
             "default_source": DEFAULT_CAUSALITY_SOURCE,
+            "narratives": [(lang, current_narrative(session, ref, lang)) for lang in narrative_languages(session, ref)],
+            "study_case": icsr.report_type is ReportType.STUDY or icsr.study is not None,
         }
 
     return ctx.read(work)

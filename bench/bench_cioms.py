@@ -1,0 +1,106 @@
+"""CIOMS I benchmark: PDF forms of many stored cases, read, drafted and rendered (WeasyPrint).
+
+Synthetic cases (``riskplan synth cases``) are stored through the normal intake into a temporary SQLite
+database (not timed); then every case's CIOMS I form is made as ``riskplan case cioms`` makes it (case
+version and recorded causality read, narrative drafted when none is stored, HTML rendered, PDF written), in
+a process pool. Prints forms per second, the median time per form, and the time 10,000 forms would take at
+that rate. Target: 10,000 forms in under 5 minutes on 2 cores.
+
+    .venv/bin/python bench/bench_cioms.py [--forms 500] [--workers 2] [--db PATH] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import select
+
+from riskplan.cases import CaseRow, batches, intake, intake_context, synthesise_cases
+from riskplan.reports import case_cioms_form, render_cioms_pdf
+from riskplan.store import make_engine, session_scope, upgrade
+
+TARGET_FORMS = 10_000
+TARGET_SECONDS = 300.0
+
+
+def _store(url: str, count: int) -> list[str]:
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        ctx = intake_context(session, "uplizna", "bench")
+        for batch in batches(synthesise_cases(count, seed=11), 500):
+            intake(session, batch, context=ctx, who="bench", synthetic=True)
+    with session_scope(engine) as session:
+        ids = [f"RP{i:07d}" for i in session.scalars(select(CaseRow.id).order_by(CaseRow.id))]
+    engine.dispose()
+    return ids
+
+
+def _render(args: tuple[str, list[str], str]) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of each form made in this process."""
+    url, refs, out = args
+    engine = make_engine(url)
+    times = []
+    for ref in refs:
+        started, cpu = time.perf_counter(), time.process_time()
+        with session_scope(engine) as session:
+            form = case_cioms_form(session, ref)
+        (Path(out) / f"{ref}.pdf").write_bytes(render_cioms_pdf(form))
+        times.append((time.perf_counter() - started, time.process_time() - cpu))
+    engine.dispose()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--forms", type=int, default=500, help="number of cases / forms (default 500)")
+    parser.add_argument("--workers", type=int, default=2, help="processes rendering forms (default 2)")
+    parser.add_argument("--db", type=Path, help="SQLite file to use (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder with the PDFs")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench_cioms_"))
+    db = args.db or folder / "bench.db"
+    url = f"sqlite:///{db}"
+    started = time.perf_counter()
+    refs = _store(url, args.forms)
+    print(f"stored {len(refs)} synthetic cases in {time.perf_counter() - started:.1f} s (setup, not timed)")
+    chunks = [refs[i :: args.workers] for i in range(args.workers)]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        measured = [t for times in pool.map(_render, [(url, c, str(folder)) for c in chunks]) for t in times]
+    per_form = [wall for wall, _ in measured]
+    cpu_form = [cpu for _, cpu in measured]
+    elapsed = time.perf_counter() - started
+    rate = len(per_form) / elapsed
+    projected = TARGET_FORMS / rate
+    pdf_bytes = sum(p.stat().st_size for p in folder.glob("RP*.pdf"))
+    print(f"{len(per_form)} CIOMS I forms in {elapsed:.1f} s with {args.workers} process(es): {rate:.1f} forms/s")
+    mean_kib = pdf_bytes / max(len(per_form), 1) / 1024
+    median_ms, max_ms = statistics.median(per_form) * 1000, max(per_form) * 1000
+    print(f"per form (in one process): median {median_ms:.0f} ms, max {max_ms:.0f} ms; mean PDF {mean_kib:.0f} KiB")
+    # CPU seconds do not depend on how busy the machine is: what 2 otherwise idle cores would take
+    cpu_projected = TARGET_FORMS * statistics.median(cpu_form) / args.workers
+    print(
+        f"CPU per form: median {statistics.median(cpu_form) * 1000:.0f} ms -> {TARGET_FORMS:,} forms on "
+        f"{args.workers} idle core(s): about {cpu_projected:.0f} s"
+    )
+    verdict = "within" if projected <= TARGET_SECONDS else "OVER"
+    print(
+        f"extrapolated: {TARGET_FORMS:,} forms in {projected:.0f} s at this rate "
+        f"({verdict} the {TARGET_SECONDS:.0f} s target)"
+    )
+    if not args.keep:
+        for path in folder.glob("*"):
+            path.unlink()
+        folder.rmdir()
+    else:
+        print(f"kept {folder}")
+
+
+if __name__ == "__main__":
+    main()
