@@ -177,8 +177,8 @@ def restore(url: str, source: Path, *, force: bool = False, who: str = "riskplan
         migrated = not is_current(engine)
         if migrated:
             upgrade(engine)
+        counts = table_counts(engine)  # what the backup brought back, before the restore's own audit row
         _record_restore(engine, source, digest, replaced, who=who, target=shown_url(parsed), migrated=migrated)
-        counts = table_counts(engine)
     finally:
         engine.dispose()
     return RestoreDone(source, kind, time.perf_counter() - start, replaced, counts, migrated, digest)

@@ -31,6 +31,7 @@ from riskplan.errors import UserInputError
 from riskplan.store import record_change
 from riskplan.submissions.destination_versions import DestinationInForce
 from riskplan.submissions.destinations import Destination, ReportKind
+from riskplan.submissions.eu_rules import eu_findings
 from riskplan.submissions.fda_derive import Derived, with_fda_elements
 from riskplan.submissions.fda_profile import case_findings, destination_findings, route_for
 from riskplan.submissions.obligations import INITIAL, Obligation, current_obligations
@@ -123,6 +124,10 @@ def _checks(
             icsr, initial=obligation.report == INITIAL, batch_receiver=receivers[0], message_receiver=receivers[1]
         ):
             (reasons if f.level == "reject" else warnings).append(f"FDA {f}")
+    if destination.profile == "eu":
+        # EU ICSR Implementation Guide business rules (submissions/eu_rules.csv), as EudraVigilance applies them
+        for e in eu_findings(icsr):
+            (reasons if e.level == "reject" else warnings).append(str(e))
     return reasons, warnings
 
 
