@@ -100,9 +100,7 @@ CHECKS: Final[dict[str, Callable[[Icsr], bool]]] = {
 def eu_findings(icsr: Icsr) -> list[EuFinding]:
     """Every EU rule this ICSR breaks, rejections and warnings, in the table's order."""
     return [
-        EuFinding(rule.id, rule.text, rule.level)
-        for rule in eu_rules()
-        if rule.id in CHECKS and CHECKS[rule.id](icsr)
+        EuFinding(rule.id, rule.text, rule.level) for rule in eu_rules() if rule.id in CHECKS and CHECKS[rule.id](icsr)
     ]
 
 
