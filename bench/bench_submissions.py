@@ -152,6 +152,7 @@ def main() -> None:
                     now=now,
                     max_bytes=args.max_bytes,
                     allow_synthetic=True,
+                    receiver_ids={"UK": "MHRA-BENCH-LOCAL"},  # the MHRA's N.1.4 is a required setting (none shipped)
                 )
                 if made is not None:
                     other = [r for r in made.refused if not r.reasons[0].startswith("EU EU.N2a.1")]
