@@ -18,6 +18,10 @@ CPU seconds (all threads, gateways included): route 6.1, generate 43.6, send 34.
 reconcile 6.3 (route → reconcile 110.9 s of CPU; synthesis 5.6 and intake 8.2 more); peak RSS 957 MB.
 Again on the idle machine (load average 0.4), same data: route 3.2 s, generate 34.0 s, send 39.8 s,
 ack 9.7 s, reconcile 4.0 s: route → reconcile 90.8 s, whole run 101.3 s; peak RSS 971 MB.
+Again on the shared machine (load average 16) with the EU rules and the derived FDA elements: 7,798 reports
+sent and accepted, 63 clinical-trial SUSARs refused for EVHUMAN (EU.N2a.1) and still owed; CPU seconds:
+route 5.4, generate 45.1, send 61.4, ack 12.6, reconcile 5.9 (route → reconcile 130.4 s of CPU, 528.8 s
+wall); peak RSS 1,075 MB.
 """
 
 from __future__ import annotations
