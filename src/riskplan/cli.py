@@ -314,13 +314,18 @@ def db_restore(
     older riskplan is upgraded). A database that holds data is replaced only with --force."""
     from riskplan.store import restore_database, shown_url
 
-    url = get_settings().database_url
-    done = restore_database(url, file, force=force)
+    settings = get_settings()
+    url = settings.database_url
+    done = restore_database(url, file, force=force, who=settings.user)
     console.print(f"restored {done.source} into {shown_url(url)} in {done.seconds:.1f} s", soft_wrap=True)
     if done.replaced.total:
         console.print(f"replaced: {done.replaced.describe()}")
     console.print(f"now: {done.counts.describe()}" + (" (migrated to the latest schema)" if done.migrated else ""))
-    console.print("check it with `riskplan audit verify`")
+    console.print(
+        f"recorded in the restored audit trail: restore by {get_settings().user} of {done.source} "
+        f"(SHA-256 {done.sha256}); check it with `riskplan audit verify`",
+        soft_wrap=True,
+    )
 
 
 @user_errors

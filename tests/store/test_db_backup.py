@@ -7,6 +7,7 @@ A restore refuses to replace data without --force, and a backup from an older sc
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,8 +89,20 @@ def test_backup_destroy_restore_keeps_every_row_and_the_audit_chain(operator: st
 
     restored = _run("db", "restore", str(tmp_path / "riskplan.backup"))
     assert "now: 1 case(s)" in restored
-    assert _counts(operator) == before
+    digest = hashlib.sha256((tmp_path / "riskplan.backup").read_bytes()).hexdigest()
+    assert f"recorded in the restored audit trail: restore by operator of {tmp_path / 'riskplan.backup'}" in (
+        " ".join(restored.split())
+    )
+    after = _counts(operator)
+    # every row is back, and the restore itself is one more audited action (backup file, SHA-256, replaced)
+    assert after["audit_event"] == before["audit_event"] + 3
+    assert {k: v for k, v in after.items() if k != "audit_event"} == {
+        k: v for k, v in before.items() if k != "audit_event"
+    }
     assert "intact" in _run("audit", "verify").lower()
+    trail = runner.invoke(app, ["audit", "history", "--entity-type", "database"], env={"COLUMNS": "1000"})
+    assert trail.exit_code == 0 and "restore" in trail.output and "operator" in trail.output
+    assert digest in trail.output and "riskplan db restore" in trail.output
     status = runner.invoke(app, ["db", "status"])
     assert status.exit_code == 0 and "up to date" in status.output and "behind" not in status.output
 
@@ -112,6 +125,9 @@ def test_restore_refuses_to_replace_data_without_force(operator: str, tmp_path: 
 
     forced = _run("db", "restore", "--force", str(tmp_path / "empty.backup"))
     assert "replaced: 1 case(s)" in forced and "now: no data" in forced
+    trail = runner.invoke(app, ["audit", "history", "--entity-type", "database"], env={"COLUMNS": "1000"})
+    assert "1 case(s)" in trail.output  # what the restore replaced is in the restored trail
+    assert "intact" in _run("audit", "verify").lower()
     assert _counts(operator)["icsr_case"] == 0
 
 

@@ -271,6 +271,13 @@ def test_the_demo_sends_its_due_reports_marked_synthetic_and_shows_states_and_co
     assert result.exit_code == 0, result.output
     shown = _flat(result.output)
     assert "Submissions per destination and state" in shown and "EU accepted" in shown
+    # FDA's regional elements derived from each obligation: the US reports pass the FDA gateway's rules
+    assert "US accepted" in shown and not re.search(r"US: \d+ report\(s\) not sent", shown), shown
+    assert re.search(
+        r"US: batch RP-SYNTHETIC-US-\S+ sent over AS2 as \S+: signed MDN processed \(delivered\); "
+        r"ACK AA: \d+ accepted, 0 rejected",
+        shown,
+    ), shown
     assert "Reporting compliance, expedited reports due" in shown
     # sent over AS2 to a local gateway in the demo's process: the signed MDN is kept, then the ACK accepts
     assert "EU: local AS2 gateway LOCAL-EU (riskplan gateway, in this process) on http://127.0.0.1:" in shown

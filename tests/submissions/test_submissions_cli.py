@@ -225,8 +225,11 @@ def test_fda_rejection_rules_stop_a_file_before_it_is_sent(cli_env: Path) -> Non
     assert result.exit_code == 2  # a rule refused the report: the case must be corrected
     out = _flat(result.output)
     assert "RP0000001 v1 → US: not sent" in out
-    assert "FDA FDA.C.1.7.1: Data value required for tag FDA.C.1.7.1" in out
-    assert "FDA FDA.D.12: Data value required for tag FDA.D.12 (or nullFlavor NI, MSK, UNK, NA)" in out
-    assert "FDA FDA.C.2.r.2.8: Data value required for tag FDA.C.2.r.2.8 (or nullFlavor MSK, ASKU, NASK)" in out
+    # what only the case can tell (its sender's contact, D.7.2 history) stops it with FDA's id and words
+    assert "FDA R0035: D.7.2 must be provided when no information is provided in Section D.7.1" in out
+    assert "FDA C.3.3.2: Data value required for tag C.3.3.2" in out
+    # the FDA regional elements are derived from the obligation, and the refusal says so
+    assert "FDA FDA.C.1.7.1: Data value required" not in out and "FDA FDA.D.12: Data value required" not in out
+    assert "derived for FDA: FDA.C.1.7.1 = 1 (15-Day) (expedited report by rule us-15-day-alert" in out
     assert "they stay owed (riskplan submission due) until the case is corrected" in out
     assert _submissions() == []

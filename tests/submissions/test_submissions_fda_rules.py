@@ -248,3 +248,77 @@ def test_submission_due_kind_periodic_names_the_periodic_report_and_compliance_c
     )
     [us_month] = [m for m in data["months"] if m["destination"] == "US"]
     assert (us_month["month"], us_month["due"], us_month["pending"]) == ("2027-08", 1, 1)
+
+
+def test_us_15_day_and_periodic_reports_carry_fda_elements_from_their_obligation_and_pass_every_rule(
+    cli_env: Path,
+) -> None:
+    """FDA ICSR data elements (Required): FDA.C.1.7.1 from the rule that fired, the others as FDA's
+    nullFlavors, a value the case gives kept; the files pass every FDA rule and the ICH schema."""
+    from test_submissions_cli import _new, _serious_de
+
+    from riskplan.cases.codes import Outcome, Qualification
+    from riskplan.cases.e2b._base import get_schema
+    from riskplan.cases.model import Hl7Timestamp, PrimarySource, Reaction
+    from riskplan.cases.synth_specs import SENDER
+
+    sender = SENDER.model_copy(update={"organisation": "Riskplan Pharma"})  # FDA's C.3.3 / C.3.4, all given
+
+    us = PrimarySource(
+        country="US", qualification=Qualification.PHYSICIAN, family_name="Moore", primary_for_regulatory_purposes=True
+    )
+    serious = _serious_de("US-RPDEMO-2026-000001").model_copy(update={"primary_sources": (us,), "sender": sender})
+    serious = serious.model_copy(
+        update={"patient": serious.patient.model_copy(update={"medical_history_text": "None"})}
+    )
+    # the case's own FDA.C.1.12 (false) wins over the nullFlavor riskplan would write
+    own = RegionalElement(
+        element="FDA.C.1.12",
+        value="false",
+        xml=(
+            '<component xmlns="urn:hl7-org:v3" typeCode="COMP"><observationEvent classCode="OBS" moodCode="EVN">'
+            '<code code="C156384" codeSystem="2.16.840.1.113883.3.26.1.1"/>'
+            '<value xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="BL" value="false"/>'
+            "</observationEvent></component>"
+        ),
+    )
+    _new(cli_env, serious.model_copy(update={"regional": (own,)}))
+    headache = Reaction(
+        verbatim_term="headache",
+        verbatim_language="eng",
+        start_date=Hl7Timestamp("20261020"),
+        outcome=Outcome.RECOVERED,
+    )
+    mild = serious.model_copy(
+        update={"worldwide_case_id": "US-RPDEMO-2026-000002", "sender_report_id": "US-RPDEMO-2026-000002"}
+    )
+    _new(cli_env, mild.model_copy(update={"reactions": (headache,), "regional": ()}))
+    sent = runner.invoke(app, ["submission", "send", "-d", "US", "--include-periodic"], env=WIDE)
+    assert sent.exit_code == 0, sent.output
+    assert "2 report(s) to FDA with regional elements derived from their obligation" in _flat(sent.output)
+    rows = {r["case"]: r for r in json.loads(runner.invoke(app, ["submission", "list", "--format", "json"]).output)}
+    assert {c: (r["kind"], r["state"]) for c, r in rows.items()} == {
+        "RP0000001": ("expedited", "sent"),
+        "RP0000002": ("periodic", "sent"),
+    }
+    [written] = (cli_env / "var" / "out" / "submissions" / "US").glob("*.xml")
+    root = parse_untrusted(written.read_bytes())
+    assert list(get_schema().iter_errors(root)) == []
+    found = {}
+    for message in root.findall("h:PORR_IN049016UV", NS):
+        icsr = read_message(message)
+        assert _rejections(icsr, "ZZFDA", "CDER") == [], icsr.worldwide_case_id  # every FDA rule, as FDA reads it
+        values = {e.element: e.xml for e in icsr.regional}
+        found[icsr.worldwide_case_id] = (icsr.local_expedited, values)
+    expedited, periodic = found["US-RPDEMO-2026-000001"], found["US-RPDEMO-2026-000002"]
+    assert expedited[0] is True and 'code="1"' in expedited[1]["FDA.C.1.7.1"]  # 15-Day: 21 CFR 314.80(c)(1)(i)
+    assert 'value="false"' in expedited[1]["FDA.C.1.12"]  # the case's own value
+    assert periodic[0] is False and 'code="2"' in periodic[1]["FDA.C.1.7.1"]  # Non-Expedited AE: 314.80(c)(2)
+    assert 'nullFlavor="NI"' in periodic[1]["FDA.C.1.12"]
+    # what was derived is in the record, with the rule it follows
+    history = _flat(
+        runner.invoke(app, ["audit", "history", "--entity-type", "submission"], env={"COLUMNS": "2000"}).output
+    )
+    assert "FDA.C.1.7.1 = 2 (Non-Expedited AE) (periodic report by rule us-periodic-domestic" in history
+    assert "FDA.C.1.12 = nullFlavor NI (the case does not say the product is a combination product)" in history
+    assert "FDA.C.1.7.1 = 1 (15-Day) (expedited report by rule us-15-day-alert" in history

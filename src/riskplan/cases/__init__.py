@@ -28,6 +28,7 @@ from riskplan.cases.codes import (
     SenderType,
     Severity,
     Sex,
+    StudyType,
     TestResultCode,
 )
 from riskplan.cases.drafts import Draft, FormValues, discard_draft, get_draft, list_drafts, mark_submitted, save_draft
@@ -202,6 +203,7 @@ __all__ = [
     "Sex",
     "StoreOutcome",
     "StoredCase",
+    "StudyType",
     "Substance",
     "TestResultCode",
     "UnknownAssignee",

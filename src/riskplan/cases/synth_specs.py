@@ -103,10 +103,18 @@ SENDER: Final = Sender(
     sender_type=SenderType.PHARMACEUTICAL_COMPANY,
     organisation=COMPANY,
     department="Global Patient Safety",
+    # the contact person, state, telephone and fax FDA requires of every sender (C.3.3.2-C.3.3.5, C.3.4.3,
+    # C.3.4.6, C.3.4.7: FDA ICSR data elements, Required); fictional, like the company
+    title="Dr",
+    given_name="Ada",
+    family_name="Example",
     street="1 Example Square",
     city="Amsterdam",
+    state="Noord-Holland",
     postcode="1000 AA",
     country="NL",
+    telephone="+31 20 000 0000",
+    fax="+31 20 000 0001",
     email="drugsafety@riskplan-demo.example",
 )
 SUBSTANCES: Final = (Substance(name=SUBSTANCE, strength=Quantity(value=Decimal(10), unit="mg/mL")),)

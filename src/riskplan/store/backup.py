@@ -14,6 +14,7 @@ EU GVP Module I (I.B.10, record management: "business continuity ... back-up") a
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -77,6 +78,7 @@ class RestoreDone:
     replaced: TableCounts  # what the database held before (empty when it was empty or absent)
     counts: TableCounts  # what it holds now
     migrated: bool  # the backup was at an older schema and has been upgraded
+    sha256: str = ""  # of the backup file restored (recorded in the restored audit trail)
 
 
 def table_counts(engine: Engine) -> TableCounts:
@@ -146,8 +148,9 @@ def _sqlite_copy(source: Path, out: Path) -> None:
     os.replace(partial, out)
 
 
-def restore(url: str, source: Path, *, force: bool = False) -> RestoreDone:
-    """Replace the database at ``url`` by the backup ``source``, then migrate it to the latest schema."""
+def restore(url: str, source: Path, *, force: bool = False, who: str = "riskplan") -> RestoreDone:
+    """Replace the database at ``url`` by the backup ``source``, then migrate it to the latest schema, and
+    append to the restored audit trail who restored which backup file (its SHA-256) over what."""
     from riskplan.store.migrate import is_current, upgrade
 
     parsed = make_url(normalise_url(url))
@@ -156,6 +159,7 @@ def restore(url: str, source: Path, *, force: bool = False) -> RestoreDone:
     if found != kind:
         raise UserInputError(f"{source}: a {found} backup cannot be restored into {kind} database {shown_url(parsed)}")
     start = time.perf_counter()
+    digest = _sha256(source)
     engine = make_engine(url)
     try:
         replaced = _existing_counts(engine, parsed, kind)
@@ -173,10 +177,44 @@ def restore(url: str, source: Path, *, force: bool = False) -> RestoreDone:
         migrated = not is_current(engine)
         if migrated:
             upgrade(engine)
-        counts = table_counts(engine)
+        counts = table_counts(engine)  # what the backup brought back, before the restore's own audit row
+        _record_restore(engine, source, digest, replaced, who=who, target=shown_url(parsed), migrated=migrated)
     finally:
         engine.dispose()
-    return RestoreDone(source, kind, time.perf_counter() - start, replaced, counts, migrated)
+    return RestoreDone(source, kind, time.perf_counter() - start, replaced, counts, migrated, digest)
+
+
+def _sha256(path: Path) -> str:
+    found = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            found.update(block)
+    return found.hexdigest()
+
+
+def _record_restore(
+    engine: Engine, source: Path, digest: str, replaced: TableCounts, *, who: str, target: str, migrated: bool
+) -> None:
+    """The restore itself, appended to the restored database's hash chain (21 CFR 11.10(e): a record of
+    operator actions that create, modify or delete records): the backup file, its SHA-256, what it replaced."""
+    from riskplan.store.audit import record_change
+    from riskplan.store.db import session_scope
+
+    with session_scope(engine) as session:
+        record_change(
+            session,
+            who=who,
+            entity_type="database",
+            entity_id=target,
+            action="restore",
+            changes={
+                "backup file": (None, str(source.resolve())),
+                "backup sha256": (None, digest),
+                "replaced": (replaced.describe() if replaced.total else "no data", None),
+                **({"schema": (None, "migrated to the latest")} if migrated else {}),
+            },
+            reason="riskplan db restore",
+        )
 
 
 def backup_kind(source: Path) -> str:

@@ -403,6 +403,14 @@ def send(
             console.print(f"[yellow]{o.case_number} v{o.version} → {o.destination}: sent with warnings[/]")
             for text in warned.warnings:
                 console.print(f"  - {text}", markup=False)
+    derived = sum(g.derived for g in generated if g is not None)
+    if derived:
+        # FDA ICSR data elements (Required) the cases did not give: derived from each report's obligation
+        console.print(
+            f"{derived} report(s) to FDA with regional elements derived from their obligation (FDA.C.1.7.1 from the "
+            "rule that fired; nullFlavors where the case gives nothing): each listed in the audit trail",
+            markup=False,
+        )
     if refused:
         console.print(
             f"{refused} report(s) refused before sending: they stay owed (riskplan submission due) until the "

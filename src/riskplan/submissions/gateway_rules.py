@@ -2,7 +2,8 @@
 
 * ``ich``: the ICH schema only;
 * ``eu``: EudraVigilance: N.1.4 is ``EVHUMAN`` (EU ICSR Implementation Guide, EMA/51938/2013, batch
-  receiver) and the ICH E2B(R3) business rules of each message (error level) as riskplan checks them;
+  receiver), N.1.5 to the second, the ICH E2B(R3) business rules of each message (error level) as riskplan
+  checks them and the rejecting rules of :mod:`riskplan.submissions.eu_rules`;
 * ``fda``: FDA FAERS postmarket: R0004 / R0006 on the receivers, and the rules of
   :mod:`riskplan.submissions.fda_profile` on each message, in FDA's own words. R0011 (nullFlavor NI in
   C.1.7 of an initial report) counts a case as initial the first time this gateway sees its C.1.8.1.
@@ -18,6 +19,7 @@ from typing import Final
 from lxml import etree
 
 from riskplan.cases import HL7, E2bError, Severity, check_business_rules, read_message
+from riskplan.submissions.eu_rules import batch_findings, eu_findings
 from riskplan.submissions.fda_profile import case_findings, receiver_findings
 
 PROFILES: Final = ("ich", "eu", "fda")
@@ -49,6 +51,9 @@ class ProfileRules:
         self.batch_receiver = receiver
         if self.profile == "eu" and receiver != EV_RECEIVER:
             return [f"EU ICSR Implementation Guide: N.1.4 batch receiver is {receiver!r}, not {EV_RECEIVER}"]
+        if self.profile == "eu":
+            created = root.find("h:creationTime", NS)
+            return [str(f) for f in batch_findings(created.get("value") if created is not None else None)]
         if self.profile == "fda" and receiver not in ("ZZFDA", "ZZFDA_PREMKT"):
             return [str(f) for f in receiver_findings(receiver, "CDER")]
         return []
@@ -74,6 +79,8 @@ class ProfileRules:
             found += [
                 f"{v.element} {v.path}: {v.message}" for v in check_business_rules(icsr) if v.severity is Severity.ERROR
             ]
+            # the EU ICSR Implementation Guide's rules (eu_rules.csv) that reject a message
+            found += [str(f) for f in eu_findings(icsr) if f.level == "reject"]
         if not found:
             self.seen.add(icsr.worldwide_case_id)
         return found

@@ -31,6 +31,8 @@ from riskplan.errors import UserInputError
 from riskplan.store import record_change
 from riskplan.submissions.destination_versions import DestinationInForce
 from riskplan.submissions.destinations import Destination, ReportKind
+from riskplan.submissions.eu_rules import eu_findings
+from riskplan.submissions.fda_derive import Derived, with_fda_elements
 from riskplan.submissions.fda_profile import case_findings, destination_findings, route_for
 from riskplan.submissions.obligations import INITIAL, Obligation, current_obligations
 from riskplan.submissions.records import (
@@ -79,6 +81,7 @@ class GeneratedBatch:
     refused: list[Refusal] = field(default_factory=list)
     files: list[tuple[str, int]] = field(default_factory=list)  # (N.1.2, reports) of each file, when split
     warned: list[Warning] = field(default_factory=list)
+    derived: int = 0  # reports whose FDA regional elements were derived from their obligation (recorded)
 
 
 def owed_now(
@@ -121,6 +124,10 @@ def _checks(
             icsr, initial=obligation.report == INITIAL, batch_receiver=receivers[0], message_receiver=receivers[1]
         ):
             (reasons if f.level == "reject" else warnings).append(f"FDA {f}")
+    if destination.profile == "eu":
+        # EU ICSR Implementation Guide business rules (submissions/eu_rules.csv), as EudraVigilance applies them
+        for e in eu_findings(icsr):
+            (reasons if e.level == "reject" else warnings).append(str(e))
     return reasons, warnings
 
 
@@ -182,14 +189,21 @@ def generate(
     numbered = 0
     for number, part in enumerate(parts, start=1):
         icsrs = version_icsrs(session, [o.version_id for o in part])
-        routes: dict[tuple[str, str | None], list[tuple[Obligation, Icsr, tuple[str, ...]]]] = {}
+        routes: dict[tuple[str, str | None], list[Chosen]] = {}
         for o in part:
-            reasons, warnings = _checks(destination, o, icsrs[o.version_id], now.date())
+            icsr = icsrs[o.version_id]
+            derived: tuple[Derived, ...] = ()
+            if destination.profile == "fda":
+                # FDA ICSR data elements (Required): what the case does not give is derived from the obligation
+                icsr, derived = with_fda_elements(icsr, o)
+            reasons, warnings = _checks(destination, o, icsr, now.date())
             if reasons:
-                refused.append(Refusal(o, tuple(reasons)))
+                said = [f"derived for FDA: {d}" for d in derived if d.element in ("C.1.7", "FDA.C.1.7.1")]
+                refused.append(Refusal(o, (*reasons, *said)))
             else:
-                receivers = _receivers(destination, icsrs[o.version_id])
-                routes.setdefault(receivers, []).append((o, icsrs[o.version_id], tuple(warnings)))
+                receivers = _receivers(destination, icsr)
+                routes.setdefault(receivers, []).append(Chosen(o, icsr, tuple(warnings), derived))
+                result.derived += bool(derived)
                 if warnings:
                     result.warned.append(Warning(o, tuple(warnings)))
         del icsrs
@@ -218,6 +232,16 @@ def generate(
     return result
 
 
+@dataclass(frozen=True)
+class Chosen:
+    """One report going into a batch: its obligation, the ICSR as written, its warnings, what was derived."""
+
+    obligation: Obligation
+    icsr: Icsr
+    warnings: tuple[str, ...]
+    derived: tuple[Derived, ...] = ()
+
+
 def missing_receiver(destination: Destination) -> str:
     """The refusal when a destination's N.1.4 is neither bundled nor configured."""
     return (
@@ -232,7 +256,7 @@ def _export_part(
     session: Session,
     result: GeneratedBatch,
     destination: Destination,
-    chosen: list[tuple[Obligation, Icsr, tuple[str, ...]]],
+    chosen: list[Chosen],
     *,
     batch: str,
     first_message: int,
@@ -249,7 +273,7 @@ def _export_part(
     message_ids = [f"{message_prefix}-{first_message + n:04d}" for n in range(1, len(chosen) + 1)]
     try:
         files = export_batches(
-            [icsr for _, icsr, _ in chosen],
+            [c.icsr for c in chosen],
             batch_id=batch,
             sender_id=sender_id,
             receiver_id=receivers[0],
@@ -261,12 +285,12 @@ def _export_part(
         )
     except E2bError as exc:
         raise UserInputError(f"{destination.code}: batch refused, nothing generated:\n{exc}") from None
-    earlier = _rejected(session, destination.code, {o.case_id for o, _, _ in chosen})
-    attempts = _attempts(session, destination.code, [o.version_id for o, _, _ in chosen])
+    earlier = _rejected(session, destination.code, {c.obligation.case_id for c in chosen})
+    attempts = _attempts(session, destination.code, [c.obligation.version_id for c in chosen])
     for exported in files:
         _store_file(session, result, exported, destination.code, who=who, now=now)
         for index in exported.indexes:
-            o, _, warnings = chosen[index]
+            o, warnings, derived = chosen[index].obligation, chosen[index].warnings, chosen[index].derived
             _add_submission(
                 session,
                 o,
@@ -278,6 +302,7 @@ def _export_part(
                 now=now,
                 late_reason=late_reason,
                 warnings=warnings,
+                derived=derived,
             )
         result.reports += len(exported.indexes)
     return first_message + len(chosen)
@@ -353,6 +378,7 @@ def _add_submission(
     earlier: list[SubmissionRow],
     attempt: int,
     warnings: tuple[str, ...] = (),
+    derived: tuple[Derived, ...] = (),
 ) -> None:
     # a rejected report of this case here, of this version or an earlier one, is what this one corrects
     previous = None
@@ -397,6 +423,8 @@ def _add_submission(
             "rule": (None, o.rule),
             "due": (None, o.due),
             **({"warnings": (None, "; ".join(warnings))} if warnings else {}),
+            # FDA regional elements the case did not give, written into the file with the rule they follow
+            **({"derived": (None, "; ".join(str(d) for d in derived))} if derived else {}),
         },
         reason=o.cites,
         at=now,
