@@ -78,17 +78,6 @@ def _form(data: Callable[[str], dict[str, Any]]) -> Callable[[str], dict[str, An
     return lambda role: {"data": data(role)}
 
 
-def _intake_form(role: str) -> dict[str, Any]:
-    return {
-        "worldwide_case_id": f"FORM-{role}",
-        "first_received": "2026-11-10",
-        "reaction": "pneumonia",
-        "seriousness": "hospitalisation",
-        "product": "UPLIZNA",
-        "narrative": "Admitted with pneumonia.",
-    }
-
-
 def _draft_form(role: str) -> dict[str, Any]:
     return {"action": "save-draft", "worldwide_case_id": f"DRAFT-{role}", "reactions.0.verbatim_term": "rash"}
 
@@ -217,8 +206,7 @@ PAGES: list[Row] = [
         page=True,
     ),
     Row("GET", "/cases", ALL, 200, page=True),
-    Row("GET", "/cases/new", CASE_WRITERS, 200, page=True),
-    Row("POST", "/cases/new", CASE_WRITERS, 303, request=_form(_intake_form), page=True),
+    Row("GET", "/cases/new", CASE_WRITERS, 303, page=True),  # retired: to /intake/new
     Row("GET", "/intake/new", CASE_WRITERS, 200, page=True),
     Row("POST", "/intake/new", CASE_WRITERS, 303, request=_form(_draft_form), page=True),
     Row("GET", "/intake/drafts", CASE_WRITERS, 200, page=True),

@@ -121,21 +121,22 @@ def choose_pair(icsr: Icsr, ref: str, drug: int | None, reaction: int | None) ->
         raise CausalityInputError(
             "drug",
             f"{ref} has no suspect or interacting drug (G.k.1 = 1 or 3) with a reaction: there is no pair "
-            "whose causality could be assessed"
+            "whose causality could be assessed",
         )
     if drug is None and reaction is None:
         if len(pairs) == 1:
             return pairs[0]
         raise CausalityInputError(
-            "drug",
-            f"{ref} has {len(pairs)} drug-reaction pairs: say which with --drug N --reaction M ({listed})"
+            "drug", f"{ref} has {len(pairs)} drug-reaction pairs: say which with --drug N --reaction M ({listed})"
         )
     if drug is not None and not 1 <= drug <= len(icsr.drugs):
-        raise CausalityInputError("drug", f"{ref} has no drug {drug}: its drugs are 1 to {len(icsr.drugs)} ({_drugs(icsr)})")
+        raise CausalityInputError(
+            "drug", f"{ref} has no drug {drug}: its drugs are 1 to {len(icsr.drugs)} ({_drugs(icsr)})"
+        )
     if reaction is not None and not 1 <= reaction <= len(icsr.reactions):
         raise CausalityInputError(
             "reaction",
-            f"{ref} has no reaction {reaction}: its reactions are 1 to {len(icsr.reactions)} ({_reactions(icsr)})"
+            f"{ref} has no reaction {reaction}: its reactions are 1 to {len(icsr.reactions)} ({_reactions(icsr)})",
         )
     if drug is not None and not icsr.drugs[drug - 1].is_suspect:
         d = icsr.drugs[drug - 1]
@@ -143,7 +144,7 @@ def choose_pair(icsr: Icsr, ref: str, drug: int | None, reaction: int | None) ->
         raise CausalityInputError(
             "drug",
             f"{ref} drug {drug} ({drug_name(d)}) is {role.lower()}: causality is assessed for suspect or "
-            f"interacting drugs (G.k.1 = 1 or 3); the pairs are: {listed}"
+            f"interacting drugs (G.k.1 = 1 or 3); the pairs are: {listed}",
         )
     matching = [
         p for p in pairs if (drug is None or p.drug_seq == drug) and (reaction is None or p.reaction_seq == reaction)
