@@ -133,6 +133,15 @@ API: list[Row] = [
         "/api/cases/RP0000001/assessments",
         _json(lambda role: {"causality": "possible", "comment": "plausible time to onset", "password": PASSWORD}),
     ),
+    Row("GET", "/api/cases/{ref}/causality", ALL, 200, "/api/cases/RP0000001/causality"),
+    Row(
+        "POST",
+        "/api/cases/{ref}/causality",
+        frozenset({SP, QPPV}),
+        201,
+        "/api/cases/RP0000001/causality",
+        _json(lambda role: {"drug": 1, "reaction": 1, "result": "possible", "password": PASSWORD}),
+    ),
     Row(
         "POST",
         "/api/cases/{ref}/links",
