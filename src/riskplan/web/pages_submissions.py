@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, Response
 from riskplan.submissions import (
     STATES,
     LateReport,
+    MonthLine,
     Submission,
     compliance_period,
     compliance_report,
@@ -42,6 +43,7 @@ from riskplan.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50  # rows of a list per page
+LATE_PAGE = 25  # late reports per page of the compliance page
 FIRST = 10  # reports owed / due soon shown before the link to the whole queue
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 
@@ -215,13 +217,26 @@ def compliance_page(
         if wanted is None or x.destination == wanted
     ]
     query = {"from": first.isoformat(), "to": last.isoformat(), "destination": wanted}
+    # one row per destination, one column per month: a year fits the page (one line per month did not)
+    grid: dict[str, dict[str, MonthLine]] = {}
+    for m in months:
+        grid.setdefault(m.destination, {})[m.month] = m
+    totals = {
+        d: MonthLine(
+            d, "total", *(sum(getattr(m, f) for m in by.values()) for f in ("due", "on_time", "late", "pending"))
+        )
+        for d, by in grid.items()
+    }
     return render(
         request,
         "compliance.html",
         user,
         report=report,
         months=months,
-        late=paged(late, page, "/submissions/compliance", query),
+        month_names=sorted({m.month for m in months}),
+        grid=grid,
+        totals=totals,
+        late=paged(late, page, "/submissions/compliance", query, LATE_PAGE),
         due_soon=soon[:FIRST],
         due_soon_total=len(soon),
         destinations=sorted({m.destination for m in report.months} | {x.destination for x in report.late}),
