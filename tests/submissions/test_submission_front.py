@@ -235,7 +235,7 @@ def test_submissions_and_compliance_pages_and_api(web: WebApp) -> None:
         assert months
         for m in months:
             row = re.search(rf'<tr data-destination="{m["destination"]}">(.*?)</tr>', page.text, re.S)
-            assert row is not None and f'{m["on_time"]}/{m["due"]}' in row.group(1), m
+            assert row is not None and f"{m['on_time']}/{m['due']}" in row.group(1), m
     epidemiologist = web.client()
     page_session(epidemiologist, "epidemiologist")
     assert epidemiologist.get("/submissions").status_code == 403

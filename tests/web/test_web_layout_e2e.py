@@ -57,7 +57,8 @@ HEADER_JS = """
   const tallest = Math.max(...items.map((e) => e.getBoundingClientRect().height));
   const oneLine = tallest + parseFloat(s.paddingTop) + parseFloat(s.paddingBottom)
     + parseFloat(s.borderTopWidth) + parseFloat(s.borderBottomWidth);
-  const centres = new Set(items.map((e) => { const r = e.getBoundingClientRect(); return Math.round((r.top + r.bottom) / 2); }));
+  const centre = (e) => { const r = e.getBoundingClientRect(); return Math.round((r.top + r.bottom) / 2); };
+  const centres = new Set(items.map(centre));
   return {height: h.getBoundingClientRect().height, oneLine: oneLine, lines: centres.size};
 }
 """

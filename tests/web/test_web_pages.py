@@ -20,7 +20,6 @@ from web_fixtures import (  # noqa: F401  (fixtures)
 )
 
 
-
 def _errors(html: str) -> dict[str, str]:
     return dict(re.findall(r'data-error-for="(\w+)">([^<]+)<', html))
 
@@ -63,7 +62,8 @@ def test_the_retired_case_form_sends_to_the_intake_of_complete_cases(sqlite_web:
     r = c.get("/cases/new")
     assert r.status_code == 303 and r.headers["location"] == "/intake/new"
     assert 'id="intake-form"' in c.get("/cases/new", follow_redirects=True).text
-    assert c.post("/cases/new", data={"reaction": "rash"}).status_code in (403, 405)  # nothing is entered through it any more
+    # nothing is entered through it any more
+    assert c.post("/cases/new", data={"reaction": "rash"}).status_code in (403, 405)
     epi = sqlite_web.client()
     page_session(epi, "epidemiologist")
     assert epi.get("/cases/new").status_code == 403

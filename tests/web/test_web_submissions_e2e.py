@@ -28,6 +28,7 @@ from web_fixtures import (
     page_session,
 )
 
+
 def _send_and_acknowledge(w: object, destination: str) -> None:
     """Send what is owed to ``destination`` by the manual channel and import the gateway's ACK for it
     (as tests/submissions/test_submission_front does)."""
@@ -35,7 +36,13 @@ def _send_and_acknowledge(w: object, destination: str) -> None:
     with session_scope(engine) as session:
         target = destinations_in_force(session)[destination]
         made = generate(
-            session, target, owed_now(session, [target]), sender_id="RISKPLAN", who="cp1", now=now, late_reason="backlog"
+            session,
+            target,
+            owed_now(session, [target]),
+            sender_id="RISKPLAN",
+            who="cp1",
+            now=now,
+            late_reason="backlog",
         )
         assert made is not None and made.batch_id, made
     with session_scope(engine) as session:
@@ -64,6 +71,7 @@ def _many_submissions_and_late_reports(w: object) -> int:
         intake(session, icsrs, context=intake_context(session, "uplizna", "seed"), who="seed")
     with session_scope(engine) as session:
         return int(session.scalar(select(func.count()).select_from(SubmissionRow)) or 0)
+
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent")
 
