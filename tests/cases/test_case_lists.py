@@ -193,6 +193,9 @@ def test_case_list_filters_csv_json_and_pages(cli_env: Path) -> None:
     assert rows[0]["products"] == "UPLIZNA; Imurel"
     r = runner.invoke(app, ["case", "list", "--limit", "2"], env={"COLUMNS": "120"})
     assert "1-2 of 5 cases; next page: --offset 2 (or --page 2)" in r.output
+    # a page past the end says where the cases are ("0-400 of 5" before)
+    r = runner.invoke(app, ["case", "list", "--limit", "2", "--page", "9"], env={"COLUMNS": "120"})
+    assert r.exit_code == 0 and "no cases here: 5 cases in all, on pages 1 to 3 (--offset 0 to 4)" in r.output
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from web_fixtures import (  # noqa: F401  (fixtures)
     case_json,
     page_session,
     sqlite_web_fixture,
+    web_fixture,
 )
 
 
@@ -96,11 +97,11 @@ def test_a_case_processor_sees_the_table_but_may_not_assess(sqlite_web: WebApp) 
     assert _stored(sqlite_web) == 0
 
 
-def test_causality_per_pair_over_the_json_api(sqlite_web: WebApp) -> None:
+def test_causality_per_pair_over_the_json_api(web: WebApp) -> None:
     """GET the pairs with their assessments, POST one pair by WHO-UMC and one by Naranjo; a wrong pair,
     method, result or answer is a 422 naming the field, and nothing is stored; a case processor may read but
     not assess."""
-    c = sqlite_web.client()
+    c = web.client()
     h = api_token(c, "safety_physician")
     _case_with_two_suspects(c, h)
     pairs = c.get("/api/cases/RP0000001/causality", headers=h)
@@ -127,7 +128,7 @@ def test_causality_per_pair_over_the_json_api(sqlite_web: WebApp) -> None:
         assert r.status_code == 422, (name, r.text)
         (error,) = r.json()["detail"]
         assert error["loc"] == ["body", field] and words in error["msg"], (name, error)
-    assert _stored(sqlite_web) == 0
+    assert _stored(web) == 0
     who = {"drug": 2, "reaction": 1, "method": "who-umc", "result": "probable", "comment": "azole interaction"}
     made = c.post("/api/cases/RP0000001/causality", json={**who, "password": PASSWORD}, headers=h)
     assert made.status_code == 201, made.text
@@ -156,4 +157,4 @@ def test_causality_per_pair_over_the_json_api(sqlite_web: WebApp) -> None:
     assert c.get("/api/cases/RP0000001/causality", headers=processor).status_code == 200
     forbidden = c.post("/api/cases/RP0000001/causality", json={**who, "password": PASSWORD}, headers=processor)
     assert forbidden.status_code == 403
-    assert _stored(sqlite_web) == 2
+    assert _stored(web) == 2

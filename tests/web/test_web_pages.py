@@ -52,6 +52,8 @@ def test_dashboard_counts_cases_per_safety_concern_and_links_to_the_due_ones(web
     assert "RP0000001" in due and "eu-serious" in due
     overdue_cases = c.get("/cases", params={"plan": "uplizna", "state": "overdue"}).text
     assert "RP0000001" in overdue_cases and "RP0000002" in overdue_cases
+    beyond = c.get("/cases", params={"page": 99}).text  # past the end: no endless Next
+    assert 'data-testid="next-page"' not in beyond and "No cases." in beyond
 
 
 def test_the_retired_case_form_sends_to_the_intake_of_complete_cases(sqlite_web: WebApp) -> None:

@@ -142,6 +142,10 @@ def _fit(title: str, columns: list[_Col], width: int) -> Table:
 def _footer(page: CasePage, what: str) -> str:
     if page.total == 0:
         return f"no {what}"
+    if not page.lines:  # a page past the end
+        limit = page.limit or page.total
+        pages = -(-page.total // limit)
+        return f"no {what} here: {page.total} {what} in all, on pages 1 to {pages} (--offset 0 to {page.total - 1})"
     shown = f"{page.first}-{page.last} of {page.total} {what}"
     if page.last < page.total and page.limit is not None:
         return f"{shown}; next page: --offset {page.last} (or --page {page.last // page.limit + 1})"
