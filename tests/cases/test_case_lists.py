@@ -158,6 +158,19 @@ def test_case_list_table_one_line_per_case_ids_whole_at_80_columns(cli_env: Path
     assert "1-5 of 5 cases" in result.output
 
 
+def test_case_list_wide_shows_every_column_whole_on_one_line_per_case(cli_env: Path) -> None:
+    _store(cli_env)
+    result = runner.invoke(app, ["case", "list", "--wide", "--as-of", "2026-11-20"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = _lines(result.output)
+    assert len(lines) == 5  # one line per case, wider than the terminal rather than cut or folded
+    assert "…" not in result.output
+    first = next(line for line in lines if "DE-1 " in line)
+    assert "Pneumonia" in first and "serious-infections" in first and "UPLIZNA; Imurel" in first
+    assert any(LONG_ID in line for line in lines)
+    assert "products" in result.output
+
+
 def test_case_list_filters_csv_json_and_pages(cli_env: Path) -> None:
     _store(cli_env)
 
@@ -180,6 +193,9 @@ def test_case_list_filters_csv_json_and_pages(cli_env: Path) -> None:
     assert rows[0]["products"] == "UPLIZNA; Imurel"
     r = runner.invoke(app, ["case", "list", "--limit", "2"], env={"COLUMNS": "120"})
     assert "1-2 of 5 cases; next page: --offset 2 (or --page 2)" in r.output
+    # a page past the end says where the cases are ("0-400 of 5" before)
+    r = runner.invoke(app, ["case", "list", "--limit", "2", "--page", "9"], env={"COLUMNS": "120"})
+    assert r.exit_code == 0 and "no cases here: 5 cases in all, on pages 1 to 3 (--offset 0 to 4)" in r.output
 
 
 @pytest.mark.parametrize(

@@ -190,3 +190,34 @@ def test_json_is_the_case_view_for_scripts(cli_env: Path) -> None:
     assert bad.exit_code == 2 and "--format must be text, json or icsr" in bad.output
     missing = runner.invoke(app, ["case", "show", "RP0000404", "--format", "json"])
     assert missing.exit_code == 2 and "no case 'RP0000404'" in missing.output
+
+
+def test_what_show_says_is_missing_is_what_the_export_refuses(cli_env: Path) -> None:
+    """One definition of "complete for submission": `case new` stores a valid case (GVP VI.B.2) and `case show`
+    lists the E2B(R3) elements still missing; `case export --e2b` refuses the case naming the same elements."""
+    minimal = cli_env / "minimal.json"
+    minimal.write_text(
+        json.dumps(
+            {
+                "worldwide_case_id": "GB-MIN-2026-1",
+                "sender_report_id": "GB-MIN-2026-1",
+                "report_type": "spontaneous",
+                "first_received": "2026-11-25",
+                "most_recent_info": "2026-11-25",
+                "primary_sources": [{"country": "GB", "qualification": "physician"}],
+                "patient": {"name": "AB", "sex": "female"},
+                "reactions": [{"verbatim_term": "pneumonia", "hospitalisation": True}],
+                "drugs": [{"role": "suspect", "name": "UPLIZNA"}],
+            }
+        )
+    )
+    new = runner.invoke(app, ["case", "new", str(minimal)], env=WIDE)
+    assert new.exit_code == 0, new.output
+    assert "valid (ICH E2D) yes" in _flat(new.output) and "missing for E2B(R3) submission" in new.output
+    view = json.loads(runner.invoke(app, ["case", "show", "RP0000001", "--format", "json"]).output)
+    missing = {f["element"] for f in view["submission"]["missing"]}
+    assert missing == {"C.1.2", "C.2.r.5", "C.3.1", "E.i.1.1b", "E.i.7", "H.1"}
+    refused = runner.invoke(app, ["case", "export", "--id", "RP0000001", "--e2b", str(cli_env / "out")], env=WIDE)
+    assert refused.exit_code == 2 and "nothing written" in refused.output
+    assert set(re.findall(r"error (\S+) at", refused.output)) == missing
+    assert not list((cli_env / "out").glob("*.xml")) if (cli_env / "out").exists() else True

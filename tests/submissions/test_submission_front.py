@@ -230,6 +230,12 @@ def test_submissions_and_compliance_pages_and_api(web: WebApp) -> None:
         page = viewer.get("/submissions/compliance", params={"from": "2026-01-01"})
         assert page.status_code == 200 and 'data-testid="compliance-months"' in page.text
         assert "backlog" in page.text or "No late report." in page.text
+        # one row per destination, a column per month: each month's "on time/due" in its destination's row
+        months = c.get("/api/submissions/compliance", params={"from": "2026-01-01"}, headers=h).json()["months"]
+        assert months
+        for m in months:
+            row = re.search(rf'<tr data-destination="{m["destination"]}">(.*?)</tr>', page.text, re.S)
+            assert row is not None and f"{m['on_time']}/{m['due']}" in row.group(1), m
     epidemiologist = web.client()
     page_session(epidemiologist, "epidemiologist")
     assert epidemiologist.get("/submissions").status_code == 403

@@ -18,6 +18,7 @@ from web_fixtures import (  # noqa: F401  (fixtures)
     case_json,
     page_session,
     sqlite_web_fixture,
+    web_fixture,
 )
 
 
@@ -94,3 +95,66 @@ def test_a_case_processor_sees_the_table_but_may_not_assess(sqlite_web: WebApp) 
     form = {"csrf_token": csrf, "method": "who-umc", "pair": "1:1", "result": "possible", "password": PASSWORD}
     assert c.post("/cases/RP0000001/assessments", data=form).status_code == 403
     assert _stored(sqlite_web) == 0
+
+
+def test_causality_per_pair_over_the_json_api(web: WebApp) -> None:
+    """GET the pairs with their assessments, POST one pair by WHO-UMC and one by Naranjo; a wrong pair,
+    method, result or answer is a 422 naming the field, and nothing is stored; a case processor may read but
+    not assess."""
+    c = web.client()
+    h = api_token(c, "safety_physician")
+    _case_with_two_suspects(c, h)
+    pairs = c.get("/api/cases/RP0000001/causality", headers=h)
+    assert pairs.status_code == 200, pairs.text
+    assert [(p["drug"], p["drug_name"], p["reaction"], p["assessments"]) for p in pairs.json()] == [
+        (1, "UPLIZNA", 1, []),
+        (2, "Fluconazole", 1, []),
+    ]
+    refused = {
+        "no pair": ({"method": "who-umc", "result": "possible"}, "drug", "2 drug-reaction pairs"),
+        "no drug 3": ({"drug": 3, "reaction": 1, "result": "possible"}, "drug", "has no drug 3"),
+        "no reaction 2": ({"drug": 1, "reaction": 2, "result": "possible"}, "reaction", "has no reaction 2"),
+        "method": ({"drug": 1, "reaction": 1, "method": "bayes", "result": "possible"}, "method", "bayes"),
+        "result": ({"drug": 1, "reaction": 1, "result": "maybe"}, "result", "unknown WHO-UMC causality"),
+        "answers": ({"drug": 1, "reaction": 1, "method": "naranjo", "answers": ["yes"]}, "answers", "10 questions"),
+        "mismatch": (
+            {"drug": 1, "reaction": 1, "method": "naranjo", "answers": ["no"] * 10, "result": "certain"},
+            "result",
+            "score",
+        ),
+    }
+    for name, (body, field, words) in refused.items():
+        r = c.post("/api/cases/RP0000001/causality", json={**body, "password": PASSWORD}, headers=h)
+        assert r.status_code == 422, (name, r.text)
+        (error,) = r.json()["detail"]
+        assert error["loc"] == ["body", field] and words in error["msg"], (name, error)
+    assert _stored(web) == 0
+    who = {"drug": 2, "reaction": 1, "method": "who-umc", "result": "probable", "comment": "azole interaction"}
+    made = c.post("/api/cases/RP0000001/causality", json={**who, "password": PASSWORD}, headers=h)
+    assert made.status_code == 201, made.text
+    assert made.json()["result"] == "probable" and "authorship" in made.json()["signed"]
+    answers = ["yes", "yes", "dk", "no", "no", "dk", "dk", "dk", "no", "yes"]  # 1+2+0-1+2+0+0+0+0+1 = 5
+    naranjo = {"drug": 1, "reaction": 1, "method": "naranjo", "answers": answers, "password": PASSWORD}
+    made = c.post("/api/cases/RP0000001/causality", json=naranjo, headers=h)
+    assert made.status_code == 201, made.text
+    assert (made.json()["naranjo_score"], made.json()["result"]) == (5, "probable")
+    pairs = c.get("/api/cases/RP0000001/causality", headers=h).json()
+    assert [[(a["method"], a["result"], a["assessed_by"]) for a in p["assessments"]] for p in pairs] == [
+        [("Naranjo", "probable", "safety-physician-1")],
+        [("WHO-UMC", "probable", "safety-physician-1")],
+    ]
+    history = c.get("/api/cases/RP0000001/history", headers=api_token(c, "qppv")).json()
+    assessed = [e["field"] for e in history if e["action"] == "causality assessed"]
+    assert assessed == [
+        "causality drug 2 (Fluconazole) × reaction 1 (Pneumonia)",
+        "comment",
+        "causality drug 1 (UPLIZNA) × reaction 1 (Pneumonia)",
+        "Naranjo answers",
+    ]
+    wrong_password = c.post("/api/cases/RP0000001/causality", json={**who, "password": "not it"}, headers=h)
+    assert wrong_password.status_code in (401, 403)
+    processor = api_token(c, "case_processor")
+    assert c.get("/api/cases/RP0000001/causality", headers=processor).status_code == 200
+    forbidden = c.post("/api/cases/RP0000001/causality", json={**who, "password": PASSWORD}, headers=processor)
+    assert forbidden.status_code == 403
+    assert _stored(web) == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,33 +62,35 @@ def test_case_processor_enters_a_case_sees_it_counted_and_exports_it(tmp_path: P
             expect(page.get_by_test_id("count-serious-infections")).to_have_text("0")
             page.screenshot(path=str(ARTIFACTS / "02-dashboard-empty.png"), full_page=True)
 
-            # 2. a case without the reaction: the message appears next to that field (HTMX swap)
-            # the one-reaction form (the menu's "New case" is the complete intake: test_web_intake_e2e)
+            # 2. a case without the reaction: the message appears next to that field (HTMX swap); the old
+            # one-reaction form's address leads to the intake of complete cases (test_web_intake_e2e)
             page.goto(f"{base}/cases/new")
-            expect(page).to_have_url(f"{base}/cases/new")
-            page.get_by_label("Worldwide case id (C.1.8.1)").fill("GB-E2E-2026-000001")
-            page.get_by_label("Date first received (C.1.4)").fill("2026-11-10")
-            page.get_by_label("Qualification (C.2.r.4)").select_option(label="Physician")
-            page.get_by_label("Country (C.2.r.3)").fill("GB")
-            page.get_by_label("Initials (D.1)").fill("JD")
-            page.get_by_label("Age in years (D.2.2)").fill("70")
-            page.get_by_label("Sex (D.5)").select_option(label="Female")
-            page.get_by_label("Caused / prolonged hospitalisation").check()
-            page.get_by_label("Outcome (E.i.7)").select_option(label="recovering/resolving")
-            page.get_by_label("Narrative (H.1)").fill("Admitted with pneumonia three weeks after the second infusion.")
+            expect(page).to_have_url(f"{base}/intake/new")
+
+            def field(name: str) -> Any:
+                return page.locator(f'[name="{name}"]')
+
+            field("worldwide_case_id").fill("GB-E2E-2026-000001")
+            field("first_received").fill("2026-11-10")
+            field("primary_sources.0.qualification").select_option(label="Physician")
+            field("primary_sources.0.country").fill("GB")
+            field("patient.name").fill("JD")
+            field("patient.age.value").fill("70")
+            field("patient.sex").select_option(label="Female")
+            page.locator('[name="reactions.0.seriousness"][value="hospitalisation"]').check()
+            field("reactions.0.outcome").select_option(label="recovering/resolving")
+            field("narrative").fill("Admitted with pneumonia three weeks after the second infusion.")
             page.evaluate("window.notReloaded = true")
-            page.get_by_role("button", name="Save case").click()
-            message = page.locator('[data-error-for="reaction"]')
-            expect(message).to_have_text("This field is required.")
-            expect(page.get_by_test_id("form-errors")).to_contain_text("1 problem(s)")
-            expect(page).to_have_url(f"{base}/cases/new")  # nothing stored
+            page.get_by_role("button", name="Check and store case").click()
+            expect(page.locator('[data-error-for="reactions"]')).to_be_visible()
+            expect(page).to_have_url(f"{base}/intake/new")  # nothing stored
             assert page.evaluate("window.notReloaded === true"), "HTMX should swap the form in place"
-            expect(page.get_by_label("Worldwide case id (C.1.8.1)")).to_have_value("GB-E2E-2026-000001")
-            page.screenshot(path=str(ARTIFACTS / "03-missing-field.png"), full_page=True)
+            expect(field("worldwide_case_id")).to_have_value("GB-E2E-2026-000001")
+            page.screenshot(path=str(ARTIFACTS / "03-missing-field.png"), full_page=True, caret="initial")
 
             # 3. corrected: saved, and HTMX follows to the case
-            page.get_by_label("Reaction as reported (E.i.1.1a)").fill("pneumonia")
-            page.get_by_role("button", name="Save case").click()
+            field("reactions.0.verbatim_term").fill("pneumonia")
+            page.get_by_role("button", name="Check and store case").click()
             expect(page).to_have_url(re.compile(r"/cases/RP0000001\?done=created$"))
             expect(page.get_by_test_id("case-title")).to_have_text("RP0000001 · GB-E2E-2026-000001")
             expect(page.get_by_test_id("case-concerns")).to_contain_text("serious-infections")

@@ -48,6 +48,29 @@ PAGES = {
 }
 
 
+#: The header's height, its height on one line (its tallest item, its padding and border), and how many
+#: lines its items take (distinct tops of the brand, the links and the user's box).
+HEADER_JS = """
+() => {
+  const h = document.querySelector('header.top');
+  const s = getComputedStyle(h);
+  const items = [...h.querySelectorAll(':scope > .brand, :scope > nav a, :scope > .who')];
+  const tallest = Math.max(...items.map((e) => e.getBoundingClientRect().height));
+  const oneLine = tallest + parseFloat(s.paddingTop) + parseFloat(s.paddingBottom)
+    + parseFloat(s.borderTopWidth) + parseFloat(s.borderBottomWidth);
+  const centre = (e) => { const r = e.getBoundingClientRect(); return Math.round((r.top + r.bottom) / 2); };
+  const centres = new Set(items.map(centre));
+  return {height: h.getBoundingClientRect().height, oneLine: oneLine, lines: centres.size};
+}
+"""
+
+
+def header_on_one_line(page: object) -> tuple[float, float, int]:
+    """(height, one-line height, lines) of the page's header: on one line the first two are equal."""
+    found = page.evaluate(HEADER_JS)  # type: ignore[attr-defined]
+    return round(found["height"], 1), round(found["oneLine"], 1), int(found["lines"])
+
+
 def _populated(tmp_path: Path) -> WebApp:
     w = make_app(f"sqlite:///{tmp_path / 'layout.db'}", tmp_path)
     seed(w)  # 3 cases, plan versions 1 and 2, a study run, disproportionality results, 2 signals
@@ -83,6 +106,9 @@ def test_every_main_page_fits_its_width_and_the_dashboard_fits_two_screens(tmp_p
                 page.get_by_label("Password").fill(PASSWORD)
                 page.get_by_role("button", name="Log in").click()
                 expect(page).to_have_url(f"{base}/dashboard")
+                # the QPPV has the most links: the header stays on one line at 1280 px and wider
+                height, one_line, lines = header_on_one_line(page)
+                assert (height, lines) == (one_line, 1), f"header at {width}px: {height} px, {lines} lines"
                 for name, url in PAGES.items():
                     response = page.goto(base + url)
                     assert response is not None and response.status == 200, (url, response and response.status)
@@ -96,6 +122,7 @@ def test_every_main_page_fits_its_width_and_the_dashboard_fits_two_screens(tmp_p
             browser.close()
     assert problems == {}
     assert heights["dashboard-1280"] < 2 * SCREEN and heights["dashboard-1920"] < 2 * SCREEN, heights
+    assert heights["submissions-1280"] < 3000 and heights["compliance-1280"] < 3000, heights
 
 
 def test_a_case_is_assigned_on_its_page_and_shows_in_my_work(tmp_path: Path) -> None:
@@ -113,6 +140,10 @@ def test_a_case_is_assigned_on_its_page_and_shows_in_my_work(tmp_path: Path) -> 
             page.get_by_label("User name").fill(USERS["safety_physician"])
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(f"{base}/dashboard")
+            # the safety physician's user box is the longest: the header stays on one line at 1280 px
+            height, one_line, lines = header_on_one_line(page)
+            assert (height, lines) == (one_line, 1), f"header: {height} px, {lines} lines"
             page.goto(f"{base}/cases/RP0000002")
             expect(page.get_by_test_id("assigned-to")).to_have_text("nobody")
             page.evaluate("window.notReloaded = true")

@@ -19,26 +19,6 @@ from web_fixtures import (  # noqa: F401  (fixtures)
     write_disproportionality,
 )
 
-GOOD = {
-    "worldwide_case_id": "GB-FORM-1",
-    "first_received": "2026-11-10",
-    "reporter_qualification": "1",
-    "reporter_country": "gb",
-    "patient_initials": "AB",
-    "patient_age": "71",
-    "patient_sex": "2",
-    "reaction": "pneumonia",
-    "reaction_start": "2026-11-01",
-    "reaction_outcome": "2",
-    "reaction_language": "eng",
-    "seriousness": "hospitalisation",
-    "product": "UPLIZNA",
-    "substance": "inebilizumab",
-    "dose_mg": "300",
-    "therapy_start": "2026-10-01",
-    "narrative": "Admitted with community-acquired pneumonia; recovering on antibiotics.",
-}
-
 
 def _errors(html: str) -> dict[str, str]:
     return dict(re.findall(r'data-error-for="(\w+)">([^<]+)<', html))
@@ -72,66 +52,29 @@ def test_dashboard_counts_cases_per_safety_concern_and_links_to_the_due_ones(web
     assert "RP0000001" in due and "eu-serious" in due
     overdue_cases = c.get("/cases", params={"plan": "uplizna", "state": "overdue"}).text
     assert "RP0000001" in overdue_cases and "RP0000002" in overdue_cases
+    beyond = c.get("/cases", params={"page": 99}).text  # past the end: no endless Next
+    assert 'data-testid="next-page"' not in beyond and "No cases." in beyond
 
 
-def test_intake_form_shows_each_problem_next_to_its_field(sqlite_web: WebApp) -> None:
+def test_the_retired_case_form_sends_to_the_intake_of_complete_cases(sqlite_web: WebApp) -> None:
+    """``/cases/new`` (one reaction, one drug) is retired: a bookmark lands on ``/intake/new``."""
     c = sqlite_web.client()
-    csrf = page_session(c, "case_processor")
-    form = c.get("/cases/new")
-    assert form.status_code == 200 and 'name="worldwide_case_id"' in form.text
-    bad = {
-        **GOOD,
-        "csrf_token": csrf,
-        "reaction": "  ",
-        "narrative": "",
-        "reporter_country": "GBR",
-        "patient_age": "abc",
-        "first_received": "10/11/2026",
-        "reaction_outcome": "9",
-    }
-    r = c.post("/cases/new", data=bad)
-    assert r.status_code == 422
-    assert _errors(r.text) == {
-        "first_received": "Enter a date (YYYY-MM-DD).",
-        "reporter_country": "Use the two-letter country code (e.g. GB).",
-        "patient_age": "Enter a number.",
-        "reaction": "This field is required.",
-        "reaction_outcome": "Choose one of the options.",
-        "narrative": "This field is required.",
-    }
-    assert 'aria-invalid="true" aria-describedby="e-reaction"' in r.text
-    assert 'value="GBR"' in r.text  # what was typed stays
-    ok = c.post("/cases/new", data={**GOOD, "csrf_token": csrf})
-    assert ok.status_code == 303 and ok.headers["location"] == "/cases/RP0000001?done=created"
-    page = c.get(ok.headers["location"]).text
-    assert "Case saved." in page and "serious-infections" in page and "Pneumonia" in page
-    dup = c.post("/cases/new", data={**GOOD, "csrf_token": csrf})
-    assert dup.status_code == 409 and "already exists as RP0000001" in _errors(dup.text)["worldwide_case_id"]
-
-
-def test_intake_form_over_htmx(sqlite_web: WebApp) -> None:
-    c = sqlite_web.client()
-    csrf = page_session(c, "case_processor")
-    hx = {"HX-Request": "true", "X-CSRF-Token": csrf}
-    r = c.post("/cases/new", data={**GOOD, "reaction": ""}, headers=hx)
-    assert r.status_code == 200 and r.text.lstrip().startswith('<form id="case-form"')
-    assert _errors(r.text) == {"reaction": "This field is required."}
-    r = c.post("/cases/new", data=GOOD, headers=hx)
-    assert r.status_code == 204 and r.headers["hx-redirect"] == "/cases/RP0000001?done=created"
-
-
-def test_icsr_rules_map_back_to_the_form(sqlite_web: WebApp) -> None:
-    c = sqlite_web.client()
-    csrf = page_session(c, "case_processor")
-    r = c.post("/cases/new", data={**GOOD, "csrf_token": csrf, "reaction": "rash\x01"})
-    assert r.status_code == 422
-    assert "U+0001" in _errors(r.text)["reaction"]
+    assert c.get("/cases/new").status_code == 303  # to the login first
+    page_session(c, "case_processor")
+    r = c.get("/cases/new")
+    assert r.status_code == 303 and r.headers["location"] == "/intake/new"
+    assert 'id="intake-form"' in c.get("/cases/new", follow_redirects=True).text
+    # nothing is entered through it any more
+    assert c.post("/cases/new", data={"reaction": "rash"}).status_code in (403, 405)
+    epi = sqlite_web.client()
+    page_session(epi, "epidemiologist")
+    assert epi.get("/cases/new").status_code == 403
 
 
 def test_case_view_follow_up_and_audit_trail(sqlite_web: WebApp) -> None:
     c = sqlite_web.client()
     csrf = page_session(c, "case_processor")
-    c.post("/cases/new", data={**GOOD, "csrf_token": csrf})
+    assert c.post("/api/cases", json=case_json("GB-FORM-1"), headers=api_token(c, "case_processor")).status_code == 201
     fu_form = c.get("/cases/RP0000001/follow-up")
     assert fu_form.status_code == 200 and "pneumonia" in fu_form.text
     missing = c.post("/cases/RP0000001/follow-up", data={"csrf_token": csrf, "most_recent_info": ""})

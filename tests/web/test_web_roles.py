@@ -78,17 +78,6 @@ def _form(data: Callable[[str], dict[str, Any]]) -> Callable[[str], dict[str, An
     return lambda role: {"data": data(role)}
 
 
-def _intake_form(role: str) -> dict[str, Any]:
-    return {
-        "worldwide_case_id": f"FORM-{role}",
-        "first_received": "2026-11-10",
-        "reaction": "pneumonia",
-        "seriousness": "hospitalisation",
-        "product": "UPLIZNA",
-        "narrative": "Admitted with pneumonia.",
-    }
-
-
 def _draft_form(role: str) -> dict[str, Any]:
     return {"action": "save-draft", "worldwide_case_id": f"DRAFT-{role}", "reactions.0.verbatim_term": "rash"}
 
@@ -143,6 +132,15 @@ API: list[Row] = [
         201,
         "/api/cases/RP0000001/assessments",
         _json(lambda role: {"causality": "possible", "comment": "plausible time to onset", "password": PASSWORD}),
+    ),
+    Row("GET", "/api/cases/{ref}/causality", ALL, 200, "/api/cases/RP0000001/causality"),
+    Row(
+        "POST",
+        "/api/cases/{ref}/causality",
+        frozenset({SP, QPPV}),
+        201,
+        "/api/cases/RP0000001/causality",
+        _json(lambda role: {"drug": 1, "reaction": 1, "result": "possible", "password": PASSWORD}),
     ),
     Row(
         "POST",
@@ -217,8 +215,7 @@ PAGES: list[Row] = [
         page=True,
     ),
     Row("GET", "/cases", ALL, 200, page=True),
-    Row("GET", "/cases/new", CASE_WRITERS, 200, page=True),
-    Row("POST", "/cases/new", CASE_WRITERS, 303, request=_form(_intake_form), page=True),
+    Row("GET", "/cases/new", CASE_WRITERS, 303, page=True),  # retired: to /intake/new
     Row("GET", "/intake/new", CASE_WRITERS, 200, page=True),
     Row("POST", "/intake/new", CASE_WRITERS, 303, request=_form(_draft_form), page=True),
     Row("GET", "/intake/drafts", CASE_WRITERS, 200, page=True),

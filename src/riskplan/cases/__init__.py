@@ -8,7 +8,16 @@ from riskplan.cases.assignment import UnknownAssignee, assign_case, assignable_u
 from riskplan.cases.case_view import CaseView, case_view
 from riskplan.cases.case_view_cli import print_case_view
 from riskplan.cases.causality import DEFAULT_SOURCE as DEFAULT_CAUSALITY_SOURCE
-from riskplan.cases.causality import CausalityRequest, PairAssessment, choose_pair, record_causality, suspect_pairs
+from riskplan.cases.causality import (
+    CausalityInputError,
+    CausalityRequest,
+    DrugReactionPair,
+    PairAssessment,
+    causality_assessments,
+    choose_pair,
+    record_causality,
+    suspect_pairs,
+)
 from riskplan.cases.causality import check_request as check_causality_request
 from riskplan.cases.causality_counts import CausalitySummary, PairCausality, causality_by_product, causality_of_cases
 from riskplan.cases.causality_scales import NARANJO_QUESTIONS, WhoUmc
@@ -162,6 +171,7 @@ __all__ = [
     "CaseVersionRow",
     "CaseView",
     "Causality",
+    "CausalityInputError",
     "CausalityRequest",
     "CausalitySummary",
     "CodingNotFound",
@@ -169,6 +179,7 @@ __all__ = [
     "Draft",
     "Drug",
     "DrugReactionAssessment",
+    "DrugReactionPair",
     "DrugRole",
     "E2bError",
     "EntryCheck",
@@ -222,6 +233,7 @@ __all__ = [
     "case_number",
     "case_page",
     "case_view",
+    "causality_assessments",
     "causality_by_product",
     "causality_of_cases",
     "check_business_rules",

@@ -49,6 +49,7 @@ DEFAULT_SOURCE = "Marketing authorisation holder"  # G.k.9.i.2.r.1 when the asse
 __all__ = [
     "DEFAULT_SOURCE",
     "CaseLevelAssessment",
+    "CausalityInputError",
     "CausalityRequest",
     "DrugReactionPair",
     "PairAssessment",
@@ -60,6 +61,19 @@ __all__ = [
     "record_causality",
     "suspect_pairs",
 ]
+
+
+class CausalityInputError(UserInputError):
+    """A refused causality request, located: ``field`` names the part of the request that is wrong
+    (``drug``, ``reaction``, ``method``, ``result``, ``answers`` or ``source``), so the JSON API can say where."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _located(field: str, exc: UserInputError) -> CausalityInputError:
+    return CausalityInputError(field, str(exc))
 
 
 @dataclass(frozen=True)
@@ -104,34 +118,40 @@ def choose_pair(icsr: Icsr, ref: str, drug: int | None, reaction: int | None) ->
     pairs = suspect_pairs(icsr)
     listed = "; ".join(p.label for p in pairs)
     if not pairs:
-        raise UserInputError(
+        raise CausalityInputError(
+            "drug",
             f"{ref} has no suspect or interacting drug (G.k.1 = 1 or 3) with a reaction: there is no pair "
-            "whose causality could be assessed"
+            "whose causality could be assessed",
         )
     if drug is None and reaction is None:
         if len(pairs) == 1:
             return pairs[0]
-        raise UserInputError(
-            f"{ref} has {len(pairs)} drug-reaction pairs: say which with --drug N --reaction M ({listed})"
+        raise CausalityInputError(
+            "drug", f"{ref} has {len(pairs)} drug-reaction pairs: say which with --drug N --reaction M ({listed})"
         )
     if drug is not None and not 1 <= drug <= len(icsr.drugs):
-        raise UserInputError(f"{ref} has no drug {drug}: its drugs are 1 to {len(icsr.drugs)} ({_drugs(icsr)})")
+        raise CausalityInputError(
+            "drug", f"{ref} has no drug {drug}: its drugs are 1 to {len(icsr.drugs)} ({_drugs(icsr)})"
+        )
     if reaction is not None and not 1 <= reaction <= len(icsr.reactions):
-        raise UserInputError(
-            f"{ref} has no reaction {reaction}: its reactions are 1 to {len(icsr.reactions)} ({_reactions(icsr)})"
+        raise CausalityInputError(
+            "reaction",
+            f"{ref} has no reaction {reaction}: its reactions are 1 to {len(icsr.reactions)} ({_reactions(icsr)})",
         )
     if drug is not None and not icsr.drugs[drug - 1].is_suspect:
         d = icsr.drugs[drug - 1]
         role = d.role.label if d.role is not None else "without a role"
-        raise UserInputError(
+        raise CausalityInputError(
+            "drug",
             f"{ref} drug {drug} ({drug_name(d)}) is {role.lower()}: causality is assessed for suspect or "
-            f"interacting drugs (G.k.1 = 1 or 3); the pairs are: {listed}"
+            f"interacting drugs (G.k.1 = 1 or 3); the pairs are: {listed}",
         )
     matching = [
         p for p in pairs if (drug is None or p.drug_seq == drug) and (reaction is None or p.reaction_seq == reaction)
     ]
     if len(matching) != 1:
-        raise UserInputError(f"{ref}: give both --drug and --reaction; the pairs are: {listed}")
+        missing = "reaction" if reaction is None else "drug"
+        raise CausalityInputError(missing, f"{ref}: give both --drug and --reaction; the pairs are: {listed}")
     return matching[0]
 
 
@@ -162,28 +182,44 @@ def check_request(
 ) -> CausalityRequest:
     """The method, result and Naranjo answers checked against each other; UserInputError saying what is
     wrong. Without a method, answers mean Naranjo and a result means WHO-UMC."""
-    chosen = parse_method(method) if method else (Method.NARANJO if answers else Method.WHO_UMC)
+    try:
+        chosen = parse_method(method) if method else (Method.NARANJO if answers else Method.WHO_UMC)
+    except UserInputError as exc:
+        raise _located("method", exc) from None
     where = (source or DEFAULT_SOURCE).strip()
     if not where:
-        raise UserInputError("the source of assessment (G.k.9.i.2.r.1) is blank")
+        raise CausalityInputError("source", "the source of assessment (G.k.9.i.2.r.1) is blank")
     if chosen is Method.WHO_UMC:
         if answers:
-            raise UserInputError("Naranjo answers were given with the WHO-UMC method: use --method naranjo")
-        if not result:
-            raise UserInputError(
-                "no result: give the WHO-UMC category (certain, probable, possible, unlikely, conditional, "
-                "unassessable)"
+            raise CausalityInputError(
+                "answers", "Naranjo answers were given with the WHO-UMC method: use --method naranjo"
             )
-        return CausalityRequest(chosen, parse_who_umc(result).value, None, None, where)
+        if not result:
+            raise CausalityInputError(
+                "result",
+                "no result: give the WHO-UMC category (certain, probable, possible, unlikely, conditional, "
+                "unassessable)",
+            )
+        try:
+            category = parse_who_umc(result).value
+        except UserInputError as exc:
+            raise _located("result", exc) from None
+        return CausalityRequest(chosen, category, None, None, where)
     if not answers:
-        raise UserInputError("the Naranjo method needs the answers to its ten questions (--answers yes,no,dk,...)")
-    parsed = parse_naranjo_answers(answers)
+        raise CausalityInputError(
+            "answers", "the Naranjo method needs the answers to its ten questions (--answers yes,no,dk,...)"
+        )
+    try:
+        parsed = parse_naranjo_answers(answers)
+    except UserInputError as exc:
+        raise _located("answers", exc) from None
     score = naranjo_score(parsed)
     category = naranjo_category(score).value
     if result and result.strip().lower() != category:
-        raise UserInputError(
+        raise CausalityInputError(
+            "result",
             f"the Naranjo answers score {score}, which is {category!r}, not {result!r}: leave the result out, "
-            "it follows from the answers"
+            "it follows from the answers",
         )
     return CausalityRequest(chosen, category, parsed, score, where)
 

@@ -298,7 +298,7 @@ def _print_page(fmt: ListFormat, page: CasePage, columns: Sequence[Column], tabl
     elif fmt is ListFormat.CSV:
         typer.echo(page_csv(page, columns), nl=False)
     else:
-        console.print(table[0])
+        console.print(table[0], width=max(console.width, table[0].width or 0))  # --wide: as wide as it needs
         console.print(table[1], markup=False)
 
 
@@ -322,6 +322,12 @@ def list_command(
         str | None,
         typer.Option(help="With --state submitted (and the state column): sent to this destination (EU, US ...)"),
     ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Table: every column (products too), every value whole, wider than the terminal if need be"
+        ),
+    ] = False,
 ) -> None:
     """List cases (latest versions): state, seriousness, due date, reactions and safety concerns.
 
@@ -350,7 +356,10 @@ def list_command(
     with session_scope(database()) as session:
         found = case_page(session, filters, as_of=today, sort=sort, limit=size, offset=start)
     _print_page(
-        fmt, found, LIST_COLUMNS, list_table(found, console.width) if fmt is ListFormat.TABLE else (Table(), "")
+        fmt,
+        found,
+        LIST_COLUMNS,
+        list_table(found, console.width, wide=wide) if fmt is ListFormat.TABLE else (Table(), ""),
     )
 
 

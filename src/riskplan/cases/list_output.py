@@ -103,9 +103,21 @@ _GAP = 3  # a space of padding on each side and the column separator
 _FLEX_MIN = 8
 
 
+def _wide(title: str, columns: list[_Col]) -> Table:
+    """Every column, every value whole on one line per case, however wide the terminal (the table is as
+    wide as it needs: ``riskplan case list --wide | less -S``)."""
+    needed = sum(c.natural + _GAP for c in columns)
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), width=needed)
+    for column in columns:
+        table.add_column(column.header, width=column.natural, no_wrap=True, justify=column.justify)
+    for i in range(len(columns[0].cells)):
+        table.add_row(*(column.cells[i] for column in columns))
+    return table
+
+
 def _fit(title: str, columns: list[_Col], width: int) -> Table:
     """One line per case: identifiers whole, then the most useful columns that fit; the flexible ones take
-    what is left and end in "…". Columns that do not fit at all are left out (ask for csv to see all)."""
+    what is left and end in "…". Columns that do not fit at all are left out (``--wide`` or csv shows all)."""
     fixed = [c for c in columns if not c.flexible]
     chosen = {id(c) for c in fixed if c.keep == 0}
     used = sum(c.natural + _GAP for c in fixed if c.keep == 0)
@@ -130,6 +142,10 @@ def _fit(title: str, columns: list[_Col], width: int) -> Table:
 def _footer(page: CasePage, what: str) -> str:
     if page.total == 0:
         return f"no {what}"
+    if not page.lines:  # a page past the end
+        limit = page.limit or page.total
+        pages = -(-page.total // limit)
+        return f"no {what} here: {page.total} {what} in all, on pages 1 to {pages} (--offset 0 to {page.total - 1})"
     shown = f"{page.first}-{page.last} of {page.total} {what}"
     if page.last < page.total and page.limit is not None:
         return f"{shown}; next page: --offset {page.last} (or --page {page.last // page.limit + 1})"
@@ -140,9 +156,9 @@ def _date(value: dt.date | None) -> str:
     return value.isoformat() if value else ""
 
 
-def list_table(page: CasePage, width: int) -> tuple[Table, str]:
+def list_table(page: CasePage, width: int, *, wide: bool = False) -> tuple[Table, str]:
     """The ``case list`` table for a terminal ``width`` wide, and the line under it (which cases of how many,
-    how to see more)."""
+    how to see more). ``wide``: every column whole, as wide as it needs (:func:`_wide`)."""
     lines = page.lines
     columns = [
         _Col("case", [c.case_number for c in lines], 0),
@@ -155,9 +171,11 @@ def list_table(page: CasePage, width: int) -> tuple[Table, str]:
         _Col("reactions (PT)", [escape(", ".join(c.pts)) for c in lines], 5, flexible=True),
         _Col("concerns", [escape(", ".join(c.concerns)) for c in lines], 5, flexible=True),
     ]
+    if wide:
+        columns.append(_Col("products", [escape("; ".join(c.products)) for c in lines], 7, flexible=True))
     synthetic = sum(c.synthetic for c in lines)
     title = f"Cases ({page.total}" + (f", {synthetic} SYNTHETIC: not real reports)" if synthetic else ")")
-    return _fit(title, columns, width), _footer(page, "cases")
+    return (_wide(title, columns) if wide else _fit(title, columns, width)), _footer(page, "cases")
 
 
 def due_table(page: CasePage, as_of: str, overdue: int, width: int) -> tuple[Table, str]:

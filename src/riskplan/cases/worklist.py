@@ -113,7 +113,7 @@ class CasePage:
 
     @property
     def last(self) -> int:
-        return self.offset + len(self.lines)
+        return self.offset + len(self.lines) if self.lines else 0
 
 
 def _obligation_met(destination: str | None = None) -> ColumnElement[bool]:

@@ -13,6 +13,7 @@ from riskplan.cases import (
     REJECTED,
     SKIPPED,
     CausalityRequest,
+    DrugReactionPair,
     E2bError,
     Icsr,
     IntakeContext,
@@ -22,6 +23,7 @@ from riskplan.cases import (
     VersionRecord,
     case_history,
     case_number,
+    causality_assessments,
     choose_pair,
     export_cases,
     find_case_id,
@@ -36,6 +38,7 @@ from riskplan.cases import (
     record_causality,
     record_rejected_import,
     resolve_case_id,
+    suspect_pairs,
     version_assessment,
     version_records,
 )
@@ -278,6 +281,17 @@ def assess_pair(
         return record_causality(session, case_id, pair, request, comment, signer=signer, at=ctx.now())
 
     return ctx.write(work)
+
+
+def pair_causality(session: Session, ref: str) -> list[tuple[DrugReactionPair, list[PairAssessment]]]:
+    """Each suspect drug-reaction pair of the latest version of a case (E2B(R3) G.k.9.i.2.r), with the
+    assessments recorded for it (on any version), oldest first."""
+    case_id = resolve_case_id(session, ref)
+    recorded = causality_assessments(session, case_id)
+    return [
+        (p, [a for a in recorded if (a.drug_uid, a.reaction_uid) == (p.drug_uid, p.reaction_uid)])
+        for p in suspect_pairs(get_case(session, ref).icsr)
+    ]
 
 
 def link_duplicate(ctx: WebContext, ref: str, other: str, reason: str, *, who: str) -> None:

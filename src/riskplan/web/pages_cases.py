@@ -22,9 +22,6 @@ from riskplan.cases import (
     CodingNotFound,
     HandCoded,
     Outcome,
-    Qualification,
-    ReportType,
-    Sex,
     WhoUmc,
     case_view,
     check_causality_request,
@@ -37,12 +34,11 @@ from riskplan.cases import (
 )
 from riskplan.cases import case_page as case_list_page
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan import current_plan
 from riskplan.web import case_ops
 from riskplan.web.auth import Principal
-from riskplan.web.context import Conflict, WebContext
+from riskplan.web.context import WebContext
 from riskplan.web.deps import Ctx, page_require
-from riskplan.web.forms import SERIOUSNESS_LABELS, CaseForm, FollowUpForm, form_errors, form_values
+from riskplan.web.forms import FollowUpForm, form_errors, form_values
 from riskplan.web.roles import Permission
 from riskplan.web.templating import render
 
@@ -59,13 +55,7 @@ def _choices(enum: Any) -> list[tuple[str, str]]:
     return [(m.value, m.label) for m in enum]
 
 
-FORM_CHOICES: dict[str, Any] = {
-    "report_types": _choices(ReportType),
-    "qualifications": _choices(Qualification),
-    "sexes": _choices(Sex),
-    "outcomes": _choices(Outcome),
-    "seriousness_labels": SERIOUSNESS_LABELS,
-}
+FORM_CHOICES: dict[str, Any] = {"outcomes": _choices(Outcome)}  # the follow-up form
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -120,52 +110,10 @@ def cases(
 # -- intake ----------------------------------------------------------------------------------------
 
 
-def _form_page(
-    request: Request, user: Principal, values: dict[str, Any], errors: dict[str, str], *, status_code: int
-) -> HTMLResponse:
-    htmx = request.headers.get("HX-Request") == "true"
-    template = "_case_form.html" if htmx else "case_new.html"
-    # HTMX swaps 2xx answers only: the form with its messages comes back as 200 there
-    return render(
-        request, template, user, status_code=200 if htmx else status_code, values=values, errors=errors, **FORM_CHOICES
-    )
-
-
 @router.get("/cases/new")
-def new_case_form(request: Request, ctx: Ctx, user: Annotated[Principal, need(Permission.CASE_WRITE)]) -> HTMLResponse:
-    product = ctx.read(lambda s: current_plan(s, ctx.settings.default_plan)).plan.product  # the plan in force
-    values = {
-        "product": product.name,
-        "substance": product.active_substance,
-        "report_type": ReportType.SPONTANEOUS.value,
-        "first_received": ctx.today().isoformat(),
-        "reaction_language": "eng",
-    }
-    return _form_page(request, user, values, {}, status_code=200)
-
-
-@router.post("/cases/new")
-async def new_case(request: Request, ctx: Ctx, user: Annotated[Principal, need(Permission.CASE_WRITE)]) -> Response:
-    form = await request.form()
-    values = form_values([(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"])
-    try:
-        parsed = CaseForm.model_validate(values)
-    except ValidationError as exc:
-        return _form_page(request, user, values, form_errors(exc), status_code=422)
-    try:
-        icsr = parsed.to_icsr(created=ctx.now(), sender_organisation=ctx.settings.e2b_sender_id)
-    except ValidationError as exc:
-        return _form_page(request, user, values, form_errors(exc, icsr=True), status_code=422)
-    try:
-        entered = await run_in_threadpool(
-            case_ops.enter_case, ctx, icsr, who=user.username, reason="entered on the intake form"
-        )
-    except Conflict as exc:
-        return _form_page(request, user, values, {"worldwide_case_id": str(exc)}, status_code=409)
-    target = f"/cases/{entered.outcome.case_number}?done=created"
-    if request.headers.get("HX-Request") == "true":
-        return Response(status_code=204, headers={"HX-Redirect": target})
-    return see_other(target)
+def retired_case_form(_: Annotated[Principal, need(Permission.CASE_WRITE)]) -> RedirectResponse:
+    """The one-reaction, one-drug form is retired: the intake of complete cases is ``/intake/new``."""
+    return see_other("/intake/new")
 
 
 # -- one case --------------------------------------------------------------------------------------

@@ -6,8 +6,18 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
 
-from riskplan.cases import Icsr, StoredCase, get_case, list_cases
+from riskplan.cases import (
+    CausalityInputError,
+    Icsr,
+    PairAssessment,
+    StoredCase,
+    check_causality_request,
+    choose_pair,
+    get_case,
+    list_cases,
+)
 from riskplan.submissions import due_reports
 from riskplan.web import case_ops
 from riskplan.web.api.schemas import (
@@ -17,7 +27,9 @@ from riskplan.web.api.schemas import (
     CaseListingOut,
     CaseOut,
     CaseVersionOut,
+    CausalityIn,
     ConcernOut,
+    DrugReactionPairOut,
     DueOut,
     ExportIn,
     ImportOut,
@@ -25,6 +37,7 @@ from riskplan.web.api.schemas import (
     LinkIn,
     LinkOut,
     Message,
+    PairAssessmentOut,
     ReactionOut,
     StoredOut,
 )
@@ -245,3 +258,57 @@ def link(
     """Confirm another case as a duplicate of this one (both are kept, the link is audited on both)."""
     case_ops.link_duplicate(ctx, ref, body.other, body.reason, who=principal.username)
     return Message(detail=f"{ref} and {body.other} linked as duplicates")
+
+
+def _located(exc: CausalityInputError) -> RequestValidationError:
+    """422 saying which field of the request is wrong, in the form FastAPI uses for its own checks."""
+    return RequestValidationError([{"loc": ("body", exc.field), "msg": str(exc), "type": "value_error"}])
+
+
+def _pair_out(a: PairAssessment) -> PairAssessmentOut:
+    return PairAssessmentOut.model_validate(a)
+
+
+@router.get("/{ref}/causality", response_model=list[DrugReactionPairOut], responses=ERRORS)
+def causality_pairs(ctx: Ctx, _: Reader, ref: CaseRef) -> list[DrugReactionPairOut]:
+    """Each suspect or interacting drug × reaction pair of the latest version (numbers as the case lists
+    them), with the causality assessments recorded for it, oldest first (E2B(R3) G.k.9.i.2.r)."""
+    return [
+        DrugReactionPairOut(
+            drug=p.drug_seq,
+            drug_name=p.drug_name,
+            reaction=p.reaction_seq,
+            reaction_term=p.reaction_term,
+            assessments=[_pair_out(a) for a in found],
+        )
+        for p, found in ctx.read(lambda s: case_ops.pair_causality(s, ref))
+    ]
+
+
+@router.post(
+    "/{ref}/causality",
+    response_model=PairAssessmentOut,
+    status_code=201,
+    responses={**ERRORS, 422: {"description": "Wrong pair, method, result or answers: detail[].loc says which"}},
+)
+def assess_pair(
+    body: CausalityIn,
+    ctx: Ctx,
+    principal: Annotated[Principal, Depends(require(Permission.CASE_ASSESS))],
+    ref: CaseRef,
+) -> PairAssessmentOut:
+    """Causality of one suspect drug against one reaction by WHO-UMC (``result``) or Naranjo (``answers``),
+    as ``riskplan case assess --drug N --reaction M``; signed with the assessor's password (21 CFR 11.200)
+    and in the case's audit trail. A wrong pair, method, result or answer is a 422 naming the field;
+    nothing is stored."""
+    try:
+        request = check_causality_request(body.method, body.result, body.answers, body.source)
+        ctx.read(lambda s: choose_pair(get_case(s, ref).icsr, ref, body.drug, body.reaction))
+    except CausalityInputError as exc:
+        raise _located(exc) from None
+    signer = ctx.auth.signer(principal.username, body.password)
+    try:
+        done = case_ops.assess_pair(ctx, ref, body.drug, body.reaction, request, body.comment, signer=signer)
+    except CausalityInputError as exc:  # the case changed since the check above
+        raise _located(exc) from None
+    return _pair_out(done)

@@ -324,6 +324,47 @@ class AssessmentOut(Out):
     signed: str = Field(description="The electronic signature: printed name (user), meaning, UTC time")
 
 
+class CausalityIn(In):
+    """Causality of one suspect drug against one reaction (E2B(R3) G.k.9.i.2.r), as ``riskplan case assess
+    --drug N --reaction M`` takes it."""
+
+    drug: int | None = Field(default=None, ge=1, le=10_000, description="Drug number as the case lists it")
+    reaction: int | None = Field(default=None, ge=1, le=10_000, description="Reaction number as the case lists it")
+    method: str | None = Field(default=None, max_length=40, description="who-umc or naranjo")
+    result: str | None = Field(
+        default=None, max_length=60, description="WHO-UMC category; for Naranjo it follows from the answers"
+    )
+    answers: list[str] | None = Field(
+        default=None, max_length=10, description="Naranjo: the ten answers (yes, no, dk) in question order"
+    )
+    source: str | None = Field(default=None, max_length=200, description="G.k.9.i.2.r.1 source of assessment")
+    comment: str | None = Field(default=None, max_length=5000)
+    password: str = Field(min_length=1, max_length=1000, description=SIGNING_PASSWORD)
+
+
+class PairAssessmentOut(Out):
+    id: int
+    version: int = Field(description="The case version assessed")
+    source: str
+    method: str
+    result: str
+    result_text: str = Field(description="G.k.9.i.2.r.3 as written to E2B(R3)")
+    naranjo_answers: list[str] | None
+    naranjo_score: int | None
+    comment: str | None
+    assessed_at: dt.datetime
+    assessed_by: str
+    signed: str = Field(description="The electronic signature: printed name (user), meaning, UTC time")
+
+
+class DrugReactionPairOut(Out):
+    drug: int
+    drug_name: str
+    reaction: int
+    reaction_term: str
+    assessments: list[PairAssessmentOut]
+
+
 class LinkIn(In):
     other: str = Field(min_length=1, max_length=200, description="Case number or worldwide id of the duplicate")
     reason: str = Field(min_length=1, max_length=2000)
