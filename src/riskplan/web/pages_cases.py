@@ -22,6 +22,7 @@ from riskplan.cases import (
     CodingNotFound,
     HandCoded,
     Outcome,
+    ReportType,
     WhoUmc,
     case_view,
     check_causality_request,
