@@ -11,6 +11,8 @@ holds PT names only, never MedDRA codes.
 """
 
 from riskplan.terms import tables as _tables  # noqa: F401 -- its tables join the store's metadata (riskplan.schema)
+from riskplan.terms import whodrug_cli as _whodrug_cli  # noqa: F401 -- adds load-whodrug / whodrug to the terms app
+from riskplan.terms import whodrug_tables as _whodrug_tables  # noqa: F401 -- WHODrug tables join the metadata
 from riskplan.terms.cli import app as cli_app
 from riskplan.terms.coding import (
     CodingResult,
@@ -22,24 +24,33 @@ from riskplan.terms.coding import (
     TermMatch,
     code_verbatim,
 )
+from riskplan.terms.drug_coding import DrugSuggestion, suggest_drugs
 from riskplan.terms.meddra import current_release, load_meddra
 from riskplan.terms.synthetic import write_synthetic_release
 from riskplan.terms.tables import MeddraLlt
 from riskplan.terms.text import fold_term
+from riskplan.terms.whodrug import WhodrugDrug, WhodrugLoadError, current_whodrug, get_whodrug_drug, load_whodrug
 
 __all__ = [
     "CodingResult",
     "CodingStatus",
+    "DrugSuggestion",
     "MeddraLlt",
     "MeddraTerminology",
     "OpenTermList",
     "Suggestion",
     "TermMatch",
     "Terminology",
+    "WhodrugDrug",
+    "WhodrugLoadError",
     "cli_app",
     "code_verbatim",
     "current_release",
+    "current_whodrug",
     "fold_term",
+    "get_whodrug_drug",
     "load_meddra",
+    "load_whodrug",
+    "suggest_drugs",
     "write_synthetic_release",
 ]
