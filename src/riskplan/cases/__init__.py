@@ -31,6 +31,8 @@ from riskplan.cases.codes import (
     TestResultCode,
 )
 from riskplan.cases.drafts import Draft, FormValues, discard_draft, get_draft, list_drafts, mark_submitted, save_draft
+from riskplan.cases.drug_coding import DrugCoded, DrugNotFound, code_drug, drug_suggestions
+from riskplan.cases.drug_coding_cli import code_drug_command
 from riskplan.cases.e2b import (
     HL7,
     XSI,
@@ -140,6 +142,8 @@ __all__ = [
     "Dosage",
     "Draft",
     "Drug",
+    "DrugCoded",
+    "DrugNotFound",
     "DrugReactionAssessment",
     "DrugRole",
     "E2bError",
@@ -198,11 +202,14 @@ __all__ = [
     "choose_pair",
     "cli_app",
     "code_by_hand",
+    "code_drug",
+    "code_drug_command",
     "concern_counts",
     "concerns_by_version",
     "count_to_assess",
     "count_uncoded",
     "discard_draft",
+    "drug_suggestions",
     "drugs_of_valid_versions",
     "duplicate_candidates",
     "element_path",

@@ -25,6 +25,14 @@ from riskplan.terms.coding import (
     code_verbatim,
 )
 from riskplan.terms.drug_coding import DrugSuggestion, suggest_drugs
+from riskplan.terms.drug_names import (
+    DEFAULT_FUZZY_THRESHOLD,
+    DrugNameIndex,
+    MappedName,
+    Route,
+    normalise_drug_name,
+    omop_ingredient_names,
+)
 from riskplan.terms.meddra import current_release, load_meddra
 from riskplan.terms.synthetic import write_synthetic_release
 from riskplan.terms.tables import MeddraLlt
@@ -32,12 +40,16 @@ from riskplan.terms.text import fold_term
 from riskplan.terms.whodrug import WhodrugDrug, WhodrugLoadError, current_whodrug, get_whodrug_drug, load_whodrug
 
 __all__ = [
+    "DEFAULT_FUZZY_THRESHOLD",
     "CodingResult",
     "CodingStatus",
+    "DrugNameIndex",
     "DrugSuggestion",
+    "MappedName",
     "MeddraLlt",
     "MeddraTerminology",
     "OpenTermList",
+    "Route",
     "Suggestion",
     "TermMatch",
     "Terminology",
@@ -51,6 +63,8 @@ __all__ = [
     "get_whodrug_drug",
     "load_meddra",
     "load_whodrug",
+    "normalise_drug_name",
+    "omop_ingredient_names",
     "suggest_drugs",
     "write_synthetic_release",
 ]
