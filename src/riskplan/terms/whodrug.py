@@ -37,6 +37,10 @@ C3 SUN    substance number (10), CAS number (10), language code (2), substance n
 C3 ThG    Medicinal Product ID (10), ATC code (7), create date (8), official ATC flag (1)
 ========  ====================================================================================
 
+In B3 an ``ING`` or ``DDA`` row names a drug code; its ingredient or ATC class applies to every name with
+the same drug record number and seq 1 (the drug record number identifies the active ingredient(s), seq 1
+the salt or ester form, seq 2 only the name: trade names and synonyms share their record's ingredients).
+
 Loading is strict, like MedDRA's (:mod:`riskplan.terms.meddra`): every file and record is checked before
 anything is written; a missing file, a malformed record or a reference to a record that does not exist
 is a :class:`WhodrugLoadError` naming the file and the line. A version already loaded is refused.
@@ -281,6 +285,7 @@ def _parse(fmt: str, texts: Mapping[str, str], version: str) -> _Parsed:
     substances = _substances(fmt, texts)
     atc_texts = _atc_texts(fmt, texts)
     by_code: dict[str, list[str]] = {}
+    by_salt: dict[str, list[str]] = {}  # drug record number + seq 1: one substance in one salt / ester form
     main, ing_key = ("DD", ("drecno", "seq1", "seq2")) if fmt == "B3" else ("MP", ("mpid",))
     for line, f in _records(fmt, main, texts[main]):
         file = f"{main}.txt"
@@ -301,6 +306,7 @@ def _parse(fmt: str, texts: Mapping[str, str], version: str) -> _Parsed:
             "is_preferred_name": f["seq1"] == "01" and f["seq2"] == "001",
         }
         by_code.setdefault(drug_code, []).append(product_id)
+        by_salt.setdefault(f["drecno"] + f["seq1"], []).append(product_id)
     for line, f in _records(fmt, "ING", texts["ING"]):
         _digits(f, [*ing_key, "substance"], fmt, "ING", line)
         key = "".join(f[k] for k in ing_key)
@@ -314,7 +320,7 @@ def _parse(fmt: str, texts: Mapping[str, str], version: str) -> _Parsed:
             other = "BNA.txt" if fmt == "B3" else "SUN.txt"
             raise WhodrugLoadError(f"substance number {f['substance']} is not in {other}", file="ING.txt", line=line)
         sub_name, cas = substances[f["substance"]]
-        for product_id in by_code[key] if fmt == "B3" else [key]:
+        for product_id in by_salt[key[:8]] if fmt == "B3" else [key]:
             parsed.ingredients[(product_id, f["substance"])] = {
                 "release_version": version,
                 "product_id": product_id,
@@ -332,7 +338,7 @@ def _parse(fmt: str, texts: Mapping[str, str], version: str) -> _Parsed:
             raise WhodrugLoadError(f"{key} is not in {main}.txt", file=file, line=line)
         if code not in atc_texts:
             raise WhodrugLoadError(f"ATC code {code} is not in INA.txt", file=file, line=line)
-        for product_id in by_code[key] if fmt == "B3" else [key]:
+        for product_id in by_salt[key[:8]] if fmt == "B3" else [key]:
             parsed.atcs[(product_id, code)] = {
                 "release_version": version,
                 "product_id": product_id,
