@@ -293,12 +293,25 @@ def _id(value: str) -> int:
     return int(number)
 
 
+def _rxnorm_ingredient_part(part: str) -> str:
+    """The ingredient words of one part of an RxNorm drug name: the words before its strength."""
+    words: list[str] = []
+    for word in part.split():
+        if word[:1].isdigit() or word.startswith("{"):
+            break
+        words.append(word)
+    return " ".join(words).casefold()
+
+
 def omop_ingredient_names(folder: Path) -> dict[str, tuple[str, ...]]:
     """Every RxNorm drug name of an OMOP CDM vocabulary export (``concept.csv`` and ``concept_ancestor.csv``,
     comma- or tab-delimited, any case of the file names) mapped to its ingredient names.
 
     OMOP CDM v5.4: an RxNorm ``Ingredient`` concept is its own ingredient; other RxNorm / RxNorm Extension drug
-    concepts map to their ``Ingredient`` ancestors (``concept_ancestor``). Invalid concepts are skipped.
+    concepts map to their ``Ingredient`` ancestors (``concept_ancestor``), or, for a drug without any there, to
+    the ingredients its RxNorm name starts with (RxNorm Technical Documentation, clinical drug names:
+    "ingredient strength dose form", several ingredients joined by " / "). A Branded Drug's brand (in
+    brackets at the end of its name) maps to the same ingredients. Invalid concepts are skipped.
     """
     files = {p.name.casefold(): p for p in folder.iterdir()} if folder.is_dir() else {}
     missing = [n for n in ("concept.csv", "concept_ancestor.csv") if n not in files]
@@ -323,6 +336,15 @@ def omop_ingredient_names(folder: Path) -> dict[str, tuple[str, ...]]:
                 mapping.setdefault(names[descendant], []).append(names[ancestor])
     except (KeyError, ValueError) as exc:
         raise UserInputError(f"{folder}: not an OMOP CDM vocabulary table ({exc})") from None
+    # where concept_ancestor lacks a drug (Eunomia's extract does), RxNorm's naming convention gives its
+    # ingredients: "ingredient strength unit dose form [brand]", several joined by " / "
+    by_name = {names[i].casefold(): names[i] for i in ingredients}
+    for cid, name in names.items():
+        if cid in ingredients or name in mapping:
+            continue
+        found = [by_name.get(_rxnorm_ingredient_part(part)) for part in _BRACKETS.sub("", name).split(" / ")]
+        if found and all(found):
+            mapping[name] = [f for f in found if f]
     # RxNorm Branded Drug names end in their brand: "celecoxib 200 MG Oral Capsule [Celebrex]"
     for name, found in list(mapping.items()):
         brand = _RXNORM_BRAND.search(name)
