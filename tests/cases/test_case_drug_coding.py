@@ -28,7 +28,7 @@ def test_a_reported_drug_is_coded_with_whodrug_audited_and_exported(cli_env: Pat
         runner.invoke(app, ["terms", "load-whodrug", str(DATA / "whodrug_c3"), "--version", "C3-2026"]).exit_code == 0
     )
     case = json.loads(runner.invoke(app, ["case", "example"]).output)  # a complete case that exports
-    case["drugs"] = case["drugs"][:1] + [{"role": "concomitant", "name": "Celecoxa 200mg caps"}]
+    case["drugs"] = [*case["drugs"][:1], {"role": "concomitant", "name": "Celecoxa 200mg caps"}]
     (cli_env / "case.json").write_text(json.dumps(case))
     assert runner.invoke(app, ["case", "new", str(cli_env / "case.json")]).exit_code == 0
 

@@ -342,9 +342,10 @@ def omop_ingredient_names(folder: Path) -> dict[str, tuple[str, ...]]:
     for cid, name in names.items():
         if cid in ingredients or name in mapping:
             continue
-        found = [by_name.get(_rxnorm_ingredient_part(part)) for part in _BRACKETS.sub("", name).split(" / ")]
-        if found and all(found):
-            mapping[name] = [f for f in found if f]
+        parts = [by_name.get(_rxnorm_ingredient_part(part)) for part in _BRACKETS.sub("", name).split(" / ")]
+        resolved = [p for p in parts if p is not None]
+        if resolved and len(resolved) == len(parts):
+            mapping[name] = resolved
     # RxNorm Branded Drug names end in their brand: "celecoxib 200 MG Oral Capsule [Celebrex]"
     for name, found in list(mapping.items()):
         brand = _RXNORM_BRAND.search(name)

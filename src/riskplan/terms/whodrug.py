@@ -394,7 +394,7 @@ def load_whodrug(session: Session, directory: Path, *, who: str, version: str) -
         (WhodrugAtc, list(parsed.atcs.values())),
     ):
         for start in range(0, len(rows), _CHUNK):
-            session.execute(insert(table.__table__), rows[start : start + _CHUNK])  # type: ignore[attr-defined]
+            session.execute(insert(table), rows[start : start + _CHUNK])
     record_change(
         session,
         who=who,
