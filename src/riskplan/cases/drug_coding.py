@@ -26,7 +26,14 @@ from riskplan.cases.reads import lock_case
 from riskplan.cases.store import ENTITY, StoredCase, StoreOutcome, get_case, resolve_case_id
 from riskplan.errors import UserInputError
 from riskplan.store import audit_row, insert_audit_rows, utcnow
-from riskplan.terms import DrugSuggestion, WhodrugDrug, current_whodrug, get_whodrug_drug, suggest_drugs
+from riskplan.terms import (
+    WHODRUG_VERSION_PREFIX,
+    DrugSuggestion,
+    WhodrugDrug,
+    current_whodrug,
+    get_whodrug_drug,
+    suggest_drugs,
+)
 
 __all__ = ["DrugCoded", "DrugNotFound", "code_drug", "drug_suggestions"]
 
@@ -105,7 +112,7 @@ def code_drug(
     identifier = coded.mpid or coded.drug_code
     update = {
         # G.k.2.1.1a/b: the WHODrug release and identifier; G.k.2.3.r.1: the active ingredients
-        "product_id": CodedValue(code=identifier, version=f"WHODrug {coded.release}"),
+        "product_id": CodedValue(code=identifier, version=f"{WHODRUG_VERSION_PREFIX}{coded.release}"),
         "substances": tuple(Substance(name=name) for name in coded.ingredients),
     }
     new_drug = drug.model_copy(update=update)

@@ -37,10 +37,19 @@ from riskplan.terms.meddra import current_release, load_meddra
 from riskplan.terms.synthetic import write_synthetic_release
 from riskplan.terms.tables import MeddraLlt
 from riskplan.terms.text import fold_term
-from riskplan.terms.whodrug import WhodrugDrug, WhodrugLoadError, current_whodrug, get_whodrug_drug, load_whodrug
+from riskplan.terms.whodrug import (
+    WHODRUG_VERSION_PREFIX,
+    WhodrugDrug,
+    WhodrugLoadError,
+    atc_of_products,
+    current_whodrug,
+    get_whodrug_drug,
+    load_whodrug,
+)
 
 __all__ = [
     "DEFAULT_FUZZY_THRESHOLD",
+    "WHODRUG_VERSION_PREFIX",
     "CodingResult",
     "CodingStatus",
     "DrugNameIndex",
@@ -55,6 +64,7 @@ __all__ = [
     "Terminology",
     "WhodrugDrug",
     "WhodrugLoadError",
+    "atc_of_products",
     "cli_app",
     "code_verbatim",
     "current_release",

@@ -75,8 +75,10 @@ from riskplan.terms.whodrug_tables import (
 
 __all__ = [
     "LAYOUTS",
+    "WHODRUG_VERSION_PREFIX",
     "WhodrugDrug",
     "WhodrugLoadError",
+    "atc_of_products",
     "current_whodrug",
     "get_whodrug_drug",
     "list_whodrug_releases",
@@ -480,3 +482,28 @@ def whodrug_names(session: Session, release: str) -> list[tuple[str, str, str]]:
         select(p.product_id, p.drug_name, p.drug_name_folded).where(p.release_version == release).order_by(p.product_id)
     ).all()
     return [(a, b, c) for a, b, c in rows]
+
+
+WHODRUG_VERSION_PREFIX = "WHODrug "
+
+
+def atc_of_products(
+    session: Session, coded: Sequence[tuple[str | None, str | None]]
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The ATC codes of coded products: ``(G.k.2.1.1a version, G.k.2.1.1b identifier)`` pairs as case drugs
+    store them (version ``"WHODrug <release>"``), mapped to their ATC codes in that release. Pairs that are
+    not WHODrug codes or whose release is not loaded are left out."""
+    wanted: dict[str, set[str]] = {}
+    for version, code in coded:
+        if version and code and version.startswith(WHODRUG_VERSION_PREFIX):
+            wanted.setdefault(version.removeprefix(WHODRUG_VERSION_PREFIX), set()).add(code)
+    out: dict[tuple[str, str], list[str]] = {}
+    for release, codes in wanted.items():
+        rows = session.execute(
+            select(WhodrugAtc.product_id, WhodrugAtc.atc_code)
+            .where(WhodrugAtc.release_version == release, WhodrugAtc.product_id.in_(sorted(codes)))
+            .order_by(WhodrugAtc.product_id, WhodrugAtc.atc_code)
+        ).all()
+        for product_id, atc in rows:
+            out.setdefault((f"{WHODRUG_VERSION_PREFIX}{release}", product_id), []).append(atc)
+    return {key: tuple(codes) for key, codes in out.items()}
