@@ -36,14 +36,17 @@ def test_a_reported_drug_is_coded_with_whodrug_audited_and_exported(cli_env: Pat
     assert suggested.exit_code == 0, suggested.output
     data = json.loads(suggested.output)
     assert data["reported_name"] == "Celecoxa 200mg caps"
-    # both Celecoxa products (200 mg and 100 mg capsule) share the name: first by score, then by id
-    assert [s["id"] for s in data["suggestions"][:2]] == ["0000000202", "0000000203"]
+    # both Celecoxa products score 100; the C3 name specifier tells them apart (ordered by score, then name)
+    assert [(s["id"], s["name"], s["score"]) for s in data["suggestions"][:2]] == [
+        ("0000000203", "Celecoxa (100 mg capsule)", 100.0),
+        ("0000000202", "Celecoxa (200 mg capsule)", 100.0),
+    ]
     assert data["suggestions"][0]["ingredients"] == ["celecoxib"]
 
     wrong = runner.invoke(app, ["case", "code-drug", "RP0000001", "--drug", "2", "--whodrug", "0000009999"])
     assert wrong.exit_code == 2
     assert "'0000009999' is no drug code or Medicinal Product ID of WHODrug C3-2026" in wrong.output
-    assert "0000000202 Celecoxa [celecoxib]" in _flat(wrong.output)
+    assert "0000000202 Celecoxa (200 mg capsule) [celecoxib]" in _flat(wrong.output)
 
     done = runner.invoke(
         app, ["case", "code-drug", "RP0000001", "-d", "2", "--whodrug", "0000000202", "--reason", "200 mg capsules"]

@@ -160,6 +160,7 @@ class WhodrugDrug:
     drug_code: str
     mpid: str | None
     drug_name: str
+    name_specifier: str | None
     ingredients: tuple[str, ...]
     atc: tuple[tuple[str, str | None], ...]
 
@@ -305,6 +306,7 @@ def _parse(fmt: str, texts: Mapping[str, str], version: str) -> _Parsed:
             "mpid": f["mpid"] if fmt == "C3" else None,
             "drug_name": name,
             "drug_name_folded": fold_term(name),
+            "name_specifier": (f.get("name_specifier") or None) if fmt == "C3" else None,
             "is_preferred_name": f["seq1"] == "01" and f["seq2"] == "001",
         }
         by_code.setdefault(drug_code, []).append(product_id)
@@ -470,18 +472,21 @@ def get_whodrug_drug(session: Session, identifier: str, release: str | None = No
         drug_code=product.drug_code,
         mpid=product.mpid,
         drug_name=product.drug_name,
+        name_specifier=product.name_specifier,
         ingredients=tuple(ingredients),
         atc=tuple((code, text) for code, text in atcs),
     )
 
 
 def whodrug_names(session: Session, release: str) -> list[tuple[str, str, str]]:
-    """``(product_id, drug_name, folded name)`` of every product of ``release``, for suggestions."""
+    """``(product_id, drug name with its C3 name specifier, folded name)`` of every product of ``release``."""
     p = WhodrugProduct
     rows = session.execute(
-        select(p.product_id, p.drug_name, p.drug_name_folded).where(p.release_version == release).order_by(p.product_id)
+        select(p.product_id, p.drug_name, p.name_specifier, p.drug_name_folded)
+        .where(p.release_version == release)
+        .order_by(p.product_id)
     ).all()
-    return [(a, b, c) for a, b, c in rows]
+    return [(a, f"{b} ({spec})" if spec else b, c) for a, b, spec, c in rows]
 
 
 WHODRUG_VERSION_PREFIX = "WHODrug "
