@@ -4,14 +4,19 @@ reported, by active ingredient, or by the ATC code of the WHODrug product each d
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 
+import duckdb
 from typer.testing import CliRunner
 
 from case_factory import make_icsr
 from riskplan.cases.codes import DrugRole
 from riskplan.cases.model import Drug
 from riskplan.cli import app
+from riskplan.signals.drug_levels import DrugLevel
+from riskplan.signals.sources import CaseStoreSource
+from riskplan.store import database
 
 runner = CliRunner()
 B3 = Path(__file__).resolve().parents[1] / "data" / "whodrug_b3"
@@ -37,16 +42,19 @@ def test_the_case_store_counts_at_name_ingredient_and_atc_level(cli_env: Path) -
         done = runner.invoke(app, ["case", "code-drug", case, "--drug", "1", "--whodrug", code])
         assert done.exit_code == 0, done.output
 
+    engine = database()
     levels: dict[str, dict[tuple[str, str], int]] = {}
-    for level in ("name", "ingredient", "atc"):
-        out = cli_env / f"{level}.csv"
-        done = runner.invoke(
-            app, ["signal", "detect", "--cases", "--drug-level", level, "--out", str(out)], env={"COLUMNS": "250"}
-        )
-        assert done.exit_code == 0, done.output
-        levels[level] = _counts(out)
-        if level == "atc":
-            assert "1 drug(s) not coded with a loaded WHODrug release left out" in done.output
+    for level in DrugLevel:
+        source = CaseStoreSource(engine, drug_level=level)
+        with duckdb.connect() as con:
+            rows = source.to_relation(con).fetchall()  # (report_id, product, event, period)
+        levels[level.value] = dict(Counter((product, event) for _, product, event, _ in rows))
+        if level is DrugLevel.ATC:
+            assert "1 drug(s) not coded with a loaded WHODrug release left out" in source.note
+    out = cli_env / "atc.csv"
+    done = runner.invoke(app, ["signal", "detect", "--cases", "--drug-level", "atc", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert _counts(out) == {("M01AH01", "Pneumonia"): 2, ("N02BE01", "Pneumonia"): 1}
     assert levels["name"] == {
         ("celecoxa 200mg", "Pneumonia"): 1,
         ("celecoxib", "Pneumonia"): 1,
