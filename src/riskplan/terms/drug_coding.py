@@ -40,7 +40,7 @@ def suggest_drugs(
     if rel is None or not wanted:
         return []
     names = whodrug_names(session, rel)
-    choices = {index: normalise_drug_name(name) or folded for index, (_, name, folded) in enumerate(names)}
+    choices = {index: normalised for index, (_, _, normalised) in enumerate(names)}
     found = process.extract(wanted, choices, scorer=fuzz.token_sort_ratio, limit=limit, score_cutoff=SUGGESTION_CUTOFF)
     out: list[DrugSuggestion] = []
     for _, score, index in sorted(found, key=lambda f: (-f[1], names[f[2]][1], names[f[2]][0])):

@@ -6,18 +6,27 @@ files. The format is told by the files: ``DD.txt`` is B3 (the unique key is the 
 C3 (the unique key is the Medicinal Product ID; C3 holds the B3 information plus country, marketing
 authorisation holder, form and strength).
 
-Sources read for the layouts (cite these; nothing of them is copied):
+Sources read for the layouts (cited; nothing of them is copied):
 
-* UMC, "WHODrug Implementation Guide B3- and C3-formats" (April 2018): the files and their keys;
-* UMC news "Upcoming changes to the WHODrug Global files" (2021): substance names in ``BNA.txt`` (B3) and
-  ``SUN.txt`` (C3) were extended to 250 characters from the March 2022 release;
-* Oracle Argus Safety, "Difference between B-format and C-format": the drug code is the B3 key, the
-  Medicinal Product ID the C3 key; a drug code is drug record number (6) + sequence number 1 (2, salt or
-  ester) + sequence number 2 (3, the name); the preferred name has seq 1 ``01`` and seq 2 ``001``.
+* UMC, "WHODrug Implementation Guide B3- and C3-formats" (April 2018, docslib.org copy): the two formats and
+  that C3 holds the B3 information plus country, marketing authorisation holder, form and strength;
+* UMC news "Upcoming changes to the WHODrug Global files" (who-umc.org, 2021) and Oracle Argus Safety 8.4
+  "WHODrug Global dictionary updates": the files are ``.txt``/``.csv``; substance names in ``BNA`` (B3) and
+  ``SUN`` (C3) are up to 250 characters from the March 2022 release;
+* Oracle Argus Safety 8.4 "Difference between B-format and C-format": the drug code is the B3 key, the
+  Medicinal Product ID the C3 key;
+* "Drug Code in detail" (onestopknowledgezone, 2010): the drug code is drug record number + sequence
+  number 1 (the salt or ester) + sequence number 2 (the trade name or synonym); the drug record number
+  identifies the active ingredient(s);
+* candelbio "alzabo" drug schema: the drug record number is the first six characters of the drug code, the
+  preferred name has seq 1 ``01`` and seq 2 ``001`` (hence widths 6, 2 and 3).
 
-The field widths below follow UMC's B3/C3 file description as riskplan implements it; the text files
-are fixed width, one record a line, no header. The last field of a line is its name and may be shorter
-than its full width (trailing blanks are often trimmed). riskplan reads:
+UMC's own file description (the byte layout of every file) is supplied to licensees and could not be read
+for this module: the widths of the fields other than those above are riskplan's layout, declared once in
+:data:`LAYOUTS`. Check them against the description that comes with your release before loading it; a
+record that does not fit is refused with its file and line, never loaded askew. The text files are fixed
+width, one record a line, no header. The last field of a line is its name and may be shorter than its full
+width (trailing blanks are often trimmed). riskplan reads:
 
 ========  ====================================================================================
 file      fields (width)
@@ -56,12 +65,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskplan.errors import UserInputError
 from riskplan.store import record_change, utcnow
+from riskplan.terms.drug_names import normalise_drug_name
 from riskplan.terms.text import fold_term
 from riskplan.terms.whodrug_tables import (
     DRUG_NAME_LENGTH,
@@ -136,6 +146,7 @@ LAYOUTS: Mapping[str, Mapping[str, Layout]] = {
     },
 }
 _MAX_REST = {"drug_name": DRUG_NAME_LENGTH, "substance_name": SUBSTANCE_NAME_LENGTH, "atc_text": 110}
+_WIDTHS = {fmt: {name: dict(layout) for name, layout in files.items()} for fmt, files in LAYOUTS.items()}
 _NAME_FIELDS = frozenset({"drug_name", "substance_name", "atc_text"})
 _ATC = re.compile(r"[A-Z](\d\d([A-Z]([A-Z](\d\d)?)?)?)?")  # WHO ATC levels 1 to 5: A, A10, A10B, A10BA, A10BA02
 _CHUNK = 5_000
@@ -235,10 +246,11 @@ def _records(fmt: str, name: str, text: str) -> list[tuple[int, dict[str, str]]]
 
 
 def _digits(fields: Mapping[str, str], names: Sequence[str], fmt: str, name: str, line: int) -> None:
-    widths, file = dict(LAYOUTS[fmt][name]), f"{name}.txt"
+    widths = _WIDTHS[fmt][name]
     for key in names:
         value = fields[key]
-        if not (value.isascii() and value.isdigit() and len(value) == widths[key]):
+        if not (len(value) == widths[key] and value.isdigit() and value.isascii()):
+            file = f"{name}.txt"
             raise WhodrugLoadError(f"{key} {value!r} is not a {widths[key]}-digit number", file=file, line=line)
 
 
@@ -306,6 +318,7 @@ def _parse(fmt: str, texts: Mapping[str, str], version: str) -> _Parsed:
             "mpid": f["mpid"] if fmt == "C3" else None,
             "drug_name": name,
             "drug_name_folded": fold_term(name),
+            "drug_name_normalised": normalise_drug_name(name) or fold_term(name),
             "name_specifier": (f.get("name_specifier") or None) if fmt == "C3" else None,
             "is_preferred_name": f["seq1"] == "01" and f["seq2"] == "001",
         }
@@ -397,8 +410,10 @@ def load_whodrug(session: Session, directory: Path, *, who: str, version: str) -
         (WhodrugIngredient, list(parsed.ingredients.values())),
         (WhodrugAtc, list(parsed.atcs.values())),
     ):
+        core = table.__table__  # Core INSERT ... executemany: no ORM objects for 100,000+ rows
+        assert isinstance(core, Table)
         for start in range(0, len(rows), _CHUNK):
-            session.execute(insert(table), rows[start : start + _CHUNK])
+            session.execute(insert(core), rows[start : start + _CHUNK])
     record_change(
         session,
         who=who,
@@ -479,10 +494,10 @@ def get_whodrug_drug(session: Session, identifier: str, release: str | None = No
 
 
 def whodrug_names(session: Session, release: str) -> list[tuple[str, str, str]]:
-    """``(product_id, drug name with its C3 name specifier, folded name)`` of every product of ``release``."""
+    """``(product_id, drug name with its C3 name specifier, normalised name)`` of every product of ``release``."""
     p = WhodrugProduct
     rows = session.execute(
-        select(p.product_id, p.drug_name, p.name_specifier, p.drug_name_folded)
+        select(p.product_id, p.drug_name, p.name_specifier, p.drug_name_normalised)
         .where(p.release_version == release)
         .order_by(p.product_id)
     ).all()

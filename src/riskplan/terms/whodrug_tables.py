@@ -55,6 +55,8 @@ class WhodrugProduct(Base):
     mpid: Mapped[str | None] = mapped_column(String(20))
     drug_name: Mapped[str] = mapped_column(String(DRUG_NAME_LENGTH), nullable=False)
     drug_name_folded: Mapped[str] = mapped_column(String(DRUG_NAME_LENGTH), nullable=False)
+    # riskplan.terms.drug_names.normalise_drug_name of the name, computed once at load for suggestions
+    drug_name_normalised: Mapped[str] = mapped_column(String(DRUG_NAME_LENGTH), nullable=False)
     name_specifier: Mapped[str | None] = mapped_column(String(30))  # C3: form and strength, e.g. "200 mg capsule"
     is_preferred_name: Mapped[bool] = mapped_column(nullable=False)
 

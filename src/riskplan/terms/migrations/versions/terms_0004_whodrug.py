@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("mpid", sa.String(20)),
         sa.Column("drug_name", sa.String(1500), nullable=False),
         sa.Column("drug_name_folded", sa.String(1500), nullable=False),
+        sa.Column("drug_name_normalised", sa.String(1500), nullable=False),
         sa.Column("name_specifier", sa.String(30)),
         sa.Column("is_preferred_name", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
