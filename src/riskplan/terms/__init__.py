@@ -4,9 +4,14 @@
   (``riskplan terms load-meddra DIR``) and looks terms up (LLT, PT, primary and secondary SOCs);
 * :mod:`riskplan.terms.coding` codes a reporter's verbatim to a PT with a loaded MedDRA release, or,
   when none is loaded, with the open term list (the plan's PT names and the bundled lay-term list);
-* :mod:`riskplan.terms.tables` holds the tables, :mod:`riskplan.terms.cli` the ``terms`` commands.
+* :mod:`riskplan.terms.whodrug` loads a WHODrug Global release (B3 or C3; ``terms load-whodrug``) and
+  :mod:`riskplan.terms.drug_coding` suggests its products for a reported drug name;
+* :mod:`riskplan.terms.drug_names` normalises free-text drug names to ingredients without WHODrug (the
+  OMOP vocabulary, the data's own ingredient fields, the plan's products);
+* :mod:`riskplan.terms.tables` and :mod:`riskplan.terms.whodrug_tables` hold the tables,
+  :mod:`riskplan.terms.cli` and :mod:`riskplan.terms.whodrug_cli` the ``terms`` commands.
 
-MedDRA is licensed by ICH through the MSSO: riskplan never ships it, and the bundled open term list
+MedDRA (ICH, through the MSSO) and WHODrug (UMC) are licensed: riskplan never ships them, and the bundled open term list
 holds PT names only, never MedDRA codes.
 """
 
