@@ -25,8 +25,7 @@ def load_whodrug_command(
     ],
     version: Annotated[str, typer.Option("--version", help="Release name, e.g. 2026-Mar-01-GLOBALB3")],
 ) -> None:
-    """Load your WHODrug Global release (B3 or C3 format); every file is checked first, nothing is written
-    if any check fails."""
+    """Load your WHODrug Global release (B3 or C3); every file is checked first, nothing written on any error."""
     with console.status("loading WHODrug"):
         try:
             with session_scope(database()) as session:
