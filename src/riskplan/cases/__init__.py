@@ -41,6 +41,8 @@ from riskplan.cases.codes import (
     TestResultCode,
 )
 from riskplan.cases.drafts import Draft, FormValues, discard_draft, get_draft, list_drafts, mark_submitted, save_draft
+from riskplan.cases.drug_coding import DrugCoded, DrugNotFound, code_drug, drug_suggestions
+from riskplan.cases.drug_coding_cli import code_drug_command
 from riskplan.cases.e2b import (
     HL7,
     XSI,
@@ -178,6 +180,8 @@ __all__ = [
     "Dosage",
     "Draft",
     "Drug",
+    "DrugCoded",
+    "DrugNotFound",
     "DrugReactionAssessment",
     "DrugReactionPair",
     "DrugRole",
@@ -242,6 +246,8 @@ __all__ = [
     "choose_pair",
     "cli_app",
     "code_by_hand",
+    "code_drug",
+    "code_drug_command",
     "concern_counts",
     "concerns_by_version",
     "count_to_assess",
@@ -251,6 +257,7 @@ __all__ = [
     "draft_case_narratives",
     "draft_narrative",
     "drug_label",
+    "drug_suggestions",
     "drugs_of_valid_versions",
     "duplicate_candidates",
     "edit_case_narrative",

@@ -67,6 +67,8 @@ def facts_from_icsr(icsr: Icsr, coding: Sequence[CodingResult | None] | None = N
                 product=d.name,
                 substances=tuple(s.name for s in d.substances if s.name),
                 start=min(starts) if starts else None,
+                product_code=d.product_id.code if d.product_id is not None else None,
+                product_code_version=d.product_id.version if d.product_id is not None else None,
             )
         )
     labs = []

@@ -28,6 +28,8 @@ class DrugFacts:
     product: str | None = None
     substances: tuple[str, ...] = ()
     start: dt.date | None = None
+    product_code: str | None = None  # G.k.2.1.1b (e.g. a WHODrug MPID)
+    product_code_version: str | None = None  # G.k.2.1.1a (e.g. "WHODrug 2026-Mar-C3")
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -229,12 +229,20 @@ def latest_versions(plan_name: str | None = None) -> Subquery:
     return latest.subquery("latest")
 
 
-def drugs_of_valid_versions(versions: Subquery, roles: Collection[str]) -> Select[int, str | None, str | None]:
+def drugs_of_valid_versions(
+    versions: Subquery, roles: Collection[str]
+) -> Select[int, str | None, str | None, str | None, str | None]:
     """``case_id``, ``product`` and ``substances`` ("; "-joined active substances) of each drug whose role
     (G.k.1 characterisation, e.g. "suspect") is one of ``roles``, in the valid versions of ``versions``
-    (a :func:`latest_versions` subquery)."""
+    (a :func:`latest_versions` subquery), with the product identifier (G.k.2.1.1b) and its version (G.k.2.1.1a)."""
     return (
-        select(versions.c.case_id, CaseDrugRow.product, CaseDrugRow.substances)
+        select(
+            versions.c.case_id,
+            CaseDrugRow.product,
+            CaseDrugRow.substances,
+            CaseDrugRow.product_code,
+            CaseDrugRow.product_code_version,
+        )
         .join(CaseDrugRow, CaseDrugRow.case_version_id == versions.c.version_id)
         .where(versions.c.valid.is_(True), CaseDrugRow.characterisation.in_(roles))
     )

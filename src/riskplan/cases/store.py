@@ -148,6 +148,8 @@ def _projection_rows(version_id: int, a: AssessedCase) -> tuple[list[dict[str, A
             "characterisation": d.characterisation,
             "product": d.product,
             "substances": "; ".join(d.substances) or None,
+            "product_code": d.product_code,
+            "product_code_version": d.product_code_version,
         }
         for i, d in enumerate(a.facts.drugs, start=1)
     ]

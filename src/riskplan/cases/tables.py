@@ -88,6 +88,9 @@ class CaseDrugRow(Base):
     characterisation: Mapped[str] = mapped_column(String(20), nullable=False)
     product: Mapped[str | None] = mapped_column(String(300))
     substances: Mapped[str | None] = mapped_column(Text)  # "; "-joined, case as given
+    # G.k.2.1.1b/a: the product identifier and its version (WHODrug MPID or drug code and release when coded)
+    product_code: Mapped[str | None] = mapped_column(String(60))
+    product_code_version: Mapped[str | None] = mapped_column(String(60))
 
 
 class CaseConcernRow(Base):

@@ -14,6 +14,8 @@ from riskplan.signals.cli import synth_spontaneous_command
 from riskplan.signals.counts import PairCounts, count_pairs, expected_counts
 from riskplan.signals.demo import step_signals
 from riskplan.signals.disproportionality import MEASURE_COLUMNS, DetectionResult, detect, score_pairs
+from riskplan.signals.drug_names import DrugNameReport, map_faers_drug_names, read_faers_drug_rows
+from riskplan.signals.drug_names_cli import drug_names_command
 from riskplan.signals.faers import ImportReport, import_faers
 from riskplan.signals.frequentist import TwoByTwo, chi_squared_yates, prr, ror, two_by_two
 from riskplan.signals.mgps import (
@@ -49,6 +51,7 @@ __all__ = [
     "MEASURE_COLUMNS",
     "THRESHOLD_SETS",
     "DetectionResult",
+    "DrugNameReport",
     "FaersParquet",
     "HyperparameterFit",
     "Hyperparameters",
@@ -71,6 +74,7 @@ __all__ = [
     "cli_app",
     "count_pairs",
     "detect",
+    "drug_names_command",
     "ebgm",
     "expected_counts",
     "fit_hyperparameters",
@@ -81,11 +85,13 @@ __all__ = [
     "import_faers",
     "information_component",
     "list_signals",
+    "map_faers_drug_names",
     "mgps_scores",
     "plot_trend",
     "posterior_quantile",
     "prr",
     "qn",
+    "read_faers_drug_rows",
     "read_hyperparameters",
     "read_truth",
     "ror",

@@ -33,6 +33,7 @@ from riskplan.cli_support import PasswordStdinOption, SignerOption, console
 from riskplan.errors import UserInputError
 from riskplan.signals import faers as faers_import
 from riskplan.signals.disproportionality import DetectionResult, detect
+from riskplan.signals.drug_levels import DrugLevel, faers_product_sql
 from riskplan.signals.mgps import read_hyperparameters
 from riskplan.signals.sources import FAERS_ROLES, FaersParquet, LongTableFile, SpontaneousSource
 from riskplan.signals.synth import injections_from_json, synthesise_spontaneous
@@ -88,25 +89,32 @@ def _source(
     period_col: str | None,
     roles: str,
     cases: bool = False,
+    drug_level: DrugLevel | None = None,
 ) -> Iterator[SpontaneousSource]:
     """The source chosen by the options; a raw FAERS extract is imported to a temporary folder first."""
+    if drug_level is DrugLevel.ATC and not cases:
+        faers_product_sql(drug_level)  # refused with the reason before any import
     if cases:
         if faers is not None or reports is not None:
             raise UserInputError("give either --faers DIR|ZIP or --reports FILE or --cases (one of them)")
         from riskplan.signals.sources import CaseStoreSource
         from riskplan.store import database
 
-        yield CaseStoreSource(database(), use_strata=tuple(strata or ()))
+        yield CaseStoreSource(database(), use_strata=tuple(strata or ()), drug_level=drug_level)
         return
     if (faers is None) == (reports is None):
         raise UserInputError("give either --faers DIR|ZIP or --reports FILE (one of them)")
     if reports is not None:
+        if drug_level is not None:
+            raise UserInputError(
+                "--drug-level needs --cases or --faers: a long table's product column is used as it is"
+            )
         yield LongTableFile(reports, report_col, product_col, event_col, tuple(strata or ()), period_col)
         return
     assert faers is not None
     role_codes = tuple(r.strip().upper() for r in roles.split(",") if r.strip())
     if faers.is_dir() and (faers / "demo.parquet").is_file():
-        yield FaersParquet(faers, role_codes, tuple(strata or ()))
+        yield FaersParquet(faers, role_codes, tuple(strata or ()), drug_level)
         return
     with tempfile.TemporaryDirectory(prefix="faers_") as tmp:
         with faers_import.progress_context(sys.stderr.isatty()) as progress:
@@ -116,7 +124,7 @@ def _source(
                 f"[yellow]{report.bad_rows_total} bad row(s) in {faers} were not loaded[/] "
                 "(see `riskplan signal import-faers` for the list)"
             )
-        yield FaersParquet(Path(tmp), role_codes, tuple(strata or ()))
+        yield FaersParquet(Path(tmp), role_codes, tuple(strata or ()), drug_level)
 
 
 @contextlib.contextmanager
@@ -209,6 +217,14 @@ def detect_command(
         int | None,
         typer.Option("--threads", min=1, help="Threads for DuckDB and NumPy (default: all cores, NumPy at most 8)"),
     ] = None,
+    drug_level: Annotated[
+        DrugLevel | None,
+        typer.Option(
+            "--drug-level",
+            help="Count drugs by name as reported, by active ingredient, or by ATC code of their WHODrug coding "
+            "(--cases); default: ingredient as stored (FAERS: prod_ai as a whole, else drugname)",
+        ),
+    ] = None,
 ) -> None:
     """Disproportionality for every product-event pair: N, E, PRR, χ², ROR, IC, EBGM, EB05, EB95, flags.
 
@@ -220,7 +236,9 @@ def detect_command(
     con = duckdb.connect()
     try:
         with (
-            _source(faers, reports, report_col, product_col, event_col, strata_col, None, roles, cases) as source,
+            _source(
+                faers, reports, report_col, product_col, event_col, strata_col, None, roles, cases, drug_level
+            ) as source,
             step_progress(sys.stderr.isatty()) as step,
         ):
             result = _run_detect(source, con, hyperparameters, squash, threads, step)

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from riskplan.errors import UserInputError
+from riskplan.signals.drug_levels import DrugLevel, case_drugs_at_level, faers_product_sql
 from riskplan.signals.synth import Injection, SyntheticReports, synthesise_spontaneous
 
 if TYPE_CHECKING:
@@ -163,6 +164,7 @@ class FaersParquet(_StratifiedSource):
     folder: Path
     roles: tuple[str, ...] = FAERS_ROLES
     use_strata: tuple[str, ...] = ()
+    drug_level: DrugLevel | None = None  # see riskplan.signals.drug_levels
 
     @property
     def description(self) -> str:
@@ -182,17 +184,19 @@ class FaersParquet(_StratifiedSource):
         check_strata(self.use_strata, ("age_grp", "sex", "year"), "FAERS")
         roles = ", ".join(_literal(r) for r in self.roles)
         strata = "".join(f", d.{s}" for s in self.use_strata)
-        return con.sql(
-            f"""
-            SELECT g.primaryid AS report_id, g.product, r.pt AS event{strata}, d.quarter AS period
+        inner = f"""
+            SELECT g.primaryid AS report_id, {faers_product_sql(self.drug_level)} AS product, r.pt AS event{strata},
+                   d.quarter AS period
             FROM read_parquet({_literal(str(files["drug"]))}) g
             JOIN read_parquet({_literal(str(files["reac"]))}) r ON r.primaryid = g.primaryid
             JOIN (SELECT primaryid, sex, age_grp, quarter,
                          try_cast(substr(fda_dt, 1, 4) AS INTEGER) AS year
                   FROM read_parquet({_literal(str(files["demo"]))})) d ON d.primaryid = g.primaryid
-            WHERE g.role_cod IN ({roles}) AND g.product IS NOT NULL AND g.product <> ''
-            """
-        )
+            WHERE g.role_cod IN ({roles})"""
+        if self.drug_level is None:
+            return con.sql(f"{inner} AND g.product IS NOT NULL AND g.product <> ''")
+        # a drug level may give one report the same product twice (two names of one ingredient): once only
+        return con.sql(f"SELECT DISTINCT * FROM ({inner}) WHERE product IS NOT NULL AND product <> ''")
 
 
 @dataclass
@@ -277,7 +281,9 @@ class CaseStoreSource(_StratifiedSource):
     engine: Engine
     plan_name: str | None = None
     use_strata: tuple[str, ...] = ()
+    drug_level: DrugLevel | None = None  # see riskplan.signals.drug_levels
     counts: CaseStoreCounts | None = field(default=None, init=False)
+    drugs_left_out: int = field(default=0, init=False)
 
     @property
     def description(self) -> str:
@@ -287,7 +293,11 @@ class CaseStoreSource(_StratifiedSource):
     @property
     def note(self) -> str:
         """What was counted and left out (empty before :meth:`to_relation`)."""
-        return self.counts.note if self.counts is not None else ""
+        if self.counts is None:
+            return ""
+        left_out = self.drugs_left_out
+        extra = f"; {left_out:,} drug(s) not coded with a loaded WHODrug release left out" if left_out else ""
+        return self.counts.note + extra
 
     def _fetch(self) -> tuple[dict[str, NDArray[Any]], ...]:
         from sqlalchemy import select
@@ -302,7 +312,9 @@ class CaseStoreSource(_StratifiedSource):
         )
         with self.engine.connect() as conn:
             report_rows = conn.execute(reports).all()
-            drug_rows = conn.execute(drugs).all()
+            drug_rows, self.drugs_left_out = case_drugs_at_level(
+                self.engine, conn.execute(drugs).all(), self.drug_level
+            )
             reaction_rows = conn.execute(reactions).all()
         i64, text = np.int64, object
         return (
@@ -326,7 +338,7 @@ class CaseStoreSource(_StratifiedSource):
             CREATE OR REPLACE TEMP TABLE {tag}_products AS
             SELECT DISTINCT case_id, product FROM (
                 SELECT case_id,
-                       lower(trim(unnest(string_split(
+                       {"upper" if self.drug_level is DrugLevel.ATC else "lower"}(trim(unnest(string_split(
                            coalesce(nullif(trim(substances::VARCHAR), ''), product::VARCHAR), '; ')))) AS product
                 FROM {tag}_drugs)
             WHERE product IS NOT NULL AND product <> ''

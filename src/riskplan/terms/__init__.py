@@ -4,13 +4,20 @@
   (``riskplan terms load-meddra DIR``) and looks terms up (LLT, PT, primary and secondary SOCs);
 * :mod:`riskplan.terms.coding` codes a reporter's verbatim to a PT with a loaded MedDRA release, or,
   when none is loaded, with the open term list (the plan's PT names and the bundled lay-term list);
-* :mod:`riskplan.terms.tables` holds the tables, :mod:`riskplan.terms.cli` the ``terms`` commands.
+* :mod:`riskplan.terms.whodrug` loads a WHODrug Global release (B3 or C3; ``terms load-whodrug``) and
+  :mod:`riskplan.terms.drug_coding` suggests its products for a reported drug name;
+* :mod:`riskplan.terms.drug_names` normalises free-text drug names to ingredients without WHODrug (the
+  OMOP vocabulary, the data's own ingredient fields, the plan's products);
+* :mod:`riskplan.terms.tables` and :mod:`riskplan.terms.whodrug_tables` hold the tables,
+  :mod:`riskplan.terms.cli` and :mod:`riskplan.terms.whodrug_cli` the ``terms`` commands.
 
-MedDRA is licensed by ICH through the MSSO: riskplan never ships it, and the bundled open term list
+MedDRA (ICH, through the MSSO) and WHODrug (UMC) are licensed: riskplan never ships them, and the bundled open term list
 holds PT names only, never MedDRA codes.
 """
 
 from riskplan.terms import tables as _tables  # noqa: F401 -- its tables join the store's metadata (riskplan.schema)
+from riskplan.terms import whodrug_cli as _whodrug_cli  # noqa: F401 -- adds load-whodrug / whodrug to the terms app
+from riskplan.terms import whodrug_tables as _whodrug_tables  # noqa: F401 -- WHODrug tables join the metadata
 from riskplan.terms.cli import app as cli_app
 from riskplan.terms.coding import (
     CodingResult,
@@ -22,24 +29,57 @@ from riskplan.terms.coding import (
     TermMatch,
     code_verbatim,
 )
+from riskplan.terms.drug_coding import DrugSuggestion, suggest_drugs
+from riskplan.terms.drug_names import (
+    DEFAULT_FUZZY_THRESHOLD,
+    DrugNameIndex,
+    MappedName,
+    Route,
+    normalise_drug_name,
+    omop_ingredient_names,
+)
 from riskplan.terms.meddra import current_release, load_meddra
 from riskplan.terms.synthetic import write_synthetic_release
 from riskplan.terms.tables import MeddraLlt
 from riskplan.terms.text import fold_term
+from riskplan.terms.whodrug import (
+    WHODRUG_VERSION_PREFIX,
+    WhodrugDrug,
+    WhodrugLoadError,
+    atc_of_products,
+    current_whodrug,
+    get_whodrug_drug,
+    load_whodrug,
+)
 
 __all__ = [
+    "DEFAULT_FUZZY_THRESHOLD",
+    "WHODRUG_VERSION_PREFIX",
     "CodingResult",
     "CodingStatus",
+    "DrugNameIndex",
+    "DrugSuggestion",
+    "MappedName",
     "MeddraLlt",
     "MeddraTerminology",
     "OpenTermList",
+    "Route",
     "Suggestion",
     "TermMatch",
     "Terminology",
+    "WhodrugDrug",
+    "WhodrugLoadError",
+    "atc_of_products",
     "cli_app",
     "code_verbatim",
     "current_release",
+    "current_whodrug",
     "fold_term",
+    "get_whodrug_drug",
     "load_meddra",
+    "load_whodrug",
+    "normalise_drug_name",
+    "omop_ingredient_names",
+    "suggest_drugs",
     "write_synthetic_release",
 ]
