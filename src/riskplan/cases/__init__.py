@@ -54,6 +54,8 @@ from riskplan.cases.hand_coding import CodingNotFound, HandCoded, code_by_hand, 
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context, marked_synthetic
 from riskplan.cases.intake_duplicates import IntakeCandidate, duplicate_candidates
 from riskplan.cases.listedness import Listedness, listedness, pt_listedness
+from riskplan.cases.meddra_upgrade import UpgradeApplied, UpgradePreview, apply_upgrade, preview_upgrade
+from riskplan.cases.meddra_upgrade_cli import terms_upgrade_command
 from riskplan.cases.model import (
     Dosage,
     Drug,
@@ -177,8 +179,11 @@ __all__ = [
     "Substance",
     "TestResultCode",
     "UnknownAssignee",
+    "UpgradeApplied",
+    "UpgradePreview",
     "VersionRecord",
     "WhoUmc",
+    "apply_upgrade",
     "assessments",
     "assign_case",
     "assign_command",
@@ -229,6 +234,7 @@ __all__ = [
     "mark_submitted",
     "marked_synthetic",
     "parse_untrusted",
+    "preview_upgrade",
     "print_case_view",
     "pt_listedness",
     "reactions_by_version",
@@ -248,6 +254,7 @@ __all__ = [
     "synth_cases",
     "synthesise_cases",
     "synthetic_worldwide_ids",
+    "terms_upgrade_command",
     "to_assess",
     "uncoded_reactions",
     "version_assessment",
