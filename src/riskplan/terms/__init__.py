@@ -25,7 +25,15 @@ from riskplan.terms.coding import (
     code_verbatim,
 )
 from riskplan.terms.concern_terms import ConcernTerms, expand_concern_terms, expand_plan_terms
-from riskplan.terms.meddra import current_release, get_release, list_releases, load_meddra, release_sort_key
+from riskplan.terms.grouping import EVENT_LEVELS, event_groups
+from riskplan.terms.meddra import (
+    current_release,
+    get_release,
+    list_releases,
+    load_meddra,
+    release_sort_key,
+    resolve_release,
+)
 from riskplan.terms.release_diff import (
     ConcernChange,
     ReleaseChanges,
@@ -39,6 +47,7 @@ from riskplan.terms.tables import MeddraLlt
 from riskplan.terms.text import fold_term
 
 __all__ = [
+    "EVENT_LEVELS",
     "CodingResult",
     "CodingStatus",
     "ConcernChange",
@@ -56,6 +65,7 @@ __all__ = [
     "code_verbatim",
     "concern_changes",
     "current_release",
+    "event_groups",
     "expand_concern_terms",
     "expand_plan_terms",
     "find_smq",
@@ -65,6 +75,7 @@ __all__ = [
     "load_meddra",
     "release_changes",
     "release_sort_key",
+    "resolve_release",
     "smq_terms",
     "write_synthetic_release",
 ]
