@@ -141,7 +141,13 @@ def test_upgrade_preview_apply_and_the_earlier_versions_kept(coded_with_90_1: Pa
     [release] = found["releases"]
     assert release["from"] == "90.1"
     assert release["llts"] == [
-        {"llt_code": 90002001, "llt_name": "Lung infection", "old_pt": 90001001, "new_pt": 90001001, "made_non_current": True}
+        {
+            "llt_code": 90002001,
+            "llt_name": "Lung infection",
+            "old_pt": 90001001,
+            "new_pt": 90001001,
+            "made_non_current": True,
+        }
     ]
     assert release["pts_moved"] == [
         {
@@ -154,7 +160,13 @@ def test_upgrade_preview_apply_and_the_earlier_versions_kept(coded_with_90_1: Pa
         }
     ]
     assert release["smqs_changed"] == [
-        {"smq_code": 90100001, "smq_name": "Infective pneumonia (SMQ)", "added": [90001013], "removed": [90001002], "changed": []}
+        {
+            "smq_code": 90100001,
+            "smq_name": "Infective pneumonia (SMQ)",
+            "added": [90001013],
+            "removed": [90001002],
+            "changed": [],
+        }
     ]
     assert found["concerns_changed"] == {
         "uplizna": [

@@ -82,7 +82,7 @@ class GroupedSource:
         parts = [f"events grouped by {self.level.upper()} with MedDRA {release}"]
         if left:
             parts.append(
-                f"{left:,} of {total:,} report-product-event rows have events {what} MedDRA {release}, left out"
+                f"{left:,} of {total:,} report-product-event rows left out: events {what} MedDRA {release}"
             )
         if self.level == "smq":
             parts.append(f"{self.smq_scope} SMQ term sets; SMQ algorithms are not applied to single events")
