@@ -9,6 +9,7 @@ hand from those files.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -18,9 +19,11 @@ from typing import Any
 import pytest
 import yaml
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from case_factory import make_icsr
+from riskplan.cases import versions_at_dlp
 from riskplan.cases.codes import Outcome
 from riskplan.cases.model import Reaction
 from riskplan.cli import app
@@ -223,3 +226,31 @@ def test_upgrade_preview_apply_and_the_earlier_versions_kept(coded_with_90_1: Pa
     # case 4 is coded with 90.1 still: nothing of it changes in 91.0, so it is left as it is
     assert again["case_versions_affected"] == 0 and again["coded_with"] == {"90.1": 1}
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+
+
+def test_an_earlier_report_is_reproduced_with_the_release_it_used(coded_with_90_1: Path) -> None:
+    """After the upgrade (previous test), the data lock point counts the recoded versions; with MedDRA 90.1
+    named, the versions coded with 90.1 (each case's version 1)."""
+    engine = create_engine(f"sqlite:///{coded_with_90_1 / 'var' / 'riskplan.db'}")
+    dlp = dt.date(2026, 12, 31)
+    with Session(engine) as session:
+        now = {v for v, *_ in session.execute(versions_at_dlp(session, "uplizna", dlp))}
+        then = {v for v, *_ in session.execute(versions_at_dlp(session, "uplizna", dlp, meddra_version="90.1"))}
+        expected_now = set(
+            session.scalars(
+                text(
+                    "select v.id from icsr_case_version v join icsr_case c on c.id = v.case_id and c.latest_version = v.version"
+                )
+            )
+        )
+        expected_then = set(session.scalars(text("select id from icsr_case_version where version = 1")))
+    engine.dispose()
+    assert now == expected_now and then == expected_then and len(then) == 4 and now != then
+    out = coded_with_90_1 / "psur"
+    args = ["report", "psur", "--from", "2026-01-01", "--to", "2026-12-31", "--no-pdf", "--out", str(out)]
+    wrong = runner.invoke(app, [*args, "--meddra", "99.9"])
+    assert wrong.exit_code == 2 and "MedDRA 99.9 is not loaded" in _flat(wrong.output)
+    done = runner.invoke(app, [*args, "--meddra", "90.1"])
+    assert done.exit_code == 0, done.output
+    [meta] = out.glob("*.metadata.json")
+    assert json.loads(meta.read_text())["meddra_version"] == "90.1"

@@ -81,9 +81,7 @@ class GroupedSource:
         what = "in no SMQ of" if self.level == "smq" else "not PTs of"
         parts = [f"events grouped by {self.level.upper()} with MedDRA {release}"]
         if left:
-            parts.append(
-                f"{left:,} of {total:,} report-product-event rows left out: events {what} MedDRA {release}"
-            )
+            parts.append(f"{left:,} of {total:,} report-product-event rows left out: events {what} MedDRA {release}")
         if self.level == "smq":
             parts.append(f"{self.smq_scope} SMQ term sets; SMQ algorithms are not applied to single events")
         self.note_text = "; ".join(parts)
