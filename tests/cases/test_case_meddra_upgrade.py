@@ -239,7 +239,8 @@ def test_an_earlier_report_is_reproduced_with_the_release_it_used(coded_with_90_
         expected_now = set(
             session.scalars(
                 text(
-                    "select v.id from icsr_case_version v join icsr_case c on c.id = v.case_id and c.latest_version = v.version"
+                    "select v.id from icsr_case_version v "
+                    "join icsr_case c on c.id = v.case_id and c.latest_version = v.version"
                 )
             )
         )
