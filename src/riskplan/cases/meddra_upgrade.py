@@ -156,12 +156,15 @@ def apply_upgrade(
     who: str,
     reason: str,
     progress: Callable[[int, int], None] | None = None,
+    preview: UpgradePreview | None = None,
 ) -> UpgradeApplied:
     """Recode every affected case (see :func:`preview_upgrade`) to release ``to``: one new case version each,
-    in the caller's transaction, with an audit row citing the release and ``reason``."""
+    in the caller's transaction, with an audit row citing the release and ``reason``. ``preview``: one
+    made in the same transaction, to reuse (else it is worked out again)."""
     if not reason.strip():
         raise UserInputError("give the reason for the recoding (--reason), it goes to the audit trail")
-    preview = preview_upgrade(session, to)
+    if preview is None or preview.to != to:
+        preview = preview_upgrade(session, to)
     release = get_release(session, preview.to)
     terms = MeddraTerminology(session, release)
     contexts: dict[str, IntakeContext] = {}
