@@ -95,7 +95,9 @@ def preview_upgrade(session: Session, to: str, *, progress: Callable[[str], None
             "too (`riskplan terms load-meddra DIR`) so the changes can be worked out"
         )
     plans = sorted(str(p) for p in session.scalars(select(CaseRow.plan_name).distinct()))
-    changes, concerns, affected = [], {}, set()
+    changes: list[ReleaseChanges] = []
+    concerns: dict[str, tuple[ConcernChange, ...]] = {}
+    affected: set[int] = set()
     for old in sorted(coded, key=release_sort_key):
         if progress is not None:
             progress(f"comparing MedDRA {old} with {target}")

@@ -45,7 +45,8 @@ class ConcernTerms:
         reasons = []
         for smq in self.algorithmic:
             assert smq.algorithm is not None
-            hit = {smq.pts[p] for p, _ in coded if p in smq.pts} | {smq.llts[x] for _, x in coded if x in smq.llts}
+            hit = {smq.pts[p] for p, _ in coded if p is not None and p in smq.pts}
+            hit |= {smq.llts[x] for _, x in coded if x is not None and x in smq.llts}
             if hit and meets_algorithm(smq.algorithm, frozenset(hit)):
                 reasons.append(
                     f"{smq.name} (broad, algorithm {smq.algorithm!r} applied to the case: categories "

@@ -32,7 +32,12 @@ def event_groups(session: Session, release: str, level: str, smq_scope: str = "b
         )
     }
     if level in ("hlt", "hlgt", "soc"):
-        model = {"hlt": MeddraHlt, "hlgt": MeddraHlgt, "soc": MeddraSoc}[level]
+        models: dict[str, type[MeddraHlt] | type[MeddraHlgt] | type[MeddraSoc]] = {
+            "hlt": MeddraHlt,
+            "hlgt": MeddraHlgt,
+            "soc": MeddraSoc,
+        }
+        model = models[level]
         code = getattr(model, f"{level}_code")
         name = getattr(model, f"{level}_name")
         path_code = getattr(MeddraHierarchy, f"{level}_code")

@@ -134,12 +134,13 @@ def release_changes(session: Session, old: str, new: str) -> ReleaseChanges:
             )
     old_smqs, new_smqs = _smq_content(session, old), _smq_content(session, new)
     smqs = []
+    nothing: dict[int, tuple[int, str]] = {}
     for code in sorted(set(old_smqs) | set(new_smqs)):
-        name, before = old_smqs.get(code, ("", {}))
-        name_after, after = new_smqs.get(code, (name, {}))
-        added = tuple(sorted(set(after) - set(before)))
-        removed = tuple(sorted(set(before) - set(after)))
-        changed = tuple(sorted(t for t in set(before) & set(after) if before[t] != after[t]))
+        name, terms_before = old_smqs.get(code, ("", nothing))
+        name_after, terms_after = new_smqs.get(code, (name, nothing))
+        added = tuple(sorted(set(terms_after) - set(terms_before)))
+        removed = tuple(sorted(set(terms_before) - set(terms_after)))
+        changed = tuple(sorted(t for t in set(terms_before) & set(terms_after) if terms_before[t] != terms_after[t]))
         if added or removed or changed:
             smqs.append(SmqChange(code, name_after or name, added, removed, changed))
     return ReleaseChanges(old, new, tuple(llts), tuple(pts), tuple(smqs))
