@@ -83,6 +83,7 @@ def preview_json(preview: UpgradePreview, applied: int | None = None) -> dict[st
 def _print_preview(preview: UpgradePreview) -> None:
     if not preview.coded_with:
         console.print(f"No stored case is coded with a MedDRA release other than {preview.to}: nothing to upgrade.")
+        return
     for c in preview.changes:
         table = Table(title=f"MedDRA {c.old} → {c.new}: what changes for stored coding")
         table.add_column("change")

@@ -158,7 +158,7 @@ def _locate(directory: Path) -> tuple[Path, dict[str, Path]]:
     if missing:
         raise MeddraLoadError(
             f"{directory}: missing MedDRA ASCII file(s) {', '.join(missing)}; a release needs all of "
-            f"{', '.join(FIELD_COUNTS)}"
+            f"{', '.join(FIELD_COUNTS)}, and {' and '.join(SMQ_FILES)} together or neither"
         )
     return directory, files
 
