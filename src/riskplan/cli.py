@@ -123,6 +123,8 @@ def build_app(only: str | None = None) -> typer.Typer:
             group = _group(name)
             if name == "plan":
                 _add_plan_summary(group)
+            if name == "terms":
+                _add_terms_upgrade(group)
             if name == "case":
                 _add_case_due(group)
                 _add_case_work(group)
@@ -183,6 +185,15 @@ def _add_study_run(study_app: typer.Typer) -> None:
         from riskplan.web import study_run_command
 
         study_app.command("run")(study_run_command)
+
+
+def _add_terms_upgrade(terms_app: typer.Typer) -> None:
+    """``riskplan terms upgrade``: recoding stored cases to a new MedDRA release works on cases, which sit
+    above terms, so the front end adds it to the terms group (as for ``case due``)."""
+    if not any(c.name == "upgrade" for c in terms_app.registered_commands):
+        from riskplan.cases import terms_upgrade_command
+
+        terms_app.command("upgrade")(terms_upgrade_command)
 
 
 def _add_case_due(case_app: typer.Typer) -> None:

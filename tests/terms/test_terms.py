@@ -65,7 +65,7 @@ from riskplan.terms.tables import (
 )
 
 FIXTURE = Path(__file__).parent.parent / "data" / "meddra_fixture"
-FIXTURE_COUNTS = {"SOC": 3, "HLGT": 5, "HLT": 8, "PT": 13, "LLT": 28, "hierarchy paths": 14}
+FIXTURE_COUNTS = {"SOC": 3, "HLGT": 5, "HLT": 8, "PT": 13, "LLT": 28, "hierarchy paths": 14, "SMQ": 5, "SMQ terms": 14}
 TERM_MODELS = (MeddraRelease, MeddraSoc, MeddraHlgt, MeddraHlt, MeddraPt, MeddraLlt, MeddraHierarchy)
 PNEUMONIA, ANAEMIA, HERPES_ZOSTER = 90001001, 90001012, 90001005
 INFECTIONS_SOC, RESPIRATORY_SOC = 90000001, 90000002
@@ -164,9 +164,13 @@ def row_counts(engine: Engine) -> dict[str, int]:
 # --- editing a copy of the fixture -----------------------------------------------------------------
 
 
-def copy_fixture(tmp_path: Path, name: str = "release") -> Path:
+def copy_fixture(tmp_path: Path, name: str = "release", *, with_smqs: bool = True) -> Path:
+    """A copy of the fixture; without its SMQ files for a copy loaded under another version (the SMQ files
+    name the release they belong to)."""
     target = tmp_path / name
     shutil.copytree(FIXTURE, target)
+    if not with_smqs:
+        remove(target, "smq_list.asc", "smq_content.asc")
     return target
 
 
@@ -239,6 +243,8 @@ def test_the_load_is_in_the_audit_trail_with_checksums(loaded: Engine) -> None:
         assert set(json.loads(release.checksums_json)) == {
             *FIELD_COUNTS,
             "meddra_release.asc",
+            "smq_list.asc",
+            "smq_content.asc",
         }
 
 
@@ -376,7 +382,7 @@ def test_msso_folder_layout_upper_case_names_and_crlf_line_ends_are_accepted(db:
 
 
 def test_a_release_without_its_release_file_needs_the_version(db: Engine, tmp_path: Path) -> None:
-    folder = copy_fixture(tmp_path)
+    folder = copy_fixture(tmp_path, with_smqs=False)
     (folder / "meddra_release.asc").unlink()
     with pytest.raises(MeddraLoadError, match=r"no meddra_release\.asc .*--version 27\.1"):
         load(db, folder)
@@ -431,7 +437,7 @@ def test_the_current_release_is_the_highest_version_compared_as_numbers(db: Engi
     with session_scope(db) as session:
         assert current_release(session) is None
     for version in ("9.2", "10.1"):
-        folder = copy_fixture(tmp_path, version)
+        folder = copy_fixture(tmp_path, version, with_smqs=False)
         (folder / "meddra_release.asc").write_text(f"{version}$English$$\n", encoding="utf-8")
         with session_scope(db) as session:
             load_meddra(session, folder, who="tester")

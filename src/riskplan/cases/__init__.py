@@ -66,6 +66,8 @@ from riskplan.cases.hand_coding import CodingNotFound, HandCoded, code_by_hand, 
 from riskplan.cases.intake import IntakeContext, batches, intake, intake_context, marked_synthetic
 from riskplan.cases.intake_duplicates import IntakeCandidate, duplicate_candidates
 from riskplan.cases.listedness import Listedness, listedness, pt_listedness
+from riskplan.cases.meddra_upgrade import UpgradeApplied, UpgradePreview, apply_upgrade, preview_upgrade
+from riskplan.cases.meddra_upgrade_cli import terms_upgrade_command
 from riskplan.cases.model import (
     Dosage,
     Drug,
@@ -222,8 +224,11 @@ __all__ = [
     "Substance",
     "TestResultCode",
     "UnknownAssignee",
+    "UpgradeApplied",
+    "UpgradePreview",
     "VersionRecord",
     "WhoUmc",
+    "apply_upgrade",
     "assessments",
     "assign_case",
     "assign_command",
@@ -289,6 +294,7 @@ __all__ = [
     "narrative_languages",
     "narrative_revisions",
     "parse_untrusted",
+    "preview_upgrade",
     "print_case_view",
     "pt_listedness",
     "reactions_by_version",
@@ -309,6 +315,7 @@ __all__ = [
     "synth_cases",
     "synthesise_cases",
     "synthetic_worldwide_ids",
+    "terms_upgrade_command",
     "to_assess",
     "trial_arm",
     "uncoded_reactions",

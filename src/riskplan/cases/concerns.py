@@ -10,6 +10,7 @@ physician can check it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from riskplan.cases.facts import CaseFacts, LabFacts
@@ -20,6 +21,7 @@ from riskplan.plan import (
     PatientCriterion,
     RiskManagementPlan,
 )
+from riskplan.terms import ConcernTerms
 
 
 @dataclass(frozen=True)
@@ -28,21 +30,27 @@ class ConcernMatch:
     reasons: tuple[str, ...]
 
 
-def match_concerns(facts: CaseFacts, plan: RiskManagementPlan) -> list[ConcernMatch]:
-    """The plan's concerns the case counts toward, in the plan's order, each with its reasons."""
+def match_concerns(
+    facts: CaseFacts, plan: RiskManagementPlan, terms: Mapping[str, ConcernTerms] | None = None
+) -> list[ConcernMatch]:
+    """The plan's concerns the case counts toward, in the plan's order, each with its reasons.
+
+    ``terms`` (concern id to its expansion in the MedDRA release in use,
+    :func:`riskplan.terms.expand_plan_terms`) adds the HLTs, HLGTs and SMQs a definition names.
+    """
     matches = []
     for concern in plan.safety_concerns:
-        reasons = definition_reasons(facts, concern.definition)
+        reasons = definition_reasons(facts, concern.definition, (terms or {}).get(concern.id))
         if reasons:
             matches.append(ConcernMatch(concern.id, tuple(reasons)))
     return matches
 
 
-def definition_reasons(facts: CaseFacts, definition: ConcernDefinition) -> list[str]:
+def definition_reasons(facts: CaseFacts, definition: ConcernDefinition, terms: ConcernTerms | None = None) -> list[str]:
     """Why the case meets ``definition`` (empty when it does not)."""
     groups: list[list[str]] = []
-    if definition.meddra_pts or definition.meddra_socs:
-        groups.append(_term_reasons(facts, definition))
+    if definition.has_terms:
+        groups.append(_term_reasons(facts, definition, terms))
     if definition.lab_criteria:
         groups.append([r for c in definition.lab_criteria for r in _lab_reasons(facts.labs, c)])
     if definition.patient_criteria:
@@ -54,16 +62,25 @@ def definition_reasons(facts: CaseFacts, definition: ConcernDefinition) -> list[
     return [reason for group in groups for reason in group]
 
 
-def _term_reasons(facts: CaseFacts, definition: ConcernDefinition) -> list[str]:
+def _code(value: str | None) -> int | None:
+    return int(value) if value and value.isascii() and value.isdigit() else None
+
+
+def _term_reasons(facts: CaseFacts, definition: ConcernDefinition, terms: ConcernTerms | None) -> list[str]:
     pts = {p.casefold() for p in definition.meddra_pts}
     socs = {s.casefold() for s in definition.meddra_socs}
     reasons = []
     for r in facts.reactions:
+        expanded = terms.reaction_reason(_code(r.pt_code), _code(r.llt_code)) if terms is not None else None
         if r.pt_name and r.pt_name.casefold() in pts:
             reasons.append(f"reaction PT {r.pt_name}")
+        elif expanded is not None and terms is not None:
+            reasons.append(f"reaction PT {r.pt_name or r.verbatim} in {expanded} (MedDRA {terms.release})")
         elif r.soc_name and r.soc_name.casefold() in socs and (r.serious or not definition.serious_only):
             qualifier = "serious reaction" if definition.serious_only else "reaction"
             reasons.append(f"{qualifier} {r.pt_name or r.verbatim} in SOC {r.soc_name}")
+    if terms is not None and terms.algorithmic:
+        reasons += terms.case_reasons([(_code(r.pt_code), _code(r.llt_code)) for r in facts.reactions])
     return reasons
 
 

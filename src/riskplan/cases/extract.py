@@ -52,6 +52,7 @@ def facts_from_icsr(icsr: Icsr, coding: Sequence[CodingResult | None] | None = N
                 verbatim=r.verbatim_term_english or r.verbatim_term or (r.meddra.code if r.meddra else ""),
                 pt_name=r.pt_name,
                 pt_code=r.pt_code,
+                llt_code=r.meddra.code if r.meddra else None,
                 soc_name=result.soc_name if result is not None else None,
                 serious=r.is_serious,
                 seriousness_criteria=tuple(c.value for c in r.seriousness_criteria),

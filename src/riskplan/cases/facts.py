@@ -16,6 +16,7 @@ class ReactionFacts:
     verbatim: str
     pt_name: str | None = None
     pt_code: str | None = None
+    llt_code: str | None = None  # E.i.2.1b, in the MedDRA version of E.i.2.1a
     soc_name: str | None = None
     serious: bool = False
     seriousness_criteria: tuple[str, ...] = ()

@@ -22,7 +22,7 @@ from riskplan.cases.synth_data import COMPANY, COMPANY_CODE
 from riskplan.errors import UserInputError
 from riskplan.plan import RiskManagementPlan, current_plan, record_plan
 from riskplan.store import write_transaction
-from riskplan.terms import MeddraTerminology, OpenTermList, Terminology, current_release
+from riskplan.terms import MeddraTerminology, OpenTermList, Terminology, current_release, expand_plan_terms
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,10 @@ def terminology(session: Session, plan: RiskManagementPlan) -> Terminology:
 
 def intake_context(session: Session, plan_name: str, who: str) -> IntakeContext:
     plan, version = plan_for_intake(session, plan_name, who)
-    return IntakeContext(plan, version, CaseProcessor(plan, terminology(session, plan)))
+    terms = terminology(session, plan)
+    # the concerns' HLTs, HLGTs and SMQs in the release the case is coded with
+    expanded = expand_plan_terms(session, plan, terms.version) if isinstance(terms, MeddraTerminology) else None
+    return IntakeContext(plan, version, CaseProcessor(plan, terms, concern_terms=expanded))
 
 
 def intake(

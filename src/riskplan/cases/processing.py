@@ -13,7 +13,7 @@ The steps, each a function of its own module, in the order a case processor work
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from riskplan.cases.concerns import ConcernMatch, match_concerns
@@ -23,7 +23,7 @@ from riskplan.cases.listedness import Listedness, listedness
 from riskplan.cases.model import Icsr, MeddraTerm, Reaction
 from riskplan.cases.validity import Validity, assess_validity
 from riskplan.plan import RiskManagementPlan
-from riskplan.terms import CodingResult, CodingStatus, Terminology, code_verbatim
+from riskplan.terms import CodingResult, CodingStatus, ConcernTerms, Terminology, code_verbatim
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class CaseProcessor:
 
     plan: RiskManagementPlan
     terms: Terminology
+    concern_terms: Mapping[str, ConcernTerms] | None = None
     _cache: dict[str, CodingResult] = field(default_factory=dict, repr=False)
 
     def code(self, verbatim: str) -> CodingResult:
@@ -83,7 +84,7 @@ class CaseProcessor:
             )
             for r, rf, res in zip(coded.reactions, facts.reactions, results, strict=True)
         )
-        concerns = tuple(match_concerns(facts, self.plan))
+        concerns = tuple(match_concerns(facts, self.plan, self.concern_terms))
         return AssessedCase(coded, validity, reactions, concerns, facts)
 
 

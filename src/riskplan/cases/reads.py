@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from riskplan.cases.store import IS_LATEST_VERSION, resolve_case_id
 from riskplan.cases.tables import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
 from riskplan.errors import NotFoundError
+from riskplan.terms import release_sort_key
 
 __all__ = [
     "ARM_NOT_KNOWN",
@@ -110,20 +111,36 @@ def is_synthetic_case(case_id: ColumnElement[int]) -> ColumnElement[bool]:
     return case_id.in_(select(CaseRow.id).where(CaseRow.synthetic.is_(True)))
 
 
-def versions_at_dlp(session: Session, plan_name: str, end: dt.date) -> Select[int, int, dt.date, bool, str | None]:
+def versions_at_dlp(
+    session: Session, plan_name: str, end: dt.date, *, meddra_version: str | None = None
+) -> Select[int, int, dt.date, bool, str | None]:
     """The case versions a periodic report counts at the data lock point ``end``, one row per case.
 
     For each case of the plan, its latest version whose C.1.5 is on or before the DLP, when that version is
     valid (ICH E2D minimum criteria) and the case was first received (C.1.4, else C.1.5) on or before the
     DLP. Columns: ``version_id``, ``case_id``, ``first_received``, ``serious`` and ``source`` (one of
     :data:`SPONTANEOUS`, :data:`SOLICITED`, :data:`CLINICAL_TRIAL`, :data:`NOT_AVAILABLE`, for every case:
-    ICH E2C(R2) 3.6.2 tabulates the non-serious reactions of post-marketing sources too).
+    ICH E2C(R2) 3.6.2 tabulates the non-serious reactions of post-marketing sources too). With
+    ``meddra_version``, versions coded with a later MedDRA release are not counted: the report as made with
+    that release.
     """
     v = CaseVersionRow
+    known = [v.received <= end]
+    if meddra_version is not None:
+        # MedDRA Term Selection: Points to Consider, 4 (versioning): a report made with release X is
+        # reproduced with the case versions coded with X or earlier; versions coded with a later release
+        # (recoded by `terms upgrade`, or new information coded with it) are left out
+        later = [
+            str(m)
+            for m in session.scalars(select(v.meddra_version).where(v.meddra_version.is_not(None)).distinct())
+            if release_sort_key(str(m)) > release_sort_key(meddra_version)
+        ]
+        if later:
+            known.append(or_(v.meddra_version.is_(None), v.meddra_version.not_in(later)))
     as_of = (
         select(v.case_id.label("case_id"), func.max(v.version).label("version"))
         .join(CaseRow, CaseRow.id == v.case_id)
-        .where(CaseRow.plan_name == plan_name, v.received <= end)
+        .where(CaseRow.plan_name == plan_name, *known)
         .group_by(v.case_id)
         .subquery("as_of")
     )

@@ -45,7 +45,7 @@ from riskplan.store import (
     keep_statistics_current,
     utcnow,
 )
-from riskplan.terms import CodingResult
+from riskplan.terms import CodingResult, release_sort_key
 
 _CASES = cast(Table, CaseRow.__table__)
 _VERSIONS = cast(Table, CaseVersionRow.__table__)
@@ -114,7 +114,18 @@ def _version_row(
         "age_years": f.age_years,
         "sex": f.sex,
         "country": f.reporter_country,
+        "meddra_version": _meddra_version(a),
     }
+
+
+def _meddra_version(a: AssessedCase) -> str | None:
+    """The MedDRA release of the version's coding (the latest one, should reactions differ)."""
+    used = {
+        r.coding.terminology_version
+        for r in a.reactions
+        if r.coding is not None and r.coding.terminology == "MedDRA" and r.coding.terminology_version
+    }
+    return max(used, key=release_sort_key) if used else None
 
 
 def _projection_rows(version_id: int, a: AssessedCase) -> tuple[list[dict[str, Any]], ...]:

@@ -55,6 +55,9 @@ class CaseVersionRow(Base):
     age_years: Mapped[float | None] = mapped_column(Float)
     sex: Mapped[str | None] = mapped_column(String(10))
     country: Mapped[str | None] = mapped_column(String(10))
+    # The MedDRA release the version's coding used (E.i.2.1a; None: open term list or nothing coded);
+    # a report reproduces an earlier data lock point with the release it used (cases_0012).
+    meddra_version: Mapped[str | None] = mapped_column(String(20))
 
 
 class CaseReactionRow(Base):

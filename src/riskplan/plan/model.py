@@ -197,11 +197,20 @@ class PatientCriterion(_Model):
         return self
 
 
+class SmqReference(_Model):
+    """A Standardised MedDRA Query named in a concern definition, searched narrow or broad
+    (MedDRA SMQ Introductory Guide: narrow for specificity, broad for sensitivity)."""
+
+    name: NonEmpty = Field(description="The SMQ's name (or 8-digit code) as in smq_list.asc")
+    scope: Literal["narrow", "broad"] = "narrow"
+
+
 class ConcernDefinition(_Model):
     """What makes a case or a patient count toward a safety concern.
 
-    Three groups of criteria: reaction terms (a reaction coded to one of ``meddra_pts``, or in one of
-    ``meddra_socs`` — for the SOCs only serious reactions when ``serious_only``), lab criteria (any met)
+    Three groups of criteria: reaction terms (a reaction coded to one of ``meddra_pts``, under one of
+    ``meddra_hlts`` / ``meddra_hlgts``, in one of ``meddra_smqs``, or in one of ``meddra_socs`` — for the
+    SOCs only serious reactions when ``serious_only``), lab criteria (any met)
     and patient criteria (any holds). With ``combine: any`` a case counts when any group matches; with
     ``combine: all`` every group that has criteria must match (e.g. a blood disorder *in a foetus or
     newborn*).
@@ -209,6 +218,11 @@ class ConcernDefinition(_Model):
 
     meddra_pts: list[NonEmpty] = Field(default_factory=list)
     meddra_socs: list[NonEmpty] = Field(default_factory=list)
+    # Needs a loaded MedDRA release (riskplan terms load-meddra): the PTs under these HLTs / HLGTs, and
+    # the terms of these SMQs (ICH E2E; GVP Module V.B.8: concerns defined by SMQs where one exists).
+    meddra_hlts: list[NonEmpty] = Field(default_factory=list)
+    meddra_hlgts: list[NonEmpty] = Field(default_factory=list)
+    meddra_smqs: list[SmqReference] = Field(default_factory=list)
     serious_only: bool = Field(default=False, description="Restricts the SOC criterion to serious reactions")
     combine: Literal["any", "all"] = "any"
     lab_criteria: list[LabCriterion] = Field(default_factory=list)
@@ -217,7 +231,12 @@ class ConcernDefinition(_Model):
 
     @property
     def is_empty(self) -> bool:
-        return not (self.meddra_pts or self.meddra_socs or self.lab_criteria or self.patient_criteria)
+        return not (self.has_terms or self.lab_criteria or self.patient_criteria)
+
+    @property
+    def has_terms(self) -> bool:
+        """Whether the definition names any MedDRA term (PT, HLT, HLGT, SOC or SMQ)."""
+        return bool(self.meddra_pts or self.meddra_socs or self.meddra_hlts or self.meddra_hlgts or self.meddra_smqs)
 
 
 class SafetyConcern(_Model):

@@ -76,6 +76,10 @@ def psur(
         typer.Option("--exposure", help="Exposure CSV: period,patients,patient_years,source (instead of --cdm)"),
     ] = None,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write the HTML and metadata only")] = False,
+    meddra: Annotated[
+        str | None,
+        typer.Option("--meddra", help="Reproduce a report made with this MedDRA release (e.g. before an upgrade)"),
+    ] = None,
 ) -> None:
     """Write the PSUR / PBRER for a reporting interval ending at the data lock point."""
     start = parse_date(from_, "--from")
@@ -88,7 +92,9 @@ def psur(
     name = plan or settings.default_plan
     out_dir = out or settings.output_dir / "psur"
     who = current_user()
-    result = write_psur(database(), name, start, end, out_dir, cdm=cdm, exposure=exposure, pdf=not no_pdf)
+    result = write_psur(
+        database(), name, start, end, out_dir, cdm=cdm, exposure=exposure, pdf=not no_pdf, meddra_version=meddra
+    )
     for path in result.paths:
         console.print(f"wrote {path}")
     console.print(f"input checksum (SHA-256): {result.checksum}")

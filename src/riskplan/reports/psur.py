@@ -88,6 +88,7 @@ from riskplan.reports.psur_exposure import (
 from riskplan.reports.psur_render import _conclusions, render_psur_html
 from riskplan.reports.psur_sections import PsurSectionError, SignalRecord
 from riskplan.store import session_scope
+from riskplan.terms import current_release, get_release
 
 __all__ = [
     "CLINICAL_TRIAL",
@@ -157,13 +158,22 @@ def write_psur(
     *,
     pdf: bool = True,
     progress: Callable[[str], None] | None = None,
+    meddra_version: str | None = None,
 ) -> PsurResult:
-    """Write ``psur_<plan>_<from>_<to>.html``, ``.pdf`` and ``.metadata.json`` into ``out_dir``."""
+    """Write ``psur_<plan>_<from>_<to>.html``, ``.pdf`` and ``.metadata.json`` into ``out_dir``.
+
+    ``meddra_version`` reproduces a report made with that MedDRA release (case versions coded with a later
+    release are not counted); the metadata records the release the counts used.
+    """
     check_interval(start, end)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with session_scope(engine) as session:
-        data = collect_psur(session, plan_name, start, end, cdm=cdm, exposure=exposure)
+        if meddra_version is not None:
+            get_release(session, meddra_version)  # a release that is not loaded: a clear error, exit 2
+        data = collect_psur(session, plan_name, start, end, cdm=cdm, exposure=exposure, meddra_version=meddra_version)
+        in_use = current_release(session)
+        meddra_used = meddra_version or (in_use.version if in_use is not None else None)
     timings["collect_seconds"] = time.perf_counter() - t0
     if progress:
         progress(f"counted {data.counts.valid_cumulative:,} cases in {timings['collect_seconds']:.1f} s")
@@ -196,6 +206,8 @@ def write_psur(
             "content_sha256": data.plan_sha256,
         },
         "counted_cases_sha256": data.counts.cases_sha256,
+        # the MedDRA release of the counts: given to reproduce an earlier report, else the one in use
+        "meddra_version": meddra_used,
         "files": {
             "html": html_path.name,
             "html_sha256": hashlib.sha256(html.encode("utf-8")).hexdigest(),

@@ -176,7 +176,9 @@ def _month_expression(session: Session, column: Any) -> ColumnElement[str]:
 
 
 @contextmanager
-def _counted_cases(session: Session, plan_name: str, end: dt.date) -> Iterator[Table]:
+def _counted_cases(
+    session: Session, plan_name: str, end: dt.date, meddra_version: str | None = None
+) -> Iterator[Table]:
     """A temporary table of the case versions counted at the DLP ``end`` (one row per case), filled in one
     statement from :func:`riskplan.cases.reads.versions_at_dlp`.
 
@@ -193,7 +195,7 @@ def _counted_cases(session: Session, plan_name: str, end: dt.date) -> Iterator[T
         Column("source", String(20)),
         prefixes=["TEMPORARY"],
     )
-    rows = versions_at_dlp(session, plan_name, end)
+    rows = versions_at_dlp(session, plan_name, end, meddra_version=meddra_version)
     connection = session.connection()
     try:
         table.create(connection)
@@ -333,12 +335,19 @@ def _trial_tabulation(
 
 
 def count_cases(
-    session: Session, plan: RiskManagementPlan, start: dt.date, end: dt.date, *, plan_name: str | None = None
+    session: Session,
+    plan: RiskManagementPlan,
+    start: dt.date,
+    end: dt.date,
+    *,
+    plan_name: str | None = None,
+    meddra_version: str | None = None,
 ) -> CaseCounts:
-    """Every count of the report from the case store, as at the DLP ``end`` (see the module docstring)."""
+    """Every count of the report from the case store, as at the DLP ``end`` (see the module docstring);
+    with ``meddra_version``, as coded with that MedDRA release (an earlier report reproduced)."""
     check_interval(start, end)
     name = plan_name or plan.name
-    with _counted_cases(session, name, end) as b:
+    with _counted_cases(session, name, end, meddra_version) as b:
         in_interval = b.c.first_received >= start
         totals = session.execute(
             select(

@@ -117,6 +117,7 @@ def collect_psur(
     *,
     cdm: str | Path | None = None,
     exposure: Path | None = None,
+    meddra_version: str | None = None,
 ) -> PsurData:
     """Read and compute everything the report shows (no rendering).
 
@@ -146,7 +147,7 @@ def collect_psur(
             with psur_section("16.3 (study incidence rates from the OMOP CDM)"):
                 rates, study_notes = cdm_study_rates(opened, plan)
     with psur_section("6 (summary tabulations: counting the cases)"):
-        counts = count_cases(session, plan, start, end, plan_name=plan_name)
+        counts = count_cases(session, plan, start, end, plan_name=plan_name, meddra_version=meddra_version)
     with psur_section("16.3 and 16.4 (evaluation of the safety concerns)"):
         evaluations = tuple(evaluate_concerns(plan, counts, exposure_data, rates))
     with psur_section("15 (signals)"):

@@ -39,6 +39,7 @@ from riskplan.signals.sources import FAERS_ROLES, FaersParquet, LongTableFile, S
 from riskplan.signals.synth import injections_from_json, synthesise_spontaneous
 from riskplan.signals.thresholds import DEFAULT_THRESHOLDS, threshold_sets
 from riskplan.store import user_errors
+from riskplan.terms import EVENT_LEVELS
 
 app = typer.Typer(
     help="Signals: disproportionality (PRR, ROR, IC, MGPS) over spontaneous reports, FAERS import, and signal"
@@ -157,6 +158,13 @@ def step_progress(enabled: bool, console: Console | None = None) -> Iterator[Cal
         finish_last()
 
 
+def _grouped(inner: SpontaneousSource, level: str, smq_scope: str) -> SpontaneousSource:
+    from riskplan.signals.event_levels import GroupedSource
+    from riskplan.store import database
+
+    return GroupedSource(inner, database(), level, smq_scope=smq_scope)
+
+
 def _run_detect(
     source: SpontaneousSource,
     con: duckdb.DuckDBPyConnection,
@@ -225,12 +233,28 @@ def detect_command(
             "(--cases); default: ingredient as stored (FAERS: prod_ai as a whole, else drugname)",
         ),
     ] = None,
+    event_level: Annotated[
+        str,
+        typer.Option(
+            "--event-level",
+            help="Count events as PTs (default) or grouped by HLT, HLGT, SOC (primary path) or SMQ, with the"
+            " loaded MedDRA release",
+        ),
+    ] = "pt",
+    smq_scope: Annotated[
+        str, typer.Option("--smq-scope", help="With --event-level smq: narrow or broad term sets")
+    ] = "broad",
 ) -> None:
     """Disproportionality for every product-event pair: N, E, PRR, χ², ROR, IC, EBGM, EB05, EB95, flags.
 
     The fitted MGPS hyperparameters are written beside the output as <out>.hyperparameters.json.
     """
     sets = threshold_sets(thresholds)
+    level = event_level.strip().lower()
+    if level not in EVENT_LEVELS:
+        raise UserInputError(f"--event-level {event_level!r}: use one of {', '.join(EVENT_LEVELS)}")
+    if smq_scope not in ("narrow", "broad"):
+        raise UserInputError(f"--smq-scope {smq_scope!r}: use narrow or broad")
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise UserInputError(f"{out}: --out must name a .csv or .parquet file")
     con = duckdb.connect()
@@ -238,9 +262,10 @@ def detect_command(
         with (
             _source(
                 faers, reports, report_col, product_col, event_col, strata_col, None, roles, cases, drug_level
-            ) as source,
+            ) as inner,
             step_progress(sys.stderr.isatty()) as step,
         ):
+            source = inner if level == "pt" else _grouped(inner, level, smq_scope)
             result = _run_detect(source, con, hyperparameters, squash, threads, step)
             step(f"writing {out.name}")
             rows = result.write(out, [s.name for s in sets], product or None)

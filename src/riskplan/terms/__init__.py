@@ -2,6 +2,8 @@
 
 * :mod:`riskplan.terms.meddra` loads a MedDRA release from its ASCII distribution files
   (``riskplan terms load-meddra DIR``) and looks terms up (LLT, PT, primary and secondary SOCs);
+* :mod:`riskplan.terms.smq` reads the release's Standardised MedDRA Queries and
+  :mod:`riskplan.terms.concern_terms` expands a concern's HLTs, HLGTs and SMQs into its terms;
 * :mod:`riskplan.terms.coding` codes a reporter's verbatim to a PT with a loaded MedDRA release, or,
   when none is loaded, with the open term list (the plan's PT names and the bundled lay-term list);
 * :mod:`riskplan.terms.whodrug` loads a WHODrug Global release (B3 or C3; ``terms load-whodrug``) and
@@ -29,6 +31,7 @@ from riskplan.terms.coding import (
     TermMatch,
     code_verbatim,
 )
+from riskplan.terms.concern_terms import ConcernTerms, expand_concern_terms, expand_plan_terms
 from riskplan.terms.drug_coding import DrugSuggestion, suggest_drugs
 from riskplan.terms.drug_names import (
     DEFAULT_FUZZY_THRESHOLD,
@@ -38,7 +41,23 @@ from riskplan.terms.drug_names import (
     normalise_drug_name,
     omop_ingredient_names,
 )
-from riskplan.terms.meddra import current_release, load_meddra
+from riskplan.terms.grouping import EVENT_LEVELS, event_groups
+from riskplan.terms.meddra import (
+    current_release,
+    get_release,
+    list_releases,
+    load_meddra,
+    release_sort_key,
+    resolve_release,
+)
+from riskplan.terms.release_diff import (
+    ConcernChange,
+    ReleaseChanges,
+    changed_pt_codes,
+    concern_changes,
+    release_changes,
+)
+from riskplan.terms.smq import SmqTerms, find_smq, smq_terms
 from riskplan.terms.synthetic import write_synthetic_release
 from riskplan.terms.tables import MeddraLlt
 from riskplan.terms.text import fold_term
@@ -54,32 +73,49 @@ from riskplan.terms.whodrug import (
 
 __all__ = [
     "DEFAULT_FUZZY_THRESHOLD",
+    "EVENT_LEVELS",
     "WHODRUG_VERSION_PREFIX",
     "CodingResult",
     "CodingStatus",
+    "ConcernChange",
+    "ConcernTerms",
     "DrugNameIndex",
     "DrugSuggestion",
     "MappedName",
     "MeddraLlt",
     "MeddraTerminology",
     "OpenTermList",
+    "ReleaseChanges",
     "Route",
+    "SmqTerms",
     "Suggestion",
     "TermMatch",
     "Terminology",
     "WhodrugDrug",
     "WhodrugLoadError",
     "atc_of_products",
+    "changed_pt_codes",
     "cli_app",
     "code_verbatim",
+    "concern_changes",
     "current_release",
     "current_whodrug",
+    "event_groups",
+    "expand_concern_terms",
+    "expand_plan_terms",
+    "find_smq",
     "fold_term",
+    "get_release",
     "get_whodrug_drug",
+    "list_releases",
     "load_meddra",
     "load_whodrug",
     "normalise_drug_name",
     "omop_ingredient_names",
+    "release_changes",
+    "release_sort_key",
+    "resolve_release",
+    "smq_terms",
     "suggest_drugs",
     "write_synthetic_release",
 ]

@@ -268,10 +268,12 @@ class MeddraTerminology:
             )
         }
         self._by_name: dict[str, list[_Llt]] = {}
+        self._by_code: dict[int, _Llt] = {}
         current: list[_Llt] = []
         for code, name, pt_code, is_current in iter_llts(session, rel):
             llt = _Llt(code, name, pt_code, is_current)
             self._by_name.setdefault(fold_term(name), []).append(llt)
+            self._by_code[code] = llt
             if is_current:
                 current.append(llt)
         for same_name in self._by_name.values():
@@ -296,7 +298,14 @@ class MeddraTerminology:
         candidates = self._by_name.get(folded)
         if not candidates:
             return None
-        llt = candidates[0]  # current first
+        return self._match(candidates[0])  # current first
+
+    def lookup_llt(self, llt_code: int) -> TermMatch | None:
+        """The LLT with this code in this release (current or not), with its PT and primary SOC."""
+        llt = self._by_code.get(llt_code)
+        return self._match(llt) if llt is not None else None
+
+    def _match(self, llt: _Llt) -> TermMatch:
         pt_name, soc_code, soc_name = self._pts[llt.pt_code]
         return TermMatch(
             matched_term=llt.name,

@@ -23,6 +23,8 @@ soc_hlgt.asc      soc_code*, hlgt_code*                                         
 mdhier.asc        pt_code*, hlt_code*, hlgt_code*, soc_code*, pt_name, hlt_name, hlgt_name,
                   soc_name, soc_abbrev, null_field, pt_soc_code*, primary_soc_fg*     (12)
 meddra_release    version*, language* (optional file)
+smq_list.asc,     the Standardised MedDRA Queries (optional, but both or neither): see
+smq_content.asc   :mod:`riskplan.terms.smq`
 ================  ============================================================================
 
 Codes are 8-digit numbers; ``llt_currency`` and ``primary_soc_fg`` are ``Y`` or ``N``. The files are
@@ -44,12 +46,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from riskplan.errors import NotFoundError, UserInputError
 from riskplan.store import Base, record_change, utcnow
+from riskplan.terms.smq import SMQ_FILES, ParsedSmqs, parse_smqs
 from riskplan.terms.tables import (
     NAME_LENGTH,
     VERSION_LENGTH,
@@ -59,6 +62,8 @@ from riskplan.terms.tables import (
     MeddraLlt,
     MeddraPt,
     MeddraRelease,
+    MeddraSmq,
+    MeddraSmqTerm,
     MeddraSoc,
 )
 from riskplan.terms.text import fold_term
@@ -147,10 +152,13 @@ def _locate(directory: Path) -> tuple[Path, dict[str, Path]]:
                 directory, files = sub, asc_files(sub)
                 break
     missing = [name for name in FIELD_COUNTS if name not in files]
+    smq_present = [name for name in SMQ_FILES if name in files]
+    if smq_present and len(smq_present) < len(SMQ_FILES):
+        missing += [name for name in SMQ_FILES if name not in files]
     if missing:
         raise MeddraLoadError(
             f"{directory}: missing MedDRA ASCII file(s) {', '.join(missing)}; a release needs all of "
-            f"{', '.join(FIELD_COUNTS)}"
+            f"{', '.join(FIELD_COUNTS)}, and {' and '.join(SMQ_FILES)} together or neither"
         )
     return directory, files
 
@@ -498,7 +506,7 @@ def load_meddra(
     """
     directory = Path(directory)
     folder, files = _locate(directory)
-    wanted = [*FIELD_COUNTS, *([RELEASE_FILE] if RELEASE_FILE in files else [])]
+    wanted = [*FIELD_COUNTS, *(name for name in (*SMQ_FILES, RELEASE_FILE) if name in files)]
     raw: dict[str, bytes] = {}
     for index, name in enumerate(wanted, start=1):
         raw[name] = files[name].read_bytes()
@@ -517,6 +525,15 @@ def load_meddra(
     if progress is not None:
         progress("checking", 0, 1)
     rel = _parse(texts, version, language, encoding)
+    smqs = ParsedSmqs()
+    if "smq_list.asc" in texts:
+        smqs = parse_smqs(
+            lambda file: _records(file, texts[file], SMQ_FILES[file]),
+            MeddraLoadError,
+            version,
+            rel.pts,
+            {row["llt_code"] for row in rel.llts},
+        )
     if progress is not None:
         progress("checking", 1, 1)
 
@@ -550,6 +567,8 @@ def load_meddra(
         (MeddraPt, list(rel.pts.values())),
         (MeddraLlt, rel.llts),
         (MeddraHierarchy, rel.paths),
+        (MeddraSmq, list(smqs.smqs.values())),
+        (MeddraSmqTerm, smqs.terms),
     ]
     total = sum(len(rows) for _, rows in batches)
     done = 0
@@ -589,7 +608,17 @@ def release_counts(release: MeddraRelease) -> dict[str, int]:
         "PT": release.pt_count,
         "LLT": release.llt_count,
         "hierarchy paths": release.hierarchy_count,
+        **_smq_counts(release),
     }
+
+
+def _smq_counts(release: MeddraRelease) -> dict[str, int]:
+    session = object_session(release)
+    if session is None:
+        return {}
+    smqs = session.scalar(select(func.count()).where(MeddraSmq.release_version == release.version)) or 0
+    terms = session.scalar(select(func.count()).where(MeddraSmqTerm.release_version == release.version)) or 0
+    return {"SMQ": int(smqs), "SMQ terms": int(terms)}
 
 
 # --- querying --------------------------------------------------------------------------------------

@@ -10,8 +10,16 @@ import random
 from pathlib import Path
 
 
-def write_synthetic_release(folder: Path, n_llt: int = 80_000, seed: int = 7) -> dict[str, int]:
-    """An invented release the size of a real one: 27 SOCs, ~1,700 HLTs, 26,000 PTs, ``n_llt`` LLTs."""
+def write_synthetic_release(
+    folder: Path, n_llt: int = 80_000, seed: int = 7, *, n_smq: int = 220, revision: int = 0
+) -> dict[str, int]:
+    """An invented release the size of a real one: 27 SOCs, ~1,700 HLTs, 26,000 PTs, ``n_llt`` LLTs and
+    ``n_smq`` SMQs (every 10th hierarchical with two child SMQs, every 10th algorithmic).
+
+    ``revision`` 1 writes the next release (99.1 instead of 99.0) of the same seed: 1 in 100 LLTs made
+    non-current, 1 in 200 PTs moved to another HLT (and so, often, another primary SOC), and every 10th
+    SMQ with one more narrow PT.
+    """
     rng = random.Random(seed)
     syllables = [a + b for a in "bcdfglmnprstv" for b in "aeiou"]
     words = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(9000)})
@@ -29,7 +37,9 @@ def write_synthetic_release(folder: Path, n_llt: int = 80_000, seed: int = 7) ->
     for i in range(n_pt):
         paths = [hlts[i % n_hlt]]
         other = hlts[(i * 7 + 11) % n_hlt]
-        if i % 3 == 0 and hlgt_soc[hlt_hlgt[other]] != hlgt_soc[hlt_hlgt[paths[0]]]:
+        if revision and i % 200 == 5:
+            paths = [hlts[(i + 1) % n_hlt]]  # moved to another HLT in the next release
+        elif i % 3 == 0 and hlgt_soc[hlt_hlgt[other]] != hlgt_soc[hlt_hlgt[paths[0]]]:
             paths.append(other)  # multi-axial
         pts.append((13_000_001 + i, f"{name()} {i}", paths))
 
@@ -55,7 +65,42 @@ def write_synthetic_release(folder: Path, n_llt: int = 80_000, seed: int = 7) ->
     write("mdhier.asc", paths_rows)
     llts: list[list[object]] = [[c, n, c, *[""] * 6, "Y", ""] for c, n, _ in pts]
     for i in range(n_llt - n_pt):
-        llts.append([14_000_001 + i, f"{name()} {i}", pts[rng.randrange(n_pt)][0], *[""] * 6, "YN"[i % 10 == 0], ""])
+        current = i % 10 != 0 and not (revision and i % 100 == 1)
+        llts.append([14_000_001 + i, f"{name()} {i}", pts[rng.randrange(n_pt)][0], *[""] * 6, "NY"[current], ""])
     write("llt.asc", llts)
-    write("meddra_release.asc", [["99.0", "English", ""]])
-    return {"LLT": len(llts), "PT": n_pt, "hierarchy paths": len(paths_rows)}
+    version = f"99.{revision}"
+    write("meddra_release.asc", [[version, "English", ""]])
+    smq_list, smq_content = _smqs(rng, [c for c, _, _ in pts], n_smq, version, revision)
+    write("smq_list.asc", smq_list)
+    write("smq_content.asc", smq_content)
+    return {"LLT": len(llts), "PT": n_pt, "hierarchy paths": len(paths_rows), "SMQ": n_smq}
+
+
+def _smqs(
+    rng: random.Random, pt_codes: list[int], n_smq: int, version: str, revision: int
+) -> tuple[list[list[object]], list[list[object]]]:
+    """smq_list.asc and smq_content.asc rows (MedDRA ASCII layout, see :mod:`riskplan.terms.smq`)."""
+    listed: list[list[object]] = []
+    content: list[list[object]] = []
+    codes = [20_000_001 + i for i in range(n_smq)]
+    children: set[int] = set()
+    for k, code in enumerate(codes):
+        if k % 10 == 0 and k + 2 < n_smq:
+            children.update((codes[k + 1], codes[k + 2]))
+            for child in (codes[k + 1], codes[k + 2]):
+                content.append([code, child, 0, 0, "A", 0, "A", "99.0", "99.0"])
+        algorithmic = k % 10 == 5
+        level = 2 if code in children else 1
+        algorithm = "A or (B and C)" if algorithmic else "N"
+        listed.append([code, f"Smq {k} (SMQ)", level, "invented", "riskplan", "", version, "A", algorithm])
+        if k % 10 == 0 and k + 2 < n_smq:
+            continue  # a parent SMQ holds its children only
+        terms = rng.sample(pt_codes, 91)  # the same draws in both revisions; the 91st joins in revision 1
+        if not (revision and k % 10 == 3):
+            terms = terms[:90]
+        for j, pt in enumerate(terms):
+            scope = 2 if j < 30 else 1
+            category = "A" if scope == 2 or not algorithmic else "BC"[j % 2]
+            added = version if revision and k % 10 == 3 and j == len(terms) - 1 else "99.0"
+            content.append([code, pt, 4, scope, category, 0, "A", added, added])
+    return listed, content

@@ -172,3 +172,49 @@ class MeddraHierarchy(Base):
     hlgt_code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     soc_code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     is_primary: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class MeddraSmq(Base):
+    """A Standardised MedDRA Query (smq_list.asc): its level, status and, when algorithmic, its algorithm.
+
+    ``algorithm`` is the release's ``smq_algorithm`` text (``"N"`` for a non-algorithmic SMQ), e.g.
+    ``"A or (B and C)"`` over the categories of its broad terms (MedDRA SMQ Introductory Guide, 2.4).
+    """
+
+    __tablename__ = "meddra_smq"
+    __table_args__ = (Index("ix_meddra_smq_name_folded", "release_version", "smq_name_folded"),)
+
+    release_version: Mapped[str] = mapped_column(String(VERSION_LENGTH), _release_fk(), primary_key=True)
+    smq_code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    smq_name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    smq_name_folded: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    smq_level: Mapped[int] = mapped_column(Integer, nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    algorithm: Mapped[str] = mapped_column(String(400), nullable=False)
+
+
+class MeddraSmqTerm(Base):
+    """One row of smq_content.asc: a PT (level 4), an LLT (level 5) or a child SMQ (level 0) of an SMQ.
+
+    ``scope`` is 2 narrow, 1 broad, 0 for a child SMQ; ``category`` is the algorithmic category (A, B, ...).
+    """
+
+    __tablename__ = "meddra_smq_term"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["release_version", "smq_code"],
+            ["meddra_smq.release_version", "meddra_smq.smq_code"],
+            name="fk_meddra_smq_term_smq_meddra_smq",
+        ),
+    )
+
+    release_version: Mapped[str] = mapped_column(String(VERSION_LENGTH), primary_key=True)
+    smq_code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    term_code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    term_level: Mapped[int] = mapped_column(Integer, nullable=False)
+    scope: Mapped[int] = mapped_column(Integer, nullable=False)
+    category: Mapped[str] = mapped_column(String(2), nullable=False)
+    weight: Mapped[int] = mapped_column(Integer, nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    added_in: Mapped[str] = mapped_column(String(VERSION_LENGTH), nullable=False)
+    modified_in: Mapped[str] = mapped_column(String(VERSION_LENGTH), nullable=False)

@@ -1,7 +1,7 @@
 """terms: loaded WHODrug Global releases (products by drug code or MPID, ingredients, ATC classes)
 
-Revision ID: terms_0004
-Revises: terms_0001
+Revision ID: terms_0003
+Revises: terms_0002
 Create Date: 2026-12-03
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "terms_0004"
-down_revision: str | Sequence[str] | None = "terms_0001"
+revision: str = "terms_0003"
+down_revision: str | Sequence[str] | None = "terms_0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
