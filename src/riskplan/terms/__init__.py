@@ -22,7 +22,7 @@ from riskplan.terms.coding import (
     TermMatch,
     code_verbatim,
 )
-from riskplan.terms.meddra import current_release, load_meddra
+from riskplan.terms.meddra import current_release, load_meddra, release_loaded
 from riskplan.terms.synthetic import write_synthetic_release
 from riskplan.terms.tables import MeddraLlt
 from riskplan.terms.text import fold_term
@@ -41,5 +41,6 @@ __all__ = [
     "current_release",
     "fold_term",
     "load_meddra",
+    "release_loaded",
     "write_synthetic_release",
 ]

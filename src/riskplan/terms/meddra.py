@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import ColumnElement, Table, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -604,6 +604,11 @@ def list_releases(session: Session) -> list[MeddraRelease]:
     """All loaded releases, newest MedDRA version first."""
     releases = list(session.scalars(select(MeddraRelease)))
     return sorted(releases, key=lambda r: release_sort_key(r.version), reverse=True)
+
+
+def release_loaded() -> ColumnElement[bool]:
+    """A SQL expression: whether any MedDRA release is loaded (:func:`current_release` is not None)."""
+    return exists(select(MeddraRelease.version))
 
 
 def current_release(session: Session) -> MeddraRelease | None:
