@@ -128,7 +128,7 @@ def latest_version_key(session: Session, plan_name: str) -> tuple[int, str] | No
     return None if found is None else (found[0], found[1])
 
 
-def latest_version_query(plan_name: str) -> Select[tuple[int, str]]:
+def latest_version_query(plan_name: str) -> Select[int, str]:
     """The query of :func:`latest_version_key` (one row: version, content SHA-256), for a caller that
     reads more in the same statement."""
     return (

@@ -13,8 +13,12 @@ order agree. Triggers refuse UPDATE and DELETE of ``audit_event`` (and TRUNCATE 
 
 Because the head serialises every audited transaction from its append to its commit, that stretch is kept
 short in :func:`audited_transaction` (the web application's writes): the transaction's audit rows are
-queued and appended at commit, as its last statements (lock, one INSERT with the head's UPDATE, COMMIT),
-and on PostgreSQL that commit does not wait for its WAL flush while holding the head
+queued and appended at commit, as its last statements. On PostgreSQL they are appended by the database
+function ``riskplan_audit_append`` (migration ``store_0005``: lock, stamp, chain with the same canonical
+form and SHA-256, insert, move the head), sent together with the COMMIT in one pipeline, so the head is
+never held while the application waits for a processor or its interpreter lock between statements (with
+50 concurrent requests that wait, not the work, had made the head every write's bottleneck); that commit
+does not wait for its WAL flush while holding the head
 (``synchronous_commit = off`` for that transaction alone); the caller is answered only after a second,
 synchronous commit has flushed the WAL past it (:func:`wait_until_durable`), so nothing is acknowledged
 before it is on disk, and concurrent writers share one flush (group commit) instead of queueing for one
