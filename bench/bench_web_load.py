@@ -5,7 +5,8 @@
 (default 60 s), then stop by themselves. Afterwards every acknowledged write is checked in the
 database: each acknowledged case stored exactly once, every acknowledged version present, versions
 numbered without gaps, and the audit trail complete (one "created" row per case, one "new version" row
-per later version, field-level "changed" rows for each follow-up). Prints throughput and p50/p95 latency.
+per later version, field-level "changed" rows for each follow-up) and one unbroken hash chain (audit verify).
+Prints throughput and p50/p95 latency.
 
 The clients log in first (one argon2id verification each, timed and printed apart); the write clock starts
 when all are logged in. The CPU time the server, its database backends and the clients spent per
@@ -40,7 +41,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from riskplan.cases import CaseRow, CaseVersionRow
-from riskplan.store import AuditEvent, make_engine, normalise_url, session_scope, upgrade
+from riskplan.store import AuditEvent, make_engine, normalise_url, session_scope, upgrade, verify_chain
 from riskplan.web import Auth, Role, WebSettings
 
 POSTGRES = os.environ.get("RISKPLAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -197,6 +198,11 @@ def verify(url: str, results: Results) -> dict[str, int]:
         ):
             audit[(entity, action)] += 1
         total_audit = s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+        chain = verify_chain(s)  # what `riskplan audit verify` checks: one unbroken hash chain
+    if not chain.intact:
+        problems.append(f"audit chain broken: {chain.broken}")
+    elif chain.rows != total_audit:
+        problems.append(f"audit chain covers {chain.rows} of {total_audit} rows")
     engine.dispose()
     for wid in results.created:
         if per_wid.get(wid) != 1:
@@ -389,7 +395,10 @@ def main() -> None:
             )
         if results.errors:
             print(f"  transport errors: {dict(results.errors)}")
-        print("  integrity: every acknowledged case stored once, every acknowledged version present, audit complete")
+        print(
+            "  integrity: every acknowledged case stored once, every acknowledged version present, audit complete "
+            "and one unbroken hash chain (audit verify)"
+        )
         for key, value in checked.items():
             print(f"    {key}: {value}")
     finally:
