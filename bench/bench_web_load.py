@@ -391,7 +391,7 @@ def main() -> None:
         if cpu.sessions:
             print(
                 f"  database connections opened while writing: {cpu.sessions} (their backends' CPU is not counted: "
-                "make RISKPLAN_WEB_DB_POOL_SIZE at least RISKPLAN_WEB_THREADS)"
+                "a pool still filling up, or churn: keep RISKPLAN_WEB_THREADS at most RISKPLAN_WEB_DB_POOL_SIZE)"
             )
         if results.errors:
             print(f"  transport errors: {dict(results.errors)}")
