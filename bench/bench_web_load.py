@@ -5,7 +5,8 @@
 (default 60 s), then stop by themselves. Afterwards every acknowledged write is checked in the
 database: each acknowledged case stored exactly once, every acknowledged version present, versions
 numbered without gaps, and the audit trail complete (one "created" row per case, one "new version" row
-per later version, field-level "changed" rows for each follow-up). Prints throughput and p50/p95 latency.
+per later version, field-level "changed" rows for each follow-up) and one unbroken hash chain (audit verify).
+Prints throughput and p50/p95 latency.
 
 The clients log in first (one argon2id verification each, timed and printed apart); the write clock starts
 when all are logged in. The CPU time the server, its database backends and the clients spent per
@@ -35,11 +36,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from riskplan.cases import CaseRow, CaseVersionRow
-from riskplan.store import AuditEvent, make_engine, normalise_url, session_scope, upgrade
+from riskplan.store import AuditEvent, make_engine, normalise_url, session_scope, upgrade, verify_chain
 from riskplan.web import Auth, Role, WebSettings
 
 POSTGRES = os.environ.get("RISKPLAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -196,6 +198,11 @@ def verify(url: str, results: Results) -> dict[str, int]:
         ):
             audit[(entity, action)] += 1
         total_audit = s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+        chain = verify_chain(s)  # what `riskplan audit verify` checks: one unbroken hash chain
+    if not chain.intact:
+        problems.append(f"audit chain broken: {chain.broken}")
+    elif chain.rows != total_audit:
+        problems.append(f"audit chain covers {chain.rows} of {total_audit} rows")
     engine.dispose()
     for wid in results.created:
         if per_wid.get(wid) != 1:
@@ -272,6 +279,22 @@ class CpuUse:
     server: float = 0.0
     database: float = 0.0
     clients: float = 0.0
+    #: database connections opened while writing: a backend that exits takes its CPU time with it, so
+    #: connection churn (a pool smaller than the requests in flight) hides database CPU as well as costing it
+    sessions: int = 0
+
+
+_admin_url = [POSTGRES]
+
+
+def _sessions(database: str) -> int:
+    """Connections ever opened to ``database`` (pg_stat_database.sessions, PostgreSQL 14+; 0 when unknown)."""
+    try:
+        with psycopg.connect(_admin_url[0], autocommit=True) as conn:
+            row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", [database]).fetchone()
+    except psycopg.Error:
+        return 0
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _cpu_snapshot(server_pid: int, database: str) -> dict[str, dict[int, float]]:
@@ -289,7 +312,7 @@ async def drive(
     t0 = time.monotonic()
     tokens = await asyncio.gather(*(login(base, users[n % len(users)]) for n in range(clients)))
     start = time.monotonic()
-    before, client_before = _cpu_snapshot(*watch), time.process_time()
+    before, client_before, sessions_before = _cpu_snapshot(*watch), time.process_time(), _sessions(watch[1])
     until = start + seconds
     tasks = [client(n, base, tokens[n], until, results, random.Random(seed + n), prefix) for n in range(clients)]
     # bounded: every request has a timeout, and the whole run a hard deadline
@@ -298,6 +321,7 @@ async def drive(
     used = CpuUse(
         *(sum(v - before[k].get(p, 0.0) for p, v in after[k].items()) for k in ("server", "database")),
         time.process_time() - client_before,
+        _sessions(watch[1]) - sessions_before,
     )
     return results, time.monotonic() - start, start - t0, used
 
@@ -312,6 +336,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes (riskplan serve --workers)")
     args = parser.parse_args()
 
+    _admin_url[0] = args.postgres
     admin = create_engine(normalise_url(args.postgres), isolation_level="AUTOCOMMIT")
     name = f"riskplan_bench_web_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
@@ -363,9 +388,17 @@ def main() -> None:
             f"  CPU per acknowledged write: server {cpu.server * per:.1f} ms, database {cpu.database * per:.1f} ms, "
             f"clients {cpu.clients * per:.1f} ms (server {cpu.server / elapsed:.2f} cores while writing)"
         )
+        if cpu.sessions:
+            print(
+                f"  database connections opened while writing: {cpu.sessions} (their backends' CPU is not counted: "
+                "a pool still filling up, or churn: keep RISKPLAN_WEB_THREADS at most RISKPLAN_WEB_DB_POOL_SIZE)"
+            )
         if results.errors:
             print(f"  transport errors: {dict(results.errors)}")
-        print("  integrity: every acknowledged case stored once, every acknowledged version present, audit complete")
+        print(
+            "  integrity: every acknowledged case stored once, every acknowledged version present, audit complete "
+            "and one unbroken hash chain (audit verify)"
+        )
         for key, value in checked.items():
             print(f"    {key}: {value}")
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,14 @@ from riskplan.cases.intake import intake, intake_context
 from riskplan.cli import app
 from riskplan.errors import UserInputError
 from riskplan.settings import get_settings
-from riskplan.store.audit import AuditEvent, audit_head, audit_row, insert_audit_rows, record_change
+from riskplan.store.audit import (
+    AuditEvent,
+    audit_head,
+    audit_row,
+    audited_transaction,
+    insert_audit_rows,
+    record_change,
+)
 from riskplan.store.audit_chain import GENESIS, row_hash
 from riskplan.store.db import make_engine, session_scope
 from riskplan.store.migrate import alembic_config, upgrade
@@ -293,4 +301,70 @@ def test_a_change_by_no_one_is_refused_and_nothing_is_stored(audit_db: Engine, w
             ],
         )
     assert [r.who for r in _rows(audit_db)] == ["cp-1"]
+    assert _verify()[0] == 0
+
+
+# characters the canonical JSON escapes (or keeps) in its own way: quotes, backslashes, control characters,
+# non-ASCII and a character outside the Basic Multilingual Plane
+AWKWARD = ['say "no"', "C:\\path\\", "line\nbreak\ttab\r\b\f", "\x01\x1f\x7f", "é ü ß 中文", "emoji 💊", ""]
+
+
+def test_rows_appended_at_commit_chain_like_every_other_path(audit_db: Engine) -> None:
+    """The web's audited transactions append at commit (on PostgreSQL in the database, ``store_0005``):
+    the rows hash exactly as the application's own chain does, whatever their text, and verify says intact."""
+    _record(audit_db, 2)
+    for i, value in enumerate(AWKWARD):
+        with audited_transaction(audit_db) as s:
+            record_change(
+                s,
+                who=f"cp {value}",
+                entity_type="case",
+                entity_id=f"id {value}",
+                action="changed",
+                changes={f"field {value}": (value, {"nested": value, "n": i}), "plain": (None, i)},
+                reason=None if i % 2 else f"because {value}",
+            )
+    _record(audit_db, 1)
+    rows = _rows(audit_db)
+    assert len(rows) == 2 + 2 * len(AWKWARD) + 1
+    assert [r.id for r in rows] == list(range(1, len(rows) + 1))
+    for before, after in itertools.pairwise(rows):
+        assert after.prev_hash == before.row_hash
+        assert before.at <= after.at
+    assert all(row_hash(r.__dict__) == r.row_hash for r in rows)
+    assert {r.old_value for r in rows if r.field == f"field {AWKWARD[0]}"} == {json.dumps(AWKWARD[0])}
+    assert _verify()[0] == 0
+    with session_scope(audit_db) as s:
+        assert audit_head(s) == (len(rows), rows[-1].row_hash)
+
+
+def test_concurrent_audited_transactions_never_fork_the_chain(audit_db: Engine) -> None:
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        try:
+            for i in range(10):
+                with audited_transaction(audit_db) as s:
+                    record_change(
+                        s,
+                        who=name,
+                        entity_type="plan",
+                        entity_id=f"{name}-{i}",
+                        action="changed",
+                        changes={"a": (i, i + 1), "b": (None, name)},
+                    )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(f"user-{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    rows = _rows(audit_db)
+    assert len(rows) == 120
+    # each transaction's two rows are adjacent: appended whole, never interleaved with another's
+    assert all(a.entity_id == b.entity_id for a, b in zip(rows[::2], rows[1::2], strict=True))
+    assert all(a.at <= b.at for a, b in itertools.pairwise(rows))
     assert _verify()[0] == 0

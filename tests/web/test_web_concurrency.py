@@ -1,6 +1,6 @@
 """Concurrent users against the served app (uvicorn in a thread), on SQLite (WAL) and PostgreSQL:
 new cases and follow-ups of one shared case at the same time. Every acknowledged write is stored
-exactly once, versions are numbered without gaps, and each has its audit trail."""
+exactly once, versions are numbered without gaps, and each has its audit trail, one unbroken hash chain."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from riskplan.cases.tables import CaseRow, CaseVersionRow
 from riskplan.store.audit import AuditEvent
+from riskplan.store.audit_verify import verify_chain
 from riskplan.store.db import session_scope
 from web_fixtures import PASSWORD, USERS, case_json, live_server, make_app
 
@@ -81,5 +82,10 @@ def test_concurrent_intake_and_follow_ups(database_url: str, tmp_path: Path) -> 
                 .where(AuditEvent.action == "created", AuditEvent.entity_type == "case")
             )
             assert created_events == THREADS * NEW_PER_THREAD + 1
+            # the trail appended by concurrent commits (on PostgreSQL in the database, store_0005) is one
+            # unbroken chain, as `riskplan audit verify` checks it
+            check = verify_chain(s)
+            assert check.intact, check.broken
+            assert check.rows == s.scalar(select(func.count()).select_from(AuditEvent))
     finally:
         w.engine.dispose()

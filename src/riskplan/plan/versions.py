@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from riskplan.errors import NotFoundError
@@ -124,13 +124,19 @@ def latest_version(session: Session, plan_name: str) -> PlanVersion | None:
 def latest_version_key(session: Session, plan_name: str) -> tuple[int, str] | None:
     """The number and content SHA-256 of the latest stored version of a plan (None if none is stored),
     read without loading the plan."""
-    found = session.execute(
+    found = session.execute(latest_version_query(plan_name)).first()
+    return None if found is None else (found[0], found[1])
+
+
+def latest_version_query(plan_name: str) -> Select[int, str]:
+    """The query of :func:`latest_version_key` (one row: version, content SHA-256), for a caller that
+    reads more in the same statement."""
+    return (
         select(PlanVersionRow.version, PlanVersionRow.content_sha256)
         .where(PlanVersionRow.plan_name == plan_name)
         .order_by(PlanVersionRow.version.desc())
         .limit(1)
-    ).first()
-    return None if found is None else (found[0], found[1])
+    )
 
 
 def version_sha256(session: Session, plan_name: str, version: int) -> str | None:

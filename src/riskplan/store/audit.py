@@ -13,8 +13,12 @@ order agree. Triggers refuse UPDATE and DELETE of ``audit_event`` (and TRUNCATE 
 
 Because the head serialises every audited transaction from its append to its commit, that stretch is kept
 short in :func:`audited_transaction` (the web application's writes): the transaction's audit rows are
-queued and appended at commit, as its last statements (lock, one INSERT with the head's UPDATE, COMMIT),
-and on PostgreSQL that commit does not wait for its WAL flush while holding the head
+queued and appended at commit, as its last statements. On PostgreSQL they are appended by the database
+function ``riskplan_audit_append`` (migration ``store_0005``: lock, stamp, chain with the same canonical
+form and SHA-256, insert, move the head), sent together with the COMMIT in one pipeline, so the head is
+never held while the application waits for a processor or its interpreter lock between statements (with
+50 concurrent requests that wait, not the work, had made the head every write's bottleneck); that commit
+does not wait for its WAL flush while holding the head
 (``synchronous_commit = off`` for that transaction alone); the caller is answered only after a second,
 synchronous commit has flushed the WAL past it (:func:`wait_until_durable`), so nothing is acknowledged
 before it is on disk, and concurrent writers share one flush (group commit) instead of queueing for one
@@ -29,6 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, cast
 
+import psycopg
 from sqlalchemy import (
     CheckConstraint,
     Connection,
@@ -97,6 +102,11 @@ _EVENTS = cast(Table, AuditEvent.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
 _APPEND_COLUMNS: Final = ("id", "at", *(c for c in HASHED_COLUMNS if c not in ("id", "at")), "row_hash")
 _APPEND_TYPES: Final = {"id": "integer", "at": "timestamptz"}
+#: The columns the caller gives to ``riskplan_audit_append`` (it adds id, time stamp and hashes).
+_FUNCTION_COLUMNS: Final = ("who", "entity_type", "entity_id", "action", "field", "old_value", "new_value", "reason")
+_APPEND_FUNCTION: Final = (
+    "SELECT riskplan_audit_append(" + ", ".join("%s::text[]" for _ in _FUNCTION_COLUMNS) + ", %s::boolean)"
+)
 #: PostgreSQL: the rows (one array per column) and the head's new state, in one statement.
 _APPEND: Final = text(
     "WITH appended AS (INSERT INTO audit_event ("
@@ -321,7 +331,26 @@ def _append_at_commit(session: Session) -> None:
     if connection.dialect.name == "postgresql":
         # 21 CFR 11.10(e) records must not be lost: the caller waits for the flush after the head is free
         session.info[_UNFLUSHED] = True
+        _append_and_commit(connection, pending)
+        return
     _append(session, pending, commit_without_flush=True)
+
+
+def _append_and_commit(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """PostgreSQL: append ``rows`` with ``riskplan_audit_append`` (migration ``store_0005``: lock the head,
+    stamp, chain, insert, move the head) and COMMIT, sent together in one pipeline.
+
+    The head is then held only while the server runs those two statements: never while this process
+    waits for a processor or its interpreter lock between a reply and its next statement (which, with many
+    concurrent requests, made the head the bottleneck of every write). The driver commits here; the
+    session's own COMMIT that follows finds no transaction open and sends nothing.
+    """
+    raw = connection.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    columns = [[row.get(c) for row in rows] for c in _FUNCTION_COLUMNS]
+    with raw.pipeline():
+        raw.execute(_APPEND_FUNCTION, [*columns, True])
+        raw.commit()
 
 
 @event.listens_for(Session, "after_soft_rollback")

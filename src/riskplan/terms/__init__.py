@@ -47,6 +47,7 @@ from riskplan.terms.meddra import (
     get_release,
     list_releases,
     load_meddra,
+    release_loaded,
     release_sort_key,
     resolve_release,
 )
@@ -113,6 +114,7 @@ __all__ = [
     "normalise_drug_name",
     "omop_ingredient_names",
     "release_changes",
+    "release_loaded",
     "release_sort_key",
     "resolve_release",
     "smq_terms",

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import ColumnElement, Table, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
@@ -633,6 +633,11 @@ def list_releases(session: Session) -> list[MeddraRelease]:
     """All loaded releases, newest MedDRA version first."""
     releases = list(session.scalars(select(MeddraRelease)))
     return sorted(releases, key=lambda r: release_sort_key(r.version), reverse=True)
+
+
+def release_loaded() -> ColumnElement[bool]:
+    """A SQL expression: whether any MedDRA release is loaded (:func:`current_release` is not None)."""
+    return exists(select(MeddraRelease.version))
 
 
 def current_release(session: Session) -> MeddraRelease | None:

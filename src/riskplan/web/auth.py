@@ -292,8 +292,10 @@ class Auth:
             return None
         now = self.clock()
         idle = dt.timedelta(minutes=self.web.session_idle_minutes)
-        # Core, not the ORM: this runs before every request (one SELECT; an UPDATE at most once a minute)
-        with self.engine.begin() as connection:
+        # Core, not the ORM: this runs before every request (one SELECT; an UPDATE at most once a minute).
+        # Each statement commits on its own (autocommit): no transaction to open and no COMMIT round trip
+        # for a read; the UPDATE is one statement, atomic by itself.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             found = connection.execute(
                 select(
                     WebSession.id,

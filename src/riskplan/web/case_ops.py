@@ -46,9 +46,9 @@ from riskplan.cases import Assessment as Assessment
 from riskplan.cases import Causality as Causality
 from riskplan.cases import assessments as _assessments
 from riskplan.errors import NotFoundError, UserInputError
-from riskplan.plan import latest_version_key, version_sha256
+from riskplan.plan import latest_version_query, version_sha256
 from riskplan.store import AuditEvent, Signer
-from riskplan.terms import current_release
+from riskplan.terms import current_release, release_loaded
 from riskplan.web.context import Conflict, WebContext
 
 
@@ -85,14 +85,15 @@ class IntakeContexts:
         self._lock = threading.Lock()
 
     def get(self, session: Session, plan_name: str, who: str) -> IntakeContext:
-        if current_release(session) is not None:
-            return intake_context(session, plan_name, who)
-        latest = latest_version_key(session, plan_name)
-        if latest is not None:
-            version, sha256 = latest
+        # one statement: the plan's latest version and whether a MedDRA release is loaded
+        latest = session.execute(latest_version_query(plan_name).add_columns(release_loaded())).first()
+        if latest is not None and not latest[2]:
+            version, sha256, _ = latest
             cached = self._cache.get((plan_name, version, sha256))
             if cached is not None:
                 return cached
+        if current_release(session) is not None:
+            return intake_context(session, plan_name, who)
         context = intake_context(session, plan_name, who)  # stores a bundled plan as version 1 first
         sha = version_sha256(session, plan_name, context.plan_version)
         if sha is not None:

@@ -59,10 +59,11 @@ class WebSettings(AccountSettings):
         "sessions, the audit trail and the cached plan are kept in the database, so they may be several)",
     )
     threads: int = Field(
-        default=40,
+        default=20,
         ge=1,
         le=1000,
-        description="Requests each server process works on at once (the thread pool of the API's endpoints)",
+        description="Requests each server process works on at once (the thread pool of the API's endpoints); "
+        "at most db_pool_size, so that no request waits for a connection or opens one that is closed again",
     )
     db_pool_size: int = Field(
         default=20,
