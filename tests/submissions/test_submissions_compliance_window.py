@@ -55,19 +55,26 @@ def _icsr(wid: str, day: dt.date, country: str, serious: bool, follow_up: int = 
         outcome=Outcome.RECOVERING,
     )
     reporter = PrimarySource(
-        country=country, qualification=Qualification.PHYSICIAN, family_name="Weber", primary_for_regulatory_purposes=True
+        country=country,
+        qualification=Qualification.PHYSICIAN,
+        family_name="Weber",
+        primary_for_regulatory_purposes=True,
     )
     drugs = (inebilizumab("20250101"), concomitant("Imurel", "azathioprine"))
     icsr = make_icsr(wid, received=received, reporter=reporter, reactions=(reaction,), drugs=drugs)
     icsr = icsr.model_copy(
         update={
             "created": Hl7Timestamp(f"{received}101500+0000"),
-            "sender": Sender(sender_type=SenderType.PHARMACEUTICAL_COMPANY, organisation="Riskplan Pharma", country="DE"),
+            "sender": Sender(
+                sender_type=SenderType.PHARMACEUTICAL_COMPANY, organisation="Riskplan Pharma", country="DE"
+            ),
             "narrative": "A 67-year-old woman on inebilizumab; she is recovering.",
         }
     )
     if follow_up:
-        icsr = icsr.model_copy(update={"most_recent_info": Hl7Timestamp(f"{day + dt.timedelta(days=follow_up):%Y%m%d}")})
+        icsr = icsr.model_copy(
+            update={"most_recent_info": Hl7Timestamp(f"{day + dt.timedelta(days=follow_up):%Y%m%d}")}
+        )
     return icsr
 
 
