@@ -16,13 +16,12 @@ The report runs in a fresh process so that its peak memory (VmHWM) is its own. T
     .venv/bin/python bench/bench_psur.py [--cases 1000000] [--json-bytes 0] [--db PATH | --postgres [--pg-name N]]
         [--keep]
 
-Measured 2026-12-03 on PostgreSQL, shared 2-core machine (load average 12-15: wall time was 15-17x the CPU
-time, so read the CPU seconds of the report process; the PostgreSQL server's own CPU is not in them):
-10k cases: CPU collect 0.7 s, html 0.9 s, pdf 8.0 s (wall 151 s); 100k cases: CPU collect 5.3 s, html 0.9 s,
-pdf 8.8 s (wall 264 s). Appendix 20.4 alone at 100k: 15.5 s CPU before reading only the cases that can fall
-due in the interval, 6.0 s after, then 5.3 s for the whole collect with the versions read as columns. The
-PDF (about 270 KB, its HTML 240-260 KB) does not grow with the cases. Extrapolated to 1M (not run): collect
-about 50 s CPU + 10 s HTML and PDF, so about 60 s of CPU on an idle machine: at the target, not under it.
+Measured 2026-12-03 on PostgreSQL, 2-core machine once quiet (load average 2): 100k cases, same data, same
+report (identical HTML and checksum): before 29.4 s (20.7 s CPU in the report process; collect 22.0 s), after
+reading only the cases that can fall due in the interval for appendix 20.4: 15.4 s (11.8 s CPU; collect 7.9 s,
+html 0.7 s, pdf 6.8 s). 10k cases: 7.5 s (collect 0.6 s, html 0.6 s, pdf 6.2 s): the PDF (about 270 KB, its
+HTML 240-260 KB) does not grow with the cases. Extrapolated to 1M (not run): collect about 80 s + 7.5 s HTML
+and PDF, so about 90 s: the target is NOT met yet (the tabulations and 20.4 grow linearly).
 """
 
 from __future__ import annotations
