@@ -32,6 +32,7 @@ step; they are never exported.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import uuid
 from decimal import Decimal
@@ -162,6 +163,15 @@ _PRECISION_BY_LENGTH = {
 }
 
 
+@functools.lru_cache(maxsize=65536)  # the same few thousand days recur in every case: strptime once each
+def _real_datetime(padded: str) -> bool:
+    try:
+        dt.datetime.strptime(padded, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return True
+
+
 class Hl7Timestamp:
     """An HL7 ``TS`` point in time that keeps its original precision (ICH IG Appendix II).
 
@@ -186,10 +196,8 @@ class Hl7Timestamp:
         if match["tz"] and len(digits) <= 8:
             raise ValueError(f"{value!r}: a time zone offset needs at least the hour")
         padded = digits + "0101000000"[len(digits) - 4 :] if len(digits) < 14 else digits
-        try:
-            dt.datetime.strptime(padded, "%Y%m%d%H%M%S")
-        except ValueError:
-            raise ValueError(f"{value!r} is not a real calendar date/time") from None
+        if not _real_datetime(padded):
+            raise ValueError(f"{value!r} is not a real calendar date/time")
         if match["tz"] and (int(match["tz"][1:3]) > 14 or int(match["tz"][3:]) > 59):
             raise ValueError(f"{value!r}: time zone offset out of range")
         return value

@@ -407,7 +407,20 @@ class ReportableVersion:
 def reportable_versions(session: Session, case_ids: Collection[int] | None = None) -> list[ReportableVersion]:
     """Every version of the given cases (default: every case), by case and oldest version first."""
     stmt = (
-        select(CaseVersionRow, CaseRow.worldwide_id, CaseRow.plan_name)
+        # the columns only, not ORM entities: this reads every version of every case for the reporting rules
+        select(
+            CaseVersionRow.case_id,
+            CaseRow.worldwide_id,
+            CaseRow.plan_name,
+            CaseVersionRow.id,
+            CaseVersionRow.version,
+            CaseVersionRow.icsr_json,
+            CaseVersionRow.received,
+            CaseVersionRow.first_received,
+            CaseVersionRow.recorded_at,
+            CaseVersionRow.valid,
+            CaseVersionRow.serious,
+        )
         .join(CaseRow, CaseRow.id == CaseVersionRow.case_id)
         .order_by(CaseVersionRow.case_id, CaseVersionRow.version)
     )
@@ -418,20 +431,5 @@ def reportable_versions(session: Session, case_ids: Collection[int] | None = Non
     found: list[ReportableVersion] = []
     for chunk in chunks:
         query = stmt if chunk is None else stmt.where(CaseVersionRow.case_id.in_(chunk))
-        for row, wid, plan_name in session.execute(query):
-            found.append(
-                ReportableVersion(
-                    row.case_id,
-                    wid,
-                    plan_name,
-                    row.id,
-                    row.version,
-                    row.icsr_json,
-                    row.received,
-                    row.first_received,
-                    row.recorded_at,
-                    row.valid,
-                    row.serious,
-                )
-            )
+        found.extend(ReportableVersion(*row) for row in session.execute(query))
     return found

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -42,6 +43,7 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+@functools.lru_cache(maxsize=8192)  # one per (region, approval, day 0): cases share their days
 def periodic_report(region: str, approval: dt.date, day_zero: dt.date) -> PeriodicReport:
     """The periodic report whose interval holds ``day_zero`` (a day 0 before approval counts in the first)."""
     day = max(day_zero, approval)
