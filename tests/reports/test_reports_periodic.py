@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from case_factory import inebilizumab, make_icsr
+from pdf_pixels import ink_in_right_margin, right_margins
 from riskplan.cases.codes import DrugRole, Outcome, Qualification, ReportType, Sex, StudyType
 from riskplan.cases.intake import intake, intake_context
 from riskplan.cases.model import (
@@ -229,12 +230,15 @@ def test_dsur_line_listing_leaves_out_what_the_investigator_excluded(db: tuple[s
     assert "312.33" in html and "investigator: not related" not in html
 
 
-def _tables_wider_than_page(html: str) -> list[str]:
-    """Tables whose laid-out box (WeasyPrint's layout of the PDF page) reaches past the page's content area."""
+def _tables_wider_than_page(html: str, png_dir: Path | None = None, stem: str = "") -> list[str]:
+    """Tables whose laid-out box (WeasyPrint's layout of the PDF page) reaches past the page's content area; with
+    ``png_dir``, also the pages of the PDF drawn from that layout (rendered to PNG) with ink in the right margin."""
     from weasyprint import HTML  # type: ignore[import-untyped]
 
     document = HTML(string=html).render()
     wide: list[str] = []
+    if png_dir is not None:
+        wide += ink_in_right_margin(document.write_pdf(), right_margins(document), png_dir, stem)
     for number, page in enumerate(document.pages, start=1):
         page_box = page._page_box
         right = page_box.content_box_x() + page_box.width
@@ -247,13 +251,14 @@ def _tables_wider_than_page(html: str) -> list[str]:
     return wide
 
 
-def test_pdfs_have_no_table_wider_than_the_page(db: tuple[str, Engine]) -> None:
+def test_pdfs_have_no_table_wider_than_the_page(db: tuple[str, Engine], tmp_path: Path) -> None:
     _url, engine = db
     with session_scope(engine) as session:
         dsur = render_dsur_html(collect_dsur(session, "uplizna", START, DLP))
         pader = render_pader_html(collect_pader(session, "uplizna", START, DLP))
-    assert _tables_wider_than_page(dsur) == []
-    assert _tables_wider_than_page(pader) == []
+    assert _tables_wider_than_page(dsur, tmp_path, "dsur") == []
+    assert _tables_wider_than_page(pader, tmp_path, "pader") == []
+    assert {p.name for p in tmp_path.glob("*-1.png")} == {"dsur-1.png", "pader-1.png"}
     # the check finds a table that is too wide
     assert _tables_wider_than_page("<table style='width:300mm'><tr><td>x</td></tr></table>")
 
