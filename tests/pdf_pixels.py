@@ -47,7 +47,9 @@ def ink_in_right_margin(pdf: bytes, margins: float | Sequence[float], png_dir: P
             margin = margins if isinstance(margins, float) else margins[min(index, len(margins) - 1)]
             limit = image.width * (1 - margin) + 1
             if inked.size and inked[-1] >= limit:
-                found.append(f"page {index + 1}: ink at column {inked[-1]} of {image.width}, content ends at {limit:.0f}")
+                found.append(
+                    f"page {index + 1}: ink at column {inked[-1]} of {image.width}, content ends at {limit:.0f}"
+                )
     finally:
         pdf_doc.close()
     return found

@@ -15,8 +15,6 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from case_factory import make_icsr, neutrophil_test
-from shared_data import missing_shared
-from web_fixtures import exportable_icsr
 from riskplan.cases import Icsr, draft_narrative, intake, intake_context, report_kind, synthesise_cases
 from riskplan.cases.codes import Outcome
 from riskplan.cases.model import Hl7Timestamp, LiteratureReference, Reaction
@@ -25,6 +23,8 @@ from riskplan.settings import get_settings
 from riskplan.store import session_scope
 from riskplan.store.db import make_engine
 from riskplan.store.migrate import upgrade
+from shared_data import missing_shared
+from web_fixtures import exportable_icsr
 
 runner = CliRunner()
 _DATE = re.compile(r"\b(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?: (\d{2}):(\d{2}))?\b")
@@ -221,7 +221,8 @@ def test_export_carries_the_stored_narrative_in_h1_else_the_one_received(db: Pat
     with session_scope(engine) as session:
         intake(session, [written, received], context=intake_context(session, "uplizna", "tester"), who="tester")
     with engine.connect() as c:
-        ref = f"RP{c.execute(text('SELECT id FROM icsr_case WHERE worldwide_id = :w'), {'w': 'GB-RPDEMO-2026-000010'}).scalar():07d}"
+        number = c.execute(text("SELECT id FROM icsr_case WHERE worldwide_id = 'GB-RPDEMO-2026-000010'")).scalar()
+    ref = f"RP{number:07d}"
     assert _run("case", "narrative", ref, "--draft").exit_code == 0
     (db / "export-edit.txt").write_text("The processor's narrative for the export.", encoding="utf-8")
     assert _run("case", "narrative", ref, "--edit", "export-edit.txt", "--reason", "for export").exit_code == 0

@@ -274,11 +274,13 @@ def test_line_listing_xlsx_reads_back_and_pdf_fits_the_page(db: Path, engine: En
              for row in sheet.iter_rows(values_only=True)]  # fmt: skip
     with (db / "l.csv").open(encoding="utf-8") as f:
         assert cells == list(csv.reader(f))
+    first_received = text(
+        "SELECT c.worldwide_id, coalesce(v.first_received, v.received) FROM icsr_case c "
+        "JOIN icsr_case_version v ON v.case_id = c.id WHERE v.version = (SELECT max(v2.version) "
+        "FROM icsr_case_version v2 WHERE v2.case_id = c.id AND v2.received <= :end)"
+    )
     with engine.connect() as c:  # independent: C.1.4 (else C.1.5) of the version counted, per case
-        first = dict(c.execute(text(
-            "SELECT c.worldwide_id, coalesce(v.first_received, v.received) FROM icsr_case c "
-            "JOIN icsr_case_version v ON v.case_id = c.id WHERE v.version = (SELECT max(v2.version) "
-            "FROM icsr_case_version v2 WHERE v2.case_id = c.id AND v2.received <= :end)"), {"end": END}).all())  # fmt: skip
+        first = dict(c.execute(first_received, {"end": END}).all())
     assert {row[0]: row[2] for row in cells[1:]} == {w: str(first[w])[:10] for w in (row[0] for row in cells[1:])}
     again = db / "l2.xlsx"
     assert _run(*base, "--out", str(again)).exit_code == 0

@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy import Engine
 
 from pdf_pixels import ink_in_right_margin, right_margins
-
 from riskplan.cases.intake import intake, intake_context
 from riskplan.cases.synth import synthesise_cases
 from riskplan.minimisation import demo_patient_record, render_card_html

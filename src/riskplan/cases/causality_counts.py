@@ -2,11 +2,12 @@
 interval) and the signal review (the pairs of a signal's case series).
 
 A pair is a suspect or interacting drug (G.k.1 = 1 or 3) of the product and one reaction of the latest
-version of a case (for a periodic report, ``as_of`` its data lock point: the latest version received on or
-before it, so that a follow-up after the DLP does not change a regenerated report). Its causality is the latest assessment recorded here by each method (WHO-UMC,
-Naranjo; signed, :mod:`riskplan.cases.causality`); where none was recorded, what the ICSR carries as
-received (E2B(R3) G.k.9.i.2.r, read as WHO-UMC or Naranjo where it is one of them); else "not assessed".
-Counts are of pairs, per method and category; a case with two reactions to the product counts twice.
+version of a case (for a periodic report, as of its data lock point: the latest version received on or
+before it, so that a follow-up after the DLP does not change a regenerated report). Its causality is the
+latest assessment recorded here by each method (WHO-UMC, Naranjo; signed, :mod:`riskplan.cases.causality`);
+where none was recorded, what the ICSR carries as received (E2B(R3) G.k.9.i.2.r, read as WHO-UMC or Naranjo
+where it is one of them); else "not assessed". Counts are of pairs, per method and category; a case with two
+reactions to the product counts twice.
 """
 
 from __future__ import annotations

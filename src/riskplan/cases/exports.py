@@ -49,10 +49,11 @@ def export_cases(
     allow_synthetic: bool = False,
 ) -> list[ExportFile]:
     """The latest version of each case in ``refs`` as schema-valid E2B(R3) batch files, each recorded in its
-    cases' audit trail, which says where each case's H.1 narrative came from. ``max_bytes``: split into files of at most that size (an importer's file-size
-    limit); None: one file. Synthetic cases are refused unless ``allow_synthetic`` (their batch id then
-    says SYNTHETIC). An :class:`~riskplan.cases.e2b.E2bError` (a case fails the schema or the business
-    rules) leaves nothing recorded."""
+    cases' audit trail, which says where each case's H.1 narrative came from (:func:`with_stored_narratives`).
+    ``max_bytes``: split into files of at most that size (an importer's file-size limit); None: one file.
+    Synthetic cases are refused unless ``allow_synthetic`` (their batch id then says SYNTHETIC). An
+    :class:`~riskplan.cases.e2b.E2bError` (a case fails the schema or the business rules) leaves nothing
+    recorded."""
     batch_id = new_batch_id(now)
     chosen = latest_icsrs(session, refs, with_causality=True)  # G.k.9.i.2.r: the recorded pair assessments
     if refuse_synthetic_export(session, [case for case, _, _ in chosen], allowed=allow_synthetic):

@@ -206,9 +206,9 @@ def listing_xlsx(lines: Sequence[ListingLine], title: str) -> bytes:
     """The listing as an Office Open XML workbook written with openpyxl: one sheet named after ``title``, the
     header row bold and frozen, column widths set, the first-received column as dates (``yyyy-mm-dd``), every
     other cell text. The same lines give the same bytes (fixed document and zip times)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
     book = Workbook()
     sheet = book.active
@@ -248,7 +248,9 @@ def _fixed_times(data: bytes) -> bytes:
             content = source.read(info.filename)
             if info.filename == "docProps/core.xml":
                 content = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp.encode() + rb"\g<2>", content
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>" + stamp.encode() + rb"\g<2>",
+                    content,
                 )
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
