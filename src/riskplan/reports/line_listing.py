@@ -203,9 +203,9 @@ _FIXED_TIME = dt.datetime(2000, 1, 1)
 
 
 def listing_xlsx(lines: Sequence[ListingLine], title: str) -> bytes:
-    """The listing as an Office Open XML workbook written with openpyxl: one sheet named after ``title``, the
-    header row bold and frozen, column widths set, the first-received column as dates (``yyyy-mm-dd``), every
-    other cell text. The same lines give the same bytes (fixed document and zip times)."""
+    """The listing as an Office Open XML workbook written with openpyxl, titled ``title``: one sheet, the header
+    row bold and frozen, column widths set, the first-received column as dates (``yyyy-mm-dd``), every other
+    cell text. The same lines give the same bytes (fixed document and zip times)."""
     from openpyxl import Workbook  # type: ignore[import-untyped]
     from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
     from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
@@ -213,7 +213,8 @@ def listing_xlsx(lines: Sequence[ListingLine], title: str) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None  # a new workbook has one sheet
-    sheet.title = "".join(c for c in title if c not in "[]:*?/\\")[:31] or "Line listing"
+    sheet.title = "Line listing"  # a sheet name holds 31 characters: the full title is the workbook's
+    book.properties.title = title
     sheet.append(list(COLUMNS))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
