@@ -23,6 +23,8 @@ from riskplan.settings import get_settings
 from riskplan.store import session_scope
 from riskplan.store.db import make_engine
 from riskplan.store.migrate import upgrade
+from shared_data import missing_shared
+from web_fixtures import exportable_icsr
 
 runner = CliRunner()
 _DATE = re.compile(r"\b(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?: (\d{2}):(\d{2}))?\b")
@@ -201,3 +203,50 @@ def test_bad_input_exits_2_and_stores_nothing(db: Path, args: list[str], message
     with engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM case_narrative")).scalar() == before
     engine.dispose()
+
+
+E2B_SCHEMA = Path(__file__).resolve().parents[2].parent / "shared/standards/e2b_r3/schema/multicacheschemas"
+
+
+def test_export_carries_the_stored_narrative_in_h1_else_the_one_received(db: Path) -> None:
+    from lxml import etree
+
+    if not (E2B_SCHEMA / "MCCI_IN200100UV01.xsd").is_file():
+        missing_shared(f"{E2B_SCHEMA} is absent: the ICH E2B(R3) schema set is needed")
+    engine = make_engine(f"sqlite:///{db / 'riskplan.db'}")
+    written = exportable_icsr("GB-RPDEMO-2026-000010")
+    received = exportable_icsr("DE-RPDEMO-2026-000009").model_copy(
+        update={"narrative": "Narrative as the reporter sent it."}
+    )
+    with session_scope(engine) as session:
+        intake(session, [written, received], context=intake_context(session, "uplizna", "tester"), who="tester")
+    with engine.connect() as c:
+        number = c.execute(text("SELECT id FROM icsr_case WHERE worldwide_id = 'GB-RPDEMO-2026-000010'")).scalar()
+    ref = f"RP{number:07d}"
+    assert _run("case", "narrative", ref, "--draft").exit_code == 0
+    (db / "export-edit.txt").write_text("The processor's narrative for the export.", encoding="utf-8")
+    assert _run("case", "narrative", ref, "--edit", "export-edit.txt", "--reason", "for export").exit_code == 0
+    result = _run("case", "export", "--e2b", "e2b", "--id", ref, "--id", "DE-RPDEMO-2026-000009")
+    assert result.exit_code == 0, result.output
+    (path,) = (db / "e2b").glob("*.xml")
+    root = etree.parse(str(path))
+    schema = etree.XMLSchema(etree.parse(str(E2B_SCHEMA / "MCCI_IN200100UV01.xsd")))
+    assert schema.validate(root), schema.error_log
+    ns = {"h": "urn:hl7-org:v3"}
+    h1 = {  # C.1.8.1 (the worldwide case id) -> H.1, per message
+        event.find("h:id[@root='2.16.840.1.113883.3.989.2.1.3.2']", ns).get("extension"):
+        event.findtext("h:text", namespaces=ns)
+        for event in root.getroot().iterfind(".//h:investigationEvent", ns)
+    }  # fmt: skip
+    with engine.connect() as c:  # independent: the highest English revision, straight from the table
+        stored = c.execute(
+            text("SELECT n.text FROM case_narrative n JOIN icsr_case c ON c.id = n.case_id "
+                 "WHERE c.worldwide_id = 'GB-RPDEMO-2026-000010' AND n.language = 'en' ORDER BY n.revision DESC")
+        ).scalar()  # fmt: skip
+        said = dict(c.execute(text(
+            "SELECT entity_id, new_value FROM audit_event WHERE action = 'exported as E2B(R3)'")).all())  # fmt: skip
+    engine.dispose()
+    assert stored == "The processor's narrative for the export." != written.narrative
+    assert h1 == {"GB-RPDEMO-2026-000010": stored, "DE-RPDEMO-2026-000009": "Narrative as the reporter sent it."}
+    assert "H.1 from the stored narrative (en) revision 2 (edited)" in said["GB-RPDEMO-2026-000010"]
+    assert "H.1 as received: no narrative written here" in said["DE-RPDEMO-2026-000009"]

@@ -8,18 +8,18 @@ import csv
 import datetime as dt
 import io
 import re
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
-from lxml import etree
 from pypdf import PdfReader
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from case_factory import concomitant, inebilizumab, make_icsr
+from pdf_pixels import ink_in_right_margin, right_margins
 from riskplan.cases import Icsr, ReportType, intake, intake_context, synthesise_cases
 from riskplan.cases.codes import ActionTaken, Outcome
 from riskplan.cases.model import Hl7Timestamp, Reaction, Sender, Study
@@ -100,11 +100,15 @@ def _pdf_text(path: Path) -> list[str]:
     return [" ".join((page.extract_text() or "").split()) for page in PdfReader(str(path)).pages]
 
 
-def _widest(html: str) -> tuple[float, float]:
-    """The right edge of the widest laid-out box over all pages, and the page width (CSS px)."""
+def _widest(html: str, pdf: Path | None = None, png_dir: Path | None = None) -> tuple[float, float]:
+    """The right edge of the widest laid-out box over all pages, and the page width (CSS px). With ``pdf`` (a
+    PDF written by the command from the same template) and ``png_dir``: its pages rendered to PNG show no ink in
+    the right margin of this layout's pages."""
     from weasyprint import HTML  # type: ignore[import-untyped]
 
     document = HTML(string=html).render()
+    if pdf is not None and png_dir is not None:
+        assert ink_in_right_margin(pdf.read_bytes(), right_margins(document)[0], png_dir, pdf.stem) == []
     right = 0.0
     for page in document.pages:
         for box in page._page_box.descendants():
@@ -151,7 +155,9 @@ def test_cioms_boxes_come_from_the_case_version(db: Path, engine: Engine) -> Non
     assert "Imurel" not in v2  # the follow-up no longer lists it
 
 
-def test_cioms_long_narrative_continues_and_nothing_is_wider_than_the_page(db: Path, engine: Engine) -> None:
+def test_cioms_long_narrative_continues_and_nothing_is_wider_than_the_page(
+    db: Path, engine: Engine, tmp_path: Path
+) -> None:
     ref = _case_id(engine, "DE-RPDEMO-2026-000002")
     long_text = " ".join(f"Sentence {n} of a long clinical course written by the processor." for n in range(1, 80))
     (db / "long.txt").write_text(long_text + " The last words.", encoding="utf-8")
@@ -167,8 +173,9 @@ def test_cioms_long_narrative_continues_and_nothing_is_wider_than_the_page(db: P
         form = case_cioms_form(session, ref)
     shown = form.boxes["7+13"] + " " + form.continued[0].text
     assert " ".join(shown.split()) == long_text + " The last words."  # nothing lost at the cut
-    right, width = _widest(render_cioms_html(form))
+    right, width = _widest(render_cioms_html(form), db / "long.pdf", tmp_path)
     assert right <= width + 0.5
+    assert len(list(tmp_path.glob("long-*.png"))) == 2
 
 
 def test_blinded_cioms_shows_no_treatment_arm(db: Path, engine: Engine) -> None:
@@ -251,25 +258,40 @@ def test_line_listing_csv_counts_match_independent_sql(db: Path, engine: Engine,
         assert earlier["GB-RPDEMO-2026-000001"]["Outcome"].endswith(": recovering/resolving")
 
 
-def test_line_listing_xlsx_reads_back_and_pdf_fits_the_page(db: Path, engine: Engine) -> None:
+def test_line_listing_xlsx_reads_back_and_pdf_fits_the_page(db: Path, engine: Engine, tmp_path: Path) -> None:
     base = ["report", "line-listing", "--from", str(START), "--to", str(END)]
     assert _run(*base, "--out", "l.csv").exit_code == 0
     assert _run(*base, "--out", "l.xlsx").exit_code == 0
     assert _run(*base, "--serious", "--out", "listing.out", "--format", "pdf").exit_code == 0
-    with zipfile.ZipFile(db / "l.xlsx") as book:
-        assert book.testzip() is None
-        sheet = etree.fromstring(book.read("xl/worksheets/sheet1.xml"))
-    ns = {"s": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
-    cells = [[(c.findtext("s:is/s:t", namespaces=ns) or "") for c in row.findall("s:c", ns)]
-             for row in sheet.findall("s:sheetData/s:row", ns)]  # fmt: skip
+    book = openpyxl.load_workbook(db / "l.xlsx")
+    sheet = book.active
+    assert sheet is not None and sheet.freeze_panes == "A2"  # the header row stays in view
+    assert all(cell.font.b for cell in sheet[1]) and not sheet["A2"].font.b
+    assert all(sheet.column_dimensions[c].width >= 8 for c in "ABCDEFGHIJKLM")
+    received = [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert received and all(isinstance(v, dt.datetime) for v in received)  # dates as dates, not text
+    cells = [[v.date().isoformat() if isinstance(v, dt.datetime) else ("" if v is None else str(v)) for v in row]
+             for row in sheet.iter_rows(values_only=True)]  # fmt: skip
     with (db / "l.csv").open(encoding="utf-8") as f:
         assert cells == list(csv.reader(f))
+    first_received = text(
+        "SELECT c.worldwide_id, coalesce(v.first_received, v.received) FROM icsr_case c "
+        "JOIN icsr_case_version v ON v.case_id = c.id WHERE v.version = (SELECT max(v2.version) "
+        "FROM icsr_case_version v2 WHERE v2.case_id = c.id AND v2.received <= :end)"
+    )
+    with engine.connect() as c:  # independent: C.1.4 (else C.1.5) of the version counted, per case
+        first = dict(c.execute(first_received, {"end": END}).all())
+    assert {row[0]: row[2] for row in cells[1:]} == {w: str(first[w])[:10] for w in (row[0] for row in cells[1:])}
+    again = db / "l2.xlsx"
+    assert _run(*base, "--out", str(again)).exit_code == 0
+    assert again.read_bytes() == (db / "l.xlsx").read_bytes()  # same data, same bytes
     pdf = _pdf_text(db / "listing.out")
     assert "Line listing uplizna" in pdf[0] and "Company case id" in pdf[0]
     with session_scope(engine) as session:
         lines = line_listing(session, "uplizna", START, END)
-    longest = sorted(lines, key=lambda line: -max(len(v) for v in vars(line).values()))[:12]
-    right, width = _widest(listing_html(longest, "t", "s"))
+    longest = sorted(lines, key=lambda line: -max(len(str(v)) for v in vars(line).values()))[:12]
+    right, width = _widest(listing_html(longest, "t", "s"), db / "listing.out", tmp_path)
+    assert list(tmp_path.glob("listing-*.png"))
     assert right <= width + 0.5
 
 

@@ -2,8 +2,9 @@
 the page's printable area (the PSUR's observed/expected table was clipped at the right margin), and the PSUR's
 table of contents carries page numbers. One render per document (module-scoped).
 
-The check reads WeasyPrint's layout boxes (the same layout ``write_pdf`` draws) rather than pixels: no PDF
-rasteriser (pypdfium2, pdftoppm) is installed."""
+Two checks per document: WeasyPrint's layout boxes (which table or image passes the content area), and the
+PDF drawn from that same layout, rendered to PNG with pypdfium2 (no ink in the right margin, see
+``tests/pdf_pixels.py``). Each document is laid out once; its PDF is written from that layout."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import duckdb
 import pytest
 from sqlalchemy import Engine
 
+from pdf_pixels import ink_in_right_margin, right_margins
 from riskplan.cases.intake import intake, intake_context
 from riskplan.cases.synth import synthesise_cases
 from riskplan.minimisation import demo_patient_record, render_card_html
@@ -50,6 +52,11 @@ def layout(html: str) -> Any:
         from weasyprint import HTML  # type: ignore[import-untyped]
 
         return HTML(string=html).render()
+
+
+def printed_past_margin(document: Any, png_dir: Path, stem: str) -> list[str]:
+    """The PDF of an already laid-out document, rendered to PNG: pages with ink in the right margin."""
+    return ink_in_right_margin(document.write_pdf(), right_margins(document), png_dir, stem)
 
 
 def too_wide(document: Any) -> list[str]:
@@ -92,10 +99,12 @@ def psur(tmp_path_factory: pytest.TempPathFactory, omop: Path) -> tuple[str, Any
     return html, layout(html)
 
 
-def test_psur_fits_its_pages_and_its_contents_have_page_numbers(psur: tuple[str, Any]) -> None:
+def test_psur_fits_its_pages_and_its_contents_have_page_numbers(psur: tuple[str, Any], tmp_path: Path) -> None:
     html, document = psur
     assert 'class="data oe"' in html  # the observed/expected table is there (study rates from the CDM)
     assert too_wide(document) == []
+    assert printed_past_margin(document, tmp_path, "psur") == []
+    assert len(list(tmp_path.glob("psur-*.png"))) == len(document.pages)
     # the table of contents: each entry is a link to its section, and the PDF's contents page shows a page number
     toc = html[html.index('<nav class="toc">') : html.index("</nav>")]
     assert toc.count('<a href="#s') == 20
@@ -109,24 +118,30 @@ def _page_text(box: Any) -> str:
     return " ".join(getattr(b, "text", "") for b in _walk(box) if getattr(b, "text", ""))
 
 
-def test_study_report_fits_its_pages(omop: Path) -> None:
+def test_study_report_fits_its_pages(omop: Path, tmp_path: Path) -> None:
     plan = load_plan("uplizna")
     with open_cdm(omop) as cdm:
         run = run_plan_study(cdm, plan, "real-world-observational-study")
     html = render_study_html(run, generated=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
-    assert too_wide(layout(html)) == []
+    document = layout(html)
+    assert too_wide(document) == []
+    assert printed_past_margin(document, tmp_path, "study") == []
 
 
-def test_plan_summary_fits_its_pages() -> None:
+def test_plan_summary_fits_its_pages(tmp_path: Path) -> None:
     html = render_plan_summary(load_plan("uplizna"), "html")
-    assert too_wide(layout(html)) == []
+    document = layout(html)
+    assert too_wide(document) == []
+    assert printed_past_margin(document, tmp_path, "summary") == []
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
-def test_patient_card_fits_its_page_and_its_source_line_is_in_its_language(language: str) -> None:
+def test_patient_card_fits_its_page_and_its_source_line_is_in_its_language(language: str, tmp_path: Path) -> None:
     plan = load_plan("uplizna")
     html = render_card_html(demo_patient_record(), plan, language, issued=dt.date(2026, 1, 5))
-    assert too_wide(layout(html)) == []
+    document = layout(html)
+    assert too_wide(document) == []
+    assert printed_past_margin(document, tmp_path, f"card-{language}") == []
     footer = html[html.index('class="footer"') :]
     if language == "de":
         assert "Quellen: Anhang II.D" in footer and "package leaflet" not in footer and "Annex" not in footer
@@ -148,4 +163,12 @@ def test_signal_report_printed_fits_its_pages(tmp_path: Path) -> None:
     finally:
         con.close()
     html = out.read_text(encoding="utf-8")
-    assert too_wide(layout(html)) == []
+    document = layout(html)
+    assert too_wide(document) == []
+    assert printed_past_margin(document, tmp_path, "signals") == []
+
+
+def test_the_pixel_check_sees_a_table_cut_at_the_margin(tmp_path: Path) -> None:
+    document = layout("<style>@page { size: A4; margin: 20mm }</style><table style='width:250mm'><tr><td "
+                      "style='border: 1pt solid black'>x</td></tr></table>")  # fmt: skip
+    assert printed_past_margin(document, tmp_path, "wide") != []

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from case_factory import inebilizumab, make_icsr
+from pdf_pixels import ink_in_right_margin, right_margins
 from riskplan.cases.codes import DrugRole, Outcome, Qualification, ReportType, Sex, StudyType
 from riskplan.cases.intake import intake, intake_context
 from riskplan.cases.model import (
@@ -229,12 +230,15 @@ def test_dsur_line_listing_leaves_out_what_the_investigator_excluded(db: tuple[s
     assert "312.33" in html and "investigator: not related" not in html
 
 
-def _tables_wider_than_page(html: str) -> list[str]:
-    """Tables whose laid-out box (WeasyPrint's layout of the PDF page) reaches past the page's content area."""
+def _tables_wider_than_page(html: str, png_dir: Path | None = None, stem: str = "") -> list[str]:
+    """Tables whose laid-out box (WeasyPrint's layout of the PDF page) reaches past the page's content area; with
+    ``png_dir``, also the pages of the PDF drawn from that layout (rendered to PNG) with ink in the right margin."""
     from weasyprint import HTML  # type: ignore[import-untyped]
 
     document = HTML(string=html).render()
     wide: list[str] = []
+    if png_dir is not None:
+        wide += ink_in_right_margin(document.write_pdf(), right_margins(document), png_dir, stem)
     for number, page in enumerate(document.pages, start=1):
         page_box = page._page_box
         right = page_box.content_box_x() + page_box.width
@@ -247,13 +251,14 @@ def _tables_wider_than_page(html: str) -> list[str]:
     return wide
 
 
-def test_pdfs_have_no_table_wider_than_the_page(db: tuple[str, Engine]) -> None:
+def test_pdfs_have_no_table_wider_than_the_page(db: tuple[str, Engine], tmp_path: Path) -> None:
     _url, engine = db
     with session_scope(engine) as session:
         dsur = render_dsur_html(collect_dsur(session, "uplizna", START, DLP))
         pader = render_pader_html(collect_pader(session, "uplizna", START, DLP))
-    assert _tables_wider_than_page(dsur) == []
-    assert _tables_wider_than_page(pader) == []
+    assert _tables_wider_than_page(dsur, tmp_path, "dsur") == []
+    assert _tables_wider_than_page(pader, tmp_path, "pader") == []
+    assert {p.name for p in tmp_path.glob("*-1.png")} == {"dsur-1.png", "pader-1.png"}
     # the check finds a table that is too wide
     assert _tables_wider_than_page("<table style='width:300mm'><tr><td>x</td></tr></table>")
 
@@ -421,3 +426,65 @@ def test_cli_psur_is_stored_and_regenerates_identically(cli: Path) -> None:
     again = runner.invoke(app, ["regenerate", str(psur["id"])])
     assert again.exit_code == 0, again.output
     assert "identical" in again.output
+
+
+INTERVAL_PAIRS = """
+SELECT count(*) FROM icsr_case c
+JOIN icsr_case_version v ON v.case_id = c.id
+JOIN icsr_drug d ON d.case_version_id = v.id
+JOIN icsr_reaction r ON r.case_version_id = v.id
+WHERE c.plan_name = 'uplizna' AND v.valid = :yes
+  AND v.version = (SELECT max(w.version) FROM icsr_case_version w WHERE w.case_id = c.id AND w.received <= :dlp)
+  AND COALESCE(v.first_received, v.received) BETWEEN :start AND :dlp
+  AND d.characterisation IN ('suspect', 'interacting')
+  AND (lower(d.product) LIKE '%inebilizumab%' OR lower(d.substances) LIKE '%inebilizumab%')
+"""
+
+
+def _pairs_in_appendix(engine: Engine) -> int:
+    """The drug-reaction pairs of PSUR appendix 20.5 (one per case, drug and reaction, whatever the methods)."""
+    from riskplan.reports.psur import collect_psur
+
+    with session_scope(engine) as session:
+        causality = collect_psur(session, "uplizna", START, DLP).causality
+    assert causality is not None
+    return len({(p.case_number, p.drug_seq, p.reaction_seq) for p in causality.pairs})
+
+
+def test_psur_regenerates_identically_after_a_follow_up_and_a_new_plan_version(db: tuple[str, Engine]) -> None:
+    """Runs last in the module: it adds a follow-up after the DLP and approves new plan versions."""
+    from riskplan.plan import approve_version
+    from signing import QPPV
+
+    _url, engine = db
+    with audited_transaction(engine) as session:
+        first, _ = record_plan(session, load_plan("uplizna"), who="tester", reason="the plan as approved")
+        approve_version(session, "uplizna", first.version, signer=QPPV, reason="approved")
+    stored = generate_report(engine, "psur", "uplizna", START, DLP, who="tester", pdf=False)
+    assert stored.plan_version == first.version
+    with engine.connect() as conn:
+        at_dlp = conn.execute(text(INTERVAL_PAIRS), {"yes": True, "dlp": DLP, "start": START}).scalar()
+    assert at_dlp and _pairs_in_appendix(engine) == at_dlp
+    # a follow-up after the DLP adds a second reaction to an interval case: a new pair, in the next report only
+    follow = _spontaneous("US-S-UTI", dt.date(2026, 1, 20), "US", "urinary tract infection", True)
+    follow = follow.model_copy(
+        update={"first_received": Hl7Timestamp("20250915"), "reactions": (*follow.reactions, _reaction("rash", False))}
+    )
+    _intake(engine, [follow])
+    with engine.connect() as conn:
+        latest = conn.execute(text(INTERVAL_PAIRS.replace("w.received <= :dlp", "1 = 1")), {"yes": True, "dlp": DLP,
+                              "start": START}).scalar()  # fmt: skip
+    assert latest == at_dlp + 1  # read as of now, the case has one pair more
+    assert _pairs_in_appendix(engine) == at_dlp
+    # a new plan version approved after the report: regeneration still uses the version the report used
+    changed = load_plan("uplizna").model_copy(update={"rmp_version": "99.0"})
+    with audited_transaction(engine) as session:
+        second, created = record_plan(session, changed, who="tester", reason="a new RMP version")
+        approve_version(session, "uplizna", second.version, signer=QPPV, reason="approved")
+    assert created and second.version > first.version
+    again = regenerate(engine, stored.id)
+    assert again.identical, (again.html_sha256, stored.html_sha256)
+    assert again.html_sha256 == stored.html_sha256 and again.input_checksum == stored.input_checksum
+    with session_scope(engine) as session:
+        html = report_bytes(session, stored.id, "html").decode("utf-8")
+    assert f"uplizna version {first.version} (approved version)" in html

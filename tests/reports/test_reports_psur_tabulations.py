@@ -228,14 +228,15 @@ def test_causality_appendix_counts_pairs_and_names_the_method(db: Engine, data: 
     assert data.causality is not None
     appendix = html[html.index('id="s20-5"') :]
     assert 'data-testid="causality"' in appendix and "not assessed" in appendix
-    # independent count of the pairs: suspect/interacting inebilizumab drugs x reactions of the latest version
-    # of the valid cases first received in the interval
+    # independent count of the pairs: suspect/interacting inebilizumab drugs x reactions of the version known at
+    # the DLP (latest with C.1.5 on or before it) of the valid cases first received in the interval
     pairs = _rows(
         db,
         """
         SELECT COUNT(*) FROM icsr_case c
         JOIN icsr_case_version v ON v.case_id = c.id
-          AND v.version = (SELECT MAX(w.version) FROM icsr_case_version w WHERE w.case_id = c.id)
+          AND v.version = (SELECT MAX(w.version) FROM icsr_case_version w WHERE w.case_id = c.id
+                           AND w.received <= :dlp)
         JOIN icsr_drug d ON d.case_version_id = v.id
         JOIN icsr_reaction r ON r.case_version_id = v.id
         WHERE v.valid = 1 AND COALESCE(v.first_received, v.received) BETWEEN :start AND :dlp

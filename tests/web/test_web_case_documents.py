@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lxml import html
 from pypdf import PdfReader
 from sqlalchemy import text
@@ -41,6 +43,20 @@ def test_narrative_drafted_edited_and_cioms_downloaded_from_the_case_page(sqlite
             text("SELECT count(*) FROM audit_event WHERE action = 'narrative edited' AND reason = 'typo'")
         ).scalar()
     assert kinds == ["drafted", "edited"] and audited == 1
+    # the revision history, as `riskplan case narrative --history`: who, when, reason, case version, per revision
+    with sqlite_web.engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT language, revision, kind, case_version, recorded_by, reason FROM case_narrative "
+                 "ORDER BY language, revision")
+        ).all()  # fmt: skip
+    (history,) = page.xpath('//details[@data-testid="narrative-history"]')
+    rows = history.xpath(".//tbody/tr")
+    assert len(rows) == len(stored) == 3  # en drafted and edited, de drafted
+    for row, (lang, revision, kind, version, who, reason) in zip(rows, stored, strict=True):
+        cells = [td.text_content().strip() for td in row.xpath("./td")]
+        assert cells[:5] == [lang, str(revision), kind, str(version), who]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", cells[5]) and cells[6] == (reason or "")
+    assert page.xpath('//tr[@data-testid="narrative-revision-en-2"]/td[7]')[0].text_content() == "typo"
 
     (link,) = page.xpath('//a[@data-testid="cioms-download"]/@href')
     pdf = c.get(link)

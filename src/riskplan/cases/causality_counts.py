@@ -2,10 +2,12 @@
 interval) and the signal review (the pairs of a signal's case series).
 
 A pair is a suspect or interacting drug (G.k.1 = 1 or 3) of the product and one reaction of the latest
-version of a case. Its causality is the latest assessment recorded here by each method (WHO-UMC,
-Naranjo; signed, :mod:`riskplan.cases.causality`); where none was recorded, what the ICSR carries as
-received (E2B(R3) G.k.9.i.2.r, read as WHO-UMC or Naranjo where it is one of them); else "not assessed".
-Counts are of pairs, per method and category; a case with two reactions to the product counts twice.
+version of a case (for a periodic report, as of its data lock point: the latest version received on or
+before it, so that a follow-up after the DLP does not change a regenerated report). Its causality is the
+latest assessment recorded here by each method (WHO-UMC, Naranjo; signed, :mod:`riskplan.cases.causality`);
+where none was recorded, what the ICSR carries as received (E2B(R3) G.k.9.i.2.r, read as WHO-UMC or Naranjo
+where it is one of them); else "not assessed". Counts are of pairs, per method and category; a case with two
+reactions to the product counts twice.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from riskplan.cases.causality import PairAssessment, causality_assessments, drug_name
@@ -39,7 +41,7 @@ class PairCausality:
 
     case_number: str
     worldwide_id: str  # C.1.8.1
-    version: int  # the latest version, whose pairs these are
+    version: int  # the version whose pairs these are (the latest, or the latest as of the DLP)
     drug_seq: int
     drug: str
     reaction_seq: int
@@ -123,14 +125,32 @@ def _counts(pairs: Iterable[PairCausality]) -> dict[str, dict[str, int]]:
     return {method: dict(sorted(c.items())) for method, c in counted.items()}
 
 
-def causality_of_cases(session: Session, case_ids: Iterable[int], *, product: str | None = None) -> list[PairCausality]:
-    """The causality of every pair of the latest version of the given cases (of the drugs whose name or
-    substance contains ``product``, any case, when given), case by case."""
+def _version_of_case(as_of: dt.date | None) -> ColumnElement[bool]:
+    """The join of a case to its latest version, or (``as_of`` given) to its latest version received (C.1.5) on
+    or before ``as_of``: the version a periodic report with that data lock point counts
+    (:func:`riskplan.cases.versions_at_dlp`)."""
+    if as_of is None:
+        return IS_LATEST_VERSION
+    known = (
+        select(func.max(CaseVersionRow.version))
+        .where(CaseVersionRow.case_id == CaseRow.id, CaseVersionRow.received <= as_of)
+        .correlate(CaseRow)
+        .scalar_subquery()
+    )
+    return and_(CaseRow.id == CaseVersionRow.case_id, CaseVersionRow.version == known)
+
+
+def causality_of_cases(
+    session: Session, case_ids: Iterable[int], *, product: str | None = None, as_of: dt.date | None = None
+) -> list[PairCausality]:
+    """The causality of every pair of the latest version of the given cases (``as_of`` a data lock point: of the
+    version received on or before it) of the drugs whose name or substance contains ``product`` (any, when not
+    given), case by case. Assessments recorded on a later version than the one read are left out."""
     ids = sorted(set(case_ids))
     needle = product.strip().lower() if product else None
     rows = session.execute(
         select(CaseRow.id, CaseRow.worldwide_id, CaseVersionRow.version, CaseVersionRow.icsr_json)
-        .join(CaseVersionRow, IS_LATEST_VERSION)
+        .join(CaseVersionRow, _version_of_case(as_of))
         .where(CaseRow.id.in_(ids))
         .order_by(CaseRow.id)
     ).all()
@@ -149,13 +169,16 @@ def causality_by_product(
     *,
     plan_name: str | None = None,
     include_synthetic: bool = False,
+    at_dlp: bool = False,
 ) -> CausalitySummary:
     """Per-pair causality counts and per-case details for ``product`` (a product name or active substance,
     any case, matched within the name) in the valid cases (ICH E2D minimum criteria) first received
     (C.1.4, else C.1.5) from ``start`` to ``end`` inclusive; synthetic cases only when asked for.
 
     GVP VII.B.5.6 / ICH E2C(R2) 3.6: the PSUR's case summaries; counts are of drug-reaction pairs by method
-    and category (see :class:`CausalitySummary`)."""
+    and category (see :class:`CausalitySummary`). ``at_dlp``: ``end`` is a data lock point: each case is read
+    as its latest version received on or before it (the PSUR's appendix 20.5, like its tabulations), not as its
+    latest version now."""
     needle = product.strip().lower()
     if not needle:
         raise UserInputError("no product given: name the product or active substance whose cases to count")
@@ -165,7 +188,7 @@ def causality_by_product(
     pattern = f"%{needle}%"
     stmt = (
         select(CaseRow.id)
-        .join(CaseVersionRow, IS_LATEST_VERSION)
+        .join(CaseVersionRow, _version_of_case(end if at_dlp else None))
         .join(CaseDrugRow, CaseDrugRow.case_version_id == CaseVersionRow.id)
         .where(
             CaseVersionRow.valid.is_(True),
@@ -181,5 +204,5 @@ def causality_by_product(
     if not include_synthetic:
         stmt = stmt.where(CaseRow.synthetic.is_(False))
     case_ids = list(session.scalars(stmt))
-    pairs = causality_of_cases(session, case_ids, product=needle)
+    pairs = causality_of_cases(session, case_ids, product=needle, as_of=end if at_dlp else None)
     return CausalitySummary(product, start, end, len({p.case_number for p in pairs}), pairs, _counts(pairs))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from riskplan.cases.e2b import export_batches, export_icsrs
+from riskplan.cases.narratives import with_stored_narratives
 from riskplan.cases.store import latest_icsrs, record_export, refuse_synthetic_export
 
 
@@ -48,15 +49,18 @@ def export_cases(
     allow_synthetic: bool = False,
 ) -> list[ExportFile]:
     """The latest version of each case in ``refs`` as schema-valid E2B(R3) batch files, each recorded in its
-    cases' audit trail. ``max_bytes``: split into files of at most that size (an importer's file-size
-    limit); None: one file. Synthetic cases are refused unless ``allow_synthetic`` (their batch id then
-    says SYNTHETIC). An :class:`~riskplan.cases.e2b.E2bError` (a case fails the schema or the business
-    rules) leaves nothing recorded."""
+    cases' audit trail, which says where each case's H.1 narrative came from (:func:`with_stored_narratives`).
+    ``max_bytes``: split into files of at most that size (an importer's file-size limit); None: one file.
+    Synthetic cases are refused unless ``allow_synthetic`` (their batch id then says SYNTHETIC). An
+    :class:`~riskplan.cases.e2b.E2bError` (a case fails the schema or the business rules) leaves nothing
+    recorded."""
     batch_id = new_batch_id(now)
     chosen = latest_icsrs(session, refs, with_causality=True)  # G.k.9.i.2.r: the recorded pair assessments
     if refuse_synthetic_export(session, [case for case, _, _ in chosen], allowed=allow_synthetic):
         batch_id = batch_id.replace("RP-", "RP-SYNTHETIC-", 1)
-    icsrs = [icsr for _, _, icsr in chosen]
+    # ICH E2B(R3) H.1: the narrative written here for the version (English), else the one received
+    narrated = with_stored_narratives(session, chosen)
+    icsrs = [icsr for icsr, _ in narrated]
     if max_bytes is None:
         data = export_icsrs(icsrs, batch_id=batch_id, sender_id=sender_id, receiver_id=receiver_id, created=now)
         batches = [(batch_id, data, tuple(range(len(chosen))))]
@@ -71,6 +75,15 @@ def export_cases(
         digest = hashlib.sha256(data).hexdigest()
         for index in indexes:
             case_id, version, _ = chosen[index]
-            record_export(session, case_id, version, batch_id=file_batch, file_name=file_name, sha256=digest, who=who)
+            record_export(
+                session,
+                case_id,
+                version,
+                batch_id=file_batch,
+                file_name=file_name,
+                sha256=digest,
+                who=who,
+                narrative=narrated[index][1],
+            )
         files.append(ExportFile(file_batch, file_name, data, tuple(chosen[i][:2] for i in indexes)))
     return files

@@ -15,6 +15,7 @@ The ICSR versions themselves never change: the narrative lives beside them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -41,6 +42,7 @@ __all__ = [
     "narrative_at_version",
     "narrative_languages",
     "narrative_revisions",
+    "with_stored_narratives",
 ]
 
 DRAFTED, EDITED, FOLLOW_UP = "drafted", "edited", "follow-up"
@@ -116,10 +118,9 @@ def current_narrative(session: Session, ref: str, language: str = "en") -> Narra
     return None if row is None else _revision(row)
 
 
-def narrative_at_version(session: Session, case_id: int, version: int, language: str = "en") -> str | None:
-    """The narrative as it stood for case version ``version``: its highest revision covering that version."""
-    return session.scalar(
-        select(CaseNarrativeRow.text)
+def _row_at_version(session: Session, case_id: int, version: int, language: str) -> CaseNarrativeRow | None:
+    return session.scalars(
+        select(CaseNarrativeRow)
         .where(
             CaseNarrativeRow.case_id == case_id,
             CaseNarrativeRow.language == language,
@@ -127,7 +128,32 @@ def narrative_at_version(session: Session, case_id: int, version: int, language:
         )
         .order_by(CaseNarrativeRow.revision.desc())
         .limit(1)
-    )
+    ).first()
+
+
+def narrative_at_version(session: Session, case_id: int, version: int, language: str = "en") -> str | None:
+    """The narrative as it stood for case version ``version``: its highest revision covering that version."""
+    row = _row_at_version(session, case_id, version, language)
+    return None if row is None else row.text
+
+
+def with_stored_narratives(session: Session, versions: Sequence[tuple[int, int, Icsr]]) -> list[tuple[Icsr, str]]:
+    """Each (case id, version, ICSR) with H.1 as it goes into an E2B(R3) file, and where H.1 came from.
+
+    ICH E2B(R3) H.1 carries the case narrative in English (the sender's language for international
+    exchange): the stored English narrative covering that version when one was written here (its highest
+    revision, :func:`narrative_at_version`), else the narrative the case was received with, kept as it is.
+    """
+    out = []
+    for case_id, version, icsr in versions:
+        row = _row_at_version(session, case_id, version, "en")
+        if row is None:
+            said = "as received" if icsr.narrative else "none"
+            out.append((icsr, f"H.1 {said}: no narrative written here for version {version}"))
+        else:
+            updated = icsr.model_copy(update={"narrative": row.text})
+            out.append((updated, f"H.1 from the stored narrative (en) revision {row.revision} ({row.kind})"))
+    return out
 
 
 def narrative_revisions(session: Session, ref: str, language: str | None = None) -> list[NarrativeRevision]:

@@ -738,7 +738,15 @@ def link_cases(
 
 
 def record_export(
-    session: Session, case_id: int, version: int, *, batch_id: str, file_name: str, sha256: str, who: str
+    session: Session,
+    case_id: int,
+    version: int,
+    *,
+    batch_id: str,
+    file_name: str,
+    sha256: str,
+    who: str,
+    narrative: str | None = None,
 ) -> None:
     """Record in the case's audit trail that a version was written to an E2B(R3) file by hand.
 
@@ -761,7 +769,8 @@ def record_export(
                 action="exported as E2B(R3)",
                 at=utcnow(),
                 field="export",
-                new={"version": version, "file": file_name, "batch": batch_id, "sha256": sha256},
+                new={"version": version, "file": file_name, "batch": batch_id, "sha256": sha256}
+                | ({} if narrative is None else {"narrative": narrative}),
                 reason="manual export (not a submission)",
             )
         ],

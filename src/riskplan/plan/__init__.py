@@ -27,7 +27,7 @@ from riskplan.plan.checks import (
     words_pattern,
 )
 from riskplan.plan.cli import app as cli_app
-from riskplan.plan.current import CurrentPlan, current_plan, plan_from_file, plan_in_force
+from riskplan.plan.current import CurrentPlan, current_plan, plan_as_used, plan_from_file, plan_in_force
 from riskplan.plan.diff import PlanDiff, diff_plans
 from riskplan.plan.loading import prepare_load, store_load
 from riskplan.plan.model import (
@@ -127,6 +127,7 @@ __all__ = [
     "list_versions",
     "load_plan",
     "load_plan_file",
+    "plan_as_used",
     "plan_from_data",
     "plan_from_file",
     "plan_in_force",

@@ -7,6 +7,7 @@ that needs "the plan" (intake, checks, the patient card, studies, reports) asks 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,7 +21,7 @@ from riskplan.plan.model import RiskManagementPlan
 from riskplan.plan.tables import PlanApprovalRow, PlanVersionRow
 from riskplan.plan.versions import get_version, latest_version
 
-__all__ = ["CurrentPlan", "current_plan", "plan_from_file", "plan_in_force"]
+__all__ = ["CurrentPlan", "current_plan", "plan_as_used", "plan_from_file", "plan_in_force"]
 
 PlanOrigin = Literal["approved version", "latest stored version (not approved)", "bundled file", "plan file"]
 
@@ -65,6 +66,25 @@ def current_plan(session: Session, name: str) -> CurrentPlan:
             f"is bundled (bundled plans: {', '.join(bundled_plan_names())})"
         )
     return CurrentPlan(load_plan(name), "bundled file", None)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)  # SQLite gives naive UTC times
+
+
+def plan_as_used(session: Session, name: str, version: int | None, at: dt.datetime) -> CurrentPlan:
+    """The plan a document made at ``at`` used, described as it was then: stored ``version`` ("approved
+    version" when approved by ``at``, else "latest stored version (not approved)"), or the bundled file when
+    ``version`` is None. For regenerating a stored report byte-identically after the plan changed."""
+    if version is None:
+        return CurrentPlan(load_plan(name), "bundled file", None)
+    plan = get_version(session, name, version).plan
+    approved = session.scalar(
+        select(PlanApprovalRow.approved_at).where(PlanApprovalRow.plan_name == name, PlanApprovalRow.version == version)
+    )
+    if approved is not None and _utc(approved) <= _utc(at):
+        return CurrentPlan(plan, "approved version", version)
+    return CurrentPlan(plan, "latest stored version (not approved)", version)
 
 
 def plan_from_file(path: Path) -> CurrentPlan:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import zipfile
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
+from typing import Any
 from xml.sax.saxutils import escape
 
 from sqlalchemy import select
@@ -43,6 +43,7 @@ class ListingLine:
 
     company_case_id: str
     case_number: str
+    first_received: dt.date  # C.1.4 (else C.1.5): the date the company first knew of the case
     country: str
     source: str
     age_sex: str
@@ -58,6 +59,7 @@ class ListingLine:
 COLUMNS: tuple[str, ...] = (
     "Company case id",
     "Case number",
+    "First received",
     "Country",
     "Source",
     "Age/sex",
@@ -83,7 +85,14 @@ def _source(icsr: Icsr) -> str:
     return kind + (f", {q.label.lower()}" if q is not None else "")
 
 
-def _line(row: CaseVersionRow, icsr: Icsr, wid: str, reactions: Sequence[CaseReactionRow]) -> ListingLine:
+def _as_date(value: Any) -> dt.date:
+    """A date column as read back (SQLite returns ``coalesce`` of two dates as text)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _line(
+    row: CaseVersionRow, icsr: Icsr, wid: str, first: dt.date, reactions: Sequence[CaseReactionRow]
+) -> ListingLine:
     suspects = [d for d in icsr.drugs if d.is_suspect]
     terms = [r.pt_name or r.verbatim for r in reactions]
     onset = []
@@ -123,6 +132,7 @@ def _line(row: CaseVersionRow, icsr: Icsr, wid: str, reactions: Sequence[CaseRea
     return ListingLine(
         company_case_id=wid,
         case_number=case_number(row.case_id),
+        first_received=first,
         country=row.country or "",
         source=_source(icsr),
         age_sex=_age_sex(row.age_years, row.sex),
@@ -165,10 +175,14 @@ def line_listing(
             select(CaseReactionRow).where(CaseReactionRow.case_version_id.in_(chunk)).order_by(CaseReactionRow.seq)
         ):
             reactions.setdefault(reaction.case_version_id, []).append(reaction)
-    order = sorted(found, key=lambda r: (r.first_received, wids[rows[r.version_id].case_id]))
+    order = sorted(found, key=lambda r: (_as_date(r.first_received), wids[rows[r.version_id].case_id]))
     return [
         _line(
-            rows[r.version_id], icsrs[r.version_id], wids[rows[r.version_id].case_id], reactions.get(r.version_id, [])
+            rows[r.version_id],
+            icsrs[r.version_id],
+            wids[rows[r.version_id].case_id],
+            _as_date(r.first_received),
+            reactions.get(r.version_id, []),
         )
         for r in order
     ]
@@ -182,85 +196,66 @@ def listing_csv(lines: Sequence[ListingLine]) -> str:
     return out.getvalue()
 
 
-def _column(index: int) -> str:
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
-
-
-_BOLD = ' s="1"'  # the header row's cell style (styles.xml cellXfs 1)
+#: Column widths in the workbook (characters), one per column of :data:`COLUMNS`.
+XLSX_WIDTHS: tuple[int, ...] = (24, 11, 12, 8, 16, 8, 28, 32, 32, 36, 24, 28, 40)
+#: The workbook's fixed document times: the same listing gives the same bytes (docProps/core.xml, zip entries).
+_FIXED_TIME = dt.datetime(2000, 1, 1)
 
 
 def listing_xlsx(lines: Sequence[ListingLine], title: str) -> bytes:
-    """The listing as an Office Open XML workbook (ECMA-376 SpreadsheetML, inline strings), written with the
-    standard library: one sheet, the header row frozen, every cell text."""
-    rows = [COLUMNS, *(astuple(line) for line in lines)]
-    body = "".join(
-        f'<row r="{r}">'
-        + "".join(
-            f'<c r="{_column(c)}{r}" t="inlineStr"{_BOLD if r == 1 else ""}><is><t xml:space="preserve">'
-            f"{escape(str(value))}</t></is></c>"
-            for c, value in enumerate(row)
-        )
-        + "</row>"
-        for r, row in enumerate(rows, start=1)
-    )
-    widths = "".join(
-        f'<col min="{i}" max="{i}" width="{24 if i > 4 else 16}" customWidth="1"/>' for i in range(1, len(COLUMNS) + 1)
-    )
-    sheet = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        '<sheetViews><sheetView workbookViewId="0">'
-        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-        "</sheetView></sheetViews>"
-        f"<cols>{widths}</cols><sheetData>{body}</sheetData></worksheet>"
-    )
-    files = {
-        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/styles.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>',
-        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" '
-        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-        'Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-        f'<sheets><sheet name="{escape(title[:31])}" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
-        'Target="worksheets/sheet1.xml"/>'
-        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
-        'Target="styles.xml"/></Relationships>',
-        "xl/styles.xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        '<fonts count="2"><font><sz val="10"/><name val="Arial"/></font>'
-        '<font><b/><sz val="10"/><name val="Arial"/></font></fonts>'
-        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill></fills>'
-        '<borders count="1"><border/></borders><cellStyleXfs count="1"><xf/></cellStyleXfs>'
-        '<cellXfs count="2"><xf fontId="0"/><xf fontId="1" applyFont="1"/></cellXfs></styleSheet>',
-        "xl/worksheets/sheet1.xml": sheet,
-    }
+    """The listing as an Office Open XML workbook written with openpyxl, titled ``title``: one sheet, the header
+    row bold and frozen, column widths set, the first-received column as dates (``yyyy-mm-dd``), every other
+    cell text. The same lines give the same bytes (fixed document and zip times)."""
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new workbook has one sheet
+    sheet.title = "Line listing"  # a sheet name holds 31 characters: the full title is the workbook's
+    book.properties.title = title
+    sheet.append(list(COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    date_column = [f.name for f in fields(ListingLine)].index("first_received") + 1
+    for line in lines:
+        sheet.append(list(astuple(line)))
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = wrap
+        row[date_column - 1].number_format = "yyyy-mm-dd"
+    for index, width in enumerate(XLSX_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    book.properties.creator = "riskplan"
+    book.properties.created = _FIXED_TIME
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in files.items():
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # same data, same bytes
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, text)
+    book.save(out)
+    return _fixed_times(out.getvalue())
+
+
+def _fixed_times(data: bytes) -> bytes:
+    """The workbook with openpyxl's save time (docProps/core.xml ``modified``) and the zip entries' times fixed,
+    so that the same listing gives the same bytes."""
+    import re
+    import zipfile
+
+    stamp = _FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>" + stamp.encode() + rb"\g<2>",
+                    content,
+                )
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, content)
     return out.getvalue()
 
 
@@ -268,7 +263,7 @@ def listing_html(lines: Sequence[ListingLine], title: str, subtitle: str) -> str
     """The listing as an A4 landscape HTML page for WeasyPrint (header row repeated on each page)."""
     head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in astuple(line)) + "</tr>" for line in lines)
-    widths = (8, 7, 4, 7, 4, 9, 10, 10, 11, 8, 9, 13)
+    widths = (8, 7, 6, 4, 7, 4, 9, 9, 10, 10, 8, 8, 10)
     cols = "".join(f'<col style="width:{w}%">' for w in widths)
     assert len(widths) == len(fields(ListingLine))
     return (

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from riskplan.cases import CausalitySummary, causality_by_product
-from riskplan.plan import RiskManagementPlan, content_hash, current_plan, list_versions
+from riskplan.plan import RiskManagementPlan, content_hash, current_plan, list_versions, plan_as_used
 from riskplan.reports.psur_counts import CaseCounts, check_interval, count_cases
 from riskplan.reports.psur_exposure import (
     NO_EXPOSURE,
@@ -109,6 +109,10 @@ def input_checksum(data: PsurData) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)  # SQLite gives naive UTC times
+
+
 def collect_psur(
     session: Session,
     plan_name: str,
@@ -118,17 +122,26 @@ def collect_psur(
     cdm: str | Path | None = None,
     exposure: Path | None = None,
     meddra_version: str | None = None,
+    regenerating: tuple[int | None, dt.datetime] | None = None,
 ) -> PsurData:
     """Read and compute everything the report shows (no rendering).
 
     The exposure table is read and the CDM opened first, so that bad input fails before the counting. A
     section that fails raises (:func:`~riskplan.reports.psur_sections.psur_section`): the report is never
     written with a section missing.
+
+    ``regenerating``: (plan version, generation time) of a stored report made again: the plan version it used
+    (not the one in force now) and the plan versions stored by then, so that the same bytes come out.
     """
     check_interval(start, end)
-    in_force = current_plan(session, plan_name)  # the approved version, else the latest stored, else bundled
+    if regenerating is None:
+        in_force = current_plan(session, plan_name)  # the approved version, else the latest stored, else bundled
+    else:
+        in_force = plan_as_used(session, plan_name, *regenerating)
     plan, version = in_force.plan, in_force.version
     versions = list_versions(session, plan_name) if version is not None else []
+    if regenerating is not None:  # the versions stored when the report was made, not those loaded since
+        versions = [v for v in versions if _utc(v.loaded_at) <= _utc(regenerating[1])]
     exposure_data = NO_EXPOSURE
     exposure_sha = None
     if exposure is not None:
@@ -156,7 +169,7 @@ def collect_psur(
     with psur_section("20.5 (causality of drug-reaction pairs)"):
         # ICH E2C(R2) 3.6 / GVP VII.B.5.6: causality per drug-reaction pair of the product, interval cases
         causality = causality_by_product(
-            session, plan.product.active_substance, start, end, plan_name=plan_name, include_synthetic=True
+            session, plan.product.active_substance, start, end, plan_name=plan_name, include_synthetic=True, at_dlp=True
         )
     with psur_section("16.5 (effectiveness of risk minimisation)"):
         minimisation = collect_minimisation(plan, start, end, counts, exposure_data)

@@ -85,11 +85,21 @@ def _make(
     *,
     plan_version: int | None = None,
     audit_trail: tuple[int, str] | None = None,
+    generated_at: dt.datetime | None = None,
 ) -> _Made:
-    """Collect and render one report; ``audit_trail`` given (regeneration): the cover shows that one."""
+    """Collect and render one report; ``audit_trail`` given (regeneration): the cover shows that one;
+    ``generated_at`` given (regeneration of a PSUR): the stored ``plan_version`` as it stood then."""
     if kind == "psur":
         cdm, exposure = parameters.get("cdm_path"), parameters.get("exposure_path")
-        psur = collect_psur(session, plan_name, start, end, cdm=cdm, exposure=Path(exposure) if exposure else None)
+        psur = collect_psur(
+            session,
+            plan_name,
+            start,
+            end,
+            cdm=cdm,
+            exposure=Path(exposure) if exposure else None,
+            regenerating=None if generated_at is None else (plan_version, generated_at),
+        )
         if audit_trail is not None:
             psur = dataclasses.replace(psur, audit_trail=audit_trail)
         return _Made(render_psur_html(psur), psur.checksum, psur.plan_version, psur.audit_trail)
@@ -289,8 +299,9 @@ def regenerate(engine: Engine, report_id: int, *, out: Path | None = None) -> Re
             stored.period_start,
             stored.data_lock_point,
             params,
-            plan_version=stored.plan_version if stored.kind != "psur" else None,
+            plan_version=stored.plan_version,  # the version the report used, not the one in force now
             audit_trail=(stored.audit_rows, stored.audit_head),
+            generated_at=stored.generated_at,
         )
     html_bytes = made.html.encode("utf-8")
     pdf_bytes = html_to_pdf(made.html) if stored.parameters.get("pdf", True) else None

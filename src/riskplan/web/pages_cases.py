@@ -30,6 +30,7 @@ from riskplan.cases import (
     current_narrative,
     get_case,
     narrative_languages,
+    narrative_revisions,
     suspect_pairs,
     uncoded_reactions,
 )
@@ -133,6 +134,7 @@ def _case_context(ctx: WebContext, user: Principal, ref: str, version: int | Non
             "naranjo": NARANJO_QUESTIONS,
             "default_source": DEFAULT_CAUSALITY_SOURCE,
             "narratives": [(lang, current_narrative(session, ref, lang)) for lang in narrative_languages(session, ref)],
+            "narrative_history": narrative_revisions(session, ref),  # as `riskplan case narrative --history`
             "study_case": icsr.report_type is ReportType.STUDY or icsr.study is not None,
         }
 
