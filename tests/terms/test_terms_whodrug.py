@@ -103,6 +103,7 @@ def test_suggestions_come_from_the_asked_release_of_the_asked_database(tmp_path:
     """A release's names are kept in memory after the first suggestion (per database, release and load):
     two databases holding different content under the same release name, and two releases in one
     database, each answer with their own products (ids checked against the tables by SQL)."""
+
     def ids_of(path: Path, version: str) -> set[str]:
         with sqlite3.connect(path) as con:
             rows = con.execute("SELECT product_id FROM whodrug_product WHERE release_version = ?", (version,))

@@ -269,7 +269,6 @@ class MeddraTerminology:
         }
         self._by_name: dict[str, list[_Llt]] = {}
         self._by_code: dict[int, _Llt] = {}
-        current: list[_Llt] = []
         folded_current: list[tuple[int, str, int, str, _Llt]] = []
         for code, name, pt_code, is_current in iter_llts(session, rel):
             llt = _Llt(code, name, pt_code, is_current)
