@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -67,6 +68,15 @@ def bench_load(tmp: Path, folder: Path) -> None:
     print(f"fuzzy suggestion over {len(terms):,} LLT names: median {statistics.median(timings) * 1000:.0f} ms")
 
 
+def _server_cpu(pid: int) -> float | None:
+    """CPU seconds (user and system) of a PostgreSQL server process on this machine, where readable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_upgrade(url: str, old: Path, new: Path, n_cases: int) -> None:
     engine = make_engine(url)
     upgrade(engine)
@@ -102,22 +112,30 @@ def bench_upgrade(url: str, old: Path, new: Path, n_cases: int) -> None:
         reactions = session.execute(text("select count(*) from icsr_reaction")).scalar_one()
 
     # fixed costs, whatever the number of cases: comparing the two releases, the new release in memory
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with session_scope(engine) as session:
         release_changes(session, "99.0", "99.1")
-    compare_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    compare_seconds, compare_cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"fixed costs: comparing the releases {compare_seconds:.1f} s ({compare_cpu:.1f} s CPU in this process), "
+        "the new release in memory below"
+    )
+    t0, c0 = time.perf_counter(), time.process_time()
     with session_scope(engine) as session:
         MeddraTerminology(session, "99.1")
-    terms_seconds = time.perf_counter() - t0
+    terms_seconds, terms_cpu = time.perf_counter() - t0, time.process_time() - c0
 
     t0, c0 = time.perf_counter(), time.process_time()
     with audited_transaction(engine) as session:
+        backend = int(session.execute(text("select pg_backend_pid()")).scalar_one())
+        s0 = _server_cpu(backend)
         preview = preview_upgrade(session, "99.1")
+        s1 = _server_cpu(backend)
         preview_seconds, preview_cpu = time.perf_counter() - t0, time.process_time() - c0
         t1, c1 = time.perf_counter(), time.process_time()
         applied = apply_upgrade(session, "99.1", who="bench", reason="benchmark", preview=preview)
         apply_in_transaction = time.perf_counter() - t1
+        s2 = _server_cpu(backend)  # the audit rows are appended at commit: their server time is not counted
     # with the commit and the audit rows appended at commit
     apply_seconds, apply_cpu = time.perf_counter() - t1, time.process_time() - c1
     engine.dispose()
@@ -131,9 +149,17 @@ def bench_upgrade(url: str, old: Path, new: Path, n_cases: int) -> None:
     )
     print(
         f"apply: {apply_seconds:.1f} s, {apply_cpu:.1f} s CPU in this process ({apply_in_transaction:.1f} s "
-        f"before the commit; of which the release in memory {terms_seconds:.1f} s) for {applied.new_versions:,} "
-        "new case versions (stored in batches, set-based)"
+        f"before the commit; of which the release in memory {terms_seconds:.1f} s, {terms_cpu:.1f} s CPU) for "
+        f"{applied.new_versions:,} new case versions (stored in batches, set-based)"
     )
+    if s0 is not None and s1 is not None and s2 is not None:
+        print(f"PostgreSQL server process CPU: preview {s1 - s0:.1f} s, apply before the commit {s2 - s1:.1f} s")
+        cpu_per_case = (apply_cpu - terms_cpu + (s2 - s1)) / max(applied.new_versions, 1)
+        print(
+            f"CPU per new case version (this process and the server, the release in memory left out): "
+            f"{cpu_per_case * 1000:.1f} ms; at 1M cases ({applied.new_versions * 1_000_000 // n_cases:,} new "
+            f"versions, linear): {cpu_per_case * applied.new_versions * 1_000_000 / n_cases:.0f} CPU s"
+        )
     scale = 1_000_000 / n_cases
     preview_1m = compare_seconds + (preview_seconds - compare_seconds) * scale
     apply_1m = terms_seconds + (apply_seconds - terms_seconds) * scale

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from riskplan.store import make_engine, session_scope, upgrade
-from riskplan.terms import load_whodrug, suggest_drugs
+from riskplan.terms import DrugSuggestion, load_whodrug, suggest_drugs
 
 
 def write_release(folder: Path, names: int, seed: int = 1) -> None:
@@ -61,7 +61,7 @@ def main() -> None:
         load_s = time.perf_counter() - started
         print(f"load: {loaded:,} drug names in {load_s:.1f} s ({loaded / load_s:,.0f} names/s)")
         timings, cpu = [], []
-        first: list[object] = []
+        first: list[DrugSuggestion] = []
         rng = random.Random(2)
         for run in range(args.runs):
             # a different reported name each time (the first as before), so nothing but the names is reused
