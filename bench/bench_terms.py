@@ -9,7 +9,11 @@
    preview and apply over 1M stored cases under 2 minutes. The machine is shared: run at a reduced scale
    and the 1M figure is extrapolated linearly (preview: stored reaction rows; apply: affected cases).
 
-    .venv/bin/python bench/bench_terms.py [--llts 80000] [--cases 50000] [--skip-postgres]
+``--compare-per-case`` also times the same recoding one case at a time (the path the batched one replaced),
+rolled back. Wall seconds and CPU seconds (this process; the PostgreSQL server process where /proc shows it)
+are printed: the machine may be shared.
+
+    .venv/bin/python bench/bench_terms.py [--llts 80000] [--cases 50000] [--skip-postgres] [--compare-per-case]
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ def _server_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_upgrade(url: str, old: Path, new: Path, n_cases: int) -> None:
+def bench_upgrade(url: str, old: Path, new: Path, n_cases: int, *, compare_per_case: bool = False) -> None:
     engine = make_engine(url)
     upgrade(engine)
     t0 = time.perf_counter()
@@ -125,6 +129,17 @@ def bench_upgrade(url: str, old: Path, new: Path, n_cases: int) -> None:
         MeddraTerminology(session, "99.1")
     terms_seconds, terms_cpu = time.perf_counter() - t0, time.process_time() - c0
 
+    if compare_per_case:
+        # the same recoding one case at a time (intake's follow-up path), rolled back: the batched path's speed-up
+        t0, c0 = time.perf_counter(), time.process_time()
+        with session_scope(engine) as session:
+            done = apply_upgrade(session, "99.1", who="bench", reason="benchmark", batched=False)
+            session.rollback()
+        print(
+            f"apply one case at a time (rolled back, for comparison): {time.perf_counter() - t0:.1f} s, "
+            f"{time.process_time() - c0:.1f} s CPU in this process, preview included, for {done.new_versions:,} "
+            "new case versions"
+        )
     t0, c0 = time.perf_counter(), time.process_time()
     with audited_transaction(engine) as session:
         backend = int(session.execute(text("select pg_backend_pid()")).scalar_one())
@@ -177,6 +192,7 @@ def main() -> None:
     parser.add_argument("--llts", type=int, default=80_000)
     parser.add_argument("--cases", type=int, default=50_000)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--compare-per-case", action="store_true", help="also time the one-case-at-a-time path")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -196,7 +212,7 @@ def main() -> None:
             return
         url = make_url(normalise_url(POSTGRES)).set(database=name).render_as_string(hide_password=False)
         try:
-            bench_upgrade(url, tmp / "99.0", tmp / "99.1", args.cases)
+            bench_upgrade(url, tmp / "99.0", tmp / "99.1", args.cases, compare_per_case=args.compare_per_case)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
