@@ -9,12 +9,17 @@
    preview and apply over 1M stored cases under 2 minutes. The machine is shared: run at a reduced scale
    and the 1M figure is extrapolated linearly (preview: stored reaction rows; apply: affected cases).
 
-    .venv/bin/python bench/bench_terms.py [--llts 80000] [--cases 50000] [--skip-postgres]
+``--compare-per-case`` also times the same recoding one case at a time (the path the batched one replaced),
+rolled back. Wall seconds and CPU seconds (this process; the PostgreSQL server process where /proc shows it)
+are printed: the machine may be shared.
+
+    .venv/bin/python bench/bench_terms.py [--llts 80000] [--cases 50000] [--skip-postgres] [--compare-per-case]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -67,7 +72,16 @@ def bench_load(tmp: Path, folder: Path) -> None:
     print(f"fuzzy suggestion over {len(terms):,} LLT names: median {statistics.median(timings) * 1000:.0f} ms")
 
 
-def bench_upgrade(url: str, old: Path, new: Path, n_cases: int) -> None:
+def _server_cpu(pid: int) -> float | None:
+    """CPU seconds (user and system) of a PostgreSQL server process on this machine, where readable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_upgrade(url: str, old: Path, new: Path, n_cases: int, *, compare_per_case: bool = False) -> None:
     engine = make_engine(url)
     upgrade(engine)
     t0 = time.perf_counter()
@@ -102,35 +116,65 @@ def bench_upgrade(url: str, old: Path, new: Path, n_cases: int) -> None:
         reactions = session.execute(text("select count(*) from icsr_reaction")).scalar_one()
 
     # fixed costs, whatever the number of cases: comparing the two releases, the new release in memory
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with session_scope(engine) as session:
         release_changes(session, "99.0", "99.1")
-    compare_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    compare_seconds, compare_cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"fixed costs: comparing the releases {compare_seconds:.1f} s ({compare_cpu:.1f} s CPU in this process), "
+        "the new release in memory below"
+    )
+    t0, c0 = time.perf_counter(), time.process_time()
     with session_scope(engine) as session:
         MeddraTerminology(session, "99.1")
-    terms_seconds = time.perf_counter() - t0
+    terms_seconds, terms_cpu = time.perf_counter() - t0, time.process_time() - c0
 
-    t0 = time.perf_counter()
+    if compare_per_case:
+        # the same recoding one case at a time (intake's follow-up path), rolled back: the batched path's speed-up
+        t0, c0 = time.perf_counter(), time.process_time()
+        with session_scope(engine) as session:
+            done = apply_upgrade(session, "99.1", who="bench", reason="benchmark", batched=False)
+            session.rollback()
+        print(
+            f"apply one case at a time (rolled back, for comparison): {time.perf_counter() - t0:.1f} s, "
+            f"{time.process_time() - c0:.1f} s CPU in this process, preview included, for {done.new_versions:,} "
+            "new case versions"
+        )
+    t0, c0 = time.perf_counter(), time.process_time()
     with audited_transaction(engine) as session:
+        backend = int(session.execute(text("select pg_backend_pid()")).scalar_one())
+        s0 = _server_cpu(backend)
         preview = preview_upgrade(session, "99.1")
-        preview_seconds = time.perf_counter() - t0
-        t1 = time.perf_counter()
+        s1 = _server_cpu(backend)
+        preview_seconds, preview_cpu = time.perf_counter() - t0, time.process_time() - c0
+        t1, c1 = time.perf_counter(), time.process_time()
         applied = apply_upgrade(session, "99.1", who="bench", reason="benchmark", preview=preview)
         apply_in_transaction = time.perf_counter() - t1
-    apply_seconds = time.perf_counter() - t1  # with the commit and the audit rows appended at commit
+        s2 = _server_cpu(backend)  # the audit rows are appended at commit: their server time is not counted
+    # with the commit and the audit rows appended at commit
+    apply_seconds, apply_cpu = time.perf_counter() - t1, time.process_time() - c1
     engine.dispose()
     [changes] = preview.changes
     print(
-        f"preview: {preview_seconds:.1f} s (of which comparing the releases {compare_seconds:.1f} s); "
+        f"preview: {preview_seconds:.1f} s, {preview_cpu:.1f} s CPU in this process (of which comparing the "
+        f"releases {compare_seconds:.1f} s); "
         f"{len(changes.llts):,} LLTs changed, {len(changes.pts):,} PTs moved, {len(changes.smqs):,} SMQs changed, "
         f"{sum(len(c) for c in preview.concerns.values())} concern(s) changed, "
         f"{preview.affected_count:,} of {n_cases:,} case versions affected"
     )
     print(
-        f"apply: {apply_seconds:.1f} s ({apply_in_transaction:.1f} s before the commit; of which the release in "
-        f"memory {terms_seconds:.1f} s) for {applied.new_versions:,} new case versions"
+        f"apply: {apply_seconds:.1f} s, {apply_cpu:.1f} s CPU in this process ({apply_in_transaction:.1f} s "
+        f"before the commit; of which the release in memory {terms_seconds:.1f} s, {terms_cpu:.1f} s CPU) for "
+        f"{applied.new_versions:,} new case versions (stored in batches, set-based)"
     )
+    if s0 is not None and s1 is not None and s2 is not None:
+        print(f"PostgreSQL server process CPU: preview {s1 - s0:.1f} s, apply before the commit {s2 - s1:.1f} s")
+        cpu_per_case = (apply_cpu - terms_cpu + (s2 - s1)) / max(applied.new_versions, 1)
+        print(
+            f"CPU per new case version (this process and the server, the release in memory left out): "
+            f"{cpu_per_case * 1000:.1f} ms; at 1M cases ({applied.new_versions * 1_000_000 // n_cases:,} new "
+            f"versions, linear): {cpu_per_case * applied.new_versions * 1_000_000 / n_cases:.0f} CPU s"
+        )
     scale = 1_000_000 / n_cases
     preview_1m = compare_seconds + (preview_seconds - compare_seconds) * scale
     apply_1m = terms_seconds + (apply_seconds - terms_seconds) * scale
@@ -148,6 +192,7 @@ def main() -> None:
     parser.add_argument("--llts", type=int, default=80_000)
     parser.add_argument("--cases", type=int, default=50_000)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--compare-per-case", action="store_true", help="also time the one-case-at-a-time path")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -167,7 +212,7 @@ def main() -> None:
             return
         url = make_url(normalise_url(POSTGRES)).set(database=name).render_as_string(hide_password=False)
         try:
-            bench_upgrade(url, tmp / "99.0", tmp / "99.1", args.cases)
+            bench_upgrade(url, tmp / "99.0", tmp / "99.1", args.cases, compare_per_case=args.compare_per_case)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

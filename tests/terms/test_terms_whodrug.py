@@ -14,6 +14,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from riskplan.cli import app
+from riskplan.store import make_engine, session_scope, upgrade
+from riskplan.terms import load_whodrug, suggest_drugs
 
 runner = CliRunner()
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -95,3 +97,36 @@ def test_a_broken_release_is_refused_with_file_and_line_and_nothing_is_stored(cl
         assert con.execute("SELECT count(*) FROM whodrug_product").fetchone() == (0,)
     nowhere = runner.invoke(app, ["terms", "load-whodrug", str(cli_env / "nope"), "--version", "x"])
     assert nowhere.exit_code == 2 and "no such directory" in nowhere.output
+
+
+def test_suggestions_come_from_the_asked_release_of_the_asked_database(tmp_path: Path) -> None:
+    """A release's names are kept in memory after the first suggestion (per database, release and load):
+    two databases holding different content under the same release name, and two releases in one
+    database, each answer with their own products (ids checked against the tables by SQL)."""
+
+    def ids_of(path: Path, version: str) -> set[str]:
+        with sqlite3.connect(path) as con:
+            rows = con.execute("SELECT product_id FROM whodrug_product WHERE release_version = ?", (version,))
+            return {r[0] for r in rows}
+
+    found: dict[str, list[str]] = {}
+    for name, first in (("a", B3), ("b", C3)):
+        path = tmp_path / f"{name}.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        with session_scope(engine) as session:
+            load_whodrug(session, first, who="tester", version="SAME-NAME")
+        for _ in range(2):  # the second call is answered from the names kept in memory
+            with session_scope(engine) as session:
+                got = [s.product_id for s in suggest_drugs(session, "celecoxib caps")]
+            assert got and set(got) <= ids_of(path, "SAME-NAME")
+            assert found.setdefault(name, got) == got
+        if name == "a":  # a second release in the same database: its own names; the first still its own
+            with session_scope(engine) as session:
+                load_whodrug(session, C3, who="tester", version="LATER")
+            with session_scope(engine) as session:
+                later = [s.product_id for s in suggest_drugs(session, "celecoxib caps")]
+                earlier = [s.product_id for s in suggest_drugs(session, "celecoxib caps", release="SAME-NAME")]
+            assert later and set(later) <= ids_of(path, "LATER") and earlier == found["a"]
+        engine.dispose()
+    assert not set(found["a"]) & set(found["b"])  # B3 drug codes vs C3 Medicinal Product IDs

@@ -24,6 +24,7 @@ from riskplan.cases.model import Icsr, MeddraTerm
 from riskplan.cases.processing import CaseProcessor
 from riskplan.cases.store import ENTITY, IS_LATEST_VERSION, version_icsrs
 from riskplan.cases.tables import CaseReactionRow, CaseRow, CaseVersionRow
+from riskplan.cases.version_batch import store_new_versions
 from riskplan.errors import UserInputError
 from riskplan.plan import current_plan
 from riskplan.store import audit_row, insert_audit_rows, utcnow
@@ -159,10 +160,17 @@ def apply_upgrade(
     reason: str,
     progress: Callable[[int, int], None] | None = None,
     preview: UpgradePreview | None = None,
+    batched: bool = True,
 ) -> UpgradeApplied:
     """Recode every affected case (see :func:`preview_upgrade`) to release ``to``: one new case version each,
     in the caller's transaction, with an audit row citing the release and ``reason``. ``preview``: one
-    made in the same transaction, to reuse (else it is worked out again)."""
+    made in the same transaction, to reuse (else it is worked out again).
+
+    The new versions are stored a batch at a time, set-based (:func:`store_new_versions`: a few statements
+    per table and batch); ``batched=False`` stores them one case at a time through intake's follow-up path,
+    which stores the same rows (kept to check the batched path against it). All in the caller's one
+    transaction: the recoding is stored whole or not at all, never leaving the data half in one release and
+    half in the other; should it fail, nothing changed and running it again starts from the same cases."""
     if not reason.strip():
         raise UserInputError("give the reason for the recoding (--reason), it goes to the audit trail")
     if preview is None or preview.to != to:
@@ -197,13 +205,17 @@ def apply_upgrade(
                 plan, plan_version = plan_for_intake(session, plan_name, who)
                 processor = CaseProcessor(plan, terms, concern_terms=expand_plan_terms(session, plan, release.version))
                 context = contexts[plan_name] = IntakeContext(plan, plan_version, processor)
-            outcomes = intake(
-                session,
-                [after for _, _, after in items],
-                context=context,
-                who=who,
-                reason=f"recoded to MedDRA {release.version}: {reason}",
-            )
+            why = f"recoded to MedDRA {release.version}: {reason}"
+            if batched:
+                outcomes = store_new_versions(
+                    session,
+                    [context.processor.assess(after) for _, _, after in items],
+                    plan_version=context.plan_version,
+                    who=who,
+                    reason=why,
+                )
+            else:
+                outcomes = intake(session, [after for _, _, after in items], context=context, who=who, reason=why)
             for (worldwide_id, before, _), outcome in zip(items, outcomes, strict=True):
                 if outcome.status == "unchanged":
                     continue

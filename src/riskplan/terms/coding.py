@@ -269,19 +269,22 @@ class MeddraTerminology:
         }
         self._by_name: dict[str, list[_Llt]] = {}
         self._by_code: dict[int, _Llt] = {}
-        current: list[_Llt] = []
+        folded_current: list[tuple[int, str, int, str, _Llt]] = []
         for code, name, pt_code, is_current in iter_llts(session, rel):
             llt = _Llt(code, name, pt_code, is_current)
-            self._by_name.setdefault(fold_term(name), []).append(llt)
+            folded = fold_term(name)
+            self._by_name.setdefault(folded, []).append(llt)
             self._by_code[code] = llt
             if is_current:
-                current.append(llt)
+                folded_current.append((len(name), name.casefold(), code, folded, llt))
         for same_name in self._by_name.values():
-            same_name.sort(key=lambda t: (not t.current, t.code))
-        # Shorter names first, so that equal scores favour the plainer term.
-        current.sort(key=lambda t: (len(t.name), t.name.casefold(), t.code))
-        self._choices = [fold_term(t.name) for t in current]
-        self._choice_llts = current
+            if len(same_name) > 1:
+                same_name.sort(key=lambda t: (not t.current, t.code))
+        # Shorter names first, so that equal scores favour the plainer term (codes are unique: the tuples
+        # never compare their last two items).
+        folded_current.sort(key=lambda t: t[:3])
+        self._choices = [folded for *_, folded, _ in folded_current]
+        self._choice_llts = [llt for *_, llt in folded_current]
 
     @property
     def name(self) -> str:

@@ -15,4 +15,6 @@ def fold_term(text: str) -> str:
 
     ``fold_term("  PNEUMONIA  ") == fold_term("Pneumonia") == "pneumonia"``.
     """
-    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+    if not text.isascii():  # NFC leaves ASCII as it is: most names skip the normalisation
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split()).casefold()
