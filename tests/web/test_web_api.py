@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from riskplan.cases.e2b import import_e2b
 from riskplan.cases.tables import CaseRow
@@ -92,6 +92,57 @@ def test_intake_follow_up_history_and_reads(web: WebApp) -> None:
     assert c.get("/api/cases/due", params={"as_of": "tomorrow"}, headers=h).status_code == 400
     assert c.get("/api/cases/RP0000999", headers=h).status_code == 404
     assert c.get("/api/cases/x' OR '1'='1", headers=h).status_code == 404
+
+
+def _assessment_in_sql(w: WebApp, wid: str, version: int) -> dict[str, object]:
+    """What the database holds for the version (plain SQL), shaped as the intake answer."""
+    with w.engine.connect() as conn:
+        vid, valid, reasons, serious, due = conn.execute(
+            text(
+                "SELECT v.id, v.valid, v.invalid_reasons, v.serious, v.due FROM icsr_case_version v "
+                "JOIN icsr_case c ON c.id = v.case_id WHERE c.worldwide_id = :wid AND v.version = :version"
+            ),
+            {"wid": wid, "version": version},
+        ).one()
+        concerns = conn.scalars(
+            text("SELECT concern_id FROM icsr_case_concern WHERE case_version_id = :vid ORDER BY id"), {"vid": vid}
+        ).all()
+    return {
+        "valid": bool(valid),
+        "invalid_reasons": reasons.split("; ") if reasons else [],
+        "serious": bool(serious),
+        "due": str(due)[:10] if due is not None else None,
+        "safety_concerns": list(concerns),
+    }
+
+
+def test_the_intake_answer_is_the_stored_versions_assessment(web: WebApp) -> None:
+    # the answer is made from what the store wrote, not read back: it must say what the database holds
+    c = web.client()
+    h = api_token(c, "case_processor")
+    body = case_json("GB-RP-ANSWER")
+    body["primary_sources"] = [{"given_name_null_flavor": "MSK", "country_null_flavor": "UNK"}]
+    first = c.post("/api/cases", json=body, headers=h)
+    assert first.status_code == 201, first.text
+    answer = {k: first.json()[k] for k in ("valid", "invalid_reasons", "serious", "due", "safety_concerns")}
+    assert answer == _assessment_in_sql(web, "GB-RP-ANSWER", 1)
+    assert not answer["valid"] and answer["invalid_reasons"] and answer["due"] is None
+
+    fixed = follow_up_json("GB-RP-ANSWER")
+    for ref in ("RP0000001", "GB-RP-ANSWER"):  # by case number, then by worldwide id (unchanged)
+        r = c.post(f"/api/cases/{ref}/follow-ups", json=fixed, headers=h)
+        assert r.status_code == 201, r.text
+        answer = {k: r.json()[k] for k in ("valid", "invalid_reasons", "serious", "due", "safety_concerns")}
+        assert r.json()["version"] == 2 and answer == _assessment_in_sql(web, "GB-RP-ANSWER", 2)
+    assert r.json()["status"] == "unchanged" and answer["valid"] and answer["safety_concerns"]
+    with session_scope(web.engine) as s:
+        actions = [e.action for e in history(s, "case", "GB-RP-ANSWER") if e.action != "changed"]
+    assert actions == [
+        "created",
+        "stored invalid",
+        "new version",
+        "validity changed",
+    ]
 
 
 def test_an_invalid_case_is_refused_with_where_and_why(web: WebApp) -> None:

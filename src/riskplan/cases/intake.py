@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -66,9 +66,11 @@ def intake(
     reason: str | None = None,
     now: dt.datetime | None = None,
     synthetic: bool = False,
+    stored: Mapping[str, int] | None = None,
 ) -> list[StoreOutcome]:
     """Process and store ``icsrs`` in the caller's transaction; ``now`` is the caller's clock (default: UTC
-    now); ``synthetic`` ones are marked so and are refused in a database that holds real cases."""
+    now); ``synthetic`` ones are marked so and are refused in a database that holds real cases; ``stored``
+    as for :func:`~riskplan.cases.store.store_cases` (the caller's reading of which cases are stored)."""
     assessed = [context.processor.assess(i) for i in icsrs]
     return store_cases(
         session,
@@ -79,6 +81,7 @@ def intake(
         reason=reason,
         now=now,
         synthetic=synthetic,
+        stored=stored,
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Select, Subquery, and_, case, exists, func, literal, or_,
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from riskplan.cases.store import IS_LATEST_VERSION, resolve_case_id
+from riskplan.cases.store import IS_LATEST_VERSION, VersionAssessment, resolve_case_id
 from riskplan.cases.tables import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
 from riskplan.errors import NotFoundError
 from riskplan.terms import release_sort_key
@@ -46,6 +46,7 @@ __all__ = [
     "find_case_id",
     "latest_versions",
     "lock_case",
+    "lock_case_ref",
     "reactions_by_version",
     "reactions_of_valid_versions",
     "reportable_versions",
@@ -308,7 +309,28 @@ def find_case_id(session: Session, worldwide_id: str) -> int | None:
 def lock_case(session: Session, case_id: int) -> CaseRef:
     """The case, its row locked until the transaction ends (``SELECT ... FOR UPDATE`` on PostgreSQL), so that
     follow-up information for one case is stored one version at a time."""
-    return _ref(session.scalars(select(CaseRow).where(CaseRow.id == case_id).with_for_update()).one())
+    found = _locked(session, CaseRow.id == case_id)
+    assert found is not None  # .one() raised otherwise
+    return found
+
+
+def lock_case_ref(session: Session, ref: str) -> CaseRef:
+    """:func:`lock_case` of the case ``ref`` names (as :func:`resolve_case_id` reads it); one statement when
+    ``ref`` is a stored worldwide case id."""
+    return _locked(session, CaseRow.worldwide_id == ref.strip(), none=True) or lock_case(
+        session, resolve_case_id(session, ref)
+    )
+
+
+def _locked(session: Session, where: ColumnElement[bool], *, none: bool = False) -> CaseRef | None:
+    # the four columns, not the ORM row: this runs before every follow-up
+    result = session.execute(
+        select(CaseRow.id, CaseRow.worldwide_id, CaseRow.plan_name, CaseRow.latest_version)
+        .where(where)
+        .with_for_update()
+    )
+    row = result.first() if none else result.one()
+    return None if row is None else CaseRef(row.id, row.worldwide_id, row.plan_name, row.latest_version)
 
 
 def worldwide_ids(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
@@ -325,18 +347,6 @@ def worldwide_ids(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
 def case_ids_of_plan(session: Session, plan_name: str) -> set[int]:
     """The ids of every case reported under the plan ``plan_name``."""
     return set(session.scalars(select(CaseRow.id).where(CaseRow.plan_name == plan_name)))
-
-
-@dataclass(frozen=True)
-class VersionAssessment:
-    """How a stored case version was assessed at intake: validity (ICH E2D minimum criteria, with what is
-    missing), seriousness, the reporting due date (GVP VI.C.3) and the safety concerns it counts toward."""
-
-    valid: bool
-    invalid_reasons: tuple[str, ...]
-    serious: bool
-    due: dt.date | None
-    concerns: tuple[str, ...]
 
 
 def version_assessment(session: Session, case_id: int, version: int) -> VersionAssessment:

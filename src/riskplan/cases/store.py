@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, and_, exists, func, select
+from sqlalchemy import Table, and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from riskplan.cases.causality_e2b import with_recorded_causality
@@ -62,11 +62,39 @@ def case_number(case_id: int) -> str:
 
 
 @dataclass(frozen=True)
+class VersionAssessment:
+    """How a stored case version was assessed at intake: validity (ICH E2D minimum criteria, with what is
+    missing), seriousness, the reporting due date (GVP VI.C.3) and the safety concerns it counts toward."""
+
+    valid: bool
+    invalid_reasons: tuple[str, ...]
+    serious: bool
+    due: dt.date | None
+    concerns: tuple[str, ...]
+
+
+def _stored_assessment(a: AssessedCase, clock: ReportingClock) -> VersionAssessment:
+    """The assessment as the version row and its concern rows store it (what
+    :func:`~riskplan.cases.reads.version_assessment` reads back), without reading it back."""
+    joined = "; ".join(a.validity.missing)
+    return VersionAssessment(
+        a.validity.valid,
+        tuple(joined.split("; ")) if joined else (),
+        a.serious,
+        clock.due,
+        tuple(m.concern_id for m in a.concerns),
+    )
+
+
+@dataclass(frozen=True)
 class StoreOutcome:
     worldwide_id: str
     case_id: int
     version: int
     status: Literal["created", "follow-up", "unchanged"]
+    #: the assessment of the version stored now; None when nothing was stored ("unchanged": read the stored
+    #: version's with version_assessment)
+    assessment: VersionAssessment | None = field(default=None, compare=False)
 
     @property
     def case_number(self) -> str:
@@ -209,8 +237,12 @@ def store_cases(
     reason: str | None = None,
     now: dt.datetime | None = None,
     synthetic: bool = False,
+    stored: Mapping[str, int] | None = None,
 ) -> list[StoreOutcome]:
     """Store assessed cases: new ones as version 1, known ones as follow-up versions when changed.
+
+    ``stored``: which of the cases the caller has just read in this transaction to be stored (worldwide
+    case id -> case id; every case's worldwide id not in it is a new case); read here when None.
 
     Every case is checked first (:func:`~riskplan.cases.e2b._rules.intake_refusals`: no date after
     ``now``'s date, no impossible age); one refused case refuses them all, and nothing is stored.
@@ -224,7 +256,7 @@ def store_cases(
     if len(cases) > SMALL_BATCH:  # a bulk intake; autovacuum keeps up with cases entered one by one
         keep_statistics_current(session, (CaseRow.__tablename__, CaseVersionRow.__tablename__))
     keys = [a.icsr.case_key for a in cases]
-    existing = _existing_cases(session, set(keys))
+    existing = _existing_cases(session, set(keys)) if stored is None else stored
     seen: set[str] = set()
     fresh: list[AssessedCase] = []
     later: list[AssessedCase] = []
@@ -293,10 +325,12 @@ def _create(
     ids = insert_returning_ids(session, _CASES, case_rows, "worldwide_id")
     version_rows = []
     audit = []
+    assessments = []
     for a, case_id in zip(cases, ids, strict=True):
         clock = reporting_clock(
             [VersionFacts(1, _received(a.icsr, now), valid=a.validity.valid, serious=a.serious, recorded=now.date())]
         )
+        assessments.append(_stored_assessment(a, clock))
         version_rows.append(
             _version_row(
                 case_id,
@@ -340,7 +374,10 @@ def _create(
     version_ids = insert_returning_ids(session, _VERSIONS, version_rows, "case_id")
     _insert_projections(session, version_ids, cases)
     insert_audit_rows(session, audit)
-    return [StoreOutcome(a.icsr.case_key, cid, 1, "created") for a, cid in zip(cases, ids, strict=True)]
+    return [
+        StoreOutcome(a.icsr.case_key, cid, 1, "created", assessment)
+        for a, cid, assessment in zip(cases, ids, assessments, strict=True)
+    ]
 
 
 def _versions_facts(session: Session, case_id: int) -> list[VersionFacts]:
@@ -370,25 +407,36 @@ def _follow_up(
 ) -> StoreOutcome:
     # the case row stays locked until the transaction ends (SELECT ... FOR UPDATE on PostgreSQL), so that
     # concurrent follow-ups of one case number their versions one after the other
-    case = session.scalars(select(CaseRow).where(CaseRow.worldwide_id == a.icsr.case_key).with_for_update()).one()
-    latest = session.scalars(
-        select(CaseVersionRow).where(CaseVersionRow.case_id == case.id, CaseVersionRow.version == case.latest_version)
+    # one statement: the case row (locked) and what its latest version row holds that a follow-up compares
+    latest = session.execute(
+        select(
+            CaseRow.id,
+            CaseRow.worldwide_id,
+            CaseVersionRow.version,
+            CaseVersionRow.icsr_json,
+            CaseVersionRow.received,
+            CaseVersionRow.valid,
+        )
+        .join(CaseVersionRow, CaseVersionRow.case_id == CaseRow.id)
+        .where(CaseRow.worldwide_id == a.icsr.case_key, CaseVersionRow.version == CaseRow.latest_version)
+        .with_for_update(of=CaseRow)
     ).one()
+    case_id, worldwide_id = latest.id, latest.worldwide_id
     new_json = a.icsr.model_dump_json()
     if new_json == latest.icsr_json:
-        return StoreOutcome(case.worldwide_id, case.id, latest.version, "unchanged")
+        return StoreOutcome(worldwide_id, case_id, latest.version, "unchanged")
     received = _received(a.icsr, now)
     if received < latest.received:
         # C.1.5 only moves forward: a follow-up reports information received after the stored version's
         raise UserInputError(
-            f"case {case.worldwide_id}: follow-up refused, nothing stored: its date of most recent information "
+            f"case {worldwide_id}: follow-up refused, nothing stored: its date of most recent information "
             f"(C.1.5) {received.isoformat()} is before {latest.received.isoformat()}, that of the stored version "
             f"{latest.version}; follow-up information cannot be older than what is already stored"
         )
     number = latest.version + 1
     changes = field_changes(json.loads(latest.icsr_json), json.loads(new_json))
     facts = [
-        *_versions_facts(session, case.id),
+        *_versions_facts(session, case_id),
         VersionFacts(
             number,
             _received(a.icsr, now),
@@ -400,7 +448,7 @@ def _follow_up(
     ]
     clock = reporting_clock(facts)
     row = _version_row(
-        case.id, number, a, clock, plan_version=plan_version, who=who, reason=reason, now=now, icsr_json=new_json
+        case_id, number, a, clock, plan_version=plan_version, who=who, reason=reason, now=now, icsr_json=new_json
     )
     [version_id] = insert_returning_ids(session, _VERSIONS, [row], "case_id")
     _insert_projections(session, [version_id], [a])
@@ -409,7 +457,7 @@ def _follow_up(
         audit_row(
             who=who,
             entity_type=ENTITY,
-            entity_id=case.worldwide_id,
+            entity_id=worldwide_id,
             action="new version",
             at=now,
             field="version",
@@ -422,7 +470,7 @@ def _follow_up(
         audit_row(
             who=who,
             entity_type=ENTITY,
-            entity_id=case.worldwide_id,
+            entity_id=worldwide_id,
             action="changed",
             at=now,
             field=c.path,
@@ -437,7 +485,7 @@ def _follow_up(
             audit_row(
                 who=who,
                 entity_type=ENTITY,
-                entity_id=case.worldwide_id,
+                entity_id=worldwide_id,
                 action="validity changed",
                 at=now,
                 field="valid",
@@ -447,8 +495,8 @@ def _follow_up(
             )
         )
     insert_audit_rows(session, audit)
-    case.latest_version = number
-    return StoreOutcome(case.worldwide_id, case.id, number, "follow-up")
+    session.execute(update(CaseRow).where(CaseRow.id == case_id).values(latest_version=number))
+    return StoreOutcome(worldwide_id, case_id, number, "follow-up", _stored_assessment(a, clock))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Engine, case, select, update
+from sqlalchemy import Engine, bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -57,6 +57,22 @@ __all__ = ["USER_ENTITY", "Auth", "LoginResult", "Principal", "aware", "check_pa
 SessionKind = Literal["browser", "api"]
 MIN_PASSWORD_LENGTH = 12
 _TOUCH_EVERY = dt.timedelta(seconds=60)
+#: The session check run before every request, built once (its token and kind are bound per request).
+_SESSION_CHECK = (
+    select(
+        WebSession.id,
+        WebSession.revoked_at,
+        WebSession.last_seen_at,
+        WebSession.expires_at,
+        WebSession.csrf_token,
+        WebUser.id,
+        WebUser.username,
+        WebUser.role,
+        WebUser.active,
+    )
+    .join(WebUser, WebUser.id == WebSession.user_id)
+    .where(WebSession.token_hash == bindparam("token_hash"), WebSession.kind == bindparam("kind"))
+)
 CLIENT_ENTITY = "login client"
 
 
@@ -296,21 +312,7 @@ class Auth:
         # Each statement commits on its own (autocommit): no transaction to open and no COMMIT round trip
         # for a read; the UPDATE is one statement, atomic by itself.
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            found = connection.execute(
-                select(
-                    WebSession.id,
-                    WebSession.revoked_at,
-                    WebSession.last_seen_at,
-                    WebSession.expires_at,
-                    WebSession.csrf_token,
-                    WebUser.id,
-                    WebUser.username,
-                    WebUser.role,
-                    WebUser.active,
-                )
-                .join(WebUser, WebUser.id == WebSession.user_id)
-                .where(WebSession.token_hash == token_digest(token), WebSession.kind == kind)
-            ).first()
+            found = connection.execute(_SESSION_CHECK, {"token_hash": token_digest(token), "kind": kind}).first()
             if found is None:
                 return None
             session_id, revoked_at, last_seen_at, expires_at, csrf_token, user_id, username, role, active = found

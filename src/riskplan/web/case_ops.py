@@ -32,7 +32,7 @@ from riskplan.cases import (
     intake,
     intake_context,
     link_cases,
-    lock_case,
+    lock_case_ref,
     marked_synthetic,
     record_assessment,
     record_causality,
@@ -102,8 +102,9 @@ class IntakeContexts:
         return context
 
 
-def _summary(session: Session, case_id: int, version: int) -> CaseSummary:
-    a = version_assessment(session, case_id, version)
+def _summary(session: Session, outcome: StoreOutcome) -> CaseSummary:
+    # the store returns the assessment it wrote; only an unchanged follow-up reads the stored version's
+    a = outcome.assessment or version_assessment(session, outcome.case_id, outcome.version)
     return CaseSummary(a.valid, a.invalid_reasons, a.serious, a.due, a.concerns)
 
 
@@ -119,8 +120,10 @@ def enter_case(ctx: WebContext, icsr: Icsr, *, who: str, plan: str | None = None
             )
         context = ctx.intake_contexts.get(session, _plan(ctx, plan), who)
         synthetic = marked_synthetic([icsr])
-        [outcome] = intake(session, [icsr], context=context, who=who, reason=reason, now=ctx.now(), synthetic=synthetic)
-        return Entered(outcome, _summary(session, outcome.case_id, outcome.version))
+        [outcome] = intake(
+            session, [icsr], context=context, who=who, reason=reason, now=ctx.now(), synthetic=synthetic, stored={}
+        )
+        return Entered(outcome, _summary(session, outcome))
 
     return ctx.write(work)
 
@@ -129,20 +132,25 @@ def follow_up(ctx: WebContext, ref: str, icsr: Icsr, *, who: str, reason: str | 
     """Follow-up information for a stored case: a new version when the content changed."""
 
     def work(session: Session) -> Entered:
-        case_id = resolve_case_id(session, ref)
         # one follow-up of a case at a time: a second waits here (PostgreSQL row lock; SQLite
         # transactions here hold the database's write lock already) and then numbers its version after
-        case = lock_case(session, case_id)
+        case = lock_case_ref(session, ref)
         if icsr.worldwide_case_id != case.worldwide_id:
             raise UserInputError(
-                f"worldwide_case_id {icsr.worldwide_case_id!r} is not that of case {case_number(case_id)} "
+                f"worldwide_case_id {icsr.worldwide_case_id!r} is not that of case {case_number(case.case_id)} "
                 f"({case.worldwide_id!r})"
             )
         context = ctx.intake_contexts.get(session, case.plan_name, who)
         [outcome] = intake(
-            session, [icsr], context=context, who=who, reason=reason or "follow-up information", now=ctx.now()
+            session,
+            [icsr],
+            context=context,
+            who=who,
+            reason=reason or "follow-up information",
+            now=ctx.now(),
+            stored={case.worldwide_id: case.case_id},
         )
-        return Entered(outcome, _summary(session, outcome.case_id, outcome.version))
+        return Entered(outcome, _summary(session, outcome))
 
     return ctx.write(work)
 
