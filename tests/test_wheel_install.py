@@ -180,21 +180,27 @@ def _riskplan(installed: Installed, cwd: Path, *args: str, timeout: float = 600)
     return done.stdout + done.stderr
 
 
-# Runs the commands one after the other in one Python process of the new environment, as the `riskplan`
-# script would (the installed package's Typer app, through Click's test runner): one start-up of Python
-# and of riskplan's imports for them all, not one each.
+# Runs the commands one after the other in one Python process of the new environment, each through the
+# `riskplan` script's entry point (riskplan.cli:main, with its arguments in sys.argv and its output captured
+# by Click's test runner): one start-up of Python and of riskplan's imports for them all, not one each.
 COMMANDS_SCRIPT = """
 import json, sys, time
-from typer.testing import CliRunner
-from riskplan.cli import app
+from click.testing import CliRunner
+from riskplan.cli import main
 
 steps = json.loads(sys.argv[1])
 done = {}
 for name, args in steps.items():
     start = time.perf_counter()
-    result = CliRunner().invoke(app, args, prog_name="riskplan")
-    done[name] = {"exit": result.exit_code, "output": result.output, "seconds": time.perf_counter() - start}
-    if result.exit_code != 0:
+    with CliRunner().isolation() as (_, _, output):
+        sys.argv = ["riskplan", *args]
+        try:
+            main()
+            code = 0
+        except SystemExit as exit:
+            code = 0 if exit.code is None else exit.code if isinstance(exit.code, int) else 1
+    done[name] = {"exit": code, "output": output.getvalue().decode(), "seconds": time.perf_counter() - start}
+    if code != 0:
         break
 print(json.dumps(done))
 """

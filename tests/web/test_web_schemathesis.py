@@ -16,12 +16,11 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from web_fixtures import STUDY, api_token, make_app, needs_e2b_schema, seed
 
-EXAMPLES = 12
+EXAMPLES = 4  # per strategy of an operation (valid, invalid, aimed at stored data): each one is tried
 KNOWN_PATH = {
     "name": "uplizna",
     "ref": "RP0000001",
@@ -47,7 +46,19 @@ def _fuzz(operation: Any, auth: dict[str, str], failures: list[str], seen: dict[
     label = f"{operation.method.upper()} {operation.path}"
     documented_501 = "501" in (operation.definition.raw.get("responses") or {})
 
-    @given(case=st.one_of(*_strategies(operation)))
+    for strategy in _strategies(operation):
+        _fuzz_with(strategy, label, documented_501, auth, failures, seen)
+
+
+def _fuzz_with(
+    strategy: Any,
+    label: str,
+    documented_501: bool,
+    auth: dict[str, str],
+    failures: list[str],
+    seen: dict[str, set[int]],
+) -> None:
+    @given(case=strategy)
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
