@@ -39,7 +39,15 @@ _pg_unreachable_reason: str | None = None
 _pg_checked = False
 
 
+#: Cheap argon2id parameters for every test and every process a test starts (through the existing
+#: ``RISKPLAN_WEB_ARGON2_*`` settings): the production ones (3 passes, 64 MiB) take a core for a fifth of
+#: a second per hash. The defaults are unchanged; test_web_security checks them.
+TEST_ARGON2 = {"RISKPLAN_WEB_ARGON2_TIME_COST": "1", "RISKPLAN_WEB_ARGON2_MEMORY_KIB": "1024"}
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    for key, value in TEST_ARGON2.items():
+        os.environ.setdefault(key, value)
     install_migration_templates(POSTGRES_ADMIN_URL, WORKER)
 
 

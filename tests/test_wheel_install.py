@@ -180,6 +180,56 @@ def _riskplan(installed: Installed, cwd: Path, *args: str, timeout: float = 600)
     return done.stdout + done.stderr
 
 
+# Runs the commands one after the other in one Python process of the new environment, each through the
+# `riskplan` script's entry point (riskplan.cli:main, with its arguments in sys.argv and its output captured
+# by Click's test runner): one start-up of Python and of riskplan's imports for them all, not one each.
+COMMANDS_SCRIPT = """
+import json, sys, time
+from click.testing import CliRunner
+from riskplan.cli import main
+
+steps = json.loads(sys.argv[1])
+done = {}
+for name, args in steps.items():
+    start = time.perf_counter()
+    with CliRunner().isolation() as (_, _, output):
+        sys.argv = ["riskplan", *args]
+        try:
+            main()
+            code = 0
+        except SystemExit as exit:
+            code = 0 if exit.code is None else exit.code if isinstance(exit.code, int) else 1
+    done[name] = {"exit": code, "output": output.getvalue().decode(), "seconds": time.perf_counter() - start}
+    if code != 0:
+        break
+print(json.dumps(done))
+"""
+
+
+def _riskplan_commands(
+    installed: Installed, cwd: Path, steps: dict[str, list[str]], timings: dict[str, float]
+) -> dict[str, str]:
+    """The output of each of ``steps`` (name: arguments of `riskplan`); each must exit 0."""
+    script = installed.python.parents[2] / "run_commands.py"
+    script.write_text(COMMANDS_SCRIPT)
+    done = subprocess.run(
+        [str(installed.python), str(script), json.dumps(steps)],
+        cwd=cwd,
+        env=installed.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    results = json.loads(done.stdout.splitlines()[-1])
+    for name, result in results.items():
+        timings[name] = result["seconds"]
+        assert result["exit"] == 0, f"riskplan {' '.join(steps[name])} exited {result['exit']}:\n{result['output']}"
+    assert list(results) == list(steps)
+    return {name: result["output"] for name, result in results.items()}
+
+
 def _no_source_tree_access(installed: Installed) -> None:
     used = installed.log.read_text().splitlines() if installed.log.exists() else []
     assert not used, "the installed riskplan read the repository or ../shared:\n" + "\n".join(used[:20])
@@ -219,52 +269,32 @@ def test_a_new_user_runs_riskplan_from_an_empty_folder(installed: Installed, tmp
         rows.append(f"R{i},{'DRUGA' if i % 3 else 'DRUGB'},{'Headache' if i % 4 else 'Liver injury'}")
     (work / "reports.csv").write_text("\n".join(rows) + "\n")
     timings: dict[str, float] = {}
-
-    def step(name: str, *args: str) -> str:
-        start = time.perf_counter()
-        out = _riskplan(installed, work, *args)
-        timings[name] = time.perf_counter() - start
-        return out
-
-    assert step("version", "--version").strip() == f"riskplan {riskplan.__version__}"
-    demo = step("demo", "demo", "--steps", "plan")
-    assert "riskplan demo: outputs" in demo
-    imported = step("case import", "case", "import", str(example))
-    assert "1 case(s) imported" in imported
-    step("case export", "case", "export", "--id", "RP0000001", "--e2b", str(work / "e2b-out"))
+    assert _riskplan(installed, work, "--version").strip() == f"riskplan {riskplan.__version__}"  # the script
+    steps = {
+        "demo": ["demo", "--steps", "plan"],
+        "case import": ["case", "import", str(example)],
+        "case export": ["case", "export", "--id", "RP0000001", "--e2b", str(work / "e2b-out")],
+        "signal detect": ["signal", "detect", "--reports", str(work / "reports.csv"), "--out", str(work / "s.csv")],
+        "study incidence": [
+            *("study", "incidence", "--cdm", str(work / "cdm"), "--target", "1001", "--outcome", "5001"),
+            *("--format", "json"),
+        ],
+        "report psur": [
+            *("report", "psur", "--from", "2025-07-01", "--to", "2025-12-31", "--out", str(work / "psur")),
+            "--no-pdf",
+        ],
+        "db status": ["db", "status"],
+    }
+    out = _riskplan_commands(installed, work, steps, timings)
+    assert "riskplan demo: outputs" in out["demo"]
+    assert "1 case(s) imported" in out["case import"]
     (batch,) = (work / "e2b-out").glob("*.xml")
     assert b"MCCI_IN200100UV01" in batch.read_bytes()[:2000]
-    step("signal detect", "signal", "detect", "--reports", str(work / "reports.csv"), "--out", str(work / "s.csv"))
     assert "DRUGA" in (work / "s.csv").read_text()
-    incidence = step(
-        "study incidence",
-        "study",
-        "incidence",
-        "--cdm",
-        str(work / "cdm"),
-        "--target",
-        "1001",
-        "--outcome",
-        "5001",
-        "--format",
-        "json",
-    )
+    incidence = out["study incidence"]
     assert json.loads(incidence[incidence.index("{") :])["rates"]["rows"]
-    step(
-        "report psur",
-        "report",
-        "psur",
-        "--from",
-        "2025-07-01",
-        "--to",
-        "2025-12-31",
-        "--out",
-        str(work / "psur"),
-        "--no-pdf",
-    )
     assert any((work / "psur").rglob("*.html"))
-    status = step("db status", "db", "status")
-    assert "up to date" in status and "audit trail:" in status
+    assert "up to date" in out["db status"] and "audit trail:" in out["db status"]
     timings["serve"] = _serve_health(installed, work)
     _no_source_tree_access(installed)
     print("\n" + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))

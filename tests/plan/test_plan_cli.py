@@ -6,9 +6,11 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
+import riskplan.demo
 from riskplan.cli import app
 from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
@@ -213,7 +215,11 @@ def test_every_group_has_help(cli_env: Path) -> None:
         assert "Usage" in result.output
 
 
-def test_demo_prints_the_paths_it_wrote(cli_env: Path) -> None:
+def test_demo_prints_the_paths_it_wrote(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # every step, on fewer synthetic cases and persons than `riskplan demo` makes (what it writes does not
+    # depend on how many)
+    monkeypatch.setattr(riskplan.demo, "DEMO_CASES", 60)
+    monkeypatch.setattr(riskplan.demo, "DEMO_PERSONS", 600)
     result = runner.invoke(app, ["demo"], env=WIDE)
     assert result.exit_code == 0, result.output
     written = dict(

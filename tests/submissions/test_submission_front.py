@@ -10,11 +10,13 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import text
 from test_submissions_cli import _new, _serious_de
 from typer.testing import CliRunner
 
+import riskplan.demo
 from riskplan.cli import app
 from riskplan.store.audit import history
 from riskplan.store.db import make_engine, session_scope
@@ -268,8 +270,11 @@ def test_the_psur_shows_the_compliance_of_its_interval(sqlite_web: WebApp) -> No
 # -- the demo ------------------------------------------------------------------------------------------
 
 
-def test_the_demo_sends_its_due_reports_marked_synthetic_and_shows_states_and_compliance(cli_env: Path) -> None:
+def test_the_demo_sends_its_due_reports_marked_synthetic_and_shows_states_and_compliance(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     needs_e2b_schema()
+    monkeypatch.setattr(riskplan.demo, "DEMO_CASES", 60)  # fewer synthetic cases than `riskplan demo` makes
     db = cli_env / "demo.db"
     out = cli_env / "demo-out"
     args = ["demo", "--steps", "plan,cases,submissions", "--database", f"sqlite:///{db}", "--out", str(out)]

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from test_web_roles import PAGES
 
+from conftest import TEST_ARGON2
 from riskplan.cases.tables import CaseRow
 from riskplan.errors import UserInputError
 from riskplan.store.audit import AuditEvent
@@ -266,7 +267,11 @@ def test_unknown_users_get_the_same_answer_as_wrong_passwords(sqlite_web: WebApp
     assert unknown.json() == wrong.json()
 
 
-def test_passwords_are_argon2id_hashes_and_must_be_long_enough(sqlite_web: WebApp) -> None:
+def test_passwords_are_argon2id_hashes_and_must_be_long_enough(
+    sqlite_web: WebApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in TEST_ARGON2:  # the production parameters, without the tests' cheap ones
+        monkeypatch.delenv(key, raising=False)
     defaults = WebSettings()
     assert (defaults.argon2_time_cost, defaults.argon2_memory_kib) == (3, 65536)
     with session_scope(sqlite_web.engine) as s:

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from conftest import TEST_ARGON2
 from riskplan.cli import app as cli_app
 from riskplan.settings import get_settings
 from riskplan.web import cli as web_cli
@@ -99,6 +100,7 @@ def test_two_workers_share_sessions_lockout_and_csrf(tmp_path: Path, monkeypatch
         RISKPLAN_OUTPUT_DIR=str(tmp_path / "out"),
         RISKPLAN_USER="admin",
         XDG_DATA_HOME=str(tmp_path / "data"),
+        **TEST_ARGON2,
     )
     for key, value in env.items():
         if key.startswith("RISKPLAN_") or key == "XDG_DATA_HOME":
