@@ -182,10 +182,11 @@ def test_postgres_source_in_its_own_schema() -> None:
         with open_cdm(f"{PG_URL}?schema={schema}") as cdm:
             assert cdm.count("person") == 2
             assert cdm.orphan_rows == {"observation_period": 1}
-            rows = cdm.con.execute(
+            assert cdm.in_database
+            rows = cdm.rows(
                 "SELECT person_id, drug_exposure_start_date, drug_exposure_end_date, quantity "
                 "FROM drug_exposure ORDER BY 1"
-            ).fetchall()
+            )
             assert str(rows[0][1]) == "2011-05-01" and rows[0][3] == 2.5
             assert rows[1][2] is None
             assert "concept" in cdm.tables_created_empty

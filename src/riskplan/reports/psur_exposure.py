@@ -198,9 +198,14 @@ def cdm_exposure(cdm: Cdm, plan: RiskManagementPlan, start: dt.date, end: dt.dat
     definition = drug_definition(product_drug(plan))
     covers = definition.time_at_risk.dose_covers_days or 1
     concepts = expand_concept_set(cdm, definition.drug)
-    row = cdm.con.execute(
-        _ERA_SQL.format(covers=int(covers) - 1, concepts=concepts.table), [end, end, start, start, end, end]
-    ).fetchone()
+    row = next(
+        iter(
+            cdm.rows(
+                _ERA_SQL.format(covers=int(covers) - 1, concepts=concepts.table), [end, end, start, start, end, end]
+            )
+        ),
+        None,
+    )
     ip, idays, cp, cdays = (int(x or 0) for x in (row or (0, 0, 0, 0)))
     notes = [n for n in (concepts.note,) if n]
     description = (

@@ -19,7 +19,6 @@ Two quirks of real data are handled and reported in :attr:`Cdm.notes`:
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ import duckdb
 import numpy as np
 
 from riskplan.errors import UserInputError
+from riskplan.studies.engines import DuckDbEngine, Engine, PostgresEngine, cdm_view_sql
 from riskplan.studies.results import ResultTable
 from riskplan.studies.schema import (
     CDM_TABLES,
@@ -41,14 +41,18 @@ from riskplan.studies.schema import (
 
 _FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv")
 _PG_CHUNK_ROWS = 50_000
-_counter = itertools.count(1)
 
 
 @dataclass
 class Cdm:
-    """A CDM loaded into DuckDB (in memory), with what was found on loading."""
+    """A CDM as analyses see it: the :class:`Engine` that runs their SQL, and what was found on opening.
 
-    con: duckdb.DuckDBPyConnection = field(repr=False)
+    On DuckDB the CDM is loaded into memory; on PostgreSQL it stays in the database and only result
+    rows come back (see :mod:`riskplan.studies.engines`). Analyses use :meth:`execute`, :meth:`rows`,
+    :meth:`query`, :meth:`arrays` and :meth:`temp_name`, never a connection, so they run on both.
+    """
+
+    engine: Engine = field(repr=False)
     source: str
     tables_present: tuple[str, ...]
     tables_created_empty: tuple[str, ...]
@@ -56,25 +60,62 @@ class Cdm:
     notes: list[str]
 
     @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection (DuckDB sources only): for inspecting the CDM by hand."""
+        if isinstance(self.engine, DuckDbEngine):
+            return self.engine.con
+        raise UserInputError(f"{self.source}: runs inside {self.engine.dialect}; there is no DuckDB connection")
+
+    @property
+    def in_database(self) -> bool:
+        """True when the analyses run where the data is (not on a copy in DuckDB)."""
+        return not isinstance(self.engine, DuckDbEngine)
+
+    @property
     def has_concept_ancestor(self) -> bool:
         """True when ``concept_ancestor`` came with the source and has rows."""
         return "concept_ancestor" in self.tables_present and self.count("concept_ancestor") > 0
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> None:
+        """Run a statement (DuckDB dialect; translated for the engine)."""
+        self.engine.execute(sql, params)
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """The result rows of a query (DuckDB dialect; translated for the engine)."""
+        return self.engine.query(sql, params)[1]
+
+    def arrays(self, sql: str) -> dict[str, np.ndarray[Any, Any]]:
+        """A query's result as one NumPy array per column (as DuckDB's ``fetchnumpy``)."""
+        if isinstance(self.engine, DuckDbEngine):
+            result = self.engine.con.execute(sql).fetchnumpy()
+            self.engine.rows_fetched += len(next(iter(result.values()), ()))
+            return {k: np.asarray(v) for k, v in result.items()}
+        cols, rows = self.engine.query(sql)
+        values = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
+        out: dict[str, np.ndarray[Any, Any]] = {}
+        for name, column in zip(cols, values, strict=True):
+            kinds = {type(v) for v in column if v is not None}
+            if kinds <= {int, float} and None not in column:
+                out[name] = np.asarray(column, dtype=float if float in kinds else np.int64)
+            else:
+                out[name] = np.asarray(column, dtype=object)
+        return out
 
     def count(self, table: str) -> int:
         return int(self.scalar(f"SELECT count(*) FROM {table}"))
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
-        row = self.con.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
 
     def query(self, name: str, sql: str, params: list[Any] | None = None) -> ResultTable:
         """Run SQL and keep the result and the SQL as a :class:`ResultTable`."""
-        return ResultTable.from_query(self.con, name, sql, params)
+        cols, rows = self.engine.query(sql, params)
+        return ResultTable(name=name, columns=cols, rows=tuple(rows), sql=sql.strip())
 
     def temp_name(self, prefix: str) -> str:
-        """A fresh table name for an intermediate (inspectable) analysis table."""
-        clean = re.sub(r"[^a-z0-9_]", "_", prefix.casefold())[:40]
-        return f"{clean}_{next(_counter)}"
+        """A fresh scratch table name for an intermediate (inspectable) analysis table."""
+        return self.engine.scratch_name(prefix)
 
     def summary(self) -> ResultTable:
         """Rows per CDM table and what happened on loading."""
@@ -87,7 +128,8 @@ class Cdm:
         )
 
     def close(self) -> None:
-        self.con.close()
+        """Close the engine; in-database scratch tables are dropped."""
+        self.engine.close()
 
     def __enter__(self) -> Cdm:
         return self
@@ -97,10 +139,14 @@ class Cdm:
 
 
 def open_cdm(source: str | Path, schema: str | None = None) -> Cdm:
-    """Open a CDM from a folder of Parquet/CSV files, a DuckDB file or a PostgreSQL URL."""
+    """Open a CDM from a folder of Parquet/CSV files, a DuckDB file or a PostgreSQL URL.
+
+    The source decides the engine: a folder or DuckDB file is loaded into DuckDB; a PostgreSQL URL
+    (``postgresql://user@host/db?schema=cdm&scratch=results``) is analysed inside PostgreSQL.
+    """
     text = str(source)
     if re.match(r"^postgres(ql)?(\+\w+)?://", text):
-        return load_postgres(text, schema=schema)
+        return open_postgres(text, schema=schema)
     path = Path(text)
     if path.is_dir():
         return load_folder(path)
@@ -202,16 +248,15 @@ def load_duckdb_file(path: Path, schema: str | None = None) -> Cdm:
 
 def split_schema(url: str) -> tuple[str, str | None]:
     """Take an optional ``schema=`` query parameter off a PostgreSQL URL."""
-    match = re.search(r"([?&])schema=([^&]+)", url)
-    if not match:
-        return url, None
-    cleaned = url[: match.start()] + (match.group(1) if match.group(1) == "?" else "") + url[match.end() :]
-    cleaned = cleaned.replace("?&", "?").rstrip("?&")
-    return cleaned, match.group(2)
+    return _take_param(url, "schema")
 
 
 def load_postgres(url: str, schema: str | None = None) -> Cdm:
-    """Load CDM tables from PostgreSQL through SQLAlchemy/psycopg (rows in chunks, as NumPy arrays)."""
+    """Copy CDM tables from PostgreSQL into DuckDB (rows in chunks, as NumPy arrays).
+
+    The path before in-database analysis (:func:`open_postgres`), kept for comparison and for
+    analyses that need every row on the client; memory grows with the CDM.
+    """
     from sqlalchemy import create_engine, inspect, text
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -274,7 +319,6 @@ def _finish(con: duckdb.DuckDBPyConnection, source: str, present: list[str]) -> 
         if table not in present:
             create_empty(con, table)
             created.append(table)
-    notes: list[str] = []
     orphans: dict[str, int] = {}
     for table in PERSON_TABLES:
         n = int(
@@ -289,12 +333,17 @@ def _finish(con: duckdb.DuckDBPyConnection, source: str, present: list[str]) -> 
                 "WHERE NOT EXISTS (SELECT 1 FROM person p WHERE p.person_id = t.person_id)"
             )
             orphans[table] = n
-            notes.append(f"{table}: {n:,} rows for persons absent from person were ignored")
+    return _described(DuckDbEngine(con), source, present, created, orphans)
+
+
+def _described(engine: Engine, source: str, present: list[str], created: list[str], orphans: dict[str, int]) -> Cdm:
+    """The :class:`Cdm` with the notes every source gets: ignored rows, tables created empty."""
+    notes = [f"{t}: {n:,} rows for persons absent from person were ignored" for t, n in orphans.items()]
     optional_absent = [t for t in created if t not in ("concept_ancestor", "concept_synonym")]
     if optional_absent:
         notes.append(f"tables absent from the source, created empty: {', '.join(optional_absent)}")
     cdm = Cdm(
-        con=con,
+        engine=engine,
         source=source,
         tables_present=tuple(present),
         tables_created_empty=tuple(created),
@@ -304,6 +353,84 @@ def _finish(con: duckdb.DuckDBPyConnection, source: str, present: list[str]) -> 
     if not cdm.has_concept_ancestor:
         notes.append("concept_ancestor is absent or empty: concept sets are used as given, without descendants")
     return cdm
+
+
+def _take_param(url: str, name: str) -> tuple[str, str | None]:
+    """Take an optional ``name=`` query parameter off a URL."""
+    match = re.search(rf"([?&]){name}=([^&]+)", url)
+    if not match:
+        return url, None
+    cleaned = url[: match.start()] + (match.group(1) if match.group(1) == "?" else "") + url[match.end() :]
+    cleaned = cleaned.replace("?&", "?").rstrip("?&")
+    return cleaned, match.group(2)
+
+
+def open_postgres(url: str, schema: str | None = None, scratch: str | None = None) -> Cdm:
+    """Open a CDM in PostgreSQL for analysis inside the database (nothing is copied to the client).
+
+    ``postgresql://user@host:port/db?schema=cdm&scratch=results``: the CDM tables are read from
+    ``schema`` (default ``public``) through views that present them as standard CDM v5.4 tables
+    (absent columns as typed NULLs, absent optional tables empty, rows for persons absent from
+    ``person`` left out); the views and every intermediate table go to ``scratch`` (a schema of the
+    run's own when not given) and are dropped when the CDM is closed.
+    """
+    import psycopg
+
+    base, url_schema = split_schema(url)
+    base, url_scratch = _take_param(base, "scratch")
+    schema = schema or url_schema or "public"
+    scratch = scratch or url_scratch
+    for what, name in (("schema", schema), ("scratch", scratch)):
+        if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name):
+            raise UserInputError(f"{what}={name!r}: not a PostgreSQL schema name (letters, digits, underscores)")
+    conninfo = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", base)
+    shown = f"postgresql://…@{base.split('@')[-1]} (schema {schema}, in the database)"
+    try:
+        engine = PostgresEngine(conninfo, schema, scratch)
+    except psycopg.Error as exc:
+        raise UserInputError(f"cannot open the CDM in PostgreSQL (schema {schema}): {exc}".strip()) from None
+    try:
+        found: dict[str, tuple[str, dict[str, str]]] = {}
+        for table_name, column_name in engine.native(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            f"WHERE table_schema = '{schema}' ORDER BY table_name, ordinal_position"
+        ):
+            entry = found.setdefault(str(table_name).casefold(), (str(table_name), {}))
+            entry[1][str(column_name).casefold()] = str(column_name)
+        present = [t for t in CDM_TABLES if t in found]
+        missing = [t for t in REQUIRED_TABLES if t not in present]
+        if missing:
+            raise UserInputError(
+                f"{shown}: missing required CDM table(s) {', '.join(missing)} (found: {', '.join(present) or 'none'})"
+            )
+        for table in ("person", "observation_period"):
+            if "person_id" not in found[table][1]:
+                raise UserInputError(f"{shown}: table {table} has no person_id column")
+        person_key = (found["person"][0], found["person"][1]["person_id"])
+        orphans: dict[str, int] = {}
+        for table in PERSON_TABLES:
+            if table in found and "person_id" in found[table][1]:
+                real, cols = found[table]
+                n = int(
+                    engine.native(
+                        f'SELECT count(*) FROM "{schema}"."{real}" t WHERE NOT EXISTS (SELECT 1 FROM '
+                        f'"{schema}"."{person_key[0]}" p WHERE p."{person_key[1]}" = t."{cols["person_id"]}")'
+                    )[0][0]
+                )
+                if n:
+                    orphans[table] = n
+        for table in CDM_TABLES:
+            real, cols = found.get(table, (None, {}))  # type: ignore[assignment]
+            engine.native(cdm_view_sql(engine, table, real, cols, person_key if table in orphans else None))
+        engine.map_cdm({t: f"{engine.scratch_schema}.{engine.prefix}{t}" for t in CDM_TABLES})
+        created = [t for t in CDM_TABLES if t not in present]
+        return _described(engine, shown, present, created, orphans)
+    except psycopg.Error as exc:
+        engine.close()
+        raise UserInputError(f"{shown}: cannot read the CDM: {exc}".strip()) from None
+    except BaseException:
+        engine.close()
+        raise
 
 
 def cdm_from_records(tables: dict[str, list[dict[str, Any]]], source: str = "in-memory records") -> Cdm:

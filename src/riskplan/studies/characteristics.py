@@ -61,30 +61,46 @@ class _Covariate:
 def _person_covariates_sql(
     cdm: Cdm, cohort: Cohort, table: str, conc_table: str | None, condition_sets: list[tuple[str, str]]
 ) -> str:
+    # Written as joins to per-person derived tables (not correlated subqueries) so that every engine
+    # plans them as hash joins: PostgreSQL runs a correlated EXISTS once per cohort member.
+    joins = [
+        f"""LEFT JOIN (SELECT c2.subject_id, count(*) AS n FROM {cohort.table} c2
+  JOIN visit_occurrence v ON v.person_id = c2.subject_id
+   AND v.visit_start_date BETWEEN c2.cohort_start_date - 365 AND c2.cohort_start_date - 1
+  GROUP BY c2.subject_id) vis ON vis.subject_id = c.subject_id"""
+    ]
     conc = "FALSE"
     if conc_table:
-        conc = (
-            f"EXISTS (SELECT 1 FROM drug_exposure de WHERE de.person_id = c.subject_id "
-            f"AND de.drug_concept_id IN (SELECT concept_id FROM {conc_table}) "
-            f"AND de.drug_concept_id NOT IN (SELECT concept_id FROM {cohort.drug.table}) "
-            f"AND de.drug_exposure_start_date < c.cohort_start_date "
-            f"AND COALESCE(de.drug_exposure_end_date, de.drug_exposure_start_date) >= c.cohort_start_date - 90)"
+        conc = "(conc.subject_id IS NOT NULL)"
+        joins.append(
+            f"""LEFT JOIN (SELECT DISTINCT c2.subject_id FROM {cohort.table} c2
+  JOIN drug_exposure de ON de.person_id = c2.subject_id
+  WHERE de.drug_concept_id IN (SELECT concept_id FROM {conc_table})
+    AND de.drug_concept_id NOT IN (SELECT concept_id FROM {cohort.drug.table})
+    AND de.drug_exposure_start_date < c2.cohort_start_date
+    AND COALESCE(de.drug_exposure_end_date, de.drug_exposure_start_date) >= c2.cohort_start_date - 90
+  ) conc ON conc.subject_id = c.subject_id"""
         )
-    conds = "".join(
-        f", EXISTS (SELECT 1 FROM condition_occurrence co WHERE co.person_id = c.subject_id "
-        f"AND co.condition_concept_id IN (SELECT concept_id FROM {cs_table}) "
-        f'AND co.condition_start_date BETWEEN c.cohort_start_date - 365 AND c.cohort_start_date - 1) AS "{col}"'
-        for col, cs_table in condition_sets
-    )
+    conds = ""
+    for k, (col, cs_table) in enumerate(condition_sets):
+        conds += f', (k{k}.subject_id IS NOT NULL) AS "{col}"'
+        joins.append(
+            f"""LEFT JOIN (SELECT DISTINCT c2.subject_id FROM {cohort.table} c2
+  JOIN condition_occurrence co ON co.person_id = c2.subject_id
+  WHERE co.condition_concept_id IN (SELECT concept_id FROM {cs_table})
+    AND co.condition_start_date BETWEEN c2.cohort_start_date - 365 AND c2.cohort_start_date - 1
+  ) k{k} ON k{k}.subject_id = c.subject_id"""
+        )
+    joined = "\n".join(joins)
     return f"""
 CREATE TABLE {table} AS
 SELECT c.subject_id, CAST(c.age_at_index AS DOUBLE) AS age, (c.age_at_index >= 65) AS age65,
        (c.gender_concept_id = {FEMALE}) AS female,
        CAST(date_diff('day', c.observation_period_start_date, c.cohort_start_date) AS DOUBLE) AS prior_obs,
-       CAST((SELECT count(*) FROM visit_occurrence v WHERE v.person_id = c.subject_id
-             AND v.visit_start_date BETWEEN c.cohort_start_date - 365 AND c.cohort_start_date - 1) AS DOUBLE) AS visits,
+       CAST(COALESCE(vis.n, 0) AS DOUBLE) AS visits,
        {conc} AS concomitant{conds}
 FROM {cohort.table} c
+{joined}
 """
 
 
@@ -111,7 +127,7 @@ def baseline_characteristics(
     named = [t for _, t in condition_sets]
     for concept_id, name in _top_conditions(cdm, cohorts, top_conditions, exclude=named):
         table = cdm.temp_name("concept_set")
-        cdm.con.execute(f"CREATE TABLE {table} AS SELECT CAST({concept_id} AS BIGINT) AS concept_id")
+        cdm.execute(f"CREATE TABLE {table} AS SELECT CAST({concept_id} AS BIGINT) AS concept_id")
         condition_sets.append((f"cond: {name}", table))
     covariates = [
         _Covariate("age at index (years)", "continuous", "age"),
@@ -130,19 +146,19 @@ def baseline_characteristics(
     for cohort in cohorts:
         table = cdm.temp_name(f"covariates_{cohort.name}")
         sql = _person_covariates_sql(cdm, cohort, table, conc_table, condition_sets)
-        cdm.con.execute(sql)
+        cdm.execute(sql)
         sql_texts.append(sql.strip())
         stats[cohort.name] = {}
         for cov in covariates:
             if cov.kind == "continuous":
-                n, mean, sd = cdm.con.execute(
+                n, mean, sd = cdm.rows(
                     f"SELECT count({cov.expr}), avg({cov.expr}), stddev_samp({cov.expr}) FROM {table}"
-                ).fetchone()  # type: ignore[misc]
+                )[0]
                 stats[cohort.name][cov.name] = (int(n), _f(mean), _f(sd), None)
             else:
-                n, k = cdm.con.execute(
+                n, k = cdm.rows(
                     f"SELECT count(*), CAST(COALESCE(sum(CAST({cov.expr} AS INTEGER)), 0) AS BIGINT) FROM {table}"
-                ).fetchone()  # type: ignore[misc]
+                )[0]
                 stats[cohort.name][cov.name] = (int(n), (int(k) / int(n)) if n else None, None, int(k))
     rows = []
     smds: list[float] = []
@@ -181,9 +197,9 @@ def _top_conditions(cdm: Cdm, cohorts: list[Cohort], n: int, exclude: list[str] 
     left_out = "".join(
         f" AND co.condition_concept_id NOT IN (SELECT concept_id FROM {table})" for table in (exclude or [])
     )
-    rows = cdm.con.execute(
+    rows = cdm.rows(
         f"""
-SELECT co.condition_concept_id, COALESCE(any_value(cn.concept_name), 'concept ' || co.condition_concept_id),
+SELECT co.condition_concept_id, COALESCE(min(cn.concept_name), 'concept ' || co.condition_concept_id),
        count(DISTINCT c.subject_id) AS persons
 FROM ({union}) c
 JOIN condition_occurrence co ON co.person_id = c.subject_id
@@ -191,5 +207,5 @@ JOIN condition_occurrence co ON co.person_id = c.subject_id
 LEFT JOIN concept cn ON cn.concept_id = co.condition_concept_id
 GROUP BY co.condition_concept_id ORDER BY persons DESC, co.condition_concept_id LIMIT {int(n)}
 """
-    ).fetchall()
+    )
     return [(int(r[0]), str(r[1])) for r in rows]

@@ -174,7 +174,7 @@ SELECT *, {cap} AS cohort_end_date,
             ELSE 'end of treatment' END AS censor_reason
 FROM base
 """
-    cdm.con.execute(sql)
+    cdm.execute(sql)
     attrition = _attrition(cdm, cs.table, table, definition)
     persons = cdm.count(table)
     notes = tuple(n for n in (cs.note,) if n)
@@ -217,13 +217,13 @@ def build_comparative_cohorts(
     if not remove_subjects_in_both:
         return t, c
     both = cdm.count(f"(SELECT subject_id FROM {t.table} INTERSECT SELECT subject_id FROM {c.table})")
-    cdm.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE both_cohorts AS SELECT subject_id FROM {t.table} "
-        f"INTERSECT SELECT subject_id FROM {c.table}"
+    in_both = cdm.temp_name("both_cohorts")
+    cdm.execute(
+        f"CREATE TABLE {in_both} AS SELECT subject_id FROM {t.table} INTERSECT SELECT subject_id FROM {c.table}"
     )
     out = []
     for cohort in (t, c):
-        cdm.con.execute(f"DELETE FROM {cohort.table} WHERE subject_id IN (SELECT subject_id FROM both_cohorts)")
+        cdm.execute(f"DELETE FROM {cohort.table} WHERE subject_id IN (SELECT subject_id FROM {in_both})")
         rows = list(cohort.attrition.rows)
         rows.append((5, "not in both cohorts (persons in both removed)", cdm.count(cohort.table)))
         attrition = ResultTable(cohort.attrition.name, cohort.attrition.columns, tuple(rows), cohort.attrition.sql)

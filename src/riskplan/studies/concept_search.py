@@ -91,7 +91,7 @@ def search_concepts(cdm: Cdm, text: str, *, domain: str | None = None, limit: in
             f"{cdm.source}: the CDM has no vocabulary (its concept table is absent or empty), so there is "
             "nothing to search; load the OMOP vocabulary tables (concept, concept_ancestor) with the CDM"
         )
-    domains = [str(r[0]) for r in cdm.con.execute("SELECT DISTINCT domain_id FROM concept ORDER BY 1").fetchall()]
+    domains = [str(r[0]) for r in cdm.rows("SELECT DISTINCT domain_id FROM concept ORDER BY 1")]
     chosen = None
     if domain is not None:
         chosen = next((d for d in domains if d.casefold() == domain.strip().casefold()), None)
@@ -105,7 +105,6 @@ def search_concepts(cdm: Cdm, text: str, *, domain: str | None = None, limit: in
     if not exposures:
         notes.append("drug_exposure is empty: persons exposed cannot be counted")
     params = {"text": text, "domain": chosen, "limit": limit, "ancestry": ancestry, "exposures": exposures}
-    cur = cdm.con.execute(_SEARCH_SQL, params)
-    columns = tuple(d[0] for d in cur.description or ())
-    table = ResultTable("concepts", columns, tuple(tuple(r) for r in cur.fetchall()), _SEARCH_SQL.strip())
+    columns, rows = cdm.engine.query(_SEARCH_SQL, params)
+    table = ResultTable("concepts", columns, tuple(rows), _SEARCH_SQL.strip())
     return ConceptSearch(text, chosen, table, tuple(notes))

@@ -76,24 +76,22 @@ def expand_concept_set(cdm: Cdm, concept_set: ConceptSet) -> ExpandedConceptSet:
     table = cdm.temp_name("concept_set")
     descend = concept_set.include_descendants and cdm.has_concept_ancestor
     if descend:
-        cdm.con.execute(
+        cdm.execute(
             f"CREATE TABLE {table} AS SELECT DISTINCT concept_id FROM ("
             f" SELECT column0 AS concept_id FROM (VALUES {values}) AS v(column0)"
             f" UNION SELECT descendant_concept_id FROM concept_ancestor"
             f" WHERE ancestor_concept_id IN ({', '.join(map(str, ids))}))"
         )
     else:
-        cdm.con.execute(
+        cdm.execute(
             f"CREATE TABLE {table} AS SELECT DISTINCT column0 AS concept_id FROM (VALUES {values}) AS v(column0)"
         )
-    expanded = tuple(int(r[0]) for r in cdm.con.execute(f"SELECT concept_id FROM {table} ORDER BY 1").fetchall())
+    expanded = tuple(int(r[0]) for r in cdm.rows(f"SELECT concept_id FROM {table} ORDER BY 1"))
     unknown: tuple[int, ...] = ()
     if cdm.count("concept") > 0:
         known = {
             int(r[0])
-            for r in cdm.con.execute(
-                f"SELECT concept_id FROM concept WHERE concept_id IN ({', '.join(map(str, ids))})"
-            ).fetchall()
+            for r in cdm.rows(f"SELECT concept_id FROM concept WHERE concept_id IN ({', '.join(map(str, ids))})")
         }
         unknown = tuple(i for i in ids if i not in known)
     note = None

@@ -202,7 +202,7 @@ def incidence(
     pt_tables: dict[str, str] = {}
     for cohort in cohorts:
         pt = cdm.temp_name(f"pt_{cohort.name}_{definition.name}")
-        cdm.con.execute(
+        cdm.execute(
             person_time_sql(cohort, events.table, pt, definition.exclude_prior, conc_table, concomitant_window_days)
         )
         pt_tables[cohort.name] = pt
@@ -261,10 +261,10 @@ def standardised_incidence(
         return None
     rows = []
     for cohort, pt in pt_tables.items():
-        cells = cdm.con.execute(
+        cells = cdm.rows(
             f"SELECT age_group, sex, CAST(COALESCE(sum(days_at_risk), 0) AS BIGINT), "
             f"CAST(COALESCE(sum(CAST(outcome AS INTEGER)), 0) AS BIGINT) FROM {pt} GROUP BY 1, 2"
-        ).fetchall()
+        )
         expected = 0.0
         observed = 0
         sources: list[str] = []

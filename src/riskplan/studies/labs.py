@@ -117,7 +117,7 @@ WHERE m.measurement_concept_id IN (SELECT concept_id FROM {cs.table}) AND m.valu
   AND {factor} IS NOT NULL
   AND m.measurement_date BETWEEN c.cohort_start_date - {int(baseline_days)} AND c.followup_end_date
 """
-    cdm.con.execute(sql)
+    cdm.execute(sql)
     return table, sql
 
 
@@ -138,21 +138,22 @@ def lab_safety(
         analyte = LAB_ANALYTES[grading.analyte]
         values, _ = _values_sql(cdm, cohort, analyte, baseline_days, units)
         graded = cdm.temp_name(f"graded_{grading.analyte}")
-        cdm.con.execute(
-            f"CREATE TABLE {graded} AS SELECT *, {grading.grade_sql('value', 'lln')} AS grade FROM {values}"
-        )
+        cdm.execute(f"CREATE TABLE {graded} AS SELECT *, {grading.grade_sql('value', 'lln')} AS grade FROM {values}")
         for period in ("during treatment", "after treatment"):
-            raw = cdm.con.execute(
+            raw = cdm.rows(
                 f"""
 WITH base AS (
-  SELECT subject_id, arg_max(grade, date) AS baseline_grade FROM {graded} WHERE period = 'baseline' GROUP BY subject_id
+  SELECT subject_id, grade AS baseline_grade FROM (
+    SELECT subject_id, grade, row_number() OVER (PARTITION BY subject_id ORDER BY date DESC, grade DESC) AS k
+    FROM {graded} WHERE period = 'baseline'
+  ) AS last_value WHERE k = 1
 ), w AS (
   SELECT subject_id, max(grade) AS worst FROM {graded} WHERE period = '{period}' GROUP BY subject_id
 )
 SELECT c.subject_id, base.baseline_grade, w.worst FROM {cohort.table} c
 LEFT JOIN base ON base.subject_id = c.subject_id LEFT JOIN w ON w.subject_id = c.subject_id
 """
-            ).fetchall()
+            )
             worst: list[tuple[int, int | None, int | None]] = [
                 (int(r[0]), None if r[1] is None else int(r[1]), None if r[2] is None else int(r[2])) for r in raw
             ]
@@ -209,7 +210,7 @@ def _b_cell_repletion(
     analyte = LAB_ANALYTES["cd19 b-cell count"]
     values, _ = _values_sql(cdm, cohort, analyte, baseline_days, units)
     table = cdm.temp_name(f"repletion_{cohort.name}")
-    cdm.con.execute(
+    cdm.execute(
         f"""
 CREATE TABLE {table} AS
 WITH last_dose AS (
@@ -219,7 +220,10 @@ WITH last_dose AS (
     AND de.drug_exposure_start_date BETWEEN c.cohort_start_date AND c.era_end_date
   GROUP BY c.subject_id
 ), base AS (
-  SELECT subject_id, arg_max(value, date) AS baseline FROM {values} WHERE period = 'baseline' GROUP BY subject_id
+  SELECT subject_id, value AS baseline FROM (
+    SELECT subject_id, value, row_number() OVER (PARTITION BY subject_id ORDER BY date DESC, value DESC) AS k
+    FROM {values} WHERE period = 'baseline'
+  ) AS last_value WHERE k = 1
 ), disc AS (
   SELECT c.subject_id, l.last_dose_date, b.baseline
   FROM {cohort.table} c JOIN last_dose l ON l.subject_id = c.subject_id
@@ -237,10 +241,10 @@ FROM disc d LEFT JOIN after a ON a.subject_id = d.subject_id
 GROUP BY d.subject_id, d.last_dose_date, d.baseline
 """
     )
-    d = cdm.con.execute(
+    d = cdm.arrays(
         f"SELECT date_diff('day', last_dose_date, COALESCE(repletion_date, last_cd19_date)) AS days, "
         f"CAST(repletion_date IS NOT NULL AS INTEGER) AS repleted FROM {table} WHERE cd19_after_last_dose > 0"
-    ).fetchnumpy()
+    )
     discontinued = cdm.count(table)
     followed = len(d["days"])
     repleted = int(d["repleted"].sum()) if followed else 0
@@ -276,11 +280,11 @@ def _igg(
     limit = repr(float(threshold)) if threshold is not None else "lln"
     rows = []
     for period in ("baseline", "during treatment", "after treatment"):
-        n, low, min_median = cdm.con.execute(
+        n, low, min_median = cdm.rows(
             f"SELECT count(*), CAST(COALESCE(sum(CAST(low AS INTEGER)), 0) AS BIGINT), median(min_value) FROM ("
             f" SELECT subject_id, bool_or(value < {limit}) AS low, min(value) AS min_value FROM {values}"
             f" WHERE period = '{period}' GROUP BY subject_id)"
-        ).fetchone()  # type: ignore[misc]
+        )[0]
         ci = clopper_pearson(int(low), int(n))
         rows.append(
             (

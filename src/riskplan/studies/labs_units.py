@@ -202,10 +202,10 @@ UNIT_TABLE_COLUMNS: Final = ("analyte", "unit", "values", "converted_to", "facto
 
 def unit_conversion(cdm: Cdm, concept_table: str, analyte: str, target: str) -> UnitConversion:
     """The units the CDM's measurements of ``concept_table``'s concepts are written in, with their factors."""
-    rows = cdm.con.execute(
+    rows = cdm.rows(
         f"SELECT unit_source_value, count(*) FROM measurement "
         f"WHERE measurement_concept_id IN (SELECT concept_id FROM {concept_table}) AND value_as_number IS NOT NULL "
         f"GROUP BY unit_source_value ORDER BY count(*) DESC, unit_source_value"
-    ).fetchall()
+    )
     units = tuple(UnitCount(r[0], int(r[1]), *convert_unit(r[0], target)) for r in rows)
     return UnitConversion(analyte, target, units)

@@ -149,5 +149,5 @@ def outcome_events(cdm: Cdm, outcome: OutcomeDefinition) -> OutcomeEvents:
     sql = (
         f"CREATE TABLE {table} AS SELECT DISTINCT person_id, event_date FROM (\n{body}\n) WHERE event_date IS NOT NULL"
     )
-    cdm.con.execute(sql)
+    cdm.execute(sql)
     return OutcomeEvents(outcome, table, tuple(expanded), sql, tuple(notes))

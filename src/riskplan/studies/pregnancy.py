@@ -126,11 +126,11 @@ SELECT row_number() OVER (ORDER BY l.person_id, l.lmp_date) AS pregnancy_id, l.*
          AND COALESCE(l.outcome_date, l.lmp_date + 280)) AS exposed
 FROM linked l
 """
-    cdm.con.execute(sql)
-    rows = cdm.con.execute(
+    cdm.execute(sql)
+    rows = cdm.rows(
         f"SELECT pregnancy_id, outcome_date, outcome_concept_id, ga_weeks, enrolment_date, birth_weight_g, "
         f"infant_sex_concept_id, mcm, exposed FROM {episodes}"
-    ).fetchall()
+    )
     p10 = intergrowth_p10()
     groups: dict[tuple[str, str], list[_Pregnancy]] = {}
     for pid, outcome_date, outcome_cid, ga, enrol, weight, sex_cid, mcm, exposed in rows:

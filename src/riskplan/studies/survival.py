@@ -70,10 +70,10 @@ class SurvivalResult:
 
 
 def _fetch(cdm: Cdm, table: str) -> dict[str, np.ndarray]:
-    return cdm.con.execute(
+    return cdm.arrays(
         f"SELECT days_at_risk, CAST(outcome AS INTEGER) AS outcome, "
         f"CAST(age_group = '>=65' AS INTEGER) AS age65, CAST(sex = 'female' AS INTEGER) AS female FROM {table}"
-    ).fetchnumpy()
+    )
 
 
 def kaplan_meier(durations: np.ndarray, events: np.ndarray, label: str) -> KaplanMeierCurve:

@@ -92,7 +92,7 @@ def drug_utilisation(
     (Clopper–Pearson CIs) of the cohort's first treatment era."""
     notes: list[str] = []
     doses_table = cdm.temp_name(f"doses_{cohort.name}")
-    cdm.con.execute(
+    cdm.execute(
         f"""
 CREATE TABLE {doses_table} AS
 SELECT subject_id, dose_date, row_number() OVER (PARTITION BY subject_id ORDER BY dose_date) AS dose_number,
@@ -117,10 +117,10 @@ FROM (
 
 def _dose_table(cdm: Cdm, doses: str, schedule: DosingSchedule | None, max_doses: int) -> ResultTable:
     rows: list[tuple[object, ...]] = []
-    counts = cdm.con.execute(
+    counts = cdm.rows(
         f"SELECT dose_number, count(*), median(day), list(day) FROM {doses} WHERE dose_number <= {int(max_doses)} "
         f"GROUP BY dose_number ORDER BY dose_number"
-    ).fetchall()
+    )
     for number, n, median_day, days in counts:
         number, n = int(number), int(n)
         if schedule is not None:
@@ -162,10 +162,10 @@ GROUP BY dose_number ORDER BY dose_number
 def _persistence(cdm: Cdm, cohort: Cohort, notes: list[str]) -> ResultTable:
     from riskplan.studies.survival import kaplan_meier
 
-    d = cdm.con.execute(
+    d = cdm.arrays(
         f"SELECT date_diff('day', cohort_start_date, treatment_end_date) + 1 AS days, "
         f"CAST(treatment_end_date < followup_end_date AS INTEGER) AS discontinued FROM {cohort.table}"
-    ).fetchnumpy()
+    )
     n = len(d["days"])
     discontinued = int(d["discontinued"].sum()) if n else 0
     rows: list[tuple[object, ...]] = [
