@@ -14,6 +14,7 @@ parallel with pytest-xdist (``make test``): names of databases carry the worker'
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,11 @@ TEST_ARGON2 = {"RISKPLAN_WEB_ARGON2_TIME_COST": "1", "RISKPLAN_WEB_ARGON2_MEMORY
 def pytest_configure(config: pytest.Config) -> None:
     for key, value in TEST_ARGON2.items():
         os.environ.setdefault(key, value)
+    # No test may read or change the user's own database, settings or data folder: a test that names no
+    # database gets one in a data folder of its own process, never $XDG_DATA_HOME/riskplan of the user.
+    for key in ("RISKPLAN_DATABASE_URL", "RISKPLAN_CONFIG", "RISKPLAN_OUTPUT_DIR"):
+        os.environ.pop(key, None)
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix=f"riskplan-tests-{WORKER}-")
     install_migration_templates(POSTGRES_ADMIN_URL, WORKER)
 
 
