@@ -279,6 +279,7 @@ PAGES: list[Row] = [
         page=True,
     ),
     Row("GET", "/submissions", SUBMISSION_READERS, 200, page=True),
+    Row("GET", "/submissions.csv", SUBMISSION_READERS, 200, page=True),
     Row("GET", "/submissions/compliance", SUBMISSION_READERS, 200, page=True),
     Row("GET", "/signals", SIGNAL_READERS, 200, page=True),
     Row(

@@ -407,21 +407,23 @@ def _follow_up(
 ) -> StoreOutcome:
     # the case row stays locked until the transaction ends (SELECT ... FOR UPDATE on PostgreSQL), so that
     # concurrent follow-ups of one case number their versions one after the other
-    # one statement: the case row (locked) and what its latest version row holds that a follow-up compares
+    # The case row is locked first, then its latest version read: one statement joining both would, on
+    # PostgreSQL, re-check a concurrently updated case row against the version row of its old snapshot
+    # (READ COMMITTED) and find no row once another follow-up has committed a version.
+    case = session.execute(
+        select(CaseRow.id, CaseRow.worldwide_id, CaseRow.latest_version)
+        .where(CaseRow.worldwide_id == a.icsr.case_key)
+        .with_for_update()
+    ).one()
     latest = session.execute(
         select(
-            CaseRow.id,
-            CaseRow.worldwide_id,
             CaseVersionRow.version,
             CaseVersionRow.icsr_json,
             CaseVersionRow.received,
             CaseVersionRow.valid,
-        )
-        .join(CaseVersionRow, CaseVersionRow.case_id == CaseRow.id)
-        .where(CaseRow.worldwide_id == a.icsr.case_key, CaseVersionRow.version == CaseRow.latest_version)
-        .with_for_update(of=CaseRow)
+        ).where(CaseVersionRow.case_id == case.id, CaseVersionRow.version == case.latest_version)
     ).one()
-    case_id, worldwide_id = latest.id, latest.worldwide_id
+    case_id, worldwide_id = case.id, case.worldwide_id
     new_json = a.icsr.model_dump_json()
     if new_json == latest.icsr_json:
         return StoreOutcome(worldwide_id, case_id, latest.version, "unchanged")
