@@ -108,3 +108,12 @@ def form_values(items: Sequence[tuple[str, str]], lists: Sequence[str] = ("serio
         else:
             values[key] = value
     return values
+
+
+def form_date(text: str, field: str, errors: dict[str, str]) -> dt.date | None:
+    """A date field of a form (YYYY-MM-DD), or None with the field's message added to ``errors``."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        errors[field] = f"{text!r} is not a date: give YYYY-MM-DD, e.g. 2025-06-30" if text.strip() else "required"
+        return None

@@ -23,6 +23,7 @@ from riskplan.reports import KINDS, TITLES, generate_report, get_report, list_re
 from riskplan.web import plan_ops
 from riskplan.web.auth import Principal
 from riskplan.web.deps import Ctx, page_require
+from riskplan.web.forms import form_date
 from riskplan.web.roles import Permission
 from riskplan.web.security import REPORT_CSP
 from riskplan.web.templating import render
@@ -80,14 +81,6 @@ def reports_page(request: Request, ctx: Ctx, user: Annotated[Principal, need(Per
     return _page(request, ctx, user)
 
 
-def _day(text: str, field: str, errors: dict[str, str]) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        errors[field] = f"{text!r} is not a date: give YYYY-MM-DD, e.g. 2025-06-30" if text.strip() else "required"
-        return None
-
-
 @router.post("/periodic-reports")
 async def produce_report(
     request: Request,
@@ -103,7 +96,7 @@ async def produce_report(
     errors: dict[str, str] = {}
     if kind not in KINDS:
         errors["kind"] = f"choose one of {', '.join(KINDS)}"
-    first, last = _day(start, "start", errors), _day(end, "end", errors)
+    first, last = form_date(start, "start", errors), form_date(end, "end", errors)
     plans = [p.name for p in ctx.read(plan_ops.list_plans)] or [ctx.settings.default_plan]
     if plan not in plans:
         errors["plan"] = f"no plan {plan!r}; the plans: {', '.join(plans)}"
