@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from riskplan.errors import UserInputError
 from riskplan.plan import ClinicalTrial, RiskManagementPlan, content_hash, list_versions
 from riskplan.reports.periodic_common import PlanChoice, choose_plan
 from riskplan.reports.psur_counts import NOT_CODED, check_interval
+from riskplan.reports.psur_data import report_checksum
 
 BLINDED: Final = "blinded"
 OTHER_ARM: Final = "other"
@@ -284,13 +284,13 @@ def collect_dsur(
 
 
 def _checksum(data: DsurData) -> str:
-    payload = {
-        "parameters": data.parameters,
-        "plan": {"name": data.plan_name, "version": data.plan_version, "content_sha256": data.plan_sha256},
-        "cases_by_trial": data.cases_by_trial,
-        "sae": [dataclasses.asdict(r) for r in data.sae_rows],
-        "listing": [dataclasses.asdict(r) | {"first_received": r.first_received.isoformat()} for r in data.listing],
-        "plan_changes": data.plan_changes,
-    }
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return report_checksum(
+        data.parameters,
+        data.plan_name,
+        data.plan_version,
+        data.plan_sha256,
+        cases_by_trial=data.cases_by_trial,
+        sae=[dataclasses.asdict(r) for r in data.sae_rows],
+        listing=[dataclasses.asdict(r) | {"first_received": r.first_received.isoformat()} for r in data.listing],
+        plan_changes=data.plan_changes,
+    )

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -34,6 +32,7 @@ from riskplan.errors import UserInputError
 from riskplan.plan import RiskManagementPlan, approvals, content_hash, list_versions
 from riskplan.reports.periodic_common import PlanChoice, choose_plan, render_template
 from riskplan.reports.psur_counts import check_interval
+from riskplan.reports.psur_data import report_checksum
 from riskplan.signals import list_signals, signal_history
 from riskplan.submissions import ReportKind, case_views, decide, destinations_in_force
 
@@ -176,16 +175,16 @@ def _actions(session: Session, plan_name: str, start: dt.date, end: dt.date) -> 
 
 
 def _checksum(data: PaderData) -> str:
-    payload = {
-        "parameters": data.parameters,
-        "plan": {"name": data.plan_name, "version": data.plan_version, "content_sha256": data.plan_sha256},
-        "destination": data.destination,
-        "cases": [dataclasses.asdict(c) | {"first_received": c.first_received.isoformat()} for c in data.cases],
-        "alerts": data.alerts,
-        "actions": [[a.day.isoformat(), a.what] for a in data.actions],
-    }
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return report_checksum(
+        data.parameters,
+        data.plan_name,
+        data.plan_version,
+        data.plan_sha256,
+        destination=data.destination,
+        cases=[dataclasses.asdict(c) | {"first_received": c.first_received.isoformat()} for c in data.cases],
+        alerts=data.alerts,
+        actions=[[a.day.isoformat(), a.what] for a in data.actions],
+    )
 
 
 def render_pader_html(data: PaderData) -> str:

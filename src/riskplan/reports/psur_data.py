@@ -90,23 +90,37 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def input_checksum(data: PsurData) -> str:
-    """SHA-256 of the canonical JSON of the counted rows, the plan version's content hash and the parameters."""
+def report_checksum(
+    parameters: Any, plan_name: str, plan_version: int | None, plan_sha256: str, **sections: Any
+) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of a periodic report's inputs: its
+    parameters, the plan version it used (name, version, content hash) and its counted ``sections``."""
     payload = {
-        "parameters": data.parameters,
-        "plan": {"name": data.plan_name, "version": data.plan_version, "content_sha256": data.plan_sha256},
-        "counts": _canonical(data.counts),
-        "exposure": _canonical(data.exposure),
-        "study_rates": _canonical(data.study_rates),
-        "signals": _canonical(data.signals),
-        "minimisation": _canonical(data.minimisation),
-        "plan_changes": _canonical(data.plan_changes),
-        "reporting": _canonical(data.reporting),
-        "signals_after_dlp": data.signals_after_dlp,
-        "causality": None if data.causality is None else _canonical(data.causality.counts),
+        "parameters": parameters,
+        "plan": {"name": plan_name, "version": plan_version, "content_sha256": plan_sha256},
+        **sections,
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def input_checksum(data: PsurData) -> str:
+    """SHA-256 of the canonical JSON of the counted rows, the plan version's content hash and the parameters."""
+    return report_checksum(
+        data.parameters,
+        data.plan_name,
+        data.plan_version,
+        data.plan_sha256,
+        counts=_canonical(data.counts),
+        exposure=_canonical(data.exposure),
+        study_rates=_canonical(data.study_rates),
+        signals=_canonical(data.signals),
+        minimisation=_canonical(data.minimisation),
+        plan_changes=_canonical(data.plan_changes),
+        reporting=_canonical(data.reporting),
+        signals_after_dlp=data.signals_after_dlp,
+        causality=None if data.causality is None else _canonical(data.causality.counts),
+    )
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
