@@ -18,6 +18,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -160,3 +161,12 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Any:
+    """The test process's one Spark session (local mode, 2 cores): started once, shared by every Spark
+    test of the process (starting a JVM takes seconds). In CI a missing PySpark or Java fails the test."""
+    from riskplan.store import spark_session
+
+    return spark_session("local[2]")

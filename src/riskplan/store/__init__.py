@@ -42,6 +42,7 @@ from riskplan.store.signatures import (
     signatures,
     verify_signer,
 )
+from riskplan.store.spark import spark_master, spark_session
 
 __all__ = [
     "BUSY",
@@ -89,6 +90,8 @@ __all__ = [
     "shown_url",
     "sign",
     "signatures",
+    "spark_master",
+    "spark_session",
     "upgrade",
     "user_errors",
     "utcnow",
