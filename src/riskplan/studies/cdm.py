@@ -5,8 +5,10 @@ Sources, chosen by :func:`open_cdm` from what it is given:
 * a folder with one file per table (``person.parquet`` or ``person.csv`` / ``person.csv.gz``,
   lower-case column names);
 * a DuckDB database file (``.duckdb`` / ``.db``), tables in schema ``main`` or the one named;
-* a PostgreSQL URL (``postgresql://user@host:port/db?schema=cdm``). DuckDB's postgres extension is
-  not used: rows are fetched with SQLAlchemy/psycopg in chunks and handed to DuckDB as NumPy arrays.
+* a PostgreSQL URL (``postgresql://user@host:port/db?schema=cdm``), analysed inside PostgreSQL
+  (:func:`open_postgres`; :func:`load_postgres` copies it into DuckDB instead);
+* a Spark URL (``spark+local://?path=/data/cdm``, ``spark://host:7077?database=cdm&prefix=omop_``),
+  analysed in Spark SQL (:mod:`riskplan.studies.spark_engine`).
 
 Every table is normalised to the standard columns and types of :mod:`riskplan.studies.schema`:
 absent columns become NULL, extra columns are left out, and absent optional tables are created empty.
@@ -142,11 +144,14 @@ def open_cdm(source: str | Path, schema: str | None = None) -> Cdm:
     """Open a CDM from a folder of Parquet/CSV files, a DuckDB file or a PostgreSQL URL.
 
     The source decides the engine: a folder or DuckDB file is loaded into DuckDB; a PostgreSQL URL
-    (``postgresql://user@host/db?schema=cdm&scratch=results``) is analysed inside PostgreSQL.
+    (``postgresql://user@host/db?schema=cdm&scratch=results``) is analysed inside PostgreSQL; a Spark
+    URL (``spark+local://?path=/data/cdm``, ``spark://host:7077?database=cdm&prefix=omop_``) in Spark.
     """
     text = str(source)
     if re.match(r"^postgres(ql)?(\+\w+)?://", text):
         return open_postgres(text, schema=schema)
+    if re.match(r"^spark(\+local)?://", text):
+        return open_spark(text)
     path = Path(text)
     if path.is_dir():
         return load_folder(path)
@@ -458,3 +463,24 @@ def cdm_from_records(tables: dict[str, list[dict[str, Any]]], source: str = "in-
                 [row[c] for c in cols],
             )
     return _finish(con, source, [t for t in CDM_TABLES if t in tables])
+
+
+def open_spark(url: str) -> Cdm:
+    """Open a CDM for analysis in Spark SQL (nothing is copied to the client).
+
+    ``spark+local://[N]?path=/data/cdm`` (a folder of Parquet or Delta tables, one per CDM table) or
+    ``spark://host:7077?database=cdm&prefix=omop_`` (tables of Spark's catalog); see
+    :mod:`riskplan.studies.spark_engine`. The normalising views and every intermediate are temporary
+    views of the engine's own, dropped when the CDM is closed.
+    """
+    from riskplan.studies.spark_engine import SparkEngine, open_spark_views, parse_spark_source
+
+    source = parse_spark_source(url)
+    engine = SparkEngine(source.master)
+    try:
+        present, orphans = open_spark_views(engine, source)
+        created = [t for t in CDM_TABLES if t not in present]
+        return _described(engine, source.shown, present, created, orphans)
+    except BaseException:
+        engine.close()
+        raise

@@ -10,8 +10,8 @@ runs that SQL where the data is:
   ``write="postgres"``); the CDM tables are read through normalising views in a scratch schema and
   intermediate tables are created there too, so only result rows come back to the client.
 
-A third engine (Spark SQL) needs only its ``dialect`` (``"spark"``), a connection, and the same
-``execute``/``query``/``scratch_name``/``close`` methods: the analyses do not change.
+* :class:`riskplan.studies.spark_engine.SparkEngine`: in Spark SQL (``write="spark"``); the CDM is read
+  through temporary views and intermediates are cached temporary views.
 
 Scratch objects carry the engine's prefix and are dropped by :meth:`Engine.close`, also after a
 failed or cancelled query (the connection runs in autocommit, so a failure leaves no open
@@ -41,7 +41,7 @@ class Engine(Protocol):
     """What an analysis needs from a database: run SQL, get result rows, name and drop scratch tables."""
 
     dialect: str
-    """The SQLGlot dialect the engine speaks (``duckdb``, ``postgres``; ``spark`` next)."""
+    """The SQLGlot dialect the engine speaks (``duckdb``, ``postgres``, ``spark``)."""
 
     rows_fetched: int
     """Rows the client has fetched so far (the result rows of the analyses, nothing else)."""
@@ -121,13 +121,21 @@ def translate(sql: str, dialect: str, cdm_names: tuple[tuple[str, str], ...] = (
             name = table.name
             if table.args.get("db") or name not in mapping or name in ctes:
                 continue
-            schema, real = mapping[name].split(".", 1)
-            qualified = exp.Table(this=exp.to_identifier(real, quoted=True), db=exp.to_identifier(schema, quoted=True))
+            schema, _, real = mapping[name].rpartition(".")
+            qualified = exp.Table(
+                this=exp.to_identifier(real, quoted=True), db=exp.to_identifier(schema, quoted=True) if schema else None
+            )
             if table.alias:
                 qualified.set("alias", table.args["alias"])
             else:
                 qualified.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
             table.replace(qualified)
+        if dialect == "spark":
+            # DuckDB divides DECIMAL literals (365.25) in floating point; Spark would keep DECIMAL with
+            # 6 decimal places. Writing them as DOUBLE gives the same numbers on both.
+            for literal in list(tree.find_all(exp.Literal)):
+                if not literal.is_string and re.search(r"[.eE]", literal.this):
+                    literal.replace(exp.cast(literal.copy(), exp.DataType.Type.DOUBLE))
         out.append(tree.sql(dialect=dialect))
     return ";\n".join(out)
 
