@@ -132,18 +132,17 @@ def test_scratch_views_are_dropped_after_a_failed_query(parquet_cdm: Path, spark
     def ours(prefix: str) -> list[str]:
         return [t.name for t in spark.catalog.listTables() if t.isTemporary and t.name.startswith(prefix)]
 
-    with pytest.raises(Exception, match="UNRESOLVED_COLUMN|cannot be resolved"), open_cdm(
-        f"spark+local://2?path={parquet_cdm}"
-    ) as cdm:
+    with (
+        pytest.raises(Exception, match=r"UNRESOLVED_COLUMN|cannot be resolved"),
+        open_cdm(f"spark+local://2?path={parquet_cdm}") as cdm,
+    ):
         engine = cdm.engine
         assert isinstance(engine, SparkEngine)
         cohort = build_new_user_cohort(cdm, NewUserCohortDefinition("celecoxib", CELECOXIB))
         assert len(ours(engine.prefix)) > len(LOADED)  # the CDM views and the cohort's cached tables
         cdm.execute(f"CREATE TABLE {cdm.temp_name('broken')} AS SELECT no_such_column FROM {cohort.table}")
     assert ours(engine.prefix) == []
-    assert not any(
-        engine.prefix in str(e.get("name", "")) for e in spark.sparkContext._jsc.sc().getRDDStorageInfo()
-    )
+    assert not any(engine.prefix in str(e.get("name", "")) for e in spark.sparkContext._jsc.sc().getRDDStorageInfo())
 
 
 def test_catalog_tables_with_a_prefix_and_the_cli(parquet_cdm: Path, spark: Any, cli_env: Path) -> None:

@@ -65,8 +65,11 @@ class OutputFormat(StrEnum):
 
 CdmOption = Annotated[
     str,
-    typer.Option("--cdm", help="OMOP CDM: folder of Parquet/CSV files, DuckDB file, postgresql://...?schema=cdm, "
-        "or spark+local://?path=<Parquet folder> / spark://host:port?database=cdm&prefix=omop_"),
+    typer.Option(
+        "--cdm",
+        help="OMOP CDM: folder of Parquet/CSV files, DuckDB file, postgresql://...?schema=cdm, "
+        "or spark+local://?path=<Parquet folder> / spark://host:port?database=cdm&prefix=omop_",
+    ),
 ]
 TargetOption = Annotated[str, typer.Option("--target", help="Target drug concept ids, comma-separated (e.g. 1118084)")]
 ComparatorOption = Annotated[

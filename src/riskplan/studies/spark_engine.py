@@ -159,7 +159,9 @@ def parse_spark_source(url: str) -> SparkSource:
     params = parse_qs(parts.query, keep_blank_values=True)
     unknown = sorted(set(params) - {"path", "database", "prefix"})
     if unknown:
-        raise UserInputError(f"{url!r}: unknown parameter(s) {', '.join(unknown)} (use path=, or database= and prefix=)")
+        raise UserInputError(
+            f"{url!r}: unknown parameter(s) {', '.join(unknown)} (use path=, or database= and prefix=)"
+        )
     path = params.get("path", [None])[-1]
     database = params.get("database", [None])[-1]
     prefix = params.get("prefix", [""])[-1] or ""
@@ -224,7 +226,8 @@ def open_spark_views(engine: SparkEngine, source: SparkSource) -> tuple[list[str
     missing = [t for t in REQUIRED_TABLES if t not in present]
     if missing:
         raise UserInputError(
-            f"{source.shown}: missing required CDM table(s) {', '.join(missing)} (found: {', '.join(present) or 'none'})"
+            f"{source.shown}: missing required CDM table(s) {', '.join(missing)} "
+            f"(found: {', '.join(present) or 'none'})"
         )
     cols = {t: _columns(engine, relations[t], source.shown, t) for t in present}
     for table in REQUIRED_TABLES:
