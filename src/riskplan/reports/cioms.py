@@ -352,6 +352,16 @@ def _shared_style() -> tuple[Any, Any]:
 
 
 def render_cioms_pdf(form: CiomsForm) -> bytes:
+    """The form as PDF: drawn directly (:mod:`riskplan.reports.cioms_pdf`, a few ms), or through WeasyPrint
+    from :func:`render_cioms_html` when the direct writer cannot draw it exactly."""
+    from riskplan.reports.cioms_pdf import draw_cioms_pdf
+
+    drawn = draw_cioms_pdf(form)
+    return drawn if drawn is not None else render_cioms_pdf_html(form)
+
+
+def render_cioms_pdf_html(form: CiomsForm) -> bytes:
+    """The form as PDF through WeasyPrint (HTML layout of ``cioms_i.html``)."""
     from weasyprint import HTML
 
     stylesheet, fonts = _shared_style()
