@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -420,3 +421,19 @@ def test_text_dejavu_sans_cannot_draw_goes_through_weasyprint() -> None:
     form.boxes["1"] = "Łukasz Ωmega"  # outside the base subset but in DejaVu Sans: a subset of its own
     pdf = draw_cioms_pdf(form)
     assert pdf is not None and b"%PDF-" in pdf[:8]
+
+
+def test_the_drawn_form_shows_the_same_words_as_the_html_form(db: Path, engine: Engine) -> None:
+    from riskplan.reports.cioms import render_cioms_pdf, render_cioms_pdf_html
+
+    with engine.connect() as c:
+        ids = [i for (i,) in c.execute(text("SELECT id FROM icsr_case ORDER BY id LIMIT 8"))]
+    for case_id in ids:
+        with session_scope(engine) as session:
+            form = case_cioms_form(session, f"RP{case_id:07d}")
+        (db / "drawn.pdf").write_bytes(render_cioms_pdf(form))
+        (db / "html.pdf").write_bytes(render_cioms_pdf_html(form))
+        drawn, html = _pdf_text(db / "drawn.pdf"), _pdf_text(db / "html.pdf")
+        assert len(drawn) == len(html)
+        for a, b in zip(drawn, html, strict=True):  # the same characters; lines may break at other places
+            assert Counter(a.replace(" ", "")) == Counter(b.replace(" ", "")), case_id
