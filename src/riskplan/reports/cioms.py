@@ -1,5 +1,6 @@
 """The CIOMS I form (Council for International Organizations of Medical Sciences, "Suspect adverse reaction
-report", boxes 1-25) of one case version, as PDF (WeasyPrint).
+report", boxes 1-25) of one case version, as PDF: drawn directly (``cioms_pdf``, the layout of
+``templates/cioms/cioms_i.html``), through WeasyPrint where the direct writer cannot draw the text.
 
 The one-page layout keeps every box at its printed size; text longer than a box holds is cut at a word and
 continues on continuation pages ("continued: box 13"), never shrunk or clipped. Each box is read from one

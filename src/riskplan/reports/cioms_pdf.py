@@ -51,10 +51,8 @@ class _Cell:
     min_height: float = 0.0
 
 
-def _cells(
-    form: CiomsForm, b: dict[str, str], c: dict[str, bool], blinded: bool, version: int, more: bool
-) -> list[_Cell]:
-    del form
+def _cells(b: dict[str, str], c: dict[str, bool], version: int, more: bool) -> list[_Cell]:
+    """The table of ``cioms_i.html``, cell by cell (row, column, spans as its ``<td>``)."""
     seriousness = (
         ("died", "Patient died"),
         ("hospitalisation", "Involved or prolonged inpatient hospitalisation"),
@@ -200,7 +198,7 @@ def _layout_first_page(form: CiomsForm, fonts: _Fonts, page: _Page, cells: list[
                 lines += [(r, CHECK, line, 0.0) for line in _wrap(f"{box} {text}", r, CHECK, inner)]
             if cell.text:
                 lines += [(r, VALUE, line, 0.0) for line in _wrap(cell.text, r, VALUE, inner)]
-            height += sum(size * LEADING for _, size, _, _ in lines[len(lines) - _values(lines) :])
+            height += sum(size * LEADING for _, size, _, _ in lines if size != LABEL)
         content[cell] = lines
         needed[cell] = max(height, cell.min_height) + 2 * PAD
     rows = [0.0] * (max(c.row + c.rowspan for c in cells))
@@ -233,10 +231,6 @@ def _layout_first_page(form: CiomsForm, fonts: _Fonts, page: _Page, cells: list[
             page.text("F2" if face is b else "F1", face, size, x + PAD, y, line, gray)
             y += size * LEADING
     return True
-
-
-def _values(lines: list[tuple[SubsetFont, float, str, float]]) -> int:
-    return sum(1 for _, size, _, _ in lines if size != LABEL)
 
 
 def _continuation(form: CiomsForm, fonts: _Fonts) -> list[_Page]:
@@ -353,7 +347,7 @@ def draw_cioms_pdf(form: CiomsForm) -> bytes | None:
     boxes, checks, continued, version = form.boxes, form.checks, form.continued, form.version
     more = any(part.box == "7+13" for part in continued)
     first = _Page()
-    if not _layout_first_page(form, fonts, first, _cells(form, boxes, checks, form.blinded, version, more)):
+    if not _layout_first_page(form, fonts, first, _cells(boxes, checks, version, more)):
         return None
     pages = [first, *(_continuation(form, fonts) if continued else [])]
     blinded = " · BLINDED" if form.blinded else ""
