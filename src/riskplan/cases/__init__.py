@@ -91,6 +91,7 @@ from riskplan.cases.narratives import (
     narrative_at_version,
     narrative_languages,
     narrative_revisions,
+    with_stored_narratives,
 )
 from riskplan.cases.queues import assignees, count_to_assess, count_uncoded, to_assess
 from riskplan.cases.reads import (
@@ -325,5 +326,6 @@ __all__ = [
     "version_icsrs",
     "version_records",
     "versions_at_dlp",
+    "with_stored_narratives",
     "worldwide_ids",
 ]
