@@ -186,6 +186,7 @@ def test_blinded_cioms_shows_no_treatment_arm(db: Path, engine: Engine) -> None:
     assert "(BLINDED)" in page and "#1 Blinded study drug" in page and "☒ Study" in page
     for arm in ("UPLIZNA", "inebilizumab", "Inebilizumab"):
         assert arm not in page
+    assert "blinded study drug (blinded study drug)" not in page.casefold()  # "UPLIZNA (inebilizumab)" said once
     assert _run("case", "cioms", ref, "--out", "open.pdf").exit_code == 0
     assert "UPLIZNA" in " ".join(_pdf_text(db / "open.pdf"))
 

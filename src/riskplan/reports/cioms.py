@@ -162,7 +162,10 @@ def _split(text: str, limit: int, max_lines: int) -> tuple[str, str]:
 def _blind(text: str, names: list[str]) -> str:
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         text = re.sub(re.escape(name), BLINDED_DRUG.lower(), text, flags=re.IGNORECASE)
-    return text
+    # a product named with its substance ("Uplizna (inebilizumab)") would read "blinded study drug (blinded
+    # study drug)": say it once
+    blinded = re.escape(BLINDED_DRUG.lower())
+    return re.sub(rf"{blinded}\s*\(\s*{blinded}\s*\)", BLINDED_DRUG.lower(), text)
 
 
 def _report_source(icsr: Icsr) -> dict[str, bool]:
