@@ -1,10 +1,11 @@
 """Signal detection over spontaneous reports (GVP Module IX): disproportionality analysis.
 
 Steps, one function each (as in openEBGM): :func:`count_pairs` (N, margins, expected counts E, in
-DuckDB; :func:`count_pairs_spark` on Apache Spark) → :func:`fit_hyperparameters` (MGPS prior, DuMouchel 1999) → scores (:func:`prr`, :func:`ror`,
-:func:`chi_squared_yates`, :func:`information_component`/:func:`ic_interval`, :func:`mgps_scores`) →
-thresholds (:func:`flag`). :func:`detect` runs them all on a long table; sources
-(:class:`SpontaneousSource`) provide long tables from files, FAERS and synthetic data.
+DuckDB; :func:`count_pairs_spark` on Apache Spark) → :func:`fit_hyperparameters` (MGPS prior,
+DuMouchel 1999) → scores (:func:`prr`, :func:`ror`, :func:`chi_squared_yates`,
+:func:`information_component`/:func:`ic_interval`, :func:`mgps_scores`) → thresholds (:func:`flag`).
+:func:`detect` runs them all on a long table (:func:`detect_counted` the steps after the counts);
+sources (:class:`SpontaneousSource`) provide long tables from files, FAERS and synthetic data.
 """
 
 from riskplan.signals import tables as _tables  # noqa: F401 -- its tables join the store's metadata (riskplan.schema)
