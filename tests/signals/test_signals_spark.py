@@ -46,6 +46,7 @@ def _same_counts(spark_counts: PairCounts, duck: PairCounts) -> None:
     assert spark_counts.expected.tobytes() == duck.expected.tobytes()  # E bit for bit
 
 
+@pytest.mark.slow
 def test_spark_counts_of_synthetic_reports_with_strata_and_missing_values(spark: Any, tmp_path: Path) -> None:
     """~200,000 rows; rows without a product or an event, reports without a sex, reports whose rows
     disagree on the age group (the smallest is used): Spark counts = DuckDB counts, EBGM/EB05 within 1e-9."""
@@ -80,6 +81,7 @@ def test_spark_counts_of_synthetic_reports_with_strata_and_missing_values(spark:
         np.testing.assert_allclose(result.measures[measure], duck.measures[measure], rtol=1e-9, err_msg=measure)
 
 
+@pytest.mark.slow
 def test_signal_detect_counts_on_spark_caers(spark: Any, tmp_path: Path) -> None:
     """`signal detect --counts-on spark+local://2` on caers (stratified by sex): the table written equals
     the DuckDB path's (N exactly, E and the other measures within 1e-9)."""
