@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import hashlib
 import json
 import os
 import subprocess
@@ -223,6 +224,7 @@ def report(url: str, out: Path, pdf: bool) -> None:
                 "peak_rss_mib": peak_rss_mib(),
                 "timings": meta["timings"],
                 "checksum": result.checksum,
+                "html_sha256": hashlib.sha256(result.html.read_bytes()).hexdigest(),
                 "html_bytes": result.html.stat().st_size,
                 "pdf_bytes": result.pdf.stat().st_size if result.pdf else 0,
             }
@@ -284,6 +286,11 @@ def main() -> None:
         t0 = time.perf_counter()
         totals = generate(engine, args.cases, args.json_bytes)
         print(f"generated {totals} in {time.perf_counter() - t0:.1f} s", flush=True)
+        if args.postgres:
+            # planner statistics, as a store filled by intake over time has them (autovacuum may not have
+            # come by yet after a bulk load: without them one read of 500 cases scanned the whole table)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE")
     else:
         print(f"reusing {url.rsplit('@', 1)[-1]} with {stored:,} cases", flush=True)
     engine.dispose()
@@ -308,6 +315,7 @@ def main() -> None:
         f"peak RSS {result['peak_rss_mib']:.0f} MiB; "
         f"HTML {result['html_bytes']:,} bytes, PDF {result['pdf_bytes']:,} bytes"
     )
+    print(f"input checksum {result['checksum']}; HTML SHA-256 {result['html_sha256']}")
     print(f"target < 60 s: {'met' if result['seconds'] < 60 else 'NOT met'}")
     if not args.keep and args.db is None:
         for path in sorted(folder.rglob("*"), reverse=True):
