@@ -34,7 +34,9 @@ bulk load. Same input checksum and HTML SHA-256 before and after at 10k (af54b34
 100k: collect 41.1 s -> 18.3 s wall, 7.0 s -> 5.2 s CPU; total 135.8 s -> 54.3 s wall (20.6 s -> 17.1 s CPU).
 1M (1,050,305 versions, 1,627,568 reactions): 415.6 s wall, 74.8 s CPU in the report process (collect 362.7 s
 wall / 59.4 s CPU, html 6.0 s / 1.2 s, pdf 46.9 s / 14.3 s); peak RSS 1,246 MiB; input checksum bd1cc156...,
-HTML SHA-256 670bc071.... The target (under 60 s) is NOT met: even the report's CPU alone is 75 s, about
+HTML SHA-256 670bc071..., both the same as the code before on the same database (after ANALYZE): 620.2 s
+wall, 95.2 s CPU (collect 555.4 s / 80.8 s CPU). Before ANALYZE the code before did not finish in 10 minutes
+(each 500-id chunk a parallel scan of the versions and a sort of every case, 2.4 s). The target (under 60 s) is NOT met: even the report's CPU alone is 75 s, about
 50 s of it (estimated from the 100k breakdown) appendix 20.4 (370k ICSRs validated and decided); meeting it
 needs the fields the reporting rules read (occurrence country, literature, report type, nullification) stored
 per version so that 20.4 can be counted in SQL.
