@@ -22,24 +22,23 @@ reading only the cases that can fall due in the interval for appendix 20.4: 15.4
 html 0.7 s, pdf 6.8 s). 10k cases: 7.5 s (collect 0.6 s, html 0.6 s, pdf 6.2 s): the PDF (about 270 KB, its
 HTML 240-260 KB) does not grow with the cases.
 
-Measured 2026-12-04 on PostgreSQL 15, the 2 cores SHARED with other helpers (load average 11-17 throughout, so
-wall times are 3-10x the CPU; compare the CPU figures). The collect step is where the cases count: sections 6.2
-and 6.3 were already GROUP BY in SQL (0.4 s CPU at 100k, the rest PostgreSQL time); appendix 20.4 (compliance)
-decides in Python what each case that can fall due in the interval owes (about 37% of the cases: JSON read,
-ICSR validated, four destinations' rules) and was 90% of the collect CPU. Changes: the owing cases' versions
-and the sent submissions read in one statement (ids as one array; 500-id chunks each scanned the table at 1M),
-each combination of destination and what the rules read of a version decided once, ANALYZE after the
-bulk load. Same input checksum and HTML SHA-256 before and after at 10k (af54b346..., d432f8c5...) and
-100k (e5293861..., 11b9db91...).
-100k: collect 41.1 s -> 18.3 s wall, 7.0 s -> 5.2 s CPU; total 135.8 s -> 54.3 s wall (20.6 s -> 17.1 s CPU).
-1M (1,050,305 versions, 1,627,568 reactions): 415.6 s wall, 74.8 s CPU in the report process (collect 362.7 s
-wall / 59.4 s CPU, html 6.0 s / 1.2 s, pdf 46.9 s / 14.3 s); peak RSS 1,246 MiB; input checksum bd1cc156...,
-HTML SHA-256 670bc071..., both the same as the code before on the same database (after ANALYZE): 620.2 s
-wall, 95.2 s CPU (collect 555.4 s / 80.8 s CPU). Before ANALYZE the code before did not finish in 10 minutes
-(each 500-id chunk a parallel scan of the versions and a sort of every case, 2.4 s). The target (under 60 s) is NOT met: even the report's CPU alone is 75 s, about
-50 s of it (estimated from the 100k breakdown) appendix 20.4 (370k ICSRs validated and decided); meeting it
-needs the fields the reporting rules read (occurrence country, literature, report type, nullification) stored
-per version so that 20.4 can be counted in SQL.
+Measured 2026-12-04 on PostgreSQL 15, the 2 cores SHARED with other helpers (load average 11-17 throughout, so wall
+times are 3-10x the CPU; compare the CPU figures). The collect step is where the cases count: sections 6.2 and 6.3
+were already GROUP BY in SQL (0.4 s CPU at 100k, the rest PostgreSQL time); appendix 20.4 (compliance) decides in
+Python what each case that can fall due in the interval owes (about 37% of the cases: JSON read, ICSR validated,
+four destinations' rules) and was 90% of the collect CPU. Changes: the owing cases' versions and the sent
+submissions read in one statement (ids as one array; 500-id chunks each scanned the table at 1M), each combination
+of destination and what the rules read of a version decided once, ANALYZE after the bulk load. Same input checksum
+and HTML SHA-256 before and after at 10k (af54b346..., d432f8c5...) and 100k (e5293861..., 11b9db91...). 100k:
+collect 41.1 s -> 18.3 s wall, 7.0 s -> 5.2 s CPU; total 135.8 s -> 54.3 s wall (20.6 s -> 17.1 s CPU; the before
+run without ANALYZE). 1M (1,050,305 versions, 1,627,568 reactions): 415.6 s wall, 74.8 s CPU in the report process
+(collect 362.7 s wall / 59.4 s CPU, html 6.0 s / 1.2 s, pdf 46.9 s / 14.3 s); peak RSS 1,246 MiB; input checksum
+bd1cc156..., HTML SHA-256 670bc071..., both the same as the code before on the same database (after ANALYZE): 620.2
+s wall, 95.2 s CPU (collect 555.4 s / 80.8 s CPU). Before ANALYZE the code before did not finish in 10 minutes
+(each 500-id chunk a parallel scan of the versions and a sort of every case, 2.4 s). The target (under 60 s) is NOT
+met: even the report's CPU alone is 75 s, about 50 s of it (estimated from the 100k breakdown) appendix 20.4 (370k
+ICSRs validated and decided); meeting it needs the fields the reporting rules read (occurrence country, literature,
+report type, nullification) stored per version so that 20.4 can be counted in SQL.
 """
 
 from __future__ import annotations
