@@ -50,6 +50,7 @@ REQUEST_TIMEOUT = 30.0
 #: Logins (one argon2id verification each) are made before the write clock starts and timed apart: a
 #: burst of 50 logins costs 50 password hashes (by design) and says nothing about write throughput.
 LOGIN_TIMEOUT = 300.0
+STARTUP_TIMEOUT = 300.0
 
 
 def case_body(wid: str, narrative: str, outcome: str = "2") -> dict[str, Any]:
@@ -156,7 +157,8 @@ def start_server(url: str, folder: Path, workers: int = 1) -> tuple[subprocess.P
     log = (folder / "server.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    # each worker imports and builds the app: over a minute on a loaded 2-core machine
+    deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:

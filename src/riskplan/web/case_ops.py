@@ -86,7 +86,7 @@ class IntakeContexts:
 
     def get(self, session: Session, plan_name: str, who: str) -> IntakeContext:
         # one statement: the plan's latest version and whether a MedDRA release is loaded
-        latest = session.execute(latest_version_query(plan_name).add_columns(release_loaded())).first()
+        latest = session.connection().execute(latest_version_query(plan_name).add_columns(release_loaded())).first()
         if latest is not None and not latest[2]:
             version, sha256, _ = latest
             cached = self._cache.get((plan_name, version, sha256))
