@@ -333,7 +333,8 @@ def find_case(session: Session, ref: str) -> CaseRef:
 
 def find_case_id(session: Session, worldwide_id: str) -> int | None:
     """The case id of the case with worldwide case id (C.1.8.1) ``worldwide_id``, None when not stored."""
-    return session.scalar(select(CaseRow.id).where(CaseRow.worldwide_id == worldwide_id))
+    # Core on the session's connection, not the ORM: this runs before every intake
+    return session.connection().scalar(select(CaseRow.id).where(CaseRow.worldwide_id == worldwide_id))
 
 
 def lock_case(session: Session, case_id: int) -> CaseRef:
@@ -353,8 +354,8 @@ def lock_case_ref(session: Session, ref: str) -> CaseRef:
 
 
 def _locked(session: Session, where: ColumnElement[bool], *, none: bool = False) -> CaseRef | None:
-    # the four columns, not the ORM row: this runs before every follow-up
-    result = session.execute(
+    # the four columns through Core, not the ORM: this runs before every follow-up
+    result = session.connection().execute(
         select(CaseRow.id, CaseRow.worldwide_id, CaseRow.plan_name, CaseRow.latest_version)
         .where(where)
         .with_for_update()
