@@ -32,9 +32,9 @@ PostgreSQL 15 at 127.0.0.1 with shared_buffers 128 MB, work_mem 4 MB):
     1,000,000 persons (39.0 M CDM rows; Parquet 222 MB, PostgreSQL database 3.0 GB), load average 13-14:
 
     synthesise Parquet 52 s (CPU 22 s); load into PostgreSQL 285 s (client CPU 24 s, backend 51 s)
-    engine     wall s  CPU s  peak MB  rows fetched  backend CPU s  phases (wall s)
-    duckdb       80.2   21.3     2815           404              -  open 34.9, cohorts 10.2, outcomes 1.6, incidence 33.3
-    postgres    735.9    1.4      180           471          197.8  open 30.3, cohorts 120.5, outcomes 28.4, incidence 556.4
+    engine     wall s  CPU s  peak MB  rows fetched  backend CPU s  phases, wall s
+    duckdb       80.2   21.3     2815           404              -  open 34.9 cohorts 10.2 outc. 1.6 inc. 33.3
+    postgres    735.9    1.4      180           471          197.8  open 30.3 cohorts 121 outc. 28 inc. 556
     copy        (running when committed; see the report / NOTES)
 
     the cross-engine check at 1M prints after the copy run (not in yet when committed); at 20,000 it
