@@ -1,4 +1,5 @@
-"""CIOMS I benchmark: PDF forms of many stored cases, read, drafted and rendered (WeasyPrint).
+"""CIOMS I benchmark: PDF forms of many stored cases, read, drafted and drawn (reports.cioms_pdf; WeasyPrint
+with ``--weasyprint``, the HTML route the direct writer replaced, for comparison on the same machine state).
 
 Synthetic cases (``riskplan synth cases``) are stored through the normal intake into a temporary SQLite
 database (not timed); then every case's CIOMS I form is made as ``riskplan case cioms`` makes it (case
@@ -7,7 +8,7 @@ a process pool. Prints forms per second, the median wall and CPU time per form (
 rendering alone), and the time 10,000 forms would take at that rate and on 2 otherwise idle cores (CPU time:
 fair on a shared machine). Target: 10,000 forms in under 5 minutes on 2 cores.
 
-    .venv/bin/python bench/bench_cioms.py [--forms 500] [--workers 2] [--db PATH] [--keep]
+    .venv/bin/python bench/bench_cioms.py [--forms 500] [--workers 2] [--db PATH] [--keep] [--weasyprint]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import select
 
 from riskplan.cases import CaseRow, batches, intake, intake_context, synthesise_cases
 from riskplan.reports import case_cioms_form, render_cioms_pdf
+from riskplan.reports.cioms import render_cioms_pdf_html
 from riskplan.store import make_engine, session_scope, upgrade
 
 TARGET_FORMS = 10_000
@@ -42,9 +44,10 @@ def _store(url: str, count: int) -> list[str]:
     return ids
 
 
-def _render(args: tuple[str, list[str], str]) -> list[tuple[float, float, float]]:
+def _render(args: tuple[str, list[str], str, bool]) -> list[tuple[float, float, float]]:
     """(wall, CPU, CPU of the PDF alone) seconds of each form made in this process."""
-    url, refs, out = args
+    url, refs, out, weasyprint = args
+    render = render_cioms_pdf_html if weasyprint else render_cioms_pdf
     engine = make_engine(url)
     times = []
     for ref in refs:
@@ -52,7 +55,7 @@ def _render(args: tuple[str, list[str], str]) -> list[tuple[float, float, float]
         with session_scope(engine) as session:
             form = case_cioms_form(session, ref)
         read = time.process_time()
-        (Path(out) / f"{ref}.pdf").write_bytes(render_cioms_pdf(form))
+        (Path(out) / f"{ref}.pdf").write_bytes(render(form))
         done = time.process_time()
         times.append((time.perf_counter() - started, done - cpu, done - read))
     engine.dispose()
@@ -65,6 +68,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes rendering forms (default 2)")
     parser.add_argument("--db", type=Path, help="SQLite file to use (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder with the PDFs")
+    parser.add_argument("--weasyprint", action="store_true", help="render through WeasyPrint (HTML), for comparison")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_cioms_"))
     db = args.db or folder / "bench.db"
@@ -75,7 +79,9 @@ def main() -> None:
     chunks = [refs[i :: args.workers] for i in range(args.workers)]
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        measured = [t for times in pool.map(_render, [(url, c, str(folder)) for c in chunks]) for t in times]
+        measured = [
+            t for times in pool.map(_render, [(url, c, str(folder), args.weasyprint) for c in chunks]) for t in times
+        ]
     per_form = [wall for wall, _, _ in measured]
     cpu_form = [cpu for _, cpu, _ in measured]
     pdf_cpu = [pdf for _, _, pdf in measured]
@@ -83,6 +89,8 @@ def main() -> None:
     rate = len(per_form) / elapsed
     projected = TARGET_FORMS / rate
     pdf_bytes = sum(p.stat().st_size for p in folder.glob("RP*.pdf"))
+    how = "WeasyPrint (HTML)" if args.weasyprint else "drawn directly (pydyf)"
+    print(f"renderer: {how}")
     print(f"{len(per_form)} CIOMS I forms in {elapsed:.1f} s with {args.workers} process(es): {rate:.1f} forms/s")
     mean_kib = pdf_bytes / max(len(per_form), 1) / 1024
     median_ms, max_ms = statistics.median(per_form) * 1000, max(per_form) * 1000

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,7 @@ def test_blinded_cioms_shows_no_treatment_arm(db: Path, engine: Engine) -> None:
     assert "(BLINDED)" in page and "#1 Blinded study drug" in page and "☒ Study" in page
     for arm in ("UPLIZNA", "inebilizumab", "Inebilizumab"):
         assert arm not in page
+    assert "blinded study drug (blinded study drug)" not in page.casefold()  # "UPLIZNA (inebilizumab)" said once
     assert _run("case", "cioms", ref, "--out", "open.pdf").exit_code == 0
     assert "UPLIZNA" in " ".join(_pdf_text(db / "open.pdf"))
 
@@ -353,3 +355,86 @@ def _unchecked() -> dict[str, bool]:
     names = ("hospitalisation", "disability", "life_threatening", "congenital", "other_important", "follow_up")
     sources = ("source_study", "source_literature", "source_professional", "source_other")
     return dict.fromkeys((*names, *sources), False)
+
+
+def _full_form(blinded: bool = False) -> Any:
+    from riskplan.reports.cioms import BOX_CHARACTERS, BOX_LINES, CiomsForm
+
+    boxes = {k: "" for k in ("1", "1a", "2", "2a", "3", "4-6", "20", "21", "24a", "24b", "24c", "25")}
+    for box, limit in BOX_CHARACTERS.items():
+        lines = BOX_LINES[box]
+        per_line = limit // lines
+        boxes[box] = "\n".join(("wörd " * per_line)[: per_line - 1] for _ in range(lines))
+    return CiomsForm("RP0000001", 1, blinded, boxes, dict.fromkeys(("died", "initial"), True) | _unchecked())
+
+
+def test_the_directly_drawn_form_holds_every_full_box_on_one_page_within_the_margins(tmp_path: Path) -> None:
+    from weasyprint import HTML
+
+    from riskplan.reports.cioms_pdf import draw_cioms_pdf
+
+    form = _full_form(blinded=True)
+    pdf = draw_cioms_pdf(form)
+    assert pdf is not None  # drawn directly, not through WeasyPrint
+    (tmp_path / "full.pdf").write_bytes(pdf)
+    [page] = _pdf_text(tmp_path / "full.pdf")
+    assert "SUSPECT ADVERSE REACTION REPORT (BLINDED)" in page and "page 1 of 1" in page
+    for box in ("14. SUSPECT DRUG(S)", "20. DID REACTION ABATE", "24D. REPORT SOURCE", "☒ Patient died", "☐ Study"):
+        assert box in page, box
+    assert page.count("wörd") == sum(v.count("wörd") for v in form.boxes.values())  # no word lost
+    document = HTML(string=render_cioms_html(form)).render()
+    assert ink_in_right_margin(pdf, right_margins(document)[0], tmp_path, "full") == []
+
+
+def test_the_same_case_version_gives_the_same_bytes_and_long_text_runs_over_continuation_pages(
+    db: Path, engine: Engine
+) -> None:
+    from riskplan.reports.cioms import render_cioms_pdf
+
+    ref = _case_id(engine, "GB-RPDEMO-2026-000001")
+    assert _run("case", "cioms", ref, "--version", "1", "--out", "same-1.pdf").exit_code == 0
+    assert _run("case", "cioms", ref, "--version", "1", "--out", "same-2.pdf").exit_code == 0
+    assert (db / "same-1.pdf").read_bytes() == (db / "same-2.pdf").read_bytes()
+
+    with session_scope(engine) as session:
+        form = case_cioms_form(session, ref, 1)
+    from riskplan.reports.cioms import Continued
+
+    words = " ".join(f"Day {n}: the patient was seen again." for n in range(1, 700))
+    form.continued = [Continued("7+13", "7 + 13 Describe reaction(s)", words), Continued("22", "22 Drugs", "Last.")]
+    pdf = render_cioms_pdf(form)
+    assert pdf == render_cioms_pdf(form)
+    (db / "many.pdf").write_bytes(pdf)
+    pages = _pdf_text(db / "many.pdf")
+    assert len(pages) >= 4 and f"page {len(pages)} of {len(pages)}" in pages[-1]
+    shown = " ".join(pages[1:])
+    assert "Day 1: the patient" in shown and "Day 699: the patient" in shown and "Box 22 Drugs (continued)" in shown
+
+
+def test_text_dejavu_sans_cannot_draw_goes_through_weasyprint() -> None:
+    from riskplan.reports.cioms import render_cioms_pdf
+    from riskplan.reports.cioms_pdf import draw_cioms_pdf
+
+    form = _full_form()
+    form.boxes["1"] = "山田"  # no CJK glyphs in DejaVu Sans: WeasyPrint falls back to another font
+    assert draw_cioms_pdf(form) is None
+    assert render_cioms_pdf(form).startswith(b"%PDF-")
+    form.boxes["1"] = "Łukasz Ωmega"  # outside the base subset but in DejaVu Sans: a subset of its own
+    pdf = draw_cioms_pdf(form)
+    assert pdf is not None and b"%PDF-" in pdf[:8]
+
+
+def test_the_drawn_form_shows_the_same_words_as_the_html_form(db: Path, engine: Engine) -> None:
+    from riskplan.reports.cioms import render_cioms_pdf, render_cioms_pdf_html
+
+    with engine.connect() as c:
+        ids = [i for (i,) in c.execute(text("SELECT id FROM icsr_case ORDER BY id LIMIT 8"))]
+    for case_id in ids:
+        with session_scope(engine) as session:
+            form = case_cioms_form(session, f"RP{case_id:07d}")
+        (db / "drawn.pdf").write_bytes(render_cioms_pdf(form))
+        (db / "html.pdf").write_bytes(render_cioms_pdf_html(form))
+        drawn, html = _pdf_text(db / "drawn.pdf"), _pdf_text(db / "html.pdf")
+        assert len(drawn) == len(html)
+        for a, b in zip(drawn, html, strict=True):  # the same characters; lines may break at other places
+            assert Counter(a.replace(" ", "")) == Counter(b.replace(" ", "")), case_id

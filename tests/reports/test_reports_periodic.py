@@ -40,6 +40,7 @@ from riskplan.reports.cli import app
 from riskplan.reports.dsur import render_dsur_html
 from riskplan.reports.dsur_data import collect_dsur
 from riskplan.reports.pader import collect_pader, render_pader_html
+from riskplan.reports.psur_data import collect_psur
 from riskplan.reports.schedule import dsur_periods, eu_psur_periods
 from riskplan.settings import get_settings
 from riskplan.store.audit import audited_transaction
@@ -214,6 +215,23 @@ def test_dsur_tabulation_matches_independent_sql(db: tuple[str, Engine]) -> None
     assert pneumonia.by_arm == {"inebilizumab": 1, "placebo": 1, "blinded": 1, "other": 1}
     assert pneumonia.total == 4
     assert data.cases_by_trial == {"n-momentum": (2, 3), "other or unidentified trial": (1, 1)}
+
+
+def test_pbrer_and_dsur_put_each_trial_case_in_the_same_arm(db: tuple[str, Engine]) -> None:
+    """One definition of the arm (riskplan.cases.treatment_arm) for PBRER 6.2 and the DSUR: the hand-made
+    pneumonia cases are blinded, placebo and inebilizumab in both (the DSUR names the trial's arms and puts the
+    case of another trial under "other"; the PBRER, which has no trials, calls inebilizumab the investigational
+    product)."""
+    _url, engine = db
+    with session_scope(engine) as session:
+        dsur = collect_dsur(session, "uplizna", START, DLP)
+        pbrer = collect_psur(session, "uplizna", START, DLP)
+    by_arm = {r.arm: r.cumulative for r in pbrer.counts.trial_tabulation if r.pt.casefold() == "pneumonia"}
+    assert by_arm == {"investigational product": 2, "placebo": 1, "blinded": 1}
+    pneumonia = next(r for r in dsur.sae_rows if r.pt.casefold() == "pneumonia")
+    assert pneumonia.by_arm["blinded"] == by_arm["blinded"]
+    assert pneumonia.by_arm["placebo"] == by_arm["placebo"]
+    assert pneumonia.by_arm["inebilizumab"] + pneumonia.by_arm["other"] == by_arm["investigational product"]
 
 
 def test_dsur_line_listing_leaves_out_what_the_investigator_excluded(db: tuple[str, Engine]) -> None:

@@ -10,7 +10,6 @@ the session the rest of the run uses.
 from __future__ import annotations
 
 import contextlib
-import time
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +90,6 @@ def test_no_server_error_for_any_generated_request(tmp_path: Path) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", w.app, headers=auth)
     failures: list[str] = []
     seen: dict[str, set[int]] = {}
-    started = time.monotonic()
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 30
     for operation in operations:
@@ -100,7 +98,6 @@ def test_no_server_error_for_any_generated_request(tmp_path: Path) -> None:
         _fuzz(operation, auth, failures, seen)
     assert failures == []
     assert {f"{o.method.upper()} {o.path}" for o in operations if o.path != "/api/auth/logout"} == set(seen)
-    assert time.monotonic() - started < 60
     # the known-data requests reached stored data, not only 404s
     assert 200 in seen["GET /api/cases/{ref}"] and 200 in seen["GET /api/reports/{run_id}/{fmt}"]
     assert 201 in seen["POST /api/cases/{ref}/follow-ups"] or 422 in seen["POST /api/cases/{ref}/follow-ups"]

@@ -91,6 +91,7 @@ from riskplan.cases.narratives import (
     narrative_at_version,
     narrative_languages,
     narrative_revisions,
+    with_stored_narratives,
 )
 from riskplan.cases.queues import assignees, count_to_assess, count_uncoded, to_assess
 from riskplan.cases.reads import (
@@ -118,6 +119,7 @@ from riskplan.cases.reads import (
     reactions_by_version,
     reactions_of_valid_versions,
     reportable_versions,
+    treatment_arm,
     trial_arm,
     version_assessment,
     version_records,
@@ -319,11 +321,13 @@ __all__ = [
     "synthetic_worldwide_ids",
     "terms_upgrade_command",
     "to_assess",
+    "treatment_arm",
     "trial_arm",
     "uncoded_reactions",
     "version_assessment",
     "version_icsrs",
     "version_records",
     "versions_at_dlp",
+    "with_stored_narratives",
     "worldwide_ids",
 ]

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Select, Subquery, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ARRAY, Integer, Select, Subquery, and_, any_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -50,6 +50,7 @@ __all__ = [
     "reactions_by_version",
     "reactions_of_valid_versions",
     "reportable_versions",
+    "treatment_arm",
     "trial_arm",
     "version_assessment",
     "version_records",
@@ -170,32 +171,61 @@ TRIAL_ARMS: Final = (INVESTIGATIONAL, COMPARATOR, PLACEBO, BLINDED, ARM_NOT_KNOW
 _BLINDED = '"blinded":true'  # G.k.2.5 investigational product blinded, in the compact JSON (see _C13)
 
 
-def trial_arm(session: Session, version_id: ColumnElement[int], products: Sequence[str]) -> ColumnElement[str]:
-    """The treatment arm of the case version ``version_id`` as a SQL expression (ICH E2C(R2) Appendix B):
+_ARM_ROLES: Final = ("suspect", "interacting", "not administered")  # G.k.1 = 1, 3, 4 (a placebo: 4)
+_SUSPECT_ROLES: Final = ("suspect", "interacting")  # G.k.1 = 1, 3
 
-    :data:`BLINDED` when a drug is marked blinded (G.k.2.5: the arm is unknown while the blind holds);
-    else :data:`INVESTIGATIONAL` when a suspect or interacting drug (G.k.1 = 1 or 3) names one of
-    ``products`` (product names or active substances, lower case, within the name or substances); else
-    :data:`PLACEBO` when a suspect drug names placebo; else :data:`COMPARATOR` when there is another suspect
-    drug; else :data:`ARM_NOT_KNOWN`."""
+
+def treatment_arm(
+    session: Session,
+    version_id: ColumnElement[int],
+    arms: Sequence[tuple[str, Sequence[str]]],
+    *,
+    other_suspect: str | None,
+    otherwise: str,
+) -> ColumnElement[str]:
+    """The treatment arm of the clinical-trial case version ``version_id`` as a SQL expression: the one
+    definition the PBRER (ICH E2C(R2) 3.6.1 and Appendix B) and the DSUR (ICH E2F 3.7.3) use.
+
+    :data:`BLINDED` when a drug of the version is flagged blinded (G.k.2.5: the arm is unknown while the blind
+    holds); else the first of ``arms`` (label, names) one of whose names (lower case) occurs in the product name
+    (G.k.2.2) or an active substance (G.k.2.3.r) of a suspect, interacting or not-administered drug (G.k.1 = 1,
+    3 or 4: a placebo is a drug not administered); else ``other_suspect`` (when given) if the version has a
+    suspect or interacting drug; else ``otherwise``."""
     d = CaseDrugRow
-    suspect = and_(d.case_version_id == version_id, d.characterisation.in_(("suspect", "interacting")))
 
-    def names(term: str) -> ColumnElement[bool]:
-        return or_(
-            func.lower(d.product).contains(term, autoescape=True),
-            func.lower(d.substances).contains(term, autoescape=True),
-        )
+    def drug_naming(roles: Sequence[str], terms: Sequence[str]) -> ColumnElement[bool]:
+        of_version = and_(d.case_version_id == version_id, d.characterisation.in_(roles))
+        named = [
+            or_(
+                func.lower(d.product).contains(term, autoescape=True),
+                func.lower(d.substances).contains(term, autoescape=True),
+            )
+            for term in terms
+        ]
+        return exists().where(of_version, or_(*named)) if named else exists().where(of_version)
 
-    terms = [t.strip().lower() for t in products if t.strip()]
     blinded = exists().where(CaseVersionRow.id == version_id, _contains(session, CaseVersionRow.icsr_json, _BLINDED))
-    investigational = exists().where(suspect, or_(*(names(t) for t in terms))) if terms else literal(False)
-    return case(
-        (blinded, literal(BLINDED)),
-        (investigational, literal(INVESTIGATIONAL)),
-        (exists().where(suspect, names("placebo")), literal(PLACEBO)),
-        (exists().where(suspect), literal(COMPARATOR)),
-        else_=literal(ARM_NOT_KNOWN),
+    whens: list[tuple[ColumnElement[bool], ColumnElement[str]]] = [(blinded, literal(BLINDED))]
+    for label, names in arms:
+        terms = [t.strip().lower() for t in names if t.strip()]
+        if terms:
+            whens.append((drug_naming(_ARM_ROLES, terms), literal(label)))
+    if other_suspect is not None:
+        whens.append((drug_naming(_SUSPECT_ROLES, ()), literal(other_suspect)))
+    return case(*whens, else_=literal(otherwise))
+
+
+def trial_arm(session: Session, version_id: ColumnElement[int], products: Sequence[str]) -> ColumnElement[str]:
+    """The PBRER's arms (ICH E2C(R2) Appendix B) by :func:`treatment_arm`: :data:`BLINDED`; else
+    :data:`INVESTIGATIONAL` when a drug names one of ``products`` (product names or active substances); else
+    :data:`PLACEBO` when a drug names placebo; else :data:`COMPARATOR` when there is another suspect or
+    interacting drug; else :data:`ARM_NOT_KNOWN`."""
+    return treatment_arm(
+        session,
+        version_id,
+        ((INVESTIGATIONAL, products), (PLACEBO, ("placebo",))),
+        other_suspect=COMPARATOR,
+        otherwise=ARM_NOT_KNOWN,
     )
 
 
@@ -303,7 +333,8 @@ def find_case(session: Session, ref: str) -> CaseRef:
 
 def find_case_id(session: Session, worldwide_id: str) -> int | None:
     """The case id of the case with worldwide case id (C.1.8.1) ``worldwide_id``, None when not stored."""
-    return session.scalar(select(CaseRow.id).where(CaseRow.worldwide_id == worldwide_id))
+    # Core on the session's connection, not the ORM: this runs before every intake
+    return session.connection().scalar(select(CaseRow.id).where(CaseRow.worldwide_id == worldwide_id))
 
 
 def lock_case(session: Session, case_id: int) -> CaseRef:
@@ -323,8 +354,8 @@ def lock_case_ref(session: Session, ref: str) -> CaseRef:
 
 
 def _locked(session: Session, where: ColumnElement[bool], *, none: bool = False) -> CaseRef | None:
-    # the four columns, not the ORM row: this runs before every follow-up
-    result = session.execute(
+    # the four columns through Core, not the ORM: this runs before every follow-up
+    result = session.connection().execute(
         select(CaseRow.id, CaseRow.worldwide_id, CaseRow.plan_name, CaseRow.latest_version)
         .where(where)
         .with_for_update()
@@ -434,6 +465,11 @@ def reportable_versions(session: Session, case_ids: Collection[int] | None = Non
         .join(CaseRow, CaseRow.id == CaseVersionRow.case_id)
         .order_by(CaseVersionRow.case_id, CaseVersionRow.version)
     )
+    if case_ids is not None and session.get_bind().dialect.name == "postgresql":
+        # one statement with the ids as one array parameter (chunks of IN lists cost a round trip and a
+        # 500-parameter statement each: most of the time over tens of thousands of cases)
+        ids = bindparam("case_ids", sorted(set(case_ids)), type_=ARRAY(Integer))
+        return [ReportableVersion(*row) for row in session.execute(stmt.where(CaseVersionRow.case_id == any_(ids)))]
     chunks: list[Any] = [None]
     if case_ids is not None:
         ordered = sorted(set(case_ids))

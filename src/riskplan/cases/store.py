@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from sqlalchemy import Table, and_, exists, func, select, update
+from sqlalchemy import case as case_
 from sqlalchemy.orm import Session, aliased
 
 from riskplan.cases.causality_e2b import with_recorded_causality
@@ -380,26 +381,44 @@ def _create(
     ]
 
 
-def _versions_facts(session: Session, case_id: int) -> list[VersionFacts]:
+@dataclass(frozen=True)
+class _Latest:
+    version: int
+    icsr_json: str
+    received: dt.date
+    valid: bool
+
+
+def _version_history(session: Session, case_id: int, latest_version: int) -> tuple[list[VersionFacts], _Latest]:
+    """The facts of every stored version of a case (for its reporting clock) and its latest version's
+    content, in one statement (a follow-up's read)."""
     # the retired icsr_submission rows (read-only history): the clock stored with each version is the
     # EU GVP VI.C.3 clock at intake; what is owed to each destination is submissions/' obligations
     submitted = exists().where(SubmissionRow.case_version_id == CaseVersionRow.id)
-    rows = session.execute(
-        select(
-            CaseVersionRow.version,
-            CaseVersionRow.received,
-            CaseVersionRow.valid,
-            CaseVersionRow.serious,
-            submitted.label("submitted"),
-            CaseVersionRow.recorded_at,
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                CaseVersionRow.version,
+                CaseVersionRow.received,
+                CaseVersionRow.valid,
+                CaseVersionRow.serious,
+                submitted.label("submitted"),
+                CaseVersionRow.recorded_at,
+                # only the latest version's document is sent back
+                case_((CaseVersionRow.version == latest_version, CaseVersionRow.icsr_json), else_=None),
+            )
+            .where(CaseVersionRow.case_id == case_id)
+            .order_by(CaseVersionRow.version)
         )
-        .where(CaseVersionRow.case_id == case_id)
-        .order_by(CaseVersionRow.version)
-    ).all()
-    return [
+        .all()
+    )
+    facts = [
         VersionFacts(v, r, valid=ok, serious=s, submitted=bool(sub), recorded=at.date())
-        for v, r, ok, s, sub, at in rows
+        for v, r, ok, s, sub, at, _ in rows
     ]
+    [latest] = [_Latest(v, doc, r, ok) for v, r, ok, _, _, _, doc in rows if v == latest_version]
+    return facts, latest
 
 
 def _follow_up(
@@ -410,20 +429,15 @@ def _follow_up(
     # The case row is locked first, then its latest version read: one statement joining both would, on
     # PostgreSQL, re-check a concurrently updated case row against the version row of its old snapshot
     # (READ COMMITTED) and find no row once another follow-up has committed a version.
-    case = session.execute(
+    # Core statements on the session's connection (no ORM result processing): these run on every follow-up
+    connection = session.connection()
+    case = connection.execute(
         select(CaseRow.id, CaseRow.worldwide_id, CaseRow.latest_version)
         .where(CaseRow.worldwide_id == a.icsr.case_key)
         .with_for_update()
     ).one()
-    latest = session.execute(
-        select(
-            CaseVersionRow.version,
-            CaseVersionRow.icsr_json,
-            CaseVersionRow.received,
-            CaseVersionRow.valid,
-        ).where(CaseVersionRow.case_id == case.id, CaseVersionRow.version == case.latest_version)
-    ).one()
     case_id, worldwide_id = case.id, case.worldwide_id
+    history, latest = _version_history(session, case_id, case.latest_version)
     new_json = a.icsr.model_dump_json()
     if new_json == latest.icsr_json:
         return StoreOutcome(worldwide_id, case_id, latest.version, "unchanged")
@@ -438,7 +452,7 @@ def _follow_up(
     number = latest.version + 1
     changes = field_changes(json.loads(latest.icsr_json), json.loads(new_json))
     facts = [
-        *_versions_facts(session, case_id),
+        *history,
         VersionFacts(
             number,
             _received(a.icsr, now),

@@ -1,5 +1,6 @@
 """The CIOMS I form (Council for International Organizations of Medical Sciences, "Suspect adverse reaction
-report", boxes 1-25) of one case version, as PDF (WeasyPrint).
+report", boxes 1-25) of one case version, as PDF: drawn directly (``cioms_pdf``, the layout of
+``templates/cioms/cioms_i.html``), through WeasyPrint where the direct writer cannot draw the text.
 
 The one-page layout keeps every box at its printed size; text longer than a box holds is cut at a word and
 continues on continuation pages ("continued: box 13"), never shrunk or clipped. Each box is read from one
@@ -161,7 +162,10 @@ def _split(text: str, limit: int, max_lines: int) -> tuple[str, str]:
 def _blind(text: str, names: list[str]) -> str:
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         text = re.sub(re.escape(name), BLINDED_DRUG.lower(), text, flags=re.IGNORECASE)
-    return text
+    # a product named with its substance ("Uplizna (inebilizumab)") would read "blinded study drug (blinded
+    # study drug)": say it once
+    blinded = re.escape(BLINDED_DRUG.lower())
+    return re.sub(rf"{blinded}\s*\(\s*{blinded}\s*\)", BLINDED_DRUG.lower(), text)
 
 
 def _report_source(icsr: Icsr) -> dict[str, bool]:
@@ -352,6 +356,16 @@ def _shared_style() -> tuple[Any, Any]:
 
 
 def render_cioms_pdf(form: CiomsForm) -> bytes:
+    """The form as PDF: drawn directly (:mod:`riskplan.reports.cioms_pdf`, a few ms), or through WeasyPrint
+    from :func:`render_cioms_html` when the direct writer cannot draw it exactly."""
+    from riskplan.reports.cioms_pdf import draw_cioms_pdf
+
+    drawn = draw_cioms_pdf(form)
+    return drawn if drawn is not None else render_cioms_pdf_html(form)
+
+
+def render_cioms_pdf_html(form: CiomsForm) -> bytes:
+    """The form as PDF through WeasyPrint (HTML layout of ``cioms_i.html``)."""
     from weasyprint import HTML
 
     stylesheet, fonts = _shared_style()

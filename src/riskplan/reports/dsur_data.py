@@ -5,10 +5,11 @@
   on or before the DLP, valid, first received on or before the DLP). A case belongs to the trial of the plan
   whose sponsor study number (C.5.3) or registration number (C.5.1.r.1) it carries; other trial cases go to
   "other or unidentified trial".
-* **Arm** (E2F 3.7.3: by investigational drug, comparator and blinded treatment): "blinded" when a suspect,
-  interacting or not-administered drug of the case is flagged blinded (G.k.2.5); else the first arm of the
-  trial whose name appears in those drugs' product names or substances (G.k.2.2, G.k.2.3.r; a placebo is a
-  "drug not administered", G.k.1 = 4); else "other".
+* **Arm** (E2F 3.7.3: by investigational drug, comparator and blinded treatment): the PBRER's definition,
+  :func:`riskplan.cases.treatment_arm`, with the arms of the case's trial: "blinded" when a drug of the case is
+  flagged blinded (G.k.2.5); else the first arm of the trial whose name appears in the product name or
+  substances of a suspect, interacting or not-administered drug (G.k.2.2, G.k.2.3.r; a placebo is a "drug not
+  administered", G.k.1 = 4); else "other".
 * **Cumulative tabulation of serious adverse events** (E2F 3.7.3): serious reactions (E.i.3.2) of the trial
   cases by MedDRA SOC and PT and arm, counted as **cases** (a case reporting a PT twice counts once), from the
   first trial case up to the DLP.
@@ -32,12 +33,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskplan.cases import (
+    BLINDED,
     CLINICAL_TRIAL,
     DrugRole,
     Icsr,
     case_number,
     reactions_by_version,
     synthetic_worldwide_ids,
+    treatment_arm,
     version_icsrs,
     versions_at_dlp,
 )
@@ -47,7 +50,6 @@ from riskplan.reports.periodic_common import PlanChoice, choose_plan
 from riskplan.reports.psur_counts import NOT_CODED, check_interval
 from riskplan.reports.psur_data import report_checksum
 
-BLINDED: Final = "blinded"
 OTHER_ARM: Final = "other"
 OTHER_TRIAL: Final = "other or unidentified trial"
 # G.k.9.i.2.r.3 results that exclude a reasonable possibility (ICH E2A III.A.1); anything else counts as related
@@ -122,18 +124,6 @@ def _trial_of(icsr: Icsr, trials: tuple[ClinicalTrial, ...]) -> ClinicalTrial | 
     return None
 
 
-def _arm_of(icsr: Icsr, trial: ClinicalTrial | None) -> str:
-    roles = (DrugRole.SUSPECT, DrugRole.INTERACTING, DrugRole.DRUG_NOT_ADMINISTERED)
-    drugs = [d for d in icsr.drugs if d.role in roles]
-    if any(d.blinded for d in drugs):
-        return BLINDED
-    words = " ".join(part.casefold() for d in drugs for part in (d.name or "", *(s.name or "" for s in d.substances)))
-    for arm in trial.arms if trial else ():
-        if arm.casefold() in words:
-            return arm
-    return OTHER_ARM
-
-
 def _causality(icsr: Icsr, reaction_index: int) -> tuple[bool, str]:
     """(related, the assessments as text) for one reaction: related unless an assessment excludes it."""
     if reaction_index >= len(icsr.reactions):
@@ -178,8 +168,16 @@ def collect_dsur(
     trials = tuple(development.trials)
     arms = tuple(dict.fromkeys([*(a for t in trials for a in t.arms), BLINDED, OTHER_ARM]))
     counted = versions_at_dlp(session, plan_name, end).subquery("counted")
+    # the arm (riskplan.cases.treatment_arm, the PBRER's definition) with the arms of each trial, and with none
+    # for a case of no listed trial; the case's trial is read from its document below
+    arm_in = [
+        treatment_arm(
+            session, counted.c.version_id, [(a, (a,)) for a in arms_of], other_suspect=None, otherwise=OTHER_ARM
+        )
+        for arms_of in ((), *(trial.arms for trial in trials))
+    ]
     rows = session.execute(
-        select(counted.c.version_id, counted.c.case_id, counted.c.first_received).where(
+        select(counted.c.version_id, counted.c.case_id, counted.c.first_received, *arm_in).where(
             counted.c.serious.is_(True), counted.c.source == CLINICAL_TRIAL
         )
     ).all()
@@ -200,12 +198,12 @@ def collect_dsur(
     listing: list[SarListing] = []
     deaths: list[str] = []
     digest = hashlib.sha256()
-    for version_id, case_id, first in sorted(rows, key=lambda r: int(r[1])):
+    for version_id, case_id, first, *arm_by_trial in sorted(rows, key=lambda r: int(r[1])):
         first_received = first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first)[:10])
         icsr = documents[int(version_id)]
         trial = _trial_of(icsr, trials)
         trial_label = trial.id if trial else OTHER_TRIAL
-        arm = _arm_of(icsr, trial)
+        arm = str(arm_by_trial[0 if trial is None else 1 + trials.index(trial)])
         in_interval = first_received >= start
         counts = by_trial[trial_label]
         counts[1] += 1

@@ -1,10 +1,11 @@
 """Signal detection over spontaneous reports (GVP Module IX): disproportionality analysis.
 
 Steps, one function each (as in openEBGM): :func:`count_pairs` (N, margins, expected counts E, in
-DuckDB) → :func:`fit_hyperparameters` (MGPS prior, DuMouchel 1999) → scores (:func:`prr`, :func:`ror`,
-:func:`chi_squared_yates`, :func:`information_component`/:func:`ic_interval`, :func:`mgps_scores`) →
-thresholds (:func:`flag`). :func:`detect` runs them all on a long table; sources
-(:class:`SpontaneousSource`) provide long tables from files, FAERS and synthetic data.
+DuckDB; :func:`count_pairs_spark` on Apache Spark) → :func:`fit_hyperparameters` (MGPS prior,
+DuMouchel 1999) → scores (:func:`prr`, :func:`ror`, :func:`chi_squared_yates`,
+:func:`information_component`/:func:`ic_interval`, :func:`mgps_scores`) → thresholds (:func:`flag`).
+:func:`detect` runs them all on a long table (:func:`detect_counted` the steps after the counts);
+sources (:class:`SpontaneousSource`) provide long tables from files, FAERS and synthetic data.
 """
 
 from riskplan.signals import tables as _tables  # noqa: F401 -- its tables join the store's metadata (riskplan.schema)
@@ -12,8 +13,9 @@ from riskplan.signals.bcpnn import ic_interval, information_component
 from riskplan.signals.cli import app as cli_app
 from riskplan.signals.cli import synth_spontaneous_command
 from riskplan.signals.counts import PairCounts, count_pairs, expected_counts
+from riskplan.signals.counts_spark import count_pairs_spark, read_reports_spark
 from riskplan.signals.demo import step_signals
-from riskplan.signals.disproportionality import MEASURE_COLUMNS, DetectionResult, detect, score_pairs
+from riskplan.signals.disproportionality import MEASURE_COLUMNS, DetectionResult, detect, detect_counted, score_pairs
 from riskplan.signals.drug_names import DrugNameReport, map_faers_drug_names, read_faers_drug_rows
 from riskplan.signals.drug_names_cli import drug_names_command
 from riskplan.signals.faers import ImportReport, import_faers
@@ -73,7 +75,9 @@ __all__ = [
     "chi_squared_yates",
     "cli_app",
     "count_pairs",
+    "count_pairs_spark",
     "detect",
+    "detect_counted",
     "drug_names_command",
     "ebgm",
     "expected_counts",
@@ -93,6 +97,7 @@ __all__ = [
     "qn",
     "read_faers_drug_rows",
     "read_hyperparameters",
+    "read_reports_spark",
     "read_truth",
     "ror",
     "score_pairs",

@@ -19,6 +19,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -32,12 +33,12 @@ from rich.table import Table
 from riskplan.cli_support import PasswordStdinOption, SignerOption, console
 from riskplan.errors import UserInputError
 from riskplan.signals import faers as faers_import
-from riskplan.signals.disproportionality import DetectionResult, detect
+from riskplan.signals.disproportionality import DetectionResult, detect, detect_counted
 from riskplan.signals.drug_levels import DrugLevel, faers_product_sql
 from riskplan.signals.mgps import read_hyperparameters
 from riskplan.signals.sources import FAERS_ROLES, FaersParquet, LongTableFile, SpontaneousSource
 from riskplan.signals.synth import injections_from_json, synthesise_spontaneous
-from riskplan.signals.thresholds import DEFAULT_THRESHOLDS, threshold_sets
+from riskplan.signals.thresholds import DEFAULT_THRESHOLDS, ThresholdSet, threshold_sets
 from riskplan.store import user_errors
 from riskplan.terms import EVENT_LEVELS
 
@@ -244,10 +245,21 @@ def detect_command(
     smq_scope: Annotated[
         str, typer.Option("--smq-scope", help="With --event-level smq: narrow or broad term sets")
     ] = "broad",
+    counts_on: Annotated[
+        str,
+        typer.Option(
+            "--counts-on",
+            help="Where N, E and the margins are counted: duckdb (default, in this process) or Apache Spark:"
+            " spark+local:// (local mode, all cores), spark+local://N (N cores) or spark://host:port (a cluster)."
+            " Spark needs --reports (a .parquet file, a folder of Parquet files, or a .csv file); the MGPS fit"
+            " and the scores then run here on the counted pairs, with the same results",
+        ),
+    ] = "duckdb",
 ) -> None:
     """Disproportionality for every product-event pair: N, E, PRR, χ², ROR, IC, EBGM, EB05, EB95, flags.
 
     The fitted MGPS hyperparameters are written beside the output as <out>.hyperparameters.json.
+    With --counts-on spark+local:// (or spark://host:port) the counting step runs on Apache Spark.
     """
     sets = threshold_sets(thresholds)
     level = event_level.strip().lower()
@@ -257,6 +269,21 @@ def detect_command(
         raise UserInputError(f"--smq-scope {smq_scope!r}: use narrow or broad")
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise UserInputError(f"{out}: --out must name a .csv or .parquet file")
+    if counts_on.strip().lower() != "duckdb":
+        spark_options = _SparkRoute(faers, cases, drug_level, level, counts_on).checked()
+        _detect_on_spark(
+            spark_options,
+            out,
+            reports,
+            (report_col, product_col, event_col),
+            strata_col,
+            product,
+            sets,
+            hyperparameters,
+            squash,
+            threads,
+        )
+        return
     con = duckdb.connect()
     try:
         with (
@@ -276,6 +303,82 @@ def detect_command(
         if result.fit is not None:
             result.fit.write_json(hyper_path)
         _print_summary(result, out, rows, [s.name for s in sets], hyper_path if result.fit else None)
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class _SparkRoute:
+    """The options of ``signal detect --counts-on SPARK``, checked before Spark starts."""
+
+    faers: Path | None
+    cases: bool
+    drug_level: DrugLevel | None
+    event_level: str
+    counts_on: str
+
+    def checked(self) -> str:
+        """The Spark master URL; a user error for options the Spark route does not take."""
+        from riskplan.store import spark_master
+
+        if self.faers is not None or self.cases:
+            raise UserInputError(
+                f"--counts-on {self.counts_on}: Spark counts a long table given by --reports (a .parquet file, a"
+                " folder of Parquet files or a .csv file), not --faers or --cases"
+            )
+        if self.drug_level is not None or self.event_level != "pt":
+            raise UserInputError(
+                f"--counts-on {self.counts_on}: --drug-level and --event-level are not available with Spark counting"
+            )
+        if not self.counts_on.strip().startswith(("spark+local://", "spark://")):
+            raise UserInputError(
+                f"--counts-on {self.counts_on!r}: use duckdb, spark+local://, spark+local://N or spark://host:port"
+            )
+        return spark_master(self.counts_on)
+
+
+def _detect_on_spark(
+    master: str,
+    out: Path,
+    reports: Path | None,
+    columns: tuple[str, str, str],
+    strata: list[str] | None,
+    products: list[str] | None,
+    sets: list[ThresholdSet],
+    hyperparameters: Path | None,
+    squash: bool | None,
+    threads: int | None,
+) -> None:
+    """``signal detect`` with the counts made by Spark, then the MGPS fit and the scores here."""
+    import time
+
+    from riskplan.signals.counts_spark import count_pairs_spark, read_reports_spark
+    from riskplan.store import spark_session
+
+    if reports is None:
+        raise UserInputError("--counts-on spark: give --reports (a .parquet file, a folder of Parquet files or a .csv)")
+    theta = read_hyperparameters(hyperparameters) if hyperparameters else None
+    con = duckdb.connect()
+    try:
+        with step_progress(sys.stderr.isatty()) as step:
+            step(f"starting Spark ({master})")
+            spark = spark_session(master)
+            started = time.perf_counter()
+            step("counting product-event pairs on Spark")
+            frame = read_reports_spark(spark, reports, *columns, strata=tuple(strata or ()))
+            counts = count_pairs_spark(frame, tuple(strata or ()), con)
+            if counts.n_pairs == 0:
+                raise UserInputError(f"{reports}: no product-event pairs (no rows with a report id, product and event)")
+            result = detect_counted(
+                counts, hyperparameters=theta, squash=squash, workers=threads, on_step=step, started=started
+            )
+            step(f"writing {out.name}")
+            rows = result.write(out, [s.name for s in sets], products or None)
+        hyper_path = out.with_name(out.name + ".hyperparameters.json")
+        if result.fit is not None:
+            result.fit.write_json(hyper_path)
+        _print_summary(result, out, rows, [s.name for s in sets], hyper_path if result.fit else None)
+        console.print(f"counted on Spark ({master})", markup=False)
     finally:
         con.close()
 

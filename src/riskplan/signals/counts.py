@@ -469,12 +469,25 @@ def expected_counts(counts: PairCounts) -> F64:
     n_events = int(counts.n_event.shape[0] and counts.event_code.max() + 1)
     by_product = margin("pc", max(n_products, _scalar(con, f"SELECT count(*) FROM {t['products']}")))
     by_event = margin("ec", max(n_events, _scalar(con, f"SELECT count(*) FROM {t['events']}")))
+    return stratified_expected(counts.product_code, counts.event_code, by_product, by_event, stratum_size)
+
+
+def stratified_expected(
+    product_code: NDArray[np.int32], event_code: NDArray[np.int32], by_product: F64, by_event: F64, stratum_size: F64
+) -> F64:
+    """``E = Σ_s n_product,s · n_event,s / n_total,s`` per pair (DuMouchel 1999, eq. 2).
+
+    ``by_product``/``by_event``: reports per (code, stratum) (a product × stratum and an event × stratum
+    matrix); ``stratum_size``: reports per stratum. Every counting engine ends here with the same
+    matrices, so the sums (and their rounding) are the same. ``by_event`` is divided in place.
+    """
     by_event /= np.where(stratum_size > 0, stratum_size, 1.0)
-    expected = np.empty(counts.n_pairs, dtype=np.float64)
+    n_pairs, n_strata = int(product_code.shape[0]), int(stratum_size.shape[0])
+    expected = np.empty(n_pairs, dtype=np.float64)
     chunk = max(1, 4_000_000 // max(1, n_strata))
-    for start in range(0, counts.n_pairs, chunk):
-        stop = min(counts.n_pairs, start + chunk)
+    for start in range(0, n_pairs, chunk):
+        stop = min(n_pairs, start + chunk)
         expected[start:stop] = np.einsum(
-            "ij,ij->i", by_product[counts.product_code[start:stop]], by_event[counts.event_code[start:stop]]
+            "ij,ij->i", by_product[product_code[start:stop]], by_event[event_code[start:stop]]
         )
     return expected

@@ -233,10 +233,38 @@ def detect(
     ``on_step``: called with a description as each step starts (for a progress display).
     """
     step = on_step or (lambda _description: None)
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
     step("counting product-event pairs")
     counts = count_pairs(con, rel, strata, workers=workers)
+    return detect_counted(
+        counts,
+        hyperparameters=hyperparameters,
+        squash=squash,
+        starts=starts,
+        continuity=continuity,
+        workers=workers,
+        on_step=on_step,
+        started=t0,
+    )
+
+
+def detect_counted(
+    counts: PairCounts,
+    *,
+    hyperparameters: mgps.Hyperparameters | None = None,
+    squash: bool | None = None,
+    starts: Sequence[Sequence[float]] = mgps.DEFAULT_STARTS,
+    continuity: float = 0.0,
+    workers: int | None = None,
+    on_step: Callable[[str], None] | None = None,
+    started: float | None = None,
+) -> DetectionResult:
+    """The steps of :func:`detect` after the counts: hyperparameters → scores, for counts made by any
+    engine (DuckDB: :func:`count_pairs`; Spark: :func:`riskplan.signals.counts_spark.count_pairs_spark`).
+    ``started``: the ``time.perf_counter()`` when counting began (default: now), for ``timings``."""
+    step = on_step or (lambda _description: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter() if started is None else started
     timings["counts"] = time.perf_counter() - t0
     if counts.n_pairs == 0:
         raise UserInputError("no product-event pairs: the reports have no rows with a report id, product and event")

@@ -15,6 +15,8 @@ class FieldChange:
 
 def field_changes(old: Any, new: Any, path: str = "") -> list[FieldChange]:
     """Leaf-level differences: dicts by key, lists of objects of equal length by index, other values whole."""
+    if old == new:  # equal documents or subtrees have no different leaf: skip the walk (most of a follow-up)
+        return []
     if isinstance(old, dict) and isinstance(new, dict):
         changes: list[FieldChange] = []
         for key in list(old) + [k for k in new if k not in old]:

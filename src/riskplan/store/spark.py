@@ -53,6 +53,7 @@ def spark_session(master: str = "local[*]") -> SparkSession:
             SparkSession.builder.master(master)
             .appName("riskplan")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.ansi.enabled", "false")
             .config("spark.driver.memory", os.environ.get("RISKPLAN_SPARK_DRIVER_MEMORY", "2g"))

@@ -171,6 +171,10 @@ class PostgresEngine:
         try:
             self.conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.scratch_schema}"')
             self.conn.execute(f'SET search_path TO "{self.scratch_schema}"')
+            # Intermediate tables have no statistics, so the planner can estimate 1 row for a CTE of
+            # thousands and rescan a window aggregate per row (quadratic: 224 s for a 5,000-person
+            # cohort); the analyses join whole tables, for which hash and merge joins are right.
+            self.conn.execute("SET enable_nestloop = off")
         except Exception:
             self.conn.close()
             raise

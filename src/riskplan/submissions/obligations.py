@@ -30,7 +30,7 @@ from riskplan.submissions.destination_versions import DestinationInForce
 from riskplan.submissions.destinations import Destination, ReportKind
 from riskplan.submissions.periodic import CITES as PERIODIC_CITES
 from riskplan.submissions.periodic import missing_approval, periodic_report
-from riskplan.submissions.rules import Decision, VersionView, decide, view_of
+from riskplan.submissions.rules import Decide, Decision, Decisions, VersionView, decide, view_of
 
 INITIAL = "initial"
 FOLLOW_UP = "follow-up"
@@ -66,6 +66,7 @@ def obligation_for(
     sent: Collection[int],
     *,
     destination_version: int | None = None,
+    decide: Decide = decide,
 ) -> Obligation | None:
     """What the case (its versions, oldest first) owes ``destination``, given the versions already sent there;
     None when nothing is owed (not valid, already sent, not reportable, or nothing significant since)."""
@@ -81,7 +82,7 @@ def obligation_for(
     if last_sent is None:
         if latest.nullified:
             return None  # never reported here: nothing to nullify
-        return _clock(valid, now, destination, plan, owed, INITIAL)
+        return _clock(valid, now, destination, plan, owed, INITIAL, decide)
     later = [v for v in valid if v.version > last_sent]
     if latest.nullified:
         due = later[0].receipt + dt.timedelta(days=destination.nullification_days)
@@ -96,7 +97,7 @@ def obligation_for(
         due = significant[0].receipt + dt.timedelta(days=destination.downgrade_days)
         cites = f"{destination.follow_up_cites}; now: {now.cites}"
         return owed(ReportKind.EXPEDITED, DOWNGRADE, due, f"{now.rule} (downgrade)", cites)
-    return _clock(significant, now, destination, plan, owed, FOLLOW_UP)
+    return _clock(significant, now, destination, plan, owed, FOLLOW_UP, decide)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def _clock(
     plan: RiskManagementPlan,
     owed: _Owed,
     report: str,
+    decide: Decide = decide,
 ) -> Obligation | None:
     """The clock runs from the earliest candidate version for which the rule in force now (or a stricter
     one) already fired: later information goes into the same report and does not move its due date."""
@@ -211,6 +213,7 @@ def current_obligations(
     """Every report owed now, soonest due first (periodic ones, without a due date, last)."""
     plans: dict[str, RiskManagementPlan] = {}
     owed: list[Obligation] = []
+    decisions = Decisions()  # many cases read alike to the rules: each combination is decided once
     for case_id, (plan_name, views) in case_views(session, case_ids).items():
         if plan_name not in plans:
             plans[plan_name] = current_plan(session, plan_name).plan
@@ -221,6 +224,7 @@ def current_obligations(
                 plans[plan_name],
                 sent.get((case_id, d.destination.code), ()),
                 destination_version=d.version,
+                decide=decisions,
             )
             if found is not None:
                 owed.append(_placed(found, plans[plan_name], plan_name, d.destination))

@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Integer, any_, bindparam, select
 from sqlalchemy.orm import Session
 
 from riskplan.cases import case_number
@@ -145,7 +145,12 @@ def sent_versions(session: Session, case_ids: Collection[int] | None = None) -> 
         SubmissionRow.state.in_(COUNTS_AS_SENT)
     )
     statements = [stmt]
-    if case_ids is not None:
+    if case_ids is not None and session.get_bind().dialect.name == "postgresql":
+        # one statement, the ids as one array parameter (no limit on their number, no long statement to parse)
+        statements = [
+            stmt.where(SubmissionRow.case_id == any_(bindparam("case_ids", sorted(case_ids), ARRAY(Integer))))
+        ]
+    elif case_ids is not None:
         # PostgreSQL takes at most 65,535 bound parameters per statement: the ids go in chunks
         ids = sorted(case_ids)
         statements = [stmt.where(SubmissionRow.case_id.in_(ids[i : i + 10_000])) for i in range(0, len(ids), 10_000)]

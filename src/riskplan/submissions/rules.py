@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from riskplan.cases import Icsr, Listedness, NullificationCode, ReactionFacts, ReportType, listedness
@@ -140,6 +141,26 @@ def decide(view: VersionView, destination: Destination, plan: RiskManagementPlan
                 continue
         return _decision(rule)
     return Decision(ReportKind.NOT_REPORTABLE, None, "no-rule", f"{destination.code}: no rule applies to this case")
+
+
+class Decisions:
+    """:func:`decide` remembered for one run over many cases: the decision depends only on the destination, the
+    plan and what the rules read of the version (seriousness, country, source, reactions), which most versions
+    share with others; each combination is decided once, with the same result. Keep it for as long as the
+    destinations and plans it saw are alive (they are told apart by identity)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[object, ...], Decision] = {}
+
+    def __call__(self, view: VersionView, destination: Destination, plan: RiskManagementPlan) -> Decision:
+        key = (id(destination), id(plan), view.serious, view.country, view.source, view.reactions)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = decide(view, destination, plan)
+        return found
+
+
+Decide = Callable[[VersionView, Destination, RiskManagementPlan], Decision]
 
 
 def _decision(rule: Rule) -> Decision:

@@ -26,6 +26,7 @@ from riskplan.cases import (
     export_batches,
     synthetic_worldwide_ids,
     version_icsrs,
+    with_stored_narratives,
 )
 from riskplan.errors import UserInputError
 from riskplan.store import record_change
@@ -189,9 +190,11 @@ def generate(
     numbered = 0
     for number, part in enumerate(parts, start=1):
         icsrs = version_icsrs(session, [o.version_id for o in part])
+        # ICH E2B(R3) H.1 case narrative: the narrative stored here for the version (its highest revision, so
+        # the processor's edit wins over the draft it replaced), else the one received; the audit says which
+        narrated = with_stored_narratives(session, [(o.case_id, o.version, icsrs[o.version_id]) for o in part])
         routes: dict[tuple[str, str | None], list[Chosen]] = {}
-        for o in part:
-            icsr = icsrs[o.version_id]
+        for o, (icsr, narrative) in zip(part, narrated, strict=True):
             derived: tuple[Derived, ...] = ()
             if destination.profile == "fda":
                 # FDA ICSR data elements (Required): what the case does not give is derived from the obligation
@@ -202,7 +205,7 @@ def generate(
                 refused.append(Refusal(o, (*reasons, *said)))
             else:
                 receivers = _receivers(destination, icsr)
-                routes.setdefault(receivers, []).append(Chosen(o, icsr, tuple(warnings), derived))
+                routes.setdefault(receivers, []).append(Chosen(o, icsr, tuple(warnings), derived, narrative))
                 result.derived += bool(derived)
                 if warnings:
                     result.warned.append(Warning(o, tuple(warnings)))
@@ -240,6 +243,7 @@ class Chosen:
     icsr: Icsr
     warnings: tuple[str, ...]
     derived: tuple[Derived, ...] = ()
+    narrative: str = ""  # where H.1 came from (with_stored_narratives), recorded in the submission's audit
 
 
 def missing_receiver(destination: Destination) -> str:
@@ -303,6 +307,7 @@ def _export_part(
                 late_reason=late_reason,
                 warnings=warnings,
                 derived=derived,
+                narrative=chosen[index].narrative,
             )
         result.reports += len(exported.indexes)
     return first_message + len(chosen)
@@ -379,6 +384,7 @@ def _add_submission(
     attempt: int,
     warnings: tuple[str, ...] = (),
     derived: tuple[Derived, ...] = (),
+    narrative: str = "",
 ) -> None:
     # a rejected report of this case here, of this version or an earlier one, is what this one corrects
     previous = None
@@ -425,6 +431,8 @@ def _add_submission(
             **({"warnings": (None, "; ".join(warnings))} if warnings else {}),
             # FDA regional elements the case did not give, written into the file with the rule they follow
             **({"derived": (None, "; ".join(str(d) for d in derived))} if derived else {}),
+            # ICH E2B(R3) H.1: which narrative (stored revision, or as received) went out in the file
+            **({"narrative": (None, narrative)} if narrative else {}),
         },
         reason=o.cites,
         at=now,

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from riskplan.cases import (
@@ -73,6 +74,9 @@ def _plan(ctx: WebContext, plan: str | None) -> str:
     return plan or ctx.settings.default_plan
 
 
+_MAX_CHECKS = 64
+
+
 class IntakeContexts:
     """Intake contexts kept between requests while neither the plan version nor the terminology changes.
 
@@ -83,10 +87,18 @@ class IntakeContexts:
     def __init__(self) -> None:
         self._cache: dict[tuple[str, int, str], IntakeContext] = {}
         self._lock = threading.Lock()
+        #: the check's statement per plan name, built once (it runs before every intake and follow-up)
+        self._checks: dict[str, Select[int, str, bool]] = {}
 
     def get(self, session: Session, plan_name: str, who: str) -> IntakeContext:
         # one statement: the plan's latest version and whether a MedDRA release is loaded
-        latest = session.execute(latest_version_query(plan_name).add_columns(release_loaded())).first()
+        check = self._checks.get(plan_name)
+        if check is None:
+            check = latest_version_query(plan_name).add_columns(release_loaded())
+            with self._lock:
+                if len(self._checks) < _MAX_CHECKS:  # plan names come from requests: keep the cache bounded
+                    self._checks[plan_name] = check
+        latest = session.connection().execute(check).first()
         if latest is not None and not latest[2]:
             version, sha256, _ = latest
             cached = self._cache.get((plan_name, version, sha256))

@@ -155,14 +155,20 @@ def _dates(model: BaseModel, path: str) -> Iterator[tuple[str, str, Hl7Timestamp
     cls = type(model)
     for name in cls.model_fields:
         value = getattr(model, name)
+        if value is None or isinstance(value, str | bool | int):  # most fields: nothing to walk (checked per request)
+            continue
         here = _join(path, name)
-        items = value if isinstance(value, tuple) else (value,)
-        for index, item in enumerate(items):
-            where = f"{here}[{index}]" if isinstance(value, tuple) else here
-            if isinstance(item, BaseModel):
-                yield from _dates(item, where)
-            elif isinstance(item, Hl7Timestamp):
-                yield element_of(cls, name, path) or "?", where, item
+        if isinstance(value, tuple):
+            for index, item in enumerate(value):
+                where = f"{here}[{index}]"
+                if isinstance(item, BaseModel):
+                    yield from _dates(item, where)
+                elif isinstance(item, Hl7Timestamp):
+                    yield element_of(cls, name, path) or "?", where, item
+        elif isinstance(value, BaseModel):
+            yield from _dates(value, here)
+        elif isinstance(value, Hl7Timestamp):
+            yield element_of(cls, name, path) or "?", here, value
 
 
 def _utc_date(value: Hl7Timestamp) -> dt.date:
