@@ -8,7 +8,6 @@ session (the ``spark`` fixture); in CI a missing PySpark, Java or data set fails
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from collections.abc import Iterator
@@ -29,7 +28,6 @@ from riskplan.studies.cohorts import (
     TarKind,
     TimeAtRisk,
     build_comparative_cohorts,
-    build_new_user_cohort,
 )
 from riskplan.studies.concepts import ConceptSet
 from riskplan.studies.incidence import incidence
@@ -64,9 +62,20 @@ def parquet_cdm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def engines(parquet_cdm: Path, spark: Any) -> Iterator[tuple[Cdm, Cdm]]:
-    """The same CDM twice: read into DuckDB from the CSV folder, and in Spark from the Parquet folder."""
-    with open_cdm(EUNOMIA) as duck, open_cdm(f"spark+local://2?path={parquet_cdm}") as sp:
-        yield duck, sp
+    """The same CDM twice: read into DuckDB from the CSV folder, and in Spark from catalog tables
+    ``cdm_<hex>.omop_<table>`` over the Parquet files (``?database=&prefix=``; the ``?path=`` form is
+    opened by the scratch-view test)."""
+    database = f"cdm_{uuid.uuid4().hex[:8]}"
+    spark.sql(f"CREATE DATABASE {database}")
+    try:
+        for table in LOADED:
+            spark.sql(
+                f"CREATE TABLE {database}.omop_{table} USING parquet LOCATION '{parquet_cdm / (table + '.parquet')}'"
+            )
+        with open_cdm(EUNOMIA) as duck, open_cdm(f"spark+local://2?database={database}&prefix=omop_") as sp:
+            yield duck, sp
+    finally:
+        spark.sql(f"DROP DATABASE IF EXISTS {database} CASCADE")
 
 
 def _cohorts(cdm: Cdm, tar: TimeAtRisk) -> tuple[Cohort, Cohort]:
@@ -75,6 +84,13 @@ def _cohorts(cdm: Cdm, tar: TimeAtRisk) -> tuple[Cohort, Cohort]:
         NewUserCohortDefinition("celecoxib", CELECOXIB, 365, tar),
         NewUserCohortDefinition("diclofenac", DICLOFENAC, 365, tar),
     )
+
+
+@pytest.fixture(scope="module")
+def on_treatment(engines: tuple[Cdm, Cdm]) -> list[tuple[Cohort, Cohort]]:
+    """Celecoxib vs diclofenac new users, on treatment with a 30-day grace period, on each engine
+    (shared by the tests below: Spark statements are the file's cost)."""
+    return [_cohorts(cdm, TimeAtRisk(TarKind.ON_TREATMENT, grace_days=30)) for cdm in engines]
 
 
 def test_celecoxib_gi_bleed_incidence_is_identical_in_spark_and_only_result_rows_come_back(
@@ -106,23 +122,25 @@ def test_celecoxib_gi_bleed_incidence_is_identical_in_spark_and_only_result_rows
     assert fetched < 200, fetched
 
 
-def test_on_treatment_cohorts_characteristics_and_survival_inputs_are_identical(engines: tuple[Cdm, Cdm]) -> None:
+def test_on_treatment_cohorts_characteristics_and_survival_inputs_are_identical(
+    engines: tuple[Cdm, Cdm], on_treatment: list[tuple[Cohort, Cohort]]
+) -> None:
     out = []
-    for cdm in engines:
-        t, c = _cohorts(cdm, TimeAtRisk(TarKind.ON_TREATMENT, grace_days=30))
+    for cdm, (t, c) in zip(engines, on_treatment, strict=True):
         inc = incidence(cdm, t, GI_BLEED, comparator=c, concomitant=ConceptSet("nsaid", (1124300, 1118084)))
         chars = baseline_characteristics(cdm, t, c, top_conditions=5)
         surv = time_to_first_event(cdm, inc)
-        out.append((t.attrition, inc, chars, surv))
+        out.append((t.attrition, c.attrition, inc, chars, surv))
     for d, s in zip(out[0], out[1], strict=True):
         assert assert_same_tables(d, s) >= 1
-    assert out[1][2].max_abs_smd == pytest.approx(out[0][2].max_abs_smd, rel=1e-9)
+    assert out[1][3].max_abs_smd == pytest.approx(out[0][3].max_abs_smd, rel=1e-9)
 
 
-def test_utilisation_labs_and_pregnancy_are_identical(engines: tuple[Cdm, Cdm]) -> None:
+def test_utilisation_labs_and_pregnancy_are_identical(
+    engines: tuple[Cdm, Cdm], on_treatment: list[tuple[Cohort, Cohort]]
+) -> None:
     out = []
-    for cdm in engines:
-        cohort = build_new_user_cohort(cdm, NewUserCohortDefinition("celecoxib", CELECOXIB, 365))
+    for cdm, (cohort, _) in zip(engines, on_treatment, strict=True):
         out.append((drug_utilisation(cdm, cohort), lab_safety(cdm, cohort), pregnancy_outcomes(cdm, CELECOXIB)))
     for d, s in zip(out[0], out[1], strict=True):
         assert_same_tables(d, s)
@@ -138,49 +156,13 @@ def test_scratch_views_are_dropped_after_a_failed_query(parquet_cdm: Path, spark
     ):
         engine = cdm.engine
         assert isinstance(engine, SparkEngine)
-        cohort = build_new_user_cohort(cdm, NewUserCohortDefinition("celecoxib", CELECOXIB))
-        assert len(ours(engine.prefix)) > len(LOADED)  # the CDM views and the cohort's cached tables
-        cdm.execute(f"CREATE TABLE {cdm.temp_name('broken')} AS SELECT no_such_column FROM {cohort.table}")
+        assert cdm.orphan_rows == {"observation_period": 2649}
+        scratch = cdm.temp_name("first_persons")
+        cdm.execute(f"CREATE TABLE {scratch} AS SELECT person_id FROM person ORDER BY person_id LIMIT 3")
+        assert len(ours(engine.prefix)) > len(LOADED)  # the CDM views and the cached scratch table
+        cdm.execute(f"CREATE TABLE {cdm.temp_name('broken')} AS SELECT no_such_column FROM {scratch}")
     assert ours(engine.prefix) == []
     assert not any(engine.prefix in str(e.get("name", "")) for e in spark.sparkContext._jsc.sc().getRDDStorageInfo())
-
-
-def test_catalog_tables_with_a_prefix_and_the_cli(parquet_cdm: Path, spark: Any, cli_env: Path) -> None:
-    database = f"cdm_{uuid.uuid4().hex[:8]}"
-    spark.sql(f"CREATE DATABASE {database}")
-    try:
-        for table in LOADED:
-            spark.sql(
-                f"CREATE TABLE {database}.omop_{table} USING parquet LOCATION '{parquet_cdm / (table + '.parquet')}'"
-            )
-        result = CliRunner().invoke(
-            app,
-            [
-                "study",
-                "incidence",
-                "--cdm",
-                f"spark+local://2?database={database}&prefix=omop_",
-                "--target",
-                "1118084",
-                "--comparator",
-                "1124300",
-                "--outcome",
-                "192671",
-                "--tar",
-                "since-first",
-                "--format",
-                "json",
-            ],
-        )
-        assert result.exit_code == 0, result.output
-        data = json.loads(result.output)
-        rows = [dict(zip(data["rates"]["columns"], r, strict=True)) for r in data["rates"]["rows"]]
-        target = next(r for r in rows if r["cohort"] == "target" and r["stratum_type"] == "all")
-        assert (target["persons"], target["events"]) == (1800, 355)
-        assert round(target["person_years"], 2) == 30133.35
-        assert not [t for t in spark.catalog.listTables() if t.isTemporary and t.name.startswith("rp_")]
-    finally:
-        spark.sql(f"DROP DATABASE IF EXISTS {database} CASCADE")
 
 
 @pytest.mark.parametrize(

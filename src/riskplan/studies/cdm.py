@@ -104,6 +104,13 @@ class Cdm:
         return out
 
     def count(self, table: str) -> int:
+        """Rows of a table or subquery; a CDM table's count is asked of the engine once (analyses never
+        change CDM tables), which spares an in-database engine a job per concept set."""
+        if table in CDM_TABLES:
+            counts: dict[str, int] = self.__dict__.setdefault("_cdm_counts", {})
+            if table not in counts:
+                counts[table] = int(self.scalar(f"SELECT count(*) FROM {table}"))
+            return counts[table]
         return int(self.scalar(f"SELECT count(*) FROM {table}"))
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:

@@ -126,9 +126,8 @@ def baseline_characteristics(
     # "Essential hypertension" in "hypertension") is that set's row, not a second row under another name
     named = [t for _, t in condition_sets]
     for concept_id, name in _top_conditions(cdm, cohorts, top_conditions, exclude=named):
-        table = cdm.temp_name("concept_set")
-        cdm.execute(f"CREATE TABLE {table} AS SELECT CAST({concept_id} AS BIGINT) AS concept_id")
-        condition_sets.append((f"cond: {name}", table))
+        # one concept: a derived table in the covariates query, not a scratch table of its own
+        condition_sets.append((f"cond: {name}", f"(SELECT CAST({int(concept_id)} AS BIGINT) AS concept_id) AS one"))
     covariates = [
         _Covariate("age at index (years)", "continuous", "age"),
         _Covariate("age 65 or over", "binary", "age65"),
@@ -149,16 +148,22 @@ def baseline_characteristics(
         cdm.execute(sql)
         sql_texts.append(sql.strip())
         stats[cohort.name] = {}
+        # every covariate's summary in one query (one scan of the covariates table)
+        parts = []
         for cov in covariates:
             if cov.kind == "continuous":
-                n, mean, sd = cdm.rows(
-                    f"SELECT count({cov.expr}), avg({cov.expr}), stddev_samp({cov.expr}) FROM {table}"
-                )[0]
+                parts.append(f"count({cov.expr}), avg({cov.expr}), stddev_samp({cov.expr})")
+            else:
+                parts.append(f"count(*), CAST(COALESCE(sum(CAST({cov.expr} AS INTEGER)), 0) AS BIGINT)")
+        values = list(cdm.rows(f"SELECT {', '.join(parts)} FROM {table}")[0])
+        for cov in covariates:
+            if cov.kind == "continuous":
+                n, mean, sd = values[:3]
+                del values[:3]
                 stats[cohort.name][cov.name] = (int(n), _f(mean), _f(sd), None)
             else:
-                n, k = cdm.rows(
-                    f"SELECT count(*), CAST(COALESCE(sum(CAST({cov.expr} AS INTEGER)), 0) AS BIGINT) FROM {table}"
-                )[0]
+                n, k = values[:2]
+                del values[:2]
                 stats[cohort.name][cov.name] = (int(n), (int(k) / int(n)) if n else None, None, int(k))
     rows = []
     smds: list[float] = []

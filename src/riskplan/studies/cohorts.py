@@ -176,7 +176,7 @@ FROM base
 """
     cdm.execute(sql)
     attrition = _attrition(cdm, cs.table, table, definition)
-    persons = cdm.count(table)
+    persons = int(attrition.rows[-1][2])  # the last step counts the cohort table
     notes = tuple(n for n in (cs.note,) if n)
     if cs.unknown:
         notes += (f"{definition.name}: concept id(s) {', '.join(map(str, cs.unknown))} not found in the concept table",)
@@ -216,16 +216,19 @@ def build_comparative_cohorts(
     c = build_new_user_cohort(cdm, comparator)
     if not remove_subjects_in_both:
         return t, c
-    both = cdm.count(f"(SELECT subject_id FROM {t.table} INTERSECT SELECT subject_id FROM {c.table})")
     in_both = cdm.temp_name("both_cohorts")
     cdm.execute(
         f"CREATE TABLE {in_both} AS SELECT subject_id FROM {t.table} INTERSECT SELECT subject_id FROM {c.table}"
     )
-    out = []
     for cohort in (t, c):
         cdm.execute(f"DELETE FROM {cohort.table} WHERE subject_id IN (SELECT subject_id FROM {in_both})")
+    # Both remaining sizes in one query; the persons in both are those the target lost.
+    kept = cdm.rows(f"SELECT (SELECT count(*) FROM {t.table}), (SELECT count(*) FROM {c.table})")[0]
+    both = t.persons - int(kept[0])
+    out = []
+    for cohort, persons in zip((t, c), kept, strict=True):
         rows = list(cohort.attrition.rows)
-        rows.append((5, "not in both cohorts (persons in both removed)", cdm.count(cohort.table)))
+        rows.append((5, "not in both cohorts (persons in both removed)", int(persons)))
         attrition = ResultTable(cohort.attrition.name, cohort.attrition.columns, tuple(rows), cohort.attrition.sql)
         notes = cohort.notes
         if both:
@@ -233,5 +236,5 @@ def build_comparative_cohorts(
                 *notes,
                 f"{both:,} persons were new users of both {t.name} and {c.name} and were removed from both",
             )
-        out.append(replace(cohort, persons=cdm.count(cohort.table), attrition=attrition, notes=notes))
+        out.append(replace(cohort, persons=int(persons), attrition=attrition, notes=notes))
     return out[0], out[1]

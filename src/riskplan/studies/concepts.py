@@ -86,13 +86,15 @@ def expand_concept_set(cdm: Cdm, concept_set: ConceptSet) -> ExpandedConceptSet:
         cdm.execute(
             f"CREATE TABLE {table} AS SELECT DISTINCT column0 AS concept_id FROM (VALUES {values}) AS v(column0)"
         )
-    expanded = tuple(int(r[0]) for r in cdm.rows(f"SELECT concept_id FROM {table} ORDER BY 1"))
+    # One query: the expanded ids, and which of them the concept table knows (the given ids are among them).
+    found = cdm.rows(
+        f"SELECT s.concept_id, EXISTS (SELECT 1 FROM concept c WHERE c.concept_id = s.concept_id) AS known "
+        f"FROM {table} s ORDER BY 1"
+    )
+    expanded = tuple(int(r[0]) for r in found)
     unknown: tuple[int, ...] = ()
     if cdm.count("concept") > 0:
-        known = {
-            int(r[0])
-            for r in cdm.rows(f"SELECT concept_id FROM concept WHERE concept_id IN ({', '.join(map(str, ids))})")
-        }
+        known = {int(r[0]) for r in found if r[1]}
         unknown = tuple(i for i in ids if i not in known)
     note = None
     if concept_set.include_descendants and not cdm.has_concept_ancestor:

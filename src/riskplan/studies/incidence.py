@@ -211,7 +211,7 @@ def incidence(
         rows.extend(_rate_rows(cohort.name, raw, confidence))
         notes.extend(n for n in cohort.notes if n not in notes)
         if definition.exclude_prior:
-            excluded = cohort.persons - cdm.count(pt)
+            excluded = cohort.persons - int(raw.rows[0][2])  # the first stratum row counts all of pt
             if excluded:
                 notes.append(
                     f"{cohort.name}: {excluded:,} persons with {definition.name} before the index date left out"

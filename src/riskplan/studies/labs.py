@@ -137,25 +137,33 @@ def lab_safety(
     for grading in gradings:
         analyte = LAB_ANALYTES[grading.analyte]
         values, _ = _values_sql(cdm, cohort, analyte, baseline_days, units)
-        graded = cdm.temp_name(f"graded_{grading.analyte}")
-        cdm.execute(f"CREATE TABLE {graded} AS SELECT *, {grading.grade_sql('value', 'lln')} AS grade FROM {values}")
-        for period in ("during treatment", "after treatment"):
-            raw = cdm.rows(
-                f"""
-WITH base AS (
+        # Both periods' worst grades in one query, graded on the fly (no scratch table of its own).
+        raw = cdm.rows(
+            f"""
+WITH graded AS (SELECT *, {grading.grade_sql("value", "lln")} AS grade FROM {values}),
+base AS (
   SELECT subject_id, grade AS baseline_grade FROM (
     SELECT subject_id, grade, row_number() OVER (PARTITION BY subject_id ORDER BY date DESC, grade DESC) AS k
-    FROM {graded} WHERE period = 'baseline'
+    FROM graded WHERE period = 'baseline'
   ) AS last_value WHERE k = 1
 ), w AS (
-  SELECT subject_id, max(grade) AS worst FROM {graded} WHERE period = '{period}' GROUP BY subject_id
+  SELECT subject_id,
+         max(CASE WHEN period = 'during treatment' THEN grade END) AS worst_during,
+         max(CASE WHEN period = 'after treatment' THEN grade END) AS worst_after
+  FROM graded GROUP BY subject_id
 )
-SELECT c.subject_id, base.baseline_grade, w.worst FROM {cohort.table} c
+SELECT c.subject_id, base.baseline_grade, w.worst_during, w.worst_after FROM {cohort.table} c
 LEFT JOIN base ON base.subject_id = c.subject_id LEFT JOIN w ON w.subject_id = c.subject_id
 """
-            )
+        )
+        for column, period in ((2, "during treatment"), (3, "after treatment")):
             worst: list[tuple[int, int | None, int | None]] = [
-                (int(r[0]), None if r[1] is None else int(r[1]), None if r[2] is None else int(r[2])) for r in raw
+                (
+                    int(r[0]),
+                    None if r[1] is None else int(r[1]),
+                    None if r[column] is None else int(r[column]),
+                )
+                for r in raw
             ]
             with_values = [r for r in worst if r[2] is not None]
             n = len(with_values)
@@ -278,13 +286,18 @@ def _igg(
     analyte = LAB_ANALYTES["igg"]
     values, _ = _values_sql(cdm, cohort, analyte, baseline_days, units)
     limit = repr(float(threshold)) if threshold is not None else "lln"
+    # The three periods in one query; a period without values has no row (0 persons, no median).
+    by_period = {
+        str(r[0]): r[1:]
+        for r in cdm.rows(
+            f"SELECT period, count(*), CAST(COALESCE(sum(CAST(low AS INTEGER)), 0) AS BIGINT), median(min_value)"
+            f" FROM (SELECT subject_id, period, bool_or(value < {limit}) AS low, min(value) AS min_value"
+            f" FROM {values} GROUP BY subject_id, period) AS per_person GROUP BY period"
+        )
+    }
     rows = []
     for period in ("baseline", "during treatment", "after treatment"):
-        n, low, min_median = cdm.rows(
-            f"SELECT count(*), CAST(COALESCE(sum(CAST(low AS INTEGER)), 0) AS BIGINT), median(min_value) FROM ("
-            f" SELECT subject_id, bool_or(value < {limit}) AS low, min(value) AS min_value FROM {values}"
-            f" WHERE period = '{period}' GROUP BY subject_id)"
-        )[0]
+        n, low, min_median = by_period.get(period, (0, 0, None))
         ci = clopper_pearson(int(low), int(n))
         rows.append(
             (

@@ -197,24 +197,32 @@ def _persistence(cdm: Cdm, cohort: Cohort, notes: list[str]) -> ResultTable:
 
 
 def _premedication(cdm: Cdm, doses: str, classes: dict[str, ConceptSet]) -> ResultTable:
-    total = cdm.count(doses)
-    rows = []
+    # One query for every class and for all classes together: per class, the doses (one row per person
+    # and date) with a premedication start on the dose day or the day before, joined to the doses.
+    joins = []
     flags = []
-    for name, cs in classes.items():
+    for k, cs in enumerate(classes.values()):
         exp = expand_concept_set(cdm, cs)
-        flag = (
-            f"EXISTS (SELECT 1 FROM drug_exposure p WHERE p.person_id = d.subject_id "
+        joins.append(
+            f"LEFT JOIN (SELECT DISTINCT d2.subject_id, d2.dose_date FROM {doses} d2 "
+            f"JOIN drug_exposure p ON p.person_id = d2.subject_id "
             f"AND p.drug_concept_id IN (SELECT concept_id FROM {exp.table}) "
-            f"AND p.drug_exposure_start_date BETWEEN d.dose_date - 1 AND d.dose_date)"
+            f"AND p.drug_exposure_start_date BETWEEN d2.dose_date - 1 AND d2.dose_date) f{k} "
+            f"ON f{k}.subject_id = d.subject_id AND f{k}.dose_date = d.dose_date"
         )
-        flags.append(flag)
-        k = int(cdm.scalar(f"SELECT count(*) FROM {doses} d WHERE {flag}"))
-        ci = clopper_pearson(k, total)
-        rows.append((name, total, k, ci.estimate, ci.lower, ci.upper))
+        flags.append(f"f{k}.subject_id IS NOT NULL")
+    sums = [f"CAST(COALESCE(sum(CASE WHEN {flag} THEN 1 ELSE 0 END), 0) AS BIGINT)" for flag in flags]
     if flags:
-        k = int(cdm.scalar(f"SELECT count(*) FROM {doses} d WHERE {' AND '.join(flags)}"))
-        ci = clopper_pearson(k, total)
-        rows.append(("all classes", total, k, ci.estimate, ci.lower, ci.upper))
+        sums.append(f"CAST(COALESCE(sum(CASE WHEN {' AND '.join(flags)} THEN 1 ELSE 0 END), 0) AS BIGINT)")
+    total, *with_premedication = cdm.rows(f"SELECT {', '.join(['count(*)', *sums])} FROM {doses} d {' '.join(joins)}")[
+        0
+    ]
+    total = int(total)
+    rows = []
+    names = [*classes, "all classes"] if flags else []
+    for name, k in zip(names, with_premedication, strict=True):
+        ci = clopper_pearson(int(k), total)
+        rows.append((name, total, int(k), ci.estimate, ci.lower, ci.upper))
     return ResultTable.from_records(
         "premedication with each dose",
         ("premedication", "doses", "doses_with_premedication", "proportion", "ci_lower", "ci_upper"),
