@@ -88,8 +88,23 @@ class SparkEngine:
                 name = tree.this.name
                 where = tree.args.get("where")
                 kept = f"SELECT * FROM {name}"
-                if where is not None:
-                    kept += f" WHERE NOT COALESCE(({where.this.sql(dialect='duckdb')}), FALSE)"
+                cond = where.this if where is not None else None
+                if (
+                    isinstance(cond, exp.In)
+                    and cond.args.get("query") is not None
+                    and isinstance(cond.this, exp.Column)
+                ):
+                    # ``c IN (subquery)``: the rows without a match, as an anti join (Spark plans a
+                    # NOT COALESCE(c IN ...) filter as a nested loop over both sides)
+                    sub = cond.args["query"]
+                    sub = sub.this if isinstance(sub, exp.Subquery) else sub
+                    key, sub_key = cond.this.name, sub.selects[0].alias_or_name
+                    kept = (
+                        f"SELECT _t.* FROM {name} _t LEFT ANTI JOIN (SELECT DISTINCT * FROM "
+                        f"({sub.sql(dialect='duckdb')}) _s0) _s ON _t.{key} = _s.{sub_key}"
+                    )
+                elif cond is not None:
+                    kept += f" WHERE NOT COALESCE(({cond.sql(dialect='duckdb')}), FALSE)"
                 else:
                     kept += " WHERE FALSE"
                 new = self.scratch_name(f"{name.removeprefix(self.prefix)}_kept")
