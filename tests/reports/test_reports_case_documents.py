@@ -191,6 +191,26 @@ def test_blinded_cioms_shows_no_treatment_arm(db: Path, engine: Engine) -> None:
     assert "UPLIZNA" in " ".join(_pdf_text(db / "open.pdf"))
 
 
+def test_blinded_cioms_hides_the_invented_name_the_narrative_uses_for_a_product_named_with_strength(
+    engine: Engine,
+) -> None:
+    # the demo's study cases name the drug "UPLIZNA 100 mg concentrate for solution" and their narratives
+    # "UPLIZNA": the blinded form showed "Action taken with UPLIZNA"
+    from riskplan.cases import get_case
+    from riskplan.reports.cioms import cioms_form
+
+    ref = _case_id(engine, "US-RPDEMO-2026-000777")
+    with session_scope(engine) as session:
+        stored = get_case(session, ref)
+    drug = inebilizumab().model_copy(update={"blinded": True, "name": "UPLIZNA 100 mg concentrate for solution"})
+    icsr = stored.icsr.model_copy(update={"drugs": (drug,)})
+    narrative = "The patient started UPLIZNA 300 mg IV. Action taken with Uplizna: not applicable. A rash."
+    form = cioms_form(stored, icsr, narrative, blinded=True)
+    shown = " ".join([*form.boxes.values(), *(c.text for c in form.continued)])
+    assert "uplizna" not in shown.casefold() and "inebilizumab" not in shown.casefold()
+    assert "Action taken with blinded study drug: not applicable. A rash." in form.boxes["7+13"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -398,6 +398,11 @@ def _plan_without_trials(engine: Engine) -> None:
         (["regenerate", "999"], "no stored periodic report 999"),
         (["dsur", "--from", "2025-07-01", "--to", "2025-12-31", "--plan", "notrials"], "lists no clinical trials"),
         (["schedule", "--format", "xml"], "--format must be table or json"),
+        # an output folder that cannot be made: before the fix a traceback, exit 1, and the report stored
+        (["dsur", "--from", "2025-07-01", "--to", "2025-12-31", "--out", "afile"], "--out afile: is a file"),
+        (["pader", "--from", "2025-07-01", "--to", "2025-12-31", "--out", "afile/sub"], "cannot be made"),
+        (["psur", "--from", "2025-07-01", "--to", "2025-12-31", "--out", "afile/sub"], "cannot be made"),
+        (["regenerate", "1", "--out", "afile"], "--out afile: is a file, not a folder"),
     ],
 )
 def test_cli_bad_input_exits_2_and_stores_nothing(
@@ -406,9 +411,10 @@ def test_cli_bad_input_exits_2_and_stores_nothing(
     _url, engine = db
     if "notrials" in args:
         _plan_without_trials(engine)
+    (cli / "afile").write_text("a file where the report's folder should be")
     with session_scope(engine) as session:
         before = len(list_reports(session))
-    result = runner.invoke(app, [*args, "--no-pdf"] if args[0] in ("dsur", "pader") else args)
+    result = runner.invoke(app, [*args, "--no-pdf"] if args[0] in ("dsur", "pader", "psur") else args)
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
