@@ -263,6 +263,24 @@ def test_pdfs_have_no_table_wider_than_the_page(db: tuple[str, Engine], tmp_path
     assert _tables_wider_than_page("<table style='width:300mm'><tr><td>x</td></tr></table>")
 
 
+def test_dsur_contents_are_numbered_once_and_trial_registrations_are_not_broken(db: tuple[str, Engine]) -> None:
+    import re
+
+    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
+    _url, engine = db
+    with session_scope(engine) as session:
+        html = render_dsur_html(collect_dsur(session, "uplizna", START, DLP))
+    pages = pdfium.PdfDocument(HTML(string=html).write_pdf())
+    texts = [pages[i].get_textpage().get_text_range() for i in range(len(pages))]
+    contents = next(t for t in texts if "Table of contents" in t)
+    # the titles carry the section numbers: a list marker as well read "1. 1 Introduction"
+    assert "1 Introduction" in contents and re.findall(r"(?m)^\d+\. ?\r?$", contents) == []
+    inventory = next(t for t in texts if "Inventory of clinical trials" in t and "Registration" in t)
+    assert "2014-000253-36" in inventory  # the EudraCT number on one line, not "2014-000253-3" / "6"
+
+
 def independent_pader(engine: Engine) -> set[str]:
     """US cases of the interval that are not 15-day Alerts: non-serious, or serious with every serious PT in the
     plan's RSI (serious and listed), 21 CFR 314.80(c)(2)(ii)."""
