@@ -259,6 +259,9 @@ def _fixed_times(data: bytes) -> bytes:
     return out.getvalue()
 
 
+_NONE = " No case matching the selection was first received in the interval."
+
+
 def listing_html(lines: Sequence[ListingLine], title: str, subtitle: str) -> str:
     """The listing as an A4 landscape HTML page for WeasyPrint (header row repeated on each page)."""
     head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
@@ -279,5 +282,5 @@ def listing_html(lines: Sequence[ListingLine], title: str, subtitle: str) -> str
         "tr { page-break-inside: avoid; }"
         f"</style></head><body><h1>{escape(title)}</h1><p>{escape(subtitle)}</p>"
         f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        f"<p>{len(lines)} case(s).</p></body></html>"
+        f"<p>{len(lines)} case(s).{_NONE if not lines else ''}</p></body></html>"
     )
