@@ -337,7 +337,9 @@ def test_line_listing_concern_filter(db: Path, engine: Engine) -> None:
 
 
 def test_an_empty_line_listing_says_no_case_was_received(db: Path) -> None:
-    assert _run("report", "line-listing", "--from", "2020-01-01", "--to", "2020-12-31", "--out", "none.pdf").exit_code == 0
+    assert (
+        _run("report", "line-listing", "--from", "2020-01-01", "--to", "2020-12-31", "--out", "none.pdf").exit_code == 0
+    )
     [page] = _pdf_text(db / "none.pdf")
     assert "0 case(s). No case matching the selection was first received in the interval." in page
 
