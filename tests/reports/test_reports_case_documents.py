@@ -308,7 +308,11 @@ def test_line_listing_xlsx_reads_back_and_pdf_fits_the_page(db: Path, engine: En
     assert _run(*base, "--out", str(again)).exit_code == 0
     assert again.read_bytes() == (db / "l.xlsx").read_bytes()  # same data, same bytes
     pdf = _pdf_text(db / "listing.out")
-    assert "Line listing uplizna" in pdf[0] and "Company case id" in pdf[0]
+    assert "Line listing uplizna" in pdf[0] and "Company case id" in pdf[0] and "Country" in pdf[0]
+    assert _run(*base, "--out", "all.pdf").exit_code == 0
+    every = " ".join(_pdf_text(db / "all.pdf"))
+    # each worldwide case id on one line, not "GB-RPDEMO-2026-0" / "00001"
+    assert {row[0] for row in cells[1:] if row[0] not in every} == set()
     with session_scope(engine) as session:
         lines = line_listing(session, "uplizna", START, END)
     longest = sorted(lines, key=lambda line: -max(len(str(v)) for v in vars(line).values()))[:12]

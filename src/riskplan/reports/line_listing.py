@@ -266,7 +266,7 @@ def listing_html(lines: Sequence[ListingLine], title: str, subtitle: str) -> str
     """The listing as an A4 landscape HTML page for WeasyPrint (header row repeated on each page)."""
     head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in astuple(line)) + "</tr>" for line in lines)
-    widths = (8, 7, 6, 4, 7, 4, 9, 9, 10, 10, 8, 8, 10)
+    widths = (12, 7, 6, 5, 7, 4, 8, 8, 9, 9, 8, 8, 9)  # a worldwide case id (C.1.8.1) and 'Country' on one line
     cols = "".join(f'<col style="width:{w}%">' for w in widths)
     assert len(widths) == len(fields(ListingLine))
     return (
