@@ -219,10 +219,12 @@ def test_blinded_cioms_hides_the_invented_name_the_narrative_uses_for_a_product_
         (["GB-RPDEMO-2026-000001", "--version", "0", "--out", "x.pdf"], "--version must be 1 or more"),
         (["GB-RPDEMO-2026-000001", "--out", "x.txt"], "end the file name in .pdf"),
         (["GB-RPDEMO-2026-000001", "--out", "no/such/folder/x.pdf"], "does not exist"),
+        (["GB-RPDEMO-2026-000001", "--out", "afile/x.pdf"], "afile is a file, not a folder"),  # said "does not exist"
         (["GB-RPDEMO-2026-000001", "--blinded", "--out", "x.pdf"], "is not a study case"),
     ],
 )
 def test_cioms_bad_input_exits_2(db: Path, args: list[str], message: str) -> None:
+    (db / "afile").write_text("a file where a folder should be")
     result = _run("case", "cioms", *args)
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split()) and "Traceback" not in result.output
