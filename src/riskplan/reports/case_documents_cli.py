@@ -29,6 +29,8 @@ def write_out(out: Path, data: bytes) -> None:
     """Write ``data`` to ``out``; a folder that does not exist or cannot be written is the user's input (exit 2)."""
     if out.is_dir():
         raise UserInputError(f"--out {out}: is a folder; give a file name")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise UserInputError(f"--out {out}: {out.parent} is a file, not a folder")
     if not out.parent.is_dir():
         raise UserInputError(f"--out {out}: the folder {out.parent} does not exist")
     try:
