@@ -234,7 +234,8 @@ def step_psur(ctx: DemoContext) -> None:
         ctx.engine, result, plan.name, PSUR_FROM, PSUR_TO, cdm=cdm, exposure=None, who=ctx.settings.user
     )
     ctx.console.print(
-        f"PSUR {PSUR_FROM} to {PSUR_TO} (data lock point): input checksum {result.checksum}; stored as report {stored.id}"
+        f"PSUR {PSUR_FROM} to {PSUR_TO} (data lock point): input checksum {result.checksum}; "
+        f"stored as report {stored.id}"
     )
     for path in result.paths:
         ctx.wrote(f"PSUR ({path.suffix.lstrip('.')})", path)

@@ -356,6 +356,7 @@ def test_an_empty_line_listing_says_no_case_was_received(db: Path) -> None:
         (["--from", "2025-13-01", "--to", "2025-12-31", "--out", "x.csv"], "--from"),
         (["--from", "2025-06-01", "--to", "2025-01-01", "--out", "x.csv"], "is before --from"),
         (["--from", "2025-01-01", "--to", "2025-12-31", "--out", "x.doc"], "give a .pdf, .csv or .xlsx"),
+        (["--from", "2025-01-01", "--to", "2025-12-31", "--out", "x.csv", "--format", "txt"], "--format txt: not a"),
         (["--from", "2025-01-01", "--to", "2025-12-31", "--out", "x.csv", "--concern", "nope"], "not a safety concern"),
         (["--from", "2025-01-01", "--to", "2025-12-31", "--out", "missing/x.csv"], "does not exist"),
     ],

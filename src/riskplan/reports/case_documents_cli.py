@@ -77,6 +77,8 @@ def line_listing_command(
     if end < start:
         raise UserInputError(f"--to ({end}) is before --from ({start})")
     kind = (output_format or out.suffix.lstrip(".")).lower()
+    if output_format is not None and kind not in FORMATS:
+        raise UserInputError(f"--format {output_format}: not a line-listing format; use pdf, csv or xlsx")
     if kind not in FORMATS:
         raise UserInputError(f"--out {out.name}: give a .pdf, .csv or .xlsx file, or --format pdf|csv|xlsx")
     name = plan or get_settings().default_plan

@@ -92,13 +92,14 @@ def psur(
     name = plan or settings.default_plan
     out_dir = out_folder(out or settings.output_dir / "psur")
     who = current_user()
+    engine = database()
     result = write_psur(
-        database(), name, start, end, out_dir, cdm=cdm, exposure=exposure, pdf=not no_pdf, meddra_version=meddra
+        engine, name, start, end, out_dir, cdm=cdm, exposure=exposure, pdf=not no_pdf, meddra_version=meddra
     )
     for path in result.paths:
         console.print(f"wrote {path}")
     console.print(f"input checksum (SHA-256): {result.checksum}")
-    stored = store_written_psur(database(), result, name, start, end, cdm=cdm, exposure=exposure, who=who)
+    stored = store_written_psur(engine, result, name, start, end, cdm=cdm, exposure=exposure, who=who)
     console.print(
         f"stored report {stored.id} (riskplan report list, riskplan report regenerate {stored.id})", markup=False
     )
