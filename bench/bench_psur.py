@@ -60,7 +60,16 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, Table, func, select
 
-from riskplan.cases import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow, intake_context
+from riskplan.cases import (
+    CaseConcernRow,
+    CaseDrugRow,
+    CaseReactionRow,
+    CaseRow,
+    CaseVersionRow,
+    Icsr,
+    intake_context,
+    rule_facts,
+)
 from riskplan.plan import load_plan
 from riskplan.store import make_engine, session_scope, upgrade
 
@@ -125,6 +134,7 @@ def generate(engine: Engine, cases: int, pad: int, seed: int = 1) -> dict[str, i
     now = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
     totals = {"cases": 0, "versions": 0, "reactions": 0, "concern_links": 0, "drugs": 0}
     version_id = 0
+    facts: dict[tuple[str, str | None, bool], dict[str, Any]] = {}  # stored as intake stores them (rule_facts)
     for first_id in range(1, cases + 1, CHUNK):
         n = min(CHUNK, cases - first_id + 1)
         ids = np.arange(first_id, first_id + n)
@@ -162,14 +172,18 @@ def generate(engine: Engine, cases: int, pad: int, seed: int = 1) -> dict[str, i
             for version in range(1, versions + 1):
                 version_id += 1
                 latest = first if version == 1 else (START + dt.timedelta(days=int(follow_day[i]))).isoformat()
+                blinded = kind[i] == 2 and arm[i] == 2
+                doc = _icsr_json(wid, report_type, study_type, first, latest, pad, blinded=blinded)
+                key = (report_type, study_type, blinded)
+                if key not in facts:  # what the reporting rules read depends only on these here
+                    facts[key] = rule_facts(Icsr.model_validate(json.loads(doc)))
                 version_rows.append(
                     {
+                        **facts[key],
                         "id": version_id,
                         "case_id": cid,
                         "version": version,
-                        "icsr_json": _icsr_json(
-                            wid, report_type, study_type, first, latest, pad, blinded=kind[i] == 2 and arm[i] == 2
-                        ),
+                        "icsr_json": doc,
                         "sender_report_id": wid,
                         "first_received": dt.date.fromisoformat(first),
                         "received": dt.date.fromisoformat(latest),

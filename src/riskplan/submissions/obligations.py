@@ -23,14 +23,31 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from riskplan.cases import Icsr, ReportableVersion, case_number, is_significant, reportable_versions
+from riskplan.cases import (
+    Icsr,
+    ReportableVersion,
+    case_number,
+    is_significant,
+    parse_rule_reactions,
+    reportable_versions,
+    version_documents,
+)
 from riskplan.plan import RiskManagementPlan, current_plan
 from riskplan.store import field_changes
 from riskplan.submissions.destination_versions import DestinationInForce
-from riskplan.submissions.destinations import Destination, ReportKind
+from riskplan.submissions.destinations import Destination, ReportKind, Source
 from riskplan.submissions.periodic import CITES as PERIODIC_CITES
 from riskplan.submissions.periodic import missing_approval, periodic_report
-from riskplan.submissions.rules import Decide, Decision, Decisions, VersionView, decide, view_of
+from riskplan.submissions.rules import (
+    Decide,
+    Decision,
+    Decisions,
+    ReactionView,
+    VersionView,
+    decide,
+    reactions_of,
+    view_of,
+)
 
 INITIAL = "initial"
 FOLLOW_UP = "follow-up"
@@ -161,30 +178,71 @@ def _receipt(v: ReportableVersion, first: bool) -> dt.date:
     return min(dates)
 
 
-def case_views(session: Session, case_ids: Collection[int] | None = None) -> dict[int, tuple[str, list[VersionView]]]:
-    """Each case's plan name and versions as the rules see them (significance from the changed fields)."""
+def case_views(
+    session: Session, case_ids: Collection[int] | None = None, *, significance_for: Collection[int] | None = None
+) -> dict[int, tuple[str, list[VersionView]]]:
+    """Each case's plan name and versions as the rules see them, from the facts stored beside each ICSR
+    (:func:`riskplan.cases.rule_facts`). The significance of a follow-up (GVP VI.C.6.2.2.7) compares its ICSR
+    with the one before: computed for the cases ``significance_for`` (default every case), the others' follow-ups
+    count as significant without their ICSRs being read (pass the cases already reported somewhere: only
+    those ask)."""
     grouped: dict[int, list[ReportableVersion]] = {}
     for v in reportable_versions(session, case_ids):
         grouped.setdefault(v.case_id, []).append(v)
+    wanted = {
+        v.version_id
+        for case_id, versions in grouped.items()
+        for v in versions
+        if not v.has_rule_facts or (len(versions) > 1 and (significance_for is None or case_id in significance_for))
+    }
+    documents = version_documents(session, wanted) if wanted else {}
+    reactions: dict[str, tuple[ReactionView, ...]] = {}  # many versions report alike: parsed once, shared
     found: dict[int, tuple[str, list[VersionView]]] = {}
     for case_id, versions in grouped.items():
         views: list[VersionView] = []
         previous: dict[str, object] | None = None
         for i, v in enumerate(versions):
-            data = json.loads(v.icsr_json)
-            significant = previous is None or is_significant(c.path for c in field_changes(previous, data))
-            views.append(
-                view_of(
+            document = documents.get(v.version_id)
+            data: dict[str, object] | None = None if document is None else json.loads(document)
+            significant = (
+                i == 0
+                or previous is None
+                or data is None
+                or (is_significant(c.path for c in field_changes(previous, data)))
+            )
+            receipt = _receipt(v, i == 0)
+            if v.has_rule_facts:
+                assert v.rule_reactions is not None and v.report_source is not None and v.nullified is not None
+                stored = reactions.get(v.rule_reactions)
+                if stored is None:
+                    stored = reactions[v.rule_reactions] = reactions_of(parse_rule_reactions(v.rule_reactions))
+                view = VersionView(
+                    case_id=case_id,
+                    worldwide_id=v.worldwide_id,  # C.1.8.1, the case's key: the same in every version
+                    version_id=v.version_id,
+                    version=v.version,
+                    receipt=receipt,
+                    valid=v.valid,
+                    serious=v.serious,
+                    country=v.occurrence_country,
+                    source=Source(v.report_source),
+                    reactions=stored,
+                    nullified=v.nullified,
+                    significant=significant,
+                )
+            else:  # written outside the store: the rules read its ICSR
+                assert data is not None
+                view = view_of(
                     Icsr.model_validate(data),
                     case_id=case_id,
                     version_id=v.version_id,
                     version=v.version,
-                    receipt=_receipt(v, i == 0),
+                    receipt=receipt,
                     valid=v.valid,
                     serious=v.serious,
                     significant=significant,
                 )
-            )
+            views.append(view)
             previous = data
         found[case_id] = (versions[0].plan_name, views)
     return found
@@ -214,7 +272,9 @@ def current_obligations(
     plans: dict[str, RiskManagementPlan] = {}
     owed: list[Obligation] = []
     decisions = Decisions()  # many cases read alike to the rules: each combination is decided once
-    for case_id, (plan_name, views) in case_views(session, case_ids).items():
+    # the significance of follow-up information matters only where a version was already sent
+    reported = {case_id for (case_id, _), versions in sent.items() if versions}
+    for case_id, (plan_name, views) in case_views(session, case_ids, significance_for=reported).items():
         if plan_name not in plans:
             plans[plan_name] = current_plan(session, plan_name).plan
         for d in destinations:
