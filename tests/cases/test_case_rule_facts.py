@@ -1,7 +1,8 @@
 """What the reporting rules read of each case version (occurrence country, kind of report, nullification,
-reactions) is stored beside its ICSR by every path that writes a version, and filled in by migration
-cases_0013 for the versions stored before it; each stored value is what the ICSR says, read here from the ICSR
-independently of ``rule_facts``."""
+reactions) is stored beside its ICSR by every path that writes a version (intake of new cases and follow-ups,
+which the CLI, e2b import, edits and synth go through; the batched follow-ups of terms upgrades), and filled
+in by migration cases_0013 for the versions stored before it; each stored value is what the ICSR says, read
+here from the ICSR's JSON independently of ``rule_facts``."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from riskplan.cases.processing import CaseProcessor
 from riskplan.cases.store import store_cases
 from riskplan.cases.synth import synthesise_cases
 from riskplan.cases.tables import CaseVersionRow
+from riskplan.cases.version_batch import store_new_versions
 from riskplan.plan.catalogue import load_plan
 from riskplan.store.db import session_scope
 from riskplan.store.migrate import alembic_config, upgrade
@@ -118,8 +120,16 @@ def test_every_stored_version_holds_what_its_icsr_says_for_the_rules(engine: Eng
     )  # follow-up
     amended = cases[-2].model_copy(update={"reactions": (Reaction(verbatim_term="rash", country="FR"),)})
     _store(engine, processor, [nullified, amended])
+    # the batched follow-up path (terms upgrades: riskplan.cases.version_batch)
+    changed = [
+        c.model_copy(update={"reactions": (Reaction(verbatim_term="nausea", country="IT", life_threatening=True),)})
+        for c in cases[:5]
+    ]
+    with session_scope(engine) as s:
+        outcomes = store_new_versions(s, [processor.assess(c) for c in changed], plan_version=1, who="cp1")
+    assert [o.status for o in outcomes] == ["follow-up"] * 5
     stored = _stored(engine)
-    assert len(stored) == len(cases) + 2
+    assert len(stored) == len(cases) + 2 + 5
     assert {s["report_source"] for s, _ in stored} >= {"spontaneous", "study", "literature"}
     assert any(s["nullified"] for s, _ in stored)
     for found, expected in stored:

@@ -501,9 +501,6 @@ def version_documents(session: Session, version_ids: Collection[int]) -> dict[in
     found: dict[int, str] = {}
     for i in range(0, len(ordered), _CHUNK):
         chunk = ordered[i : i + _CHUNK]
-        found.update(
-            session.execute(select(CaseVersionRow.id, CaseVersionRow.icsr_json).where(CaseVersionRow.id.in_(chunk)))
-            .tuples()
-            .all()
-        )
+        rows = session.execute(select(CaseVersionRow.id, CaseVersionRow.icsr_json).where(CaseVersionRow.id.in_(chunk)))
+        found.update((version_id, document) for version_id, document in rows)
     return found

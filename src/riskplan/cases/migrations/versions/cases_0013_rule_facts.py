@@ -13,6 +13,7 @@ Create Date: 2026-12-04
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 BATCH = 5000
 
-TYPES: dict[str, sa.types.TypeEngine[object]] = {
+TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "occurrence_country": sa.String(10),
     "report_source": sa.String(20),
     "nullified": sa.Boolean(),
