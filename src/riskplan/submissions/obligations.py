@@ -267,25 +267,62 @@ def current_obligations(
     sent: Mapping[tuple[int, str], Collection[int]],
     *,
     case_ids: Collection[int] | None = None,
+    due_between: tuple[dt.date, dt.date] | None = None,
 ) -> list[Obligation]:
-    """Every report owed now, soonest due first (periodic ones, without a due date, last)."""
+    """Every report owed now (``due_between``: only those due in these days, both included), soonest due first
+    (periodic ones, without a due date, last)."""
     plans: dict[str, RiskManagementPlan] = {}
     owed: list[Obligation] = []
     decisions = Decisions()  # many cases read alike to the rules: each combination is decided once
+    # What a case owes a destination depends only on what the rules read of its versions (numbers, validity,
+    # receipts, nullification, significance, and what decide reads), the plan, the destination and the last
+    # version sent there; the case's identity is only copied into the result. Cases alike are decided once.
+    owing: dict[tuple[object, ...], Obligation | None] = {}
     # the significance of follow-up information matters only where a version was already sent
     reported = {case_id for (case_id, _), versions in sent.items() if versions}
     for case_id, (plan_name, views) in case_views(session, case_ids, significance_for=reported).items():
-        if plan_name not in plans:
-            plans[plan_name] = current_plan(session, plan_name).plan
+        plan = plans.get(plan_name)
+        if plan is None:
+            plan = plans[plan_name] = current_plan(session, plan_name).plan
+        alike = (plan_name, *(_what_counts(v) for v in views))
         for d in destinations:
-            found = obligation_for(
-                views,
-                d.destination,
-                plans[plan_name],
-                sent.get((case_id, d.destination.code), ()),
-                destination_version=d.version,
-                decide=decisions,
-            )
-            if found is not None:
-                owed.append(_placed(found, plans[plan_name], plan_name, d.destination))
+            case_sent = sent.get((case_id, d.destination.code), ())
+            key = (alike, d.destination.code, d.version, max(case_sent) if case_sent else None)
+            if key in owing:
+                found = owing[key]
+            else:
+                found = obligation_for(
+                    views, d.destination, plan, case_sent, destination_version=d.version, decide=decisions
+                )
+                found = owing[key] = None if found is None else _placed(found, plan, plan_name, d.destination)
+            if found is None:
+                continue
+            if due_between is not None and (found.due is None or not due_between[0] <= found.due <= due_between[1]):
+                continue
+            owed.append(found if found.case_id == case_id else _of_case(found, views))
     return sorted(owed, key=lambda o: (o.due is None, o.due or dt.date.max, o.case_id, o.destination))
+
+
+def _what_counts(v: VersionView) -> tuple[object, ...]:
+    """All of a version that :func:`obligation_for` reads, but the case's identity."""
+    return (v.version, v.valid, v.receipt, v.nullified, v.significant, v.serious, v.country, v.source, v.reactions)
+
+
+def _of_case(o: Obligation, views: Sequence[VersionView]) -> Obligation:
+    """The obligation ``o`` of a case alike, for the case of ``views`` (its latest valid version owes it)."""
+    latest = next(v for v in reversed(views) if v.valid)
+    return Obligation(
+        latest.case_id,
+        latest.worldwide_id,
+        o.version,
+        latest.version_id,
+        o.destination,
+        o.destination_version,
+        o.kind,
+        o.report,
+        o.day_zero,
+        o.due,
+        o.rule,
+        o.cites,
+        o.periodic_report,
+    )
