@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import ARRAY, Integer, Select, Subquery, and_, any_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
@@ -427,8 +427,7 @@ def version_records(session: Session, case_id: int) -> list[VersionRecord]:
     ]
 
 
-@dataclass(frozen=True)
-class ReportableVersion:
+class ReportableVersion(NamedTuple):  # a tuple: built for every version of every owing case
     """One version of a case as regulatory reporting decides from it: validity, seriousness, receipt dates and
     what the rules read of its ICSR (:mod:`riskplan.cases.rule_facts`; None for a version written outside the
     store, whose ICSR :func:`version_documents` gives)."""
@@ -482,7 +481,7 @@ def reportable_versions(session: Session, case_ids: Collection[int] | None = Non
         # 500-parameter statement each: most of the time over tens of thousands of cases)
         ids = bindparam("case_ids", sorted(set(case_ids)), type_=ARRAY(Integer))
         return [
-            ReportableVersion(*tuple(row)) for row in session.execute(stmt.where(CaseVersionRow.case_id == any_(ids)))
+            ReportableVersion._make(row) for row in session.execute(stmt.where(CaseVersionRow.case_id == any_(ids)))
         ]
     chunks: list[Any] = [None]
     if case_ids is not None:
@@ -491,7 +490,7 @@ def reportable_versions(session: Session, case_ids: Collection[int] | None = Non
     found: list[ReportableVersion] = []
     for chunk in chunks:
         query = stmt if chunk is None else stmt.where(CaseVersionRow.case_id.in_(chunk))
-        found.extend(ReportableVersion(*tuple(row)) for row in session.execute(query))
+        found.extend(ReportableVersion._make(row) for row in session.execute(query))
     return found
 
 
