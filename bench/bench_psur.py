@@ -39,6 +39,21 @@ s wall, 95.2 s CPU (collect 555.4 s / 80.8 s CPU). Before ANALYZE the code befor
 met: even the report's CPU alone is 75 s, about 50 s of it (estimated from the 100k breakdown) appendix 20.4 (370k
 ICSRs validated and decided); meeting it needs the fields the reporting rules read (occurrence country, literature,
 report type, nullification) stored per version so that 20.4 can be counted in SQL.
+
+Measured 2026-12-04 after cases_0013, same conditions (2 cores SHARED, load average 6-12; compare CPU). What the
+reporting rules read of each version (occurrence country, kind of report, nullification, each reaction's PT,
+verbatim and seriousness) is stored beside its ICSR (riskplan.cases.rule_facts; the migration backfills it from
+the ICSRs: on the 1M database 288.6 s wall / 56.9 s CPU, peak RSS 126 MiB, then VACUUM ANALYZE 11 s), so 20.4 reads
+no ICSR (only the follow-ups of cases already reported, for their significance); cases that read alike to the rules
+(same versions, receipts, rule inputs, last version sent) are decided once per destination, and only the reports
+due in the compliance window are kept. Same input checksum and HTML SHA-256 as the code before on the same
+databases: 10k (no PDF) a4fd1b54... / ccd3360b..., 1.6 s CPU before and after; 100k (no PDF) 6400699a... /
+c46a15f1..., report CPU 6.9 s -> 4.5 s (collect 5.8 s -> 3.5 s). 1M (pbrer_1m above, migrated): 148.7 s wall,
+46.1 s CPU in the report process (collect 97.4 s / 33.6 s CPU, html 1.7 s / 0.7 s, pdf 49.6 s / 11.7 s); peak RSS
+982 MiB; checksum bd1cc156..., HTML 670bc071..., identical. With the columns but before deciding alike cases once:
+353.4 s wall, 61.4 s CPU (collect 47.4 s CPU). The target (under 60 s wall) is still NOT met on this shared machine;
+the report's own CPU is 46 s, of which the PDF is 12 s and 20.4 still most of the collect (the per-case Python
+that remains: reading each owing case's versions, the due-window scan of every version, the compliance count).
 """
 
 from __future__ import annotations

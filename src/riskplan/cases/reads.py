@@ -377,7 +377,8 @@ def worldwide_ids(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
 
 def case_ids_of_plan(session: Session, plan_name: str) -> set[int]:
     """The ids of every case reported under the plan ``plan_name``."""
-    return set(session.scalars(select(CaseRow.id).where(CaseRow.plan_name == plan_name)))
+    session.flush()  # Core rows (a million ids through the ORM's result machinery take twice as long)
+    return set(session.connection().scalars(select(CaseRow.id).where(CaseRow.plan_name == plan_name)))
 
 
 def version_assessment(session: Session, case_id: int, version: int) -> VersionAssessment:
@@ -476,12 +477,16 @@ def reportable_versions(session: Session, case_ids: Collection[int] | None = Non
         .join(CaseRow, CaseRow.id == CaseVersionRow.case_id)
         .order_by(CaseVersionRow.case_id, CaseVersionRow.version)
     )
+    # Core rows, not the ORM's result machinery (about half the time of this read); flushed first, as the
+    # ORM's execute would
+    session.flush()
+    connection = session.connection()
     if case_ids is not None and session.get_bind().dialect.name == "postgresql":
         # one statement with the ids as one array parameter (chunks of IN lists cost a round trip and a
         # 500-parameter statement each: most of the time over tens of thousands of cases)
         ids = bindparam("case_ids", sorted(set(case_ids)), type_=ARRAY(Integer))
         return [
-            ReportableVersion._make(row) for row in session.execute(stmt.where(CaseVersionRow.case_id == any_(ids)))
+            ReportableVersion._make(row) for row in connection.execute(stmt.where(CaseVersionRow.case_id == any_(ids)))
         ]
     chunks: list[Any] = [None]
     if case_ids is not None:
@@ -490,7 +495,7 @@ def reportable_versions(session: Session, case_ids: Collection[int] | None = Non
     found: list[ReportableVersion] = []
     for chunk in chunks:
         query = stmt if chunk is None else stmt.where(CaseVersionRow.case_id.in_(chunk))
-        found.extend(ReportableVersion._make(row) for row in session.execute(query))
+        found.extend(ReportableVersion._make(row) for row in connection.execute(query))
     return found
 
 
