@@ -285,6 +285,7 @@ def current_obligations(
         if plan is None:
             plan = plans[plan_name] = current_plan(session, plan_name).plan
         alike = (plan_name, *(_what_counts(v) for v in views))
+        latest: VersionView | None = None  # the latest valid version: the one that owes (looked up once)
         for d in destinations:
             case_sent = sent.get((case_id, d.destination.code), ())
             key = (alike, d.destination.code, d.version, max(case_sent) if case_sent else None)
@@ -299,7 +300,11 @@ def current_obligations(
                 continue
             if due_between is not None and (found.due is None or not due_between[0] <= found.due <= due_between[1]):
                 continue
-            owed.append(found if found.case_id == case_id else _of_case(found, views))
+            if found.case_id != case_id:
+                if latest is None:
+                    latest = next(v for v in reversed(views) if v.valid)
+                found = _of_case(found, latest)
+            owed.append(found)
     return sorted(owed, key=lambda o: (o.due is None, o.due or dt.date.max, o.case_id, o.destination))
 
 
@@ -308,9 +313,8 @@ def _what_counts(v: VersionView) -> tuple[object, ...]:
     return (v.version, v.valid, v.receipt, v.nullified, v.significant, v.serious, v.country, v.source, v.reactions)
 
 
-def _of_case(o: Obligation, views: Sequence[VersionView]) -> Obligation:
-    """The obligation ``o`` of a case alike, for the case of ``views`` (its latest valid version owes it)."""
-    latest = next(v for v in reversed(views) if v.valid)
+def _of_case(o: Obligation, latest: VersionView) -> Obligation:
+    """The obligation ``o`` of a case alike, for the case whose latest valid version is ``latest``."""
     return Obligation(
         latest.case_id,
         latest.worldwide_id,
