@@ -47,13 +47,17 @@ the ICSRs: on the 1M database 288.6 s wall / 56.9 s CPU, peak RSS 126 MiB, then 
 no ICSR (only the follow-ups of cases already reported, for their significance); cases that read alike to the rules
 (same versions, receipts, rule inputs, last version sent) are decided once per destination, and only the reports
 due in the compliance window are kept. Same input checksum and HTML SHA-256 as the code before on the same
-databases: 10k (no PDF) a4fd1b54... / ccd3360b..., 1.6 s CPU before and after; 100k (no PDF) 6400699a... /
+databases: 10k (no PDF) a4fd1b54... / ccd3360b..., 1.6-1.7 s CPU before and after; 100k (no PDF) 6400699a... /
 c46a15f1..., report CPU 6.9 s -> 4.5 s (collect 5.8 s -> 3.5 s). 1M (pbrer_1m above, migrated): 148.7 s wall,
 46.1 s CPU in the report process (collect 97.4 s / 33.6 s CPU, html 1.7 s / 0.7 s, pdf 49.6 s / 11.7 s); peak RSS
 982 MiB; checksum bd1cc156..., HTML 670bc071..., identical. With the columns but before deciding alike cases once:
-353.4 s wall, 61.4 s CPU (collect 47.4 s CPU). The target (under 60 s wall) is still NOT met on this shared machine;
-the report's own CPU is 46 s, of which the PDF is 12 s and 20.4 still most of the collect (the per-case Python
-that remains: reading each owing case's versions, the due-window scan of every version, the compliance count).
+353.4 s wall, 61.4 s CPU (collect 47.4 s CPU). Last run (Core rows for the 20.4 reads, latest version looked up
+once; tests running beside it, load 12): 231.0 s wall, 43.7 s CPU (collect 196.8 s / 32.9 s CPU, html 4.8 s /
+0.9 s, pdf 29.5 s / 9.9 s), peak RSS 937 MiB, same checksum and HTML (was 74.8 s CPU, 1,246 MiB). The target
+(under 60 s wall) is still NOT met on this shared machine; the report's own CPU is 44-46 s, of which the PDF is
+10-12 s and 20.4 still most of the collect (the per-case Python that remains: reading each owing case's versions,
+the due-window scan of every version, the compliance count over the 729k reports due in the window, all late here
+since the bench sends nothing).
 """
 
 from __future__ import annotations
