@@ -24,6 +24,7 @@ from riskplan.cases.clock import ReportingClock, VersionFacts, is_significant, r
 from riskplan.cases.e2b import intake_refusals
 from riskplan.cases.model import Icsr
 from riskplan.cases.processing import AssessedCase
+from riskplan.cases.rule_facts import rule_facts
 from riskplan.cases.tables import (
     CaseConcernRow,
     CaseDrugRow,
@@ -144,6 +145,7 @@ def _version_row(
         "sex": f.sex,
         "country": f.reporter_country,
         "meddra_version": _meddra_version(a),
+        **rule_facts(a.icsr),
     }
 
 
