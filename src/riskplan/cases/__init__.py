@@ -128,6 +128,7 @@ from riskplan.cases.reads import (
 )
 from riskplan.cases.rejections import REJECTED, SKIPPED, record_rejected_import
 from riskplan.cases.store import (
+    CaseExists,
     StoredCase,
     StoreOutcome,
     case_history,
@@ -170,6 +171,7 @@ __all__ = [
     "Assessment",
     "CaseConcernRow",
     "CaseDrugRow",
+    "CaseExists",
     "CaseFilters",
     "CaseReactionRow",
     "CaseRow",
