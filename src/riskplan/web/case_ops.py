@@ -93,13 +93,13 @@ class IntakeContexts:
 
     def get(self, session: Session, plan_name: str, who: str) -> IntakeContext:
         # one statement: the plan's latest version and whether a MedDRA release is loaded
-        check = self._checks.get(plan_name)
-        if check is None:
-            check = latest_version_query(plan_name).add_columns(release_loaded())
+        query = self._checks.get(plan_name)
+        if query is None:
+            query = latest_version_query(plan_name).add_columns(release_loaded())
             with self._lock:
                 if len(self._checks) < _MAX_CHECKS:  # plan names come from requests: keep the cache bounded
-                    self._checks[plan_name] = check
-        latest = session.connection().execute(check).first()
+                    self._checks[plan_name] = query
+        latest = session.connection().execute(query).first()
         if latest is not None and not latest[2]:
             version, sha256, _ = latest
             cached = self._cache.get((plan_name, version, sha256))
