@@ -137,6 +137,7 @@ from riskplan.cases.rule_facts import (
     rule_reactions,
 )
 from riskplan.cases.store import (
+    CaseExists,
     StoredCase,
     StoreOutcome,
     case_history,
@@ -179,6 +180,7 @@ __all__ = [
     "Assessment",
     "CaseConcernRow",
     "CaseDrugRow",
+    "CaseExists",
     "CaseFilters",
     "CaseReactionRow",
     "CaseRow",

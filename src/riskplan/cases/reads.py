@@ -19,7 +19,7 @@ from sqlalchemy import ARRAY, Integer, Select, Subquery, and_, any_, bindparam, 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from riskplan.cases.store import IS_LATEST_VERSION, VersionAssessment, resolve_case_id
+from riskplan.cases.store import IS_LATEST_VERSION, CaseRef, VersionAssessment, resolve_case_id
 from riskplan.cases.tables import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
 from riskplan.errors import NotFoundError
 from riskplan.terms import release_sort_key
@@ -312,16 +312,6 @@ def reactions_of_valid_versions(versions: Subquery) -> Select[int, str | None, s
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CaseRef:
-    """A stored case: its id, worldwide case id (C.1.8.1), plan and latest version number."""
-
-    case_id: int
-    worldwide_id: str
-    plan_name: str
-    latest_version: int
-
-
 def _ref(row: CaseRow) -> CaseRef:
     return CaseRef(row.id, row.worldwide_id, row.plan_name, row.latest_version)
 
@@ -341,28 +331,38 @@ def find_case_id(session: Session, worldwide_id: str) -> int | None:
 def lock_case(session: Session, case_id: int) -> CaseRef:
     """The case, its row locked until the transaction ends (``SELECT ... FOR UPDATE`` on PostgreSQL), so that
     follow-up information for one case is stored one version at a time."""
-    found = _locked(session, CaseRow.id == case_id)
-    assert found is not None  # .one() raised otherwise
-    return found
+    return _locked(session, CaseRow.id == case_id)
 
 
 def lock_case_ref(session: Session, ref: str) -> CaseRef:
     """:func:`lock_case` of the case ``ref`` names (as :func:`resolve_case_id` reads it); one statement when
     ``ref`` is a stored worldwide case id."""
-    return _locked(session, CaseRow.worldwide_id == ref.strip(), none=True) or lock_case(
-        session, resolve_case_id(session, ref)
-    )
+    found = session.connection().execute(_LOCK_BY_WORLDWIDE_ID, {"worldwide_id": ref.strip()}).first()
+    if found is not None:
+        return CaseRef(found.id, found.worldwide_id, found.plan_name, found.latest_version)
+    return lock_case(session, resolve_case_id(session, ref))
 
 
-def _locked(session: Session, where: ColumnElement[bool], *, none: bool = False) -> CaseRef | None:
-    # the four columns through Core, not the ORM: this runs before every follow-up
-    result = session.connection().execute(
-        select(CaseRow.id, CaseRow.worldwide_id, CaseRow.plan_name, CaseRow.latest_version)
-        .where(where)
-        .with_for_update()
+#: built once: it runs before every follow-up in the web application
+_LOCK_BY_WORLDWIDE_ID: Final = (
+    select(CaseRow.id, CaseRow.worldwide_id, CaseRow.plan_name, CaseRow.latest_version)
+    .where(CaseRow.worldwide_id == bindparam("worldwide_id"))
+    .with_for_update()
+)
+
+
+def _locked(session: Session, where: ColumnElement[bool]) -> CaseRef:
+    # the four columns through Core, not the ORM
+    row = (
+        session.connection()
+        .execute(
+            select(CaseRow.id, CaseRow.worldwide_id, CaseRow.plan_name, CaseRow.latest_version)
+            .where(where)
+            .with_for_update()
+        )
+        .one()
     )
-    row = result.first() if none else result.one()
-    return None if row is None else CaseRef(row.id, row.worldwide_id, row.plan_name, row.latest_version)
+    return CaseRef(row.id, row.worldwide_id, row.plan_name, row.latest_version)
 
 
 def worldwide_ids(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
