@@ -223,19 +223,20 @@ PSUR_TO = dt.date(2026, 10, 31)  # data lock point
 
 def step_psur(ctx: DemoContext) -> None:
     """The PSUR/PBRER for the demo interval from the stored cases, signals and the synthetic CDM's exposure."""
-    from riskplan.reports import write_psur
+    from riskplan.reports import store_written_psur, write_psur
 
     plan = ctx.plan or _plan_in_force(ctx)
     cdm_dir = ctx.out_dir / "cdm"
-    result = write_psur(
-        ctx.engine,
-        plan.name,
-        PSUR_FROM,
-        PSUR_TO,
-        ctx.out_dir / "psur",
-        cdm=cdm_dir if (cdm_dir / "person.parquet").is_file() else None,
+    cdm = cdm_dir if (cdm_dir / "person.parquet").is_file() else None
+    result = write_psur(ctx.engine, plan.name, PSUR_FROM, PSUR_TO, ctx.out_dir / "psur", cdm=cdm)
+    # stored like `riskplan report psur` stores it: listed by `report list` and the web app's Reports page
+    stored = store_written_psur(
+        ctx.engine, result, plan.name, PSUR_FROM, PSUR_TO, cdm=cdm, exposure=None, who=ctx.settings.user
     )
-    ctx.console.print(f"PSUR {PSUR_FROM} to {PSUR_TO} (data lock point): input checksum {result.checksum}")
+    ctx.console.print(
+        f"PSUR {PSUR_FROM} to {PSUR_TO} (data lock point): input checksum {result.checksum}; "
+        f"stored as report {stored.id}"
+    )
     for path in result.paths:
         ctx.wrote(f"PSUR ({path.suffix.lstrip('.')})", path)
 

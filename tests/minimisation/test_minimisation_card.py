@@ -39,6 +39,18 @@ def test_the_card_pdf_carries_the_treatment_start_and_every_key_message(
     assert plan.patient_card is not None
     for message in plan.patient_card.messages[language]:
         assert _squash(message.text) in text, message.text
+    # the page footer of the stylesheet (quotes once escaped by the HTML template, so WeasyPrint dropped it)
+    assert f"1/{len(reader.pages)}" in text
+
+
+def test_the_card_stylesheet_reaches_weasyprint_unescaped(
+    plan: RiskManagementPlan, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    html = render_card_html(demo_patient_record(), plan, "de")
+    assert "&#34;" not in html and 'content: counter(page) " / " counter(pages)' in html
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        write_patient_card(demo_patient_record(), plan, tmp_path / "card.pdf", "de")
+    assert [r.getMessage() for r in caplog.records if r.name == "weasyprint"] == []
 
 
 def test_card_languages_are_english_and_german() -> None:

@@ -14,6 +14,7 @@ import riskplan.demo
 from riskplan.cli import app
 from riskplan.plan.catalogue import load_plan
 from riskplan.plan.model import RiskManagementPlan
+from riskplan.settings import get_settings
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -238,6 +239,14 @@ def test_demo_prints_the_paths_it_wrote(cli_env: Path, monkeypatch: pytest.Monke
     assert "cases per safety concern (json)" in written
     out = _flat(result.output)
     assert "stored as new version 1" in out
+    # the PSUR the demo prints is stored, so `report list` (and the web app's Reports page) list it
+    assert "stored as report 1" in out
+    demo_db = cli_env / "data" / "riskplan" / "demo" / "riskplan-demo.db"
+    monkeypatch.setenv("RISKPLAN_DATABASE_URL", f"sqlite:///{demo_db}")
+    get_settings.cache_clear()
+    listed = runner.invoke(app, ["report", "list"], env=WIDE)
+    assert listed.exit_code == 0, listed.output
+    assert "2025-11-01" in listed.output and "2026-10-31" in listed.output
     rerun = runner.invoke(app, ["demo", "--steps", "plan"], env=WIDE)
     assert "unchanged, version 1" in _flat(rerun.output)
     bad = runner.invoke(app, ["demo", "--steps", "plan,nonsense"])

@@ -191,6 +191,26 @@ def test_blinded_cioms_shows_no_treatment_arm(db: Path, engine: Engine) -> None:
     assert "UPLIZNA" in " ".join(_pdf_text(db / "open.pdf"))
 
 
+def test_blinded_cioms_hides_the_invented_name_the_narrative_uses_for_a_product_named_with_strength(
+    engine: Engine,
+) -> None:
+    # the demo's study cases name the drug "UPLIZNA 100 mg concentrate for solution" and their narratives
+    # "UPLIZNA": the blinded form showed "Action taken with UPLIZNA"
+    from riskplan.cases import get_case
+    from riskplan.reports.cioms import cioms_form
+
+    ref = _case_id(engine, "US-RPDEMO-2026-000777")
+    with session_scope(engine) as session:
+        stored = get_case(session, ref)
+    drug = inebilizumab().model_copy(update={"blinded": True, "name": "UPLIZNA 100 mg concentrate for solution"})
+    icsr = stored.icsr.model_copy(update={"drugs": (drug,)})
+    narrative = "The patient started UPLIZNA 300 mg IV. Action taken with Uplizna: not applicable. A rash."
+    form = cioms_form(stored, icsr, narrative, blinded=True)
+    shown = " ".join([*form.boxes.values(), *(c.text for c in form.continued)])
+    assert "uplizna" not in shown.casefold() and "inebilizumab" not in shown.casefold()
+    assert "Action taken with blinded study drug: not applicable. A rash." in form.boxes["7+13"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -199,10 +219,12 @@ def test_blinded_cioms_shows_no_treatment_arm(db: Path, engine: Engine) -> None:
         (["GB-RPDEMO-2026-000001", "--version", "0", "--out", "x.pdf"], "--version must be 1 or more"),
         (["GB-RPDEMO-2026-000001", "--out", "x.txt"], "end the file name in .pdf"),
         (["GB-RPDEMO-2026-000001", "--out", "no/such/folder/x.pdf"], "does not exist"),
+        (["GB-RPDEMO-2026-000001", "--out", "afile/x.pdf"], "afile is a file, not a folder"),  # said "does not exist"
         (["GB-RPDEMO-2026-000001", "--blinded", "--out", "x.pdf"], "is not a study case"),
     ],
 )
 def test_cioms_bad_input_exits_2(db: Path, args: list[str], message: str) -> None:
+    (db / "afile").write_text("a file where a folder should be")
     result = _run("case", "cioms", *args)
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split()) and "Traceback" not in result.output
@@ -288,7 +310,11 @@ def test_line_listing_xlsx_reads_back_and_pdf_fits_the_page(db: Path, engine: En
     assert _run(*base, "--out", str(again)).exit_code == 0
     assert again.read_bytes() == (db / "l.xlsx").read_bytes()  # same data, same bytes
     pdf = _pdf_text(db / "listing.out")
-    assert "Line listing uplizna" in pdf[0] and "Company case id" in pdf[0]
+    assert "Line listing uplizna" in pdf[0] and "Company case id" in pdf[0] and "Country" in pdf[0]
+    assert _run(*base, "--out", "all.pdf").exit_code == 0
+    every = " ".join(_pdf_text(db / "all.pdf"))
+    # each worldwide case id on one line, not "GB-RPDEMO-2026-0" / "00001"
+    assert {row[0] for row in cells[1:] if row[0] not in every} == set()
     with session_scope(engine) as session:
         lines = line_listing(session, "uplizna", START, END)
     longest = sorted(lines, key=lambda line: -max(len(str(v)) for v in vars(line).values()))[:12]
@@ -316,12 +342,21 @@ def test_line_listing_concern_filter(db: Path, engine: Engine) -> None:
     assert {r["Company case id"] for r in _csv(db / "c.csv")} == set(expected) & linked
 
 
+def test_an_empty_line_listing_says_no_case_was_received(db: Path) -> None:
+    assert (
+        _run("report", "line-listing", "--from", "2020-01-01", "--to", "2020-12-31", "--out", "none.pdf").exit_code == 0
+    )
+    [page] = _pdf_text(db / "none.pdf")
+    assert "0 case(s). No case matching the selection was first received in the interval." in page
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--from", "2025-13-01", "--to", "2025-12-31", "--out", "x.csv"], "--from"),
         (["--from", "2025-06-01", "--to", "2025-01-01", "--out", "x.csv"], "is before --from"),
         (["--from", "2025-01-01", "--to", "2025-12-31", "--out", "x.doc"], "give a .pdf, .csv or .xlsx"),
+        (["--from", "2025-01-01", "--to", "2025-12-31", "--out", "x.csv", "--format", "txt"], "--format txt: not a"),
         (["--from", "2025-01-01", "--to", "2025-12-31", "--out", "x.csv", "--concern", "nope"], "not a safety concern"),
         (["--from", "2025-01-01", "--to", "2025-12-31", "--out", "missing/x.csv"], "does not exist"),
     ],

@@ -281,6 +281,24 @@ def test_pdfs_have_no_table_wider_than_the_page(db: tuple[str, Engine], tmp_path
     assert _tables_wider_than_page("<table style='width:300mm'><tr><td>x</td></tr></table>")
 
 
+def test_dsur_contents_are_numbered_once_and_trial_registrations_are_not_broken(db: tuple[str, Engine]) -> None:
+    import re
+
+    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
+    _url, engine = db
+    with session_scope(engine) as session:
+        html = render_dsur_html(collect_dsur(session, "uplizna", START, DLP))
+    pages = pdfium.PdfDocument(HTML(string=html).write_pdf())
+    texts = [pages[i].get_textpage().get_text_range() for i in range(len(pages))]
+    contents = next(t for t in texts if "Table of contents" in t)
+    # the titles carry the section numbers: a list marker as well read "1. 1 Introduction"
+    assert "1 Introduction" in contents and re.findall(r"(?m)^\d+\. ?\r?$", contents) == []
+    inventory = next(t for t in texts if "Inventory of clinical trials" in t and "Registration" in t)
+    assert "2014-000253-36" in inventory  # the EudraCT number on one line, not "2014-000253-3" / "6"
+
+
 def independent_pader(engine: Engine) -> set[str]:
     """US cases of the interval that are not 15-day Alerts: non-serious, or serious with every serious PT in the
     plan's RSI (serious and listed), 21 CFR 314.80(c)(2)(ii)."""
@@ -416,6 +434,11 @@ def _plan_without_trials(engine: Engine) -> None:
         (["regenerate", "999"], "no stored periodic report 999"),
         (["dsur", "--from", "2025-07-01", "--to", "2025-12-31", "--plan", "notrials"], "lists no clinical trials"),
         (["schedule", "--format", "xml"], "--format must be table or json"),
+        # an output folder that cannot be made: before the fix a traceback, exit 1, and the report stored
+        (["dsur", "--from", "2025-07-01", "--to", "2025-12-31", "--out", "afile"], "--out afile: is a file"),
+        (["pader", "--from", "2025-07-01", "--to", "2025-12-31", "--out", "afile/sub"], "cannot be made"),
+        (["psur", "--from", "2025-07-01", "--to", "2025-12-31", "--out", "afile/sub"], "cannot be made"),
+        (["regenerate", "1", "--out", "afile"], "--out afile: is a file, not a folder"),
     ],
 )
 def test_cli_bad_input_exits_2_and_stores_nothing(
@@ -424,9 +447,10 @@ def test_cli_bad_input_exits_2_and_stores_nothing(
     _url, engine = db
     if "notrials" in args:
         _plan_without_trials(engine)
+    (cli / "afile").write_text("a file where the report's folder should be")
     with session_scope(engine) as session:
         before = len(list_reports(session))
-    result = runner.invoke(app, [*args, "--no-pdf"] if args[0] in ("dsur", "pader") else args)
+    result = runner.invoke(app, [*args, "--no-pdf"] if args[0] in ("dsur", "pader", "psur") else args)
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output

@@ -89,3 +89,53 @@ def test_concurrent_intake_and_follow_ups(database_url: str, tmp_path: Path) -> 
             assert check.rows == s.scalar(select(func.count()).select_from(AuditEvent))
     finally:
         w.engine.dispose()
+
+
+def test_the_same_new_case_sent_at_once_is_stored_once(database_url: str, tmp_path: Path) -> None:
+    """Clients sending the same new case (worldwide case id, C.1.8.1) at the same moment: one is stored, the
+    others are told it exists (409, with its number); so is one that is also refused for another reason."""
+    w = make_app(database_url, tmp_path)
+    statuses: Counter[int] = Counter()
+    details: list[str] = []
+    lock = threading.Lock()
+    try:
+        with live_server(w.app) as base:
+            with httpx.Client(base_url=base, timeout=60) as setup:
+                token = setup.post(
+                    "/api/auth/token", json={"username": USERS["case_processor"], "password": PASSWORD}
+                ).json()["access_token"]
+            start = threading.Barrier(THREADS)
+
+            def worker() -> None:
+                with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}) as c:
+                    start.wait()
+                    r = c.post("/api/cases", json=case_json("SAME-1"))
+                    with lock:
+                        statuses[r.status_code] += 1
+                        if r.status_code == 409:
+                            details.append(r.json()["detail"])
+
+            threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}) as c:
+                # a date after today is refused (nothing stored), but the case exists: that is the answer
+                late = c.post("/api/cases", json={**case_json("SAME-1"), "most_recent_info": "20991231"})
+                assert late.status_code == 409 and "RP0000001/follow-ups" in late.json()["detail"]
+                fresh = c.post("/api/cases", json={**case_json("SAME-2"), "most_recent_info": "20991231"})
+                assert fresh.status_code == 400 and "C.1.5" in fresh.text, fresh.text
+        assert statuses == Counter({201: 1, 409: THREADS - 1})
+        assert all("already exists as RP0000001" in d for d in details), details
+        with session_scope(w.engine) as s:
+            assert s.scalars(select(CaseRow.worldwide_id)).all() == ["SAME-1"]
+            assert s.scalar(select(func.count()).select_from(CaseVersionRow)) == 1
+            created = s.scalars(
+                select(AuditEvent.entity_id).where(AuditEvent.action == "created", AuditEvent.entity_type == "case")
+            ).all()
+            assert created == ["SAME-1"]
+            check = verify_chain(s)
+            assert check.intact, check.broken
+    finally:
+        w.engine.dispose()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from riskplan.cases.model import Icsr
 from riskplan.cases.processing import CaseProcessor
-from riskplan.cases.store import StoreOutcome, store_cases
+from riskplan.cases.store import CaseRef, StoreOutcome, store_cases
 from riskplan.cases.synth_data import COMPANY, COMPANY_CODE
 from riskplan.errors import UserInputError
 from riskplan.plan import RiskManagementPlan, current_plan, record_plan
@@ -66,11 +66,13 @@ def intake(
     reason: str | None = None,
     now: dt.datetime | None = None,
     synthetic: bool = False,
-    stored: Mapping[str, int] | None = None,
+    stored: Mapping[str, int | CaseRef] | None = None,
+    only_new: bool = False,
 ) -> list[StoreOutcome]:
     """Process and store ``icsrs`` in the caller's transaction; ``now`` is the caller's clock (default: UTC
     now); ``synthetic`` ones are marked so and are refused in a database that holds real cases; ``stored``
-    as for :func:`~riskplan.cases.store.store_cases` (the caller's reading of which cases are stored)."""
+    and ``only_new`` as for :func:`~riskplan.cases.store.store_cases` (the caller's reading of which cases are
+    stored; cases that must be new, :class:`~riskplan.cases.store.CaseExists` otherwise)."""
     assessed = [context.processor.assess(i) for i in icsrs]
     return store_cases(
         session,
@@ -82,6 +84,7 @@ def intake(
         now=now,
         synthetic=synthetic,
         stored=stored,
+        only_new=only_new,
     )
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import ARRAY, Integer, Select, Subquery, and_, any_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from riskplan.cases.store import IS_LATEST_VERSION, VersionAssessment, resolve_case_id
+from riskplan.cases.store import IS_LATEST_VERSION, CaseRef, VersionAssessment, resolve_case_id
 from riskplan.cases.tables import CaseConcernRow, CaseDrugRow, CaseReactionRow, CaseRow, CaseVersionRow
 from riskplan.errors import NotFoundError
 from riskplan.terms import release_sort_key
@@ -53,6 +53,7 @@ __all__ = [
     "treatment_arm",
     "trial_arm",
     "version_assessment",
+    "version_documents",
     "version_records",
     "versions_at_dlp",
     "worldwide_ids",
@@ -311,16 +312,6 @@ def reactions_of_valid_versions(versions: Subquery) -> Select[int, str | None, s
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CaseRef:
-    """A stored case: its id, worldwide case id (C.1.8.1), plan and latest version number."""
-
-    case_id: int
-    worldwide_id: str
-    plan_name: str
-    latest_version: int
-
-
 def _ref(row: CaseRow) -> CaseRef:
     return CaseRef(row.id, row.worldwide_id, row.plan_name, row.latest_version)
 
@@ -340,28 +331,38 @@ def find_case_id(session: Session, worldwide_id: str) -> int | None:
 def lock_case(session: Session, case_id: int) -> CaseRef:
     """The case, its row locked until the transaction ends (``SELECT ... FOR UPDATE`` on PostgreSQL), so that
     follow-up information for one case is stored one version at a time."""
-    found = _locked(session, CaseRow.id == case_id)
-    assert found is not None  # .one() raised otherwise
-    return found
+    return _locked(session, CaseRow.id == case_id)
 
 
 def lock_case_ref(session: Session, ref: str) -> CaseRef:
     """:func:`lock_case` of the case ``ref`` names (as :func:`resolve_case_id` reads it); one statement when
     ``ref`` is a stored worldwide case id."""
-    return _locked(session, CaseRow.worldwide_id == ref.strip(), none=True) or lock_case(
-        session, resolve_case_id(session, ref)
-    )
+    found = session.connection().execute(_LOCK_BY_WORLDWIDE_ID, {"worldwide_id": ref.strip()}).first()
+    if found is not None:
+        return CaseRef(found.id, found.worldwide_id, found.plan_name, found.latest_version)
+    return lock_case(session, resolve_case_id(session, ref))
 
 
-def _locked(session: Session, where: ColumnElement[bool], *, none: bool = False) -> CaseRef | None:
-    # the four columns through Core, not the ORM: this runs before every follow-up
-    result = session.connection().execute(
-        select(CaseRow.id, CaseRow.worldwide_id, CaseRow.plan_name, CaseRow.latest_version)
-        .where(where)
-        .with_for_update()
+#: built once: it runs before every follow-up in the web application
+_LOCK_BY_WORLDWIDE_ID: Final = (
+    select(CaseRow.id, CaseRow.worldwide_id, CaseRow.plan_name, CaseRow.latest_version)
+    .where(CaseRow.worldwide_id == bindparam("worldwide_id"))
+    .with_for_update()
+)
+
+
+def _locked(session: Session, where: ColumnElement[bool]) -> CaseRef:
+    # the four columns through Core, not the ORM
+    row = (
+        session.connection()
+        .execute(
+            select(CaseRow.id, CaseRow.worldwide_id, CaseRow.plan_name, CaseRow.latest_version)
+            .where(where)
+            .with_for_update()
+        )
+        .one()
     )
-    row = result.first() if none else result.one()
-    return None if row is None else CaseRef(row.id, row.worldwide_id, row.plan_name, row.latest_version)
+    return CaseRef(row.id, row.worldwide_id, row.plan_name, row.latest_version)
 
 
 def worldwide_ids(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
@@ -377,7 +378,8 @@ def worldwide_ids(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
 
 def case_ids_of_plan(session: Session, plan_name: str) -> set[int]:
     """The ids of every case reported under the plan ``plan_name``."""
-    return set(session.scalars(select(CaseRow.id).where(CaseRow.plan_name == plan_name)))
+    session.flush()  # Core rows (a million ids through the ORM's result machinery take twice as long)
+    return set(session.connection().scalars(select(CaseRow.id).where(CaseRow.plan_name == plan_name)))
 
 
 def version_assessment(session: Session, case_id: int, version: int) -> VersionAssessment:
@@ -427,49 +429,66 @@ def version_records(session: Session, case_id: int) -> list[VersionRecord]:
     ]
 
 
-@dataclass(frozen=True)
-class ReportableVersion:
-    """One version of a case with its ICSR as stored (JSON of :class:`~riskplan.cases.model.Icsr`): what
-    regulatory reporting decides from (validity, seriousness, receipt dates, country, report type)."""
+class ReportableVersion(NamedTuple):  # a tuple: built for every version of every owing case
+    """One version of a case as regulatory reporting decides from it: validity, seriousness, receipt dates and
+    what the rules read of its ICSR (:mod:`riskplan.cases.rule_facts`; None for a version written outside the
+    store, whose ICSR :func:`version_documents` gives)."""
 
     case_id: int
     worldwide_id: str
     plan_name: str
     version_id: int
     version: int
-    icsr_json: str
     received: dt.date  # C.1.5
     first_received: dt.date | None  # C.1.4
     recorded_at: dt.datetime
     valid: bool
     serious: bool
+    occurrence_country: str | None
+    report_source: str | None
+    nullified: bool | None
+    rule_reactions: str | None
+
+    @property
+    def has_rule_facts(self) -> bool:
+        return self.report_source is not None and self.nullified is not None and self.rule_reactions is not None
 
 
 def reportable_versions(session: Session, case_ids: Collection[int] | None = None) -> list[ReportableVersion]:
     """Every version of the given cases (default: every case), by case and oldest version first."""
     stmt = (
-        # the columns only, not ORM entities: this reads every version of every case for the reporting rules
+        # the columns only, not ORM entities and not the ICSR: this reads every version of every case for the
+        # reporting rules
         select(
             CaseVersionRow.case_id,
             CaseRow.worldwide_id,
             CaseRow.plan_name,
             CaseVersionRow.id,
             CaseVersionRow.version,
-            CaseVersionRow.icsr_json,
             CaseVersionRow.received,
             CaseVersionRow.first_received,
             CaseVersionRow.recorded_at,
             CaseVersionRow.valid,
             CaseVersionRow.serious,
+            CaseVersionRow.occurrence_country,
+            CaseVersionRow.report_source,
+            CaseVersionRow.nullified,
+            CaseVersionRow.rule_reactions,
         )
         .join(CaseRow, CaseRow.id == CaseVersionRow.case_id)
         .order_by(CaseVersionRow.case_id, CaseVersionRow.version)
     )
+    # Core rows, not the ORM's result machinery (about half the time of this read); flushed first, as the
+    # ORM's execute would
+    session.flush()
+    connection = session.connection()
     if case_ids is not None and session.get_bind().dialect.name == "postgresql":
         # one statement with the ids as one array parameter (chunks of IN lists cost a round trip and a
         # 500-parameter statement each: most of the time over tens of thousands of cases)
         ids = bindparam("case_ids", sorted(set(case_ids)), type_=ARRAY(Integer))
-        return [ReportableVersion(*row) for row in session.execute(stmt.where(CaseVersionRow.case_id == any_(ids)))]
+        return [
+            ReportableVersion._make(row) for row in connection.execute(stmt.where(CaseVersionRow.case_id == any_(ids)))
+        ]
     chunks: list[Any] = [None]
     if case_ids is not None:
         ordered = sorted(set(case_ids))
@@ -477,5 +496,16 @@ def reportable_versions(session: Session, case_ids: Collection[int] | None = Non
     found: list[ReportableVersion] = []
     for chunk in chunks:
         query = stmt if chunk is None else stmt.where(CaseVersionRow.case_id.in_(chunk))
-        found.extend(ReportableVersion(*row) for row in session.execute(query))
+        found.extend(ReportableVersion._make(row) for row in connection.execute(query))
+    return found
+
+
+def version_documents(session: Session, version_ids: Collection[int]) -> dict[int, str]:
+    """The stored ICSR (JSON) of each of these versions, by version id."""
+    ordered = sorted(set(version_ids))
+    found: dict[int, str] = {}
+    for i in range(0, len(ordered), _CHUNK):
+        chunk = ordered[i : i + _CHUNK]
+        rows = session.execute(select(CaseVersionRow.id, CaseVersionRow.icsr_json).where(CaseVersionRow.id.in_(chunk)))
+        found.update((version_id, document) for version_id, document in rows)
     return found

@@ -10,13 +10,17 @@ stored whole or not at all (one transaction, by the caller's :func:`~riskplan.st
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Final, Literal, cast
 
-from sqlalchemy import Table, and_, exists, func, select, update
+import psycopg
+from sqlalchemy import Table, and_, bindparam, exists, func, select, update
 from sqlalchemy import case as case_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from riskplan.cases.causality_e2b import with_recorded_causality
@@ -24,6 +28,7 @@ from riskplan.cases.clock import ReportingClock, VersionFacts, is_significant, r
 from riskplan.cases.e2b import intake_refusals
 from riskplan.cases.model import Icsr
 from riskplan.cases.processing import AssessedCase
+from riskplan.cases.rule_facts import rule_facts
 from riskplan.cases.tables import (
     CaseConcernRow,
     CaseDrugRow,
@@ -50,6 +55,9 @@ from riskplan.terms import CodingResult, release_sort_key
 
 _CASES = cast(Table, CaseRow.__table__)
 _VERSIONS = cast(Table, CaseVersionRow.__table__)
+_REACTIONS = cast(Table, CaseReactionRow.__table__)
+_DRUGS = cast(Table, CaseDrugRow.__table__)
+_CONCERNS = cast(Table, CaseConcernRow.__table__)
 #: Join condition from a case to its latest version (the version every count and listing reads).
 IS_LATEST_VERSION = and_(CaseRow.id == CaseVersionRow.case_id, CaseRow.latest_version == CaseVersionRow.version)
 CASE_PREFIX = "RP"
@@ -88,6 +96,16 @@ def _stored_assessment(a: AssessedCase, clock: ReportingClock) -> VersionAssessm
 
 
 @dataclass(frozen=True)
+class CaseRef:
+    """A stored case: its id, worldwide case id (C.1.8.1), plan and latest version number."""
+
+    case_id: int
+    worldwide_id: str
+    plan_name: str
+    latest_version: int
+
+
+@dataclass(frozen=True)
 class StoreOutcome:
     worldwide_id: str
     case_id: int
@@ -100,6 +118,16 @@ class StoreOutcome:
     @property
     def case_number(self) -> str:
         return case_number(self.case_id)
+
+
+class CaseExists(UserInputError):
+    """A case given as new (``store_cases(..., only_new=True)``) whose worldwide case id (C.1.8.1) is stored:
+    nothing of the transaction should be kept (the caller rolls it back)."""
+
+    def __init__(self, worldwide_id: str, case_id: int) -> None:
+        super().__init__(f"case {worldwide_id!r} already exists as {case_number(case_id)}")
+        self.worldwide_id = worldwide_id
+        self.case_id = case_id
 
 
 def _received(icsr: Icsr, now: dt.datetime) -> dt.date:
@@ -144,6 +172,7 @@ def _version_row(
         "sex": f.sex,
         "country": f.reporter_country,
         "meddra_version": _meddra_version(a),
+        **rule_facts(a.icsr),
     }
 
 
@@ -157,10 +186,13 @@ def _meddra_version(a: AssessedCase) -> str | None:
     return max(used, key=release_sort_key) if used else None
 
 
-def _projection_rows(version_id: int, a: AssessedCase) -> tuple[list[dict[str, Any]], ...]:
+def _projection_rows(version_id: int | None, a: AssessedCase) -> tuple[list[dict[str, Any]], ...]:
+    """The reaction, drug and concern rows of a version (without ``case_version_id`` when ``version_id`` is
+    None)."""
+    vid = {} if version_id is None else {"case_version_id": version_id}
     reactions = [
         {
-            "case_version_id": version_id,
+            **vid,
             "seq": i,
             "verbatim": r.verbatim,
             "llt_code": str(r.coding.llt_code) if r.coding and r.coding.llt_code is not None else None,
@@ -183,7 +215,7 @@ def _projection_rows(version_id: int, a: AssessedCase) -> tuple[list[dict[str, A
     ]
     drugs = [
         {
-            "case_version_id": version_id,
+            **vid,
             "seq": i,
             "characterisation": d.characterisation,
             "product": d.product,
@@ -193,9 +225,7 @@ def _projection_rows(version_id: int, a: AssessedCase) -> tuple[list[dict[str, A
         }
         for i, d in enumerate(a.facts.drugs, start=1)
     ]
-    concerns = [
-        {"case_version_id": version_id, "concern_id": m.concern_id, "reasons": "; ".join(m.reasons)} for m in a.concerns
-    ]
+    concerns = [{**vid, "concern_id": m.concern_id, "reasons": "; ".join(m.reasons)} for m in a.concerns]
     return reactions, drugs, concerns
 
 
@@ -214,18 +244,63 @@ def _suggestions_json(coding: CodingResult | None) -> str | None:
     return json.dumps([{"term": s.term, "pt_name": s.pt_name, "score": round(s.score, 1)} for s in coding.suggestions])
 
 
+def _insert_versions(
+    session: Session,
+    version_rows: list[dict[str, Any]],
+    cases: Sequence[AssessedCase],
+    *,
+    latest: tuple[int, int] | None = None,
+) -> None:
+    """Insert case versions with their reaction, drug and concern rows; ``latest``: (case id, version number)
+    to record as the case's latest version, for a caller that holds the case's row lock and has read no
+    :class:`CaseRow` into the session (the web application's follow-up)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and len(cases) == 1:
+        reactions, drugs, concerns = _projection_rows(None, cases[0])
+        if len(reactions) + len(drugs) + len(concerns) <= SMALL_BATCH:
+            # one case (the web application's intake and follow-ups): the INSERTs straight to the driver, sent
+            # together in one pipeline in this transaction; the child rows take the version's new id from
+            # the sequence (currval: this connection's last value). SQLAlchemy's fixed cost per statement was
+            # most of a web write's server time.
+            raw = connection.connection.driver_connection
+            assert isinstance(raw, psycopg.Connection)
+            with raw.pipeline(), raw.cursor() as cursor:
+                cursor.execute(_insert_text(_VERSIONS, tuple(version_rows[0])), version_rows[0])
+                for table, rows in ((_REACTIONS, reactions), (_DRUGS, drugs), (_CONCERNS, concerns)):
+                    if rows:
+                        cursor.executemany(_insert_text(table, tuple(rows[0]), child=True), rows)
+                if latest is not None:
+                    cursor.execute(_SET_LATEST, {"case_id": latest[0], "version": latest[1]})
+            return
+    _insert_projections(session, insert_returning_ids(session, _VERSIONS, version_rows, "case_id"), cases)
+    if latest is not None:
+        connection.execute(update(_CASES).where(_CASES.c.id == latest[0]).values(latest_version=latest[1]))
+
+
 def _insert_projections(session: Session, version_ids: Sequence[int], cases: Sequence[AssessedCase]) -> None:
-    reactions: list[dict[str, Any]] = []
-    drugs: list[dict[str, Any]] = []
-    concerns: list[dict[str, Any]] = []
+    rows_of: tuple[list[dict[str, Any]], ...] = ([], [], [])
     for vid, a in zip(version_ids, cases, strict=True):
-        r, d, c = _projection_rows(vid, a)
-        reactions += r
-        drugs += d
-        concerns += c
-    for table, rows in ((CaseReactionRow, reactions), (CaseDrugRow, drugs), (CaseConcernRow, concerns)):
+        for into, rows in zip(rows_of, _projection_rows(vid, a), strict=True):
+            into += rows
+    for table, rows in zip((_REACTIONS, _DRUGS, _CONCERNS), rows_of, strict=True):
         if rows:
-            bulk_insert(session, cast(Table, table.__table__), rows)
+            bulk_insert(session, table, rows)
+
+
+_SET_LATEST: Final = 'UPDATE "icsr_case" SET "latest_version" = %(version)s WHERE "id" = %(case_id)s'
+
+
+@functools.cache
+def _insert_text(table: Table, columns: tuple[str, ...], *, child: bool = False) -> str:
+    """``INSERT INTO table (columns) VALUES (%(column)s, ...)`` in the driver's (psycopg's) own syntax;
+    ``child``: a row of the version inserted just before on this connection (its id the sequence's
+    current value)."""
+    names = [f'"{table.c[c].name}"' for c in columns]
+    values = [f"%({c})s" for c in columns]
+    if child:
+        names.append('"case_version_id"')
+        values.append(f"currval(pg_get_serial_sequence('{_VERSIONS.name}', 'id'))")
+    return f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join(values)})'
 
 
 def store_cases(
@@ -238,12 +313,19 @@ def store_cases(
     reason: str | None = None,
     now: dt.datetime | None = None,
     synthetic: bool = False,
-    stored: Mapping[str, int] | None = None,
+    stored: Mapping[str, int | CaseRef] | None = None,
+    only_new: bool = False,
 ) -> list[StoreOutcome]:
     """Store assessed cases: new ones as version 1, known ones as follow-up versions when changed.
 
     ``stored``: which of the cases the caller has just read in this transaction to be stored (worldwide
-    case id -> case id; every case's worldwide id not in it is a new case); read here when None.
+    case id -> case id; every case's worldwide id not in it is a new case); read here when None. A
+    :class:`CaseRef` for a case says the caller holds its row lock in this transaction
+    (:func:`~riskplan.cases.reads.lock_case`), read after the lock was taken: it is not locked again.
+
+    ``only_new``: every case is a new one (``stored`` is not read); one whose worldwide case id is stored
+    after all raises :class:`CaseExists` (found by the insert itself: ``INSERT ... ON CONFLICT DO NOTHING``,
+    no look-up before it), after the rows of the cases before it were inserted: roll back.
 
     Every case is checked first (:func:`~riskplan.cases.e2b._rules.intake_refusals`: no date after
     ``now``'s date, no impossible age); one refused case refuses them all, and nothing is stored.
@@ -257,7 +339,9 @@ def store_cases(
     if len(cases) > SMALL_BATCH:  # a bulk intake; autovacuum keeps up with cases entered one by one
         keep_statistics_current(session, (CaseRow.__tablename__, CaseVersionRow.__tablename__))
     keys = [a.icsr.case_key for a in cases]
-    existing = _existing_cases(session, set(keys)) if stored is None else stored
+    existing: Mapping[str, int | CaseRef] = (
+        {} if only_new else _existing_cases(session, set(keys)) if stored is None else stored
+    )
     seen: set[str] = set()
     fresh: list[AssessedCase] = []
     later: list[AssessedCase] = []
@@ -267,11 +351,22 @@ def store_cases(
     outcomes = {
         id(a): o
         for a, o in zip(
-            fresh, _create(session, fresh, plan_name, plan_version, who, reason, now, synthetic), strict=True
+            fresh,
+            _create(session, fresh, plan_name, plan_version, who, reason, now, synthetic, only_new=only_new),
+            strict=True,
         )
     }
     for a in later:
-        outcomes[id(a)] = _follow_up(session, a, plan_version=plan_version, who=who, reason=reason, now=now)
+        known = existing.get(a.icsr.case_key)
+        outcomes[id(a)] = _follow_up(
+            session,
+            a,
+            locked=known if isinstance(known, CaseRef) else None,
+            plan_version=plan_version,
+            who=who,
+            reason=reason,
+            now=now,
+        )
     return [outcomes[id(a)] for a in cases]
 
 
@@ -309,6 +404,8 @@ def _create(
     reason: str | None,
     now: dt.datetime,
     synthetic: bool,
+    *,
+    only_new: bool = False,
 ) -> list[StoreOutcome]:
     if not cases:
         return []
@@ -323,7 +420,11 @@ def _create(
         }
         for a in cases
     ]
-    ids = insert_returning_ids(session, _CASES, case_rows, "worldwide_id")
+    ids = (
+        _insert_new_cases(session, case_rows)
+        if only_new
+        else insert_returning_ids(session, _CASES, case_rows, "worldwide_id")
+    )
     version_rows = []
     audit = []
     assessments = []
@@ -372,13 +473,41 @@ def _create(
                     reason="ICH minimum criteria",
                 )
             )
-    version_ids = insert_returning_ids(session, _VERSIONS, version_rows, "case_id")
-    _insert_projections(session, version_ids, cases)
+    _insert_versions(session, version_rows, cases)
     insert_audit_rows(session, audit)
     return [
         StoreOutcome(a.icsr.case_key, cid, 1, "created", assessment)
         for a, cid, assessment in zip(cases, ids, assessments, strict=True)
     ]
+
+
+def _insert_new_cases(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert case rows whose worldwide ids should be new, in one statement that is also the look-up:
+    ``INSERT ... ON CONFLICT (worldwide_id) DO NOTHING RETURNING``; :class:`CaseExists` for the first one
+    stored already (a concurrent insert of the same id is waited for, then conflicts like a committed one)."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert if dialect == "sqlite" else None
+    if insert_ is None:  # no upsert syntax known here: look up first
+        for row in rows:
+            known = connection.scalar(select(CaseRow.id).where(CaseRow.worldwide_id == row["worldwide_id"]))
+            if known is not None:
+                raise CaseExists(row["worldwide_id"], known)
+        return insert_returning_ids(session, _CASES, rows, "worldwide_id")
+    result = connection.execute(
+        insert_(_CASES)
+        .on_conflict_do_nothing(index_elements=["worldwide_id"])
+        .returning(_CASES.c.id, _CASES.c.worldwide_id),
+        rows,
+    )
+    by_key = {k: int(i) for i, k in result.all()}
+    for row in rows:
+        if row["worldwide_id"] not in by_key:
+            wid = row["worldwide_id"]
+            known = connection.scalar(select(CaseRow.id).where(CaseRow.worldwide_id == wid))
+            assert known is not None  # the insert conflicted with it
+            raise CaseExists(wid, known)
+    return [by_key[row["worldwide_id"]] for row in rows]
 
 
 @dataclass(frozen=True)
@@ -389,30 +518,29 @@ class _Latest:
     valid: bool
 
 
+# the retired icsr_submission rows (read-only history): the clock stored with each version is the
+# EU GVP VI.C.3 clock at intake; what is owed to each destination is submissions/' obligations.
+# Built once (it runs before every follow-up).
+_VERSION_HISTORY: Final = (
+    select(
+        CaseVersionRow.version,
+        CaseVersionRow.received,
+        CaseVersionRow.valid,
+        CaseVersionRow.serious,
+        exists().where(SubmissionRow.case_version_id == CaseVersionRow.id).label("submitted"),
+        CaseVersionRow.recorded_at,
+        # only the latest version's document is sent back
+        case_((CaseVersionRow.version == bindparam("latest"), CaseVersionRow.icsr_json), else_=None),
+    )
+    .where(CaseVersionRow.case_id == bindparam("case_id"))
+    .order_by(CaseVersionRow.version)
+)
+
+
 def _version_history(session: Session, case_id: int, latest_version: int) -> tuple[list[VersionFacts], _Latest]:
     """The facts of every stored version of a case (for its reporting clock) and its latest version's
     content, in one statement (a follow-up's read)."""
-    # the retired icsr_submission rows (read-only history): the clock stored with each version is the
-    # EU GVP VI.C.3 clock at intake; what is owed to each destination is submissions/' obligations
-    submitted = exists().where(SubmissionRow.case_version_id == CaseVersionRow.id)
-    rows = (
-        session.connection()
-        .execute(
-            select(
-                CaseVersionRow.version,
-                CaseVersionRow.received,
-                CaseVersionRow.valid,
-                CaseVersionRow.serious,
-                submitted.label("submitted"),
-                CaseVersionRow.recorded_at,
-                # only the latest version's document is sent back
-                case_((CaseVersionRow.version == latest_version, CaseVersionRow.icsr_json), else_=None),
-            )
-            .where(CaseVersionRow.case_id == case_id)
-            .order_by(CaseVersionRow.version)
-        )
-        .all()
-    )
+    rows = session.connection().execute(_VERSION_HISTORY, {"case_id": case_id, "latest": latest_version}).all()
     facts = [
         VersionFacts(v, r, valid=ok, serious=s, submitted=bool(sub), recorded=at.date())
         for v, r, ok, s, sub, at, _ in rows
@@ -422,7 +550,14 @@ def _version_history(session: Session, case_id: int, latest_version: int) -> tup
 
 
 def _follow_up(
-    session: Session, a: AssessedCase, *, plan_version: int | None, who: str, reason: str | None, now: dt.datetime
+    session: Session,
+    a: AssessedCase,
+    *,
+    locked: CaseRef | None,
+    plan_version: int | None,
+    who: str,
+    reason: str | None,
+    now: dt.datetime,
 ) -> StoreOutcome:
     # the case row stays locked until the transaction ends (SELECT ... FOR UPDATE on PostgreSQL), so that
     # concurrent follow-ups of one case number their versions one after the other
@@ -430,14 +565,21 @@ def _follow_up(
     # PostgreSQL, re-check a concurrently updated case row against the version row of its old snapshot
     # (READ COMMITTED) and find no row once another follow-up has committed a version.
     # Core statements on the session's connection (no ORM result processing): these run on every follow-up
-    connection = session.connection()
-    case = connection.execute(
-        select(CaseRow.id, CaseRow.worldwide_id, CaseRow.latest_version)
-        .where(CaseRow.worldwide_id == a.icsr.case_key)
-        .with_for_update()
-    ).one()
-    case_id, worldwide_id = case.id, case.worldwide_id
-    history, latest = _version_history(session, case_id, case.latest_version)
+    # ``locked``: the caller locked the row (and read it after the lock) in this transaction already
+    caller_locked = locked is not None
+    if locked is None:
+        case = (
+            session.connection()
+            .execute(
+                select(CaseRow.id, CaseRow.worldwide_id, CaseRow.plan_name, CaseRow.latest_version)
+                .where(CaseRow.worldwide_id == a.icsr.case_key)
+                .with_for_update()
+            )
+            .one()
+        )
+        locked = CaseRef(case.id, case.worldwide_id, case.plan_name, case.latest_version)
+    case_id, worldwide_id = locked.case_id, locked.worldwide_id
+    history, latest = _version_history(session, case_id, locked.latest_version)
     new_json = a.icsr.model_dump_json()
     if new_json == latest.icsr_json:
         return StoreOutcome(worldwide_id, case_id, latest.version, "unchanged")
@@ -466,8 +608,9 @@ def _follow_up(
     row = _version_row(
         case_id, number, a, clock, plan_version=plan_version, who=who, reason=reason, now=now, icsr_json=new_json
     )
-    [version_id] = insert_returning_ids(session, _VERSIONS, [row], "case_id")
-    _insert_projections(session, [version_id], [a])
+    # the latest version number moves with the version's rows when the caller locked the case (and holds no
+    # CaseRow in the session to keep in step); else after the audit rows, through the ORM, as it always was
+    _insert_versions(session, [row], [a], latest=(case_id, number) if caller_locked else None)
     why = reason or "follow-up information"
     audit = [
         audit_row(
@@ -511,7 +654,8 @@ def _follow_up(
             )
         )
     insert_audit_rows(session, audit)
-    session.execute(update(CaseRow).where(CaseRow.id == case_id).values(latest_version=number))
+    if not caller_locked:
+        session.execute(update(CaseRow).where(CaseRow.id == case_id).values(latest_version=number))
     return StoreOutcome(worldwide_id, case_id, number, "follow-up", _stored_assessment(a, clock))
 
 

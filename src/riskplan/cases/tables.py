@@ -58,6 +58,12 @@ class CaseVersionRow(Base):
     # The MedDRA release the version's coding used (E.i.2.1a; None: open term list or nothing coded);
     # a report reproduces an earlier data lock point with the release it used (cases_0012).
     meddra_version: Mapped[str | None] = mapped_column(String(20))
+    # What the reporting rules read of the ICSR (cases.rule_facts; cases_0013): None only for a version written
+    # outside the store (the rules then read its ICSR).
+    occurrence_country: Mapped[str | None] = mapped_column(String(10))  # E.i.9, else C.2.r.3, else C.3.4.5
+    report_source: Mapped[str | None] = mapped_column(String(20))  # C.4.r literature, else from C.1.3
+    nullified: Mapped[bool | None] = mapped_column(Boolean)  # C.1.11.1 = 1
+    rule_reactions: Mapped[str | None] = mapped_column(Text)  # JSON [[PT, verbatim, serious], ...]
 
 
 class CaseReactionRow(Base):

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from markupsafe import Markup
 
 from riskplan.errors import UserInputError
 from riskplan.minimisation.record import PatientRecord
@@ -98,7 +99,11 @@ def render_card_html(
         raise UserInputError(
             f"no patient card template for language {language!r}; available: {', '.join(card_languages())}"
         ) from None
-    css = (resources.files("riskplan.minimisation") / "templates" / "card" / "card.css").read_text(encoding="utf-8")
+    # the package's own stylesheet, not user text: marked safe, else autoescape turns its quotes into &#34;
+    # and WeasyPrint drops the page numbers and the font (a test checks the card's warnings are none)
+    css = Markup(
+        (resources.files("riskplan.minimisation") / "templates" / "card" / "card.css").read_text(encoding="utf-8")
+    )
     prescriber = record.prescriber
     assert plan.patient_card is not None  # card_messages checked it
     return template.render(

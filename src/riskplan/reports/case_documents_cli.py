@@ -29,6 +29,8 @@ def write_out(out: Path, data: bytes) -> None:
     """Write ``data`` to ``out``; a folder that does not exist or cannot be written is the user's input (exit 2)."""
     if out.is_dir():
         raise UserInputError(f"--out {out}: is a folder; give a file name")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise UserInputError(f"--out {out}: {out.parent} is a file, not a folder")
     if not out.parent.is_dir():
         raise UserInputError(f"--out {out}: the folder {out.parent} does not exist")
     try:
@@ -75,6 +77,8 @@ def line_listing_command(
     if end < start:
         raise UserInputError(f"--to ({end}) is before --from ({start})")
     kind = (output_format or out.suffix.lstrip(".")).lower()
+    if output_format is not None and kind not in FORMATS:
+        raise UserInputError(f"--format {output_format}: not a line-listing format; use pdf, csv or xlsx")
     if kind not in FORMATS:
         raise UserInputError(f"--out {out.name}: give a .pdf, .csv or .xlsx file, or --format pdf|csv|xlsx")
     name = plan or get_settings().default_plan

@@ -159,6 +159,13 @@ def _split(text: str, limit: int, max_lines: int) -> tuple[str, str]:
     return text[:cut].rstrip(), text[cut:].lstrip()
 
 
+def _invented_name(name: str) -> str:
+    """The product's invented name without its strength and form ("UPLIZNA 100 mg concentrate for solution"
+    -> "UPLIZNA", ISO 11615 / EU IDMP name parts): narratives name the product so, and would unblind it."""
+    invented = re.split(r"\s+(?=\d)", name.strip(), maxsplit=1)[0]
+    return invented if len(invented) >= 3 else ""  # a one- or two-letter word would blank out common words
+
+
 def _blind(text: str, names: list[str]) -> str:
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         text = re.sub(re.escape(name), BLINDED_DRUG.lower(), text, flags=re.IGNORECASE)
@@ -195,7 +202,11 @@ def cioms_form(stored: StoredCase, icsr: Icsr, narrative: str, *, blinded: bool 
     p = icsr.patient
     suspects = [d for d in icsr.drugs if d.is_suspect]
     concomitants = [d for d in icsr.drugs if d.role is DrugRole.CONCOMITANT]
-    hidden = [n for d in suspects for n in (d.name, *(s.name for s in d.substances))] if blinded else []
+    hidden = (
+        [n for d in suspects for n in (d.name, _invented_name(d.name or ""), *(s.name for s in d.substances))]
+        if blinded
+        else []
+    )
     text = _blind(narrative, [n for n in hidden if n]) if blinded else narrative
     first = icsr.reactions[0] if icsr.reactions else None
     source = icsr.primary_source

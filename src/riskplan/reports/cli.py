@@ -24,7 +24,7 @@ import typer
 from riskplan.cli_support import console, current_user
 from riskplan.errors import UserInputError
 from riskplan.plan import RiskManagementPlan, current_plan, get_version, load_plan, plan_in_force
-from riskplan.reports.periodic_cli import dsur, list_command, pader, regenerate_command, schedule
+from riskplan.reports.periodic_cli import dsur, list_command, out_folder, pader, regenerate_command, schedule
 from riskplan.reports.plan_summary import SummaryFormat, render_plan_summary
 from riskplan.reports.psur import parse_date, write_psur
 from riskplan.reports.stored import store_written_psur
@@ -90,15 +90,16 @@ def psur(
         raise UserInputError(f"--exposure: {exposure}: no such file")
     settings = get_settings()
     name = plan or settings.default_plan
-    out_dir = out or settings.output_dir / "psur"
+    out_dir = out_folder(out or settings.output_dir / "psur")
     who = current_user()
+    engine = database()
     result = write_psur(
-        database(), name, start, end, out_dir, cdm=cdm, exposure=exposure, pdf=not no_pdf, meddra_version=meddra
+        engine, name, start, end, out_dir, cdm=cdm, exposure=exposure, pdf=not no_pdf, meddra_version=meddra
     )
     for path in result.paths:
         console.print(f"wrote {path}")
     console.print(f"input checksum (SHA-256): {result.checksum}")
-    stored = store_written_psur(database(), result, name, start, end, cdm=cdm, exposure=exposure, who=who)
+    stored = store_written_psur(engine, result, name, start, end, cdm=cdm, exposure=exposure, who=who)
     console.print(
         f"stored report {stored.id} (riskplan report list, riskplan report regenerate {stored.id})", markup=False
     )

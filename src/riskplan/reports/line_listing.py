@@ -259,11 +259,14 @@ def _fixed_times(data: bytes) -> bytes:
     return out.getvalue()
 
 
+_NONE = " No case matching the selection was first received in the interval."
+
+
 def listing_html(lines: Sequence[ListingLine], title: str, subtitle: str) -> str:
     """The listing as an A4 landscape HTML page for WeasyPrint (header row repeated on each page)."""
     head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in astuple(line)) + "</tr>" for line in lines)
-    widths = (8, 7, 6, 4, 7, 4, 9, 9, 10, 10, 8, 8, 10)
+    widths = (12, 7, 6, 5, 7, 4, 8, 8, 9, 9, 8, 8, 9)  # a worldwide case id (C.1.8.1) and 'Country' on one line
     cols = "".join(f'<col style="width:{w}%">' for w in widths)
     assert len(widths) == len(fields(ListingLine))
     return (
@@ -279,5 +282,5 @@ def listing_html(lines: Sequence[ListingLine], title: str, subtitle: str) -> str
         "tr { page-break-inside: avoid; }"
         f"</style></head><body><h1>{escape(title)}</h1><p>{escape(subtitle)}</p>"
         f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        f"<p>{len(lines)} case(s).</p></body></html>"
+        f"<p>{len(lines)} case(s).{_NONE if not lines else ''}</p></body></html>"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +46,20 @@ def _format(value: str) -> str:
     return value
 
 
+def out_folder(out: Path, option: str = "--out") -> Path:
+    """Make sure ``out`` is a folder the reports can be written into, before anything is generated or stored:
+    a folder that cannot be made or written is the user's input (exit 2), and nothing is stored."""
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"{option} {out}: is a file, not a folder; give the folder for the report")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserInputError(f"{option} {out}: the folder cannot be made ({exc.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UserInputError(f"{option} {out}: the folder cannot be written (permission denied)")
+    return out
+
+
 def write_stored(report: StoredReport, out: Path) -> list[Path]:
     """Write a stored report's HTML and PDF into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -64,9 +79,10 @@ def generate_and_write(
     who = current_user()
     settings = get_settings()
     name = plan or settings.default_plan
+    folder = out_folder(out or settings.output_dir / kind)
     with console.status(f"{TITLES[kind]}: reading the cases known at {end} and rendering", spinner="dots"):
         report = generate_report(database(), kind, name, start, end, who=who, pdf=not no_pdf)
-    for path in write_stored(report, out or settings.output_dir / kind):
+    for path in write_stored(report, folder):
         console.print(f"wrote {path}", markup=False)
     console.print(
         f"stored report {report.id}: {TITLES[kind]} {start} to {end}; input checksum {report.input_checksum}; "
@@ -140,6 +156,8 @@ def regenerate_command(
     """Make a stored report again from its data lock point and check it is byte-identical (SHA-256)."""
     if report_id < 1:
         raise UserInputError(f"report id must be 1 or more, not {report_id}")
+    if out is not None:
+        out_folder(out)
     with console.status(f"regenerating report {report_id}", spinner="dots"):
         result = regenerate(database(), report_id, out=out)
     stored = result.report

@@ -80,7 +80,8 @@ def cases_with_due_dates_between(
         fewest, most = window
         expedited = (first - dt.timedelta(days=most), last - dt.timedelta(days=fewest))
     periodic: dict[str, list[_Range]] = {}
-    rows = session.execute(
+    session.flush()  # Core rows below (not the ORM's result machinery): flushed first, as its execute would
+    rows = session.connection().execute(
         select(
             CaseVersionRow.case_id,
             CaseRow.plan_name,

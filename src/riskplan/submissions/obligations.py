@@ -23,14 +23,31 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from riskplan.cases import Icsr, ReportableVersion, case_number, is_significant, reportable_versions
+from riskplan.cases import (
+    Icsr,
+    ReportableVersion,
+    case_number,
+    is_significant,
+    parse_rule_reactions,
+    reportable_versions,
+    version_documents,
+)
 from riskplan.plan import RiskManagementPlan, current_plan
 from riskplan.store import field_changes
 from riskplan.submissions.destination_versions import DestinationInForce
-from riskplan.submissions.destinations import Destination, ReportKind
+from riskplan.submissions.destinations import Destination, ReportKind, Source
 from riskplan.submissions.periodic import CITES as PERIODIC_CITES
 from riskplan.submissions.periodic import missing_approval, periodic_report
-from riskplan.submissions.rules import Decide, Decision, Decisions, VersionView, decide, view_of
+from riskplan.submissions.rules import (
+    Decide,
+    Decision,
+    Decisions,
+    ReactionView,
+    VersionView,
+    decide,
+    reactions_of,
+    view_of,
+)
 
 INITIAL = "initial"
 FOLLOW_UP = "follow-up"
@@ -161,30 +178,71 @@ def _receipt(v: ReportableVersion, first: bool) -> dt.date:
     return min(dates)
 
 
-def case_views(session: Session, case_ids: Collection[int] | None = None) -> dict[int, tuple[str, list[VersionView]]]:
-    """Each case's plan name and versions as the rules see them (significance from the changed fields)."""
+def case_views(
+    session: Session, case_ids: Collection[int] | None = None, *, significance_for: Collection[int] | None = None
+) -> dict[int, tuple[str, list[VersionView]]]:
+    """Each case's plan name and versions as the rules see them, from the facts stored beside each ICSR
+    (:func:`riskplan.cases.rule_facts`). The significance of a follow-up (GVP VI.C.6.2.2.7) compares its ICSR
+    with the one before: computed for the cases ``significance_for`` (default every case), the others' follow-ups
+    count as significant without their ICSRs being read (pass the cases already reported somewhere: only
+    those ask)."""
     grouped: dict[int, list[ReportableVersion]] = {}
     for v in reportable_versions(session, case_ids):
         grouped.setdefault(v.case_id, []).append(v)
+    wanted = {
+        v.version_id
+        for case_id, versions in grouped.items()
+        for v in versions
+        if not v.has_rule_facts or (len(versions) > 1 and (significance_for is None or case_id in significance_for))
+    }
+    documents = version_documents(session, wanted) if wanted else {}
+    reactions: dict[str, tuple[ReactionView, ...]] = {}  # many versions report alike: parsed once, shared
     found: dict[int, tuple[str, list[VersionView]]] = {}
     for case_id, versions in grouped.items():
         views: list[VersionView] = []
         previous: dict[str, object] | None = None
         for i, v in enumerate(versions):
-            data = json.loads(v.icsr_json)
-            significant = previous is None or is_significant(c.path for c in field_changes(previous, data))
-            views.append(
-                view_of(
+            document = documents.get(v.version_id)
+            data: dict[str, object] | None = None if document is None else json.loads(document)
+            significant = (
+                i == 0
+                or previous is None
+                or data is None
+                or (is_significant(c.path for c in field_changes(previous, data)))
+            )
+            receipt = _receipt(v, i == 0)
+            if v.has_rule_facts:
+                assert v.rule_reactions is not None and v.report_source is not None and v.nullified is not None
+                stored = reactions.get(v.rule_reactions)
+                if stored is None:
+                    stored = reactions[v.rule_reactions] = reactions_of(parse_rule_reactions(v.rule_reactions))
+                view = VersionView(
+                    case_id=case_id,
+                    worldwide_id=v.worldwide_id,  # C.1.8.1, the case's key: the same in every version
+                    version_id=v.version_id,
+                    version=v.version,
+                    receipt=receipt,
+                    valid=v.valid,
+                    serious=v.serious,
+                    country=v.occurrence_country,
+                    source=Source(v.report_source),
+                    reactions=stored,
+                    nullified=v.nullified,
+                    significant=significant,
+                )
+            else:  # written outside the store: the rules read its ICSR
+                assert data is not None
+                view = view_of(
                     Icsr.model_validate(data),
                     case_id=case_id,
                     version_id=v.version_id,
                     version=v.version,
-                    receipt=_receipt(v, i == 0),
+                    receipt=receipt,
                     valid=v.valid,
                     serious=v.serious,
                     significant=significant,
                 )
-            )
+            views.append(view)
             previous = data
         found[case_id] = (versions[0].plan_name, views)
     return found
@@ -209,23 +267,66 @@ def current_obligations(
     sent: Mapping[tuple[int, str], Collection[int]],
     *,
     case_ids: Collection[int] | None = None,
+    due_between: tuple[dt.date, dt.date] | None = None,
 ) -> list[Obligation]:
-    """Every report owed now, soonest due first (periodic ones, without a due date, last)."""
+    """Every report owed now (``due_between``: only those due in these days, both included), soonest due first
+    (periodic ones, without a due date, last)."""
     plans: dict[str, RiskManagementPlan] = {}
     owed: list[Obligation] = []
     decisions = Decisions()  # many cases read alike to the rules: each combination is decided once
-    for case_id, (plan_name, views) in case_views(session, case_ids).items():
-        if plan_name not in plans:
-            plans[plan_name] = current_plan(session, plan_name).plan
+    # What a case owes a destination depends only on what the rules read of its versions (numbers, validity,
+    # receipts, nullification, significance, and what decide reads), the plan, the destination and the last
+    # version sent there; the case's identity is only copied into the result. Cases alike are decided once.
+    owing: dict[tuple[object, ...], Obligation | None] = {}
+    # the significance of follow-up information matters only where a version was already sent
+    reported = {case_id for (case_id, _), versions in sent.items() if versions}
+    for case_id, (plan_name, views) in case_views(session, case_ids, significance_for=reported).items():
+        plan = plans.get(plan_name)
+        if plan is None:
+            plan = plans[plan_name] = current_plan(session, plan_name).plan
+        alike = (plan_name, *(_what_counts(v) for v in views))
+        latest: VersionView | None = None  # the latest valid version: the one that owes (looked up once)
         for d in destinations:
-            found = obligation_for(
-                views,
-                d.destination,
-                plans[plan_name],
-                sent.get((case_id, d.destination.code), ()),
-                destination_version=d.version,
-                decide=decisions,
-            )
-            if found is not None:
-                owed.append(_placed(found, plans[plan_name], plan_name, d.destination))
+            case_sent = sent.get((case_id, d.destination.code), ())
+            key = (alike, d.destination.code, d.version, max(case_sent) if case_sent else None)
+            if key in owing:
+                found = owing[key]
+            else:
+                found = obligation_for(
+                    views, d.destination, plan, case_sent, destination_version=d.version, decide=decisions
+                )
+                found = owing[key] = None if found is None else _placed(found, plan, plan_name, d.destination)
+            if found is None:
+                continue
+            if due_between is not None and (found.due is None or not due_between[0] <= found.due <= due_between[1]):
+                continue
+            if found.case_id != case_id:
+                if latest is None:
+                    latest = next(v for v in reversed(views) if v.valid)
+                found = _of_case(found, latest)
+            owed.append(found)
     return sorted(owed, key=lambda o: (o.due is None, o.due or dt.date.max, o.case_id, o.destination))
+
+
+def _what_counts(v: VersionView) -> tuple[object, ...]:
+    """All of a version that :func:`obligation_for` reads, but the case's identity."""
+    return (v.version, v.valid, v.receipt, v.nullified, v.significant, v.serious, v.country, v.source, v.reactions)
+
+
+def _of_case(o: Obligation, latest: VersionView) -> Obligation:
+    """The obligation ``o`` of a case alike, for the case whose latest valid version is ``latest``."""
+    return Obligation(
+        latest.case_id,
+        latest.worldwide_id,
+        o.version,
+        latest.version_id,
+        o.destination,
+        o.destination_version,
+        o.kind,
+        o.report,
+        o.day_zero,
+        o.due,
+        o.rule,
+        o.cites,
+        o.periodic_report,
+    )

@@ -76,7 +76,8 @@ def compliance_report(
     # ICSRs read: see due_window)
     window = (min(start, today), max(end, today + dt.timedelta(days=7)))
     owing = cases_with_due_dates_between(session, destinations, *window, case_ids=ids)
-    owed = owed_now(session, destinations, case_ids=owing, include_periodic=True)
+    # compliance counts only the reports due in the period or the next 7 days: the others are not kept
+    owed = owed_now(session, destinations, case_ids=owing, include_periodic=True, due_between=window)
     return compliance(session, start, end, today, owed, case_ids=ids)
 
 

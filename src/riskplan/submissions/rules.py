@@ -15,7 +15,17 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from riskplan.cases import Icsr, Listedness, NullificationCode, ReactionFacts, ReportType, listedness
+from riskplan.cases import (
+    Icsr,
+    Listedness,
+    NullificationCode,
+    ReactionFacts,
+    RuleReaction,
+    listedness,
+    occurrence_country,
+    report_source,
+    rule_reactions,
+)
 from riskplan.plan import RiskManagementPlan
 from riskplan.submissions.destinations import Destination, Occurrence, ReportKind, Rule, Source
 
@@ -64,9 +74,6 @@ def view_of(
     serious: bool,
     significant: bool = True,
 ) -> VersionView:
-    reactions = tuple(
-        ReactionView(r.pt_name, r.verbatim_term_english or r.verbatim_term or "", r.is_serious) for r in icsr.reactions
-    )
     return VersionView(
         case_id=case_id,
         worldwide_id=icsr.worldwide_case_id,
@@ -76,34 +83,15 @@ def view_of(
         valid=valid,
         serious=serious,
         country=occurrence_country(icsr),
-        source=report_source(icsr),
-        reactions=reactions,
+        source=Source(report_source(icsr)),
+        reactions=reactions_of(rule_reactions(icsr)),
         nullified=icsr.nullification is NullificationCode.NULLIFICATION,
         significant=significant,
     )
 
 
-def occurrence_country(icsr: Icsr) -> str | None:
-    for reaction in icsr.reactions:
-        if reaction.country:
-            return reaction.country
-    source = icsr.primary_source
-    if source is not None and source.country:
-        return source.country
-    return icsr.sender.country if icsr.sender is not None and icsr.sender.country else None
-
-
-def report_source(icsr: Icsr) -> Source:
-    if icsr.literature:
-        return Source.LITERATURE
-    return (
-        {
-            ReportType.SPONTANEOUS: Source.SPONTANEOUS,
-            ReportType.STUDY: Source.STUDY,
-        }.get(icsr.report_type, Source.OTHER)
-        if icsr.report_type is not None
-        else Source.OTHER
-    )
+def reactions_of(reactions: tuple[RuleReaction, ...]) -> tuple[ReactionView, ...]:
+    return tuple(ReactionView(pt, verbatim, serious) for pt, verbatim, serious in reactions)
 
 
 def is_unexpected(view: VersionView, destination: Destination, plan: RiskManagementPlan) -> bool:

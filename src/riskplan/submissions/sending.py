@@ -91,10 +91,13 @@ def owed_now(
     *,
     include_periodic: bool = False,
     case_ids: Collection[int] | None = None,
+    due_between: tuple[dt.date, dt.date] | None = None,
 ) -> list[Obligation]:
-    """The reports owed to these destinations (for ``case_ids``, default every case) that no live submission
-    covers yet."""
-    owed = current_obligations(session, destinations, sent_versions(session, case_ids), case_ids=case_ids)
+    """The reports owed to these destinations (for ``case_ids``, default every case; ``due_between``: only those
+    due in these days) that no live submission covers yet."""
+    owed = current_obligations(
+        session, destinations, sent_versions(session, case_ids), case_ids=case_ids, due_between=due_between
+    )
     in_progress = {
         (version_id, destination)
         for version_id, destination in session.execute(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from riskplan.cases import (
     REJECTED,
     SKIPPED,
+    CaseExists,
     CausalityRequest,
     DrugReactionPair,
     E2bError,
@@ -92,13 +93,13 @@ class IntakeContexts:
 
     def get(self, session: Session, plan_name: str, who: str) -> IntakeContext:
         # one statement: the plan's latest version and whether a MedDRA release is loaded
-        check = self._checks.get(plan_name)
-        if check is None:
-            check = latest_version_query(plan_name).add_columns(release_loaded())
+        query = self._checks.get(plan_name)
+        if query is None:
+            query = latest_version_query(plan_name).add_columns(release_loaded())
             with self._lock:
                 if len(self._checks) < _MAX_CHECKS:  # plan names come from requests: keep the cache bounded
-                    self._checks[plan_name] = check
-        latest = session.connection().execute(check).first()
+                    self._checks[plan_name] = query
+        latest = session.connection().execute(query).first()
         if latest is not None and not latest[2]:
             version, sha256, _ = latest
             cached = self._cache.get((plan_name, version, sha256))
@@ -123,18 +124,36 @@ def _summary(session: Session, outcome: StoreOutcome) -> CaseSummary:
 def enter_case(ctx: WebContext, icsr: Icsr, *, who: str, plan: str | None = None, reason: str | None = None) -> Entered:
     """A new case (version 1); a worldwide case id already stored is a conflict (send a follow-up)."""
 
-    def work(session: Session) -> Entered:
-        known = find_case_id(session, icsr.worldwide_case_id)
-        if known is not None:
-            raise Conflict(
-                f"case {icsr.worldwide_case_id!r} already exists as {case_number(known)}; "
-                f"send follow-up information to /api/cases/{case_number(known)}/follow-ups"
-            )
-        context = ctx.intake_contexts.get(session, _plan(ctx, plan), who)
-        synthetic = marked_synthetic([icsr])
-        [outcome] = intake(
-            session, [icsr], context=context, who=who, reason=reason, now=ctx.now(), synthetic=synthetic, stored={}
+    def conflict(known: int) -> Conflict:
+        return Conflict(
+            f"case {icsr.worldwide_case_id!r} already exists as {case_number(known)}; "
+            f"send follow-up information to /api/cases/{case_number(known)}/follow-ups"
         )
+
+    def work(session: Session) -> Entered:
+        # the insert of the case row finds a stored worldwide case id (no look-up before it, one statement
+        # less per intake); a refused request is checked for it, so that a stored case is answered with the
+        # conflict whatever else is wrong with the request, as when the look-up came first
+        try:
+            context = ctx.intake_contexts.get(session, _plan(ctx, plan), who)
+            synthetic = marked_synthetic([icsr])
+            [outcome] = intake(
+                session,
+                [icsr],
+                context=context,
+                who=who,
+                reason=reason,
+                now=ctx.now(),
+                synthetic=synthetic,
+                only_new=True,
+            )
+        except CaseExists as exc:
+            raise conflict(exc.case_id) from None
+        except (UserInputError, E2bError):
+            known = find_case_id(session, icsr.worldwide_case_id)
+            if known is not None:
+                raise conflict(known) from None
+            raise
         return Entered(outcome, _summary(session, outcome))
 
     return ctx.write(work)
@@ -160,7 +179,7 @@ def follow_up(ctx: WebContext, ref: str, icsr: Icsr, *, who: str, reason: str | 
             who=who,
             reason=reason or "follow-up information",
             now=ctx.now(),
-            stored={case.worldwide_id: case.case_id},
+            stored={case.worldwide_id: case},  # locked above: not locked again
         )
         return Entered(outcome, _summary(session, outcome))
 
