@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck lock audit clean
+.PHONY: demo test test-spark lint typecheck lock audit clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "riskplan needs Python 3.11+"'
@@ -33,6 +33,10 @@ test: $(STAMP_DEV)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n auto --dist loadfile --cov --cov-report=term:skip-covered -q
+
+# Every study analysis on Eunomia in Spark local mode against DuckDB (tests marked spark_full: slow on 2 cores)
+test-spark: $(STAMP_DEV)
+	$(BIN)/python -m pytest -m spark_full -q tests/studies/test_studies_spark.py
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests bench
