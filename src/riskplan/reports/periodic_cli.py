@@ -48,15 +48,18 @@ def _format(value: str) -> str:
 
 def out_folder(out: Path, option: str = "--out") -> Path:
     """Make sure ``out`` is a folder the reports can be written into, before anything is generated or stored:
-    a folder that cannot be made or written is the user's input (exit 2), and nothing is stored."""
+    a folder that cannot be made or written is the user's input (exit 2), and nothing is stored. Nothing is
+    made here either: the folder is made when the report is written, so a report that fails leaves none."""
     if out.exists() and not out.is_dir():
         raise UserInputError(f"{option} {out}: is a file, not a folder; give the folder for the report")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserInputError(f"{option} {out}: the folder cannot be made ({exc.strerror})") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise UserInputError(f"{option} {out}: the folder cannot be written (permission denied)")
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserInputError(f"{option} {out}: the folder cannot be made ({existing} is a file)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "written" if existing == out else f"made (no permission to write in {existing})"
+        raise UserInputError(f"{option} {out}: the folder cannot be {what}")
     return out
 
 
