@@ -58,6 +58,12 @@ once; tests running beside it, load 12): 231.0 s wall, 43.7 s CPU (collect 196.8
 10-12 s and 20.4 still most of the collect (the per-case Python that remains: reading each owing case's versions,
 the due-window scan of every version, the compliance count over the 729k reports due in the window, all late here
 since the bench sends nothing).
+
+Quiet machine, 2026-12-04 02:17 (load average 2.6, nothing else running), the same 1M database (`--pg-name
+pbrer_1m`): 67.2 s wall, 48.6 s CPU in the report process (collect 55.3 s wall / 37.0 s CPU, html 0.7 s, pdf
+11.1 s); peak RSS 937 MiB; checksum bd1cc156..., HTML SHA-256 670bc071... (identical). Target < 60 s: NOT met
+by 7.2 s. Next: appendix 20.4 as counts per destination and month in SQL (it still builds one object per
+report due in the window: 729k here, all late because the bench sends nothing).
 """
 
 from __future__ import annotations
