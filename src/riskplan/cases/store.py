@@ -42,6 +42,7 @@ from riskplan.errors import NotFoundError, UserInputError
 from riskplan.store import (
     SMALL_BATCH,
     AuditEvent,
+    FieldChange,
     audit_row,
     bulk_insert,
     field_changes,
@@ -136,6 +137,18 @@ def _received(icsr: Icsr, now: dt.datetime) -> dt.date:
         if ts is not None:
             return ts.earliest_date()
     return now.date()
+
+
+def _follow_up_facts(number: int, a: AssessedCase, now: dt.datetime, changes: Sequence[FieldChange]) -> VersionFacts:
+    """What the reporting clock needs of a follow-up version ``number`` (significant: GVP VI.C.3 day zero)."""
+    return VersionFacts(
+        number,
+        _received(a.icsr, now),
+        valid=a.validity.valid,
+        serious=a.serious,
+        recorded=now.date(),
+        significant=is_significant(c.path for c in changes),
+    )
 
 
 def _version_row(
@@ -593,18 +606,7 @@ def _follow_up(
         )
     number = latest.version + 1
     changes = field_changes(json.loads(latest.icsr_json), json.loads(new_json))
-    facts = [
-        *history,
-        VersionFacts(
-            number,
-            _received(a.icsr, now),
-            valid=a.validity.valid,
-            serious=a.serious,
-            recorded=now.date(),
-            significant=is_significant(c.path for c in changes),
-        ),
-    ]
-    clock = reporting_clock(facts)
+    clock = reporting_clock([*history, _follow_up_facts(number, a, now, changes)])
     row = _version_row(
         case_id, number, a, clock, plan_version=plan_version, who=who, reason=reason, now=now, icsr_json=new_json
     )

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
-from riskplan.cases.clock import VersionFacts, is_significant, reporting_clock
+from riskplan.cases.clock import VersionFacts, reporting_clock
 from riskplan.cases.processing import AssessedCase
 from riskplan.cases.store import (
     _CASES,
@@ -30,6 +30,7 @@ from riskplan.cases.store import (
     ENTITY,
     IS_LATEST_VERSION,
     StoreOutcome,
+    _follow_up_facts,
     _insert_projections,
     _received,
     _refuse_impossible,
@@ -157,19 +158,7 @@ def store_new_versions(
     for a, new_json, (case_id, wid, version, text, _, valid_before) in changed:
         number = version + 1
         changes = field_changes(json.loads(text), json.loads(new_json))
-        clock = reporting_clock(
-            [
-                *facts[case_id],
-                VersionFacts(
-                    number,
-                    _received(a.icsr, now),
-                    valid=a.validity.valid,
-                    serious=a.serious,
-                    recorded=now.date(),
-                    significant=is_significant(c.path for c in changes),
-                ),
-            ]
-        )
+        clock = reporting_clock([*facts[case_id], _follow_up_facts(number, a, now, changes)])
         rows.append(
             _version_row(
                 case_id,
