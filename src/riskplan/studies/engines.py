@@ -141,7 +141,7 @@ def translate(sql: str, dialect: str, cdm_names: tuple[tuple[str, str], ...] = (
 
 
 def _plain(value: Any) -> Any:
-    """PostgreSQL's NUMERIC results as Python numbers: whole values as int, others as float."""
+    """PostgreSQL's NUMERIC and Spark's DECIMAL results as Python numbers: whole values as int, others as float."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
     return value

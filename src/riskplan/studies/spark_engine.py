@@ -23,7 +23,6 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -33,17 +32,10 @@ from sqlglot import exp
 
 from riskplan.errors import UserInputError
 from riskplan.store import spark_master, spark_session
-from riskplan.studies.engines import Rows, _clean, _counter, translate
+from riskplan.studies.engines import Rows, _clean, _counter, _plain, translate
 from riskplan.studies.schema import CDM_TABLES, PERSON_TABLES, REQUIRED_TABLES
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-
-
-def _plain(value: Any) -> Any:
-    """Spark's DECIMAL results as Python numbers (whole values as int, others as float), as on PostgreSQL."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
-    return value
 
 
 class SparkEngine:
