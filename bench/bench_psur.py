@@ -64,6 +64,24 @@ pbrer_1m`): 67.2 s wall, 48.6 s CPU in the report process (collect 55.3 s wall /
 11.1 s); peak RSS 937 MiB; checksum bd1cc156..., HTML SHA-256 670bc071... (identical). Target < 60 s: NOT met
 by 7.2 s. Next: appendix 20.4 as counts per destination and month in SQL (it still builds one object per
 report due in the window: 729k here, all late because the bench sends nothing).
+
+Measured 2026-12-04 after appendix 20.4 became counts (``riskplan.submissions.compliance_counts``), the 2 cores
+SHARED (load average 10-19 throughout: wall times inflated, compare the CPU). 20.4 no longer lists the reports: the
+cases with one version and no submission anywhere (95% here) are read as one GROUP BY over what the rules read of
+their version (7,456 rows at 1M, with the number of cases each), each row decided once by the same rules
+(``obligation_for``) and its count added to its destination and due date; the others (follow-ups, cases sent or in
+progress somewhere, versions without stored rule facts: 50,305 at 1M) go through ``owed_now`` case by case as
+before. No Obligation, LateReport or per-case VersionView for the grouped cases, no read of every version for the
+due window. New 1M database (``--pg-name pbrer_1m_psur20``, 1,050,305 versions), before -> after on it: 246.6 s ->
+301.7 s wall (load), 74.0 s -> 34.7 s CPU in the report process (collect 190.4 s / 51.6 s CPU -> 136.5 s / 10.7 s
+CPU; html 1.5-1.6 s CPU; pdf 20.9 s -> 22.5 s CPU, unchanged code: the load inflates CPU too), peak RSS 938 MiB ->
+406 MiB; PostgreSQL backends (user+sys, polled from /proc, parallel workers may be missed) about 19-23 s in both.
+Input checksum 9baf01b6... and HTML SHA-256 0799539b... identical before and after (this database, not pbrer_1m
+above). 100k (no PDF): 6400699a... / 57e8e802..., identical; report CPU 6.8 s -> 3.5 s (collect 5.2 s -> 1.9 s).
+10k (no PDF): a4fd1b54... / 10e4640c..., identical; 2.5 s -> 2.3 s CPU (collect 0.9 s -> 0.7 s). On the quiet
+machine the collect CPU was 37.0 s of 67.2 s wall: expect about 30 s less (to be measured quietly). The PDF
+(about 11 s quiet) is about half WeasyPrint's automatic table layout (min/max content widths of every cell of
+the four 144-row tabulations): ``table-layout: fixed`` would cut it but changes the layout, so not done.
 """
 
 from __future__ import annotations

@@ -23,12 +23,14 @@ from riskplan.submissions import (
     ManualTransport,
     apply_ack,
     compliance,
+    compliance_counts,
     compliance_report,
     destination_in_force,
     destinations_in_force,
     generate,
     list_submissions,
     owed_now,
+    record_late_reason,
     transmit,
 )
 from riskplan.terms.coding import OpenTermList
@@ -82,8 +84,9 @@ def _next_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(9), tzinfo=dt.UTC)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_compliance_of_a_period_is_the_same_as_over_every_case(engine: Engine, tmp_path: Path) -> None:
+def _store_cases_sent_and_followed_up(engine: Engine, tmp_path: Path) -> None:
+    """240 cases received over 14 months; half reported to the EU and the partner (the EU acknowledges: on time
+    or late), then follow-ups on a third of them: significant ones, downgrades and nullifications."""
     plan = load_plan("uplizna")
     processor = CaseProcessor(plan, OpenTermList(plan))
     rng = random.Random(15)
@@ -125,18 +128,55 @@ def test_compliance_of_a_period_is_the_same_as_over_every_case(engine: Engine, t
     with session_scope(engine) as s:
         for case, when in later:
             store_cases(s, [case], plan_name="uplizna", plan_version=None, who="cp1", now=when)
+
+
+PERIODS = (  # (from, to, as of)
+    (D(2025, 6, 1), D(2026, 6, 30), D(2026, 6, 30)),
+    (D(2026, 1, 1), D(2026, 3, 31), D(2026, 3, 31)),
+    (D(2026, 2, 1), D(2026, 2, 28), D(2026, 2, 20)),
+    (D(2025, 9, 1), D(2025, 12, 31), D(2026, 4, 15)),
+    (D(2026, 4, 1), D(2026, 9, 30), D(2026, 4, 10)),
+)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_compliance_of_a_period_is_the_same_as_over_every_case(engine: Engine, tmp_path: Path) -> None:
+    _store_cases_sent_and_followed_up(engine, tmp_path)
     with session_scope(engine) as s:
         everything = owed_now(s, list(destinations_in_force(s).values()), include_periodic=True)
         assert {o.report for o in everything} >= {"initial", "follow-up"}
         assert {o.destination for o in everything} >= {"EU", "US", "UK", "PARTNER"}
-        for start, end, today in (
-            (D(2025, 6, 1), D(2026, 6, 30), D(2026, 6, 30)),
-            (D(2026, 1, 1), D(2026, 3, 31), D(2026, 3, 31)),
-            (D(2026, 2, 1), D(2026, 2, 28), D(2026, 2, 20)),
-            (D(2025, 9, 1), D(2025, 12, 31), D(2026, 4, 15)),
-            (D(2026, 4, 1), D(2026, 9, 30), D(2026, 4, 10)),
-        ):
+        for start, end, today in PERIODS:
             old = compliance(s, start, end, today, everything)
             new = compliance_report(s, start, end, today)
             assert new == old, (start, end, today)
             assert sum(m.due for m in new.months) > 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_compliance_counts_are_those_of_the_reports_owed_and_sent(engine: Engine, tmp_path: Path) -> None:
+    """The PSUR's appendix 20.4 counts without listing the reports: per destination and month the same due, on
+    time, late and pending as the report that lists every one of them, and the same late reports with a reason.
+    The store holds cases never sent (one version: counted grouped), sent and acknowledged on time or late, sent
+    and not yet acknowledged, followed up (significant, downgraded, nullified), and periods with reports not yet
+    due."""
+    _store_cases_sent_and_followed_up(engine, tmp_path)
+    with session_scope(engine) as s:
+        for sub in list_submissions(s)[::3]:  # a reason recorded for some reports sent (on time or late)
+            record_late_reason(s, str(sub.id), "the partner forwarded it late", who="cp1")
+    seen: set[str] = set()
+    with_reason = 0
+    with session_scope(engine) as s:
+        for start, end, today in PERIODS:
+            listed = compliance_report(s, start, end, today)
+            counted = compliance_counts(s, start, end, today)
+            assert counted.months == listed.months, (start, end, today)
+            assert counted.late_with_reason == sum(1 for x in listed.late if x.reason)
+            with_reason += counted.late_with_reason
+            of_plan = compliance_counts(s, start, end, today, plan_name="uplizna")
+            assert of_plan.months == counted.months  # every case is of this plan
+            assert compliance_counts(s, start, end, today, plan_name="other").months == ()
+            for m in listed.months:
+                seen |= {k for k, n in (("on time", m.on_time), ("late", m.late), ("pending", m.pending)) if n}
+    assert seen == {"on time", "late", "pending"}
+    assert with_reason > 0

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from riskplan.cases import case_ids_of_plan
-from riskplan.submissions import compliance_report
+from riskplan.submissions import compliance_counts
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class ReportingCompliance:
 
 def collect_reporting_compliance(session: Session, plan_name: str, start: dt.date, end: dt.date) -> ReportingCompliance:
     """The interval's expedited reporting of the cases of ``plan_name``, per destination, as of the DLP."""
-    report = compliance_report(session, start, end, end, case_ids=case_ids_of_plan(session, plan_name))
+    report = compliance_counts(session, start, end, end, plan_name=plan_name)
     totals: dict[str, list[int]] = {}
     for m in report.months:
         t = totals.setdefault(m.destination, [0, 0, 0, 0])
@@ -55,4 +54,4 @@ def collect_reporting_compliance(session: Session, plan_name: str, start: dt.dat
         "yet acknowledged and not yet due at the DLP (neither on time nor late, outside the share). Details per month, "
         "with days late and the reasons recorded: riskplan submission compliance."
     )
-    return ReportingCompliance(rows, sum(1 for x in report.late if x.reason), note)
+    return ReportingCompliance(rows, report.late_with_reason, note)

@@ -21,7 +21,14 @@ from riskplan.submissions.as2_sending import fetch_and_record_ack, send_batch
 from riskplan.submissions.as2_smime import load_key_pair
 from riskplan.submissions.cli import app as cli_app
 from riskplan.submissions.cli import due as due_command
-from riskplan.submissions.compliance import Compliance, LateReport, MonthLine, compliance
+from riskplan.submissions.compliance import (
+    Compliance,
+    ComplianceCounts,
+    LateReport,
+    MonthLine,
+    compliance,
+    compliance_counts,
+)
 from riskplan.submissions.destination_versions import (
     DestinationInForce,
     destination_in_force,
@@ -73,6 +80,7 @@ __all__ = [
     "As2Channel",
     "As2Partner",
     "Compliance",
+    "ComplianceCounts",
     "Decision",
     "Destination",
     "DestinationInForce",
@@ -102,6 +110,7 @@ __all__ = [
     "case_views",
     "cli_app",
     "compliance",
+    "compliance_counts",
     "compliance_period",
     "compliance_report",
     "create_app",

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskplan.cases import case_number
+from riskplan.cases import CaseRow, case_number
 from riskplan.errors import UserInputError
+from riskplan.submissions.destination_versions import destinations_in_force
 from riskplan.submissions.destinations import ReportKind
 from riskplan.submissions.obligations import Obligation
+from riskplan.submissions.owed_counts import owed_due_counts
 from riskplan.submissions.records import ACCEPTED, RESUBMITTED
 from riskplan.submissions.tables import SubmissionRow
 
@@ -116,14 +118,10 @@ def compliance(
             continue
         counts = lines.setdefault((r.destination, f"{r.due:%Y-%m}"), [0, 0, 0, 0])
         counts[0] += 1
-        finished = done or (today if done is None else done)
-        days_late = (finished - r.due).days
-        if done is not None and days_late <= 0:
-            counts[1] += 1
-        elif days_late <= 0:
-            counts[3] += 1  # pending: sent, not yet acknowledged, not yet due
-        else:
-            counts[2] += 1
+        days_late = _days_late(r.due, done, today)
+        state = _state(r.due, done, today)
+        counts[state] += 1
+        if state == _LATE:
             late.append(
                 LateReport(
                     case_number(r.case_id),
@@ -146,10 +144,9 @@ def compliance(
             continue
         counts = lines.setdefault((o.destination, f"{o.due:%Y-%m}"), [0, 0, 0, 0])
         counts[0] += 1
-        if today <= o.due:
-            counts[3] += 1
-        else:
-            counts[2] += 1
+        state = _state(o.due, None, today)
+        counts[state] += 1
+        if state == _LATE:
             late.append(
                 LateReport(
                     o.case_number,
@@ -158,10 +155,78 @@ def compliance(
                     o.destination,
                     o.due,
                     None,
-                    (today - o.due).days,
+                    _days_late(o.due, None, today),
                     "owed",
                     None,
                 )
             )
     months = tuple(MonthLine(d, m, c[0], c[1], c[2], c[3]) for (d, m), c in sorted(lines.items()))
     return Compliance(start, end, today, months, tuple(late), tuple(sorted(soon, key=lambda x: x.due or dt.date.max)))
+
+
+_ON_TIME, _LATE, _PENDING = 1, 2, 3  # the places of the counts after the number due: [due, on time, late, pending]
+
+
+def _days_late(due: dt.date, done: dt.date | None, today: dt.date) -> int:
+    """Days from the due date to the accepting ACK (``done``), or to ``today`` while none accepted it."""
+    return ((today if done is None else done) - due).days
+
+
+def _state(due: dt.date, done: dt.date | None, today: dt.date) -> int:
+    """On time: accepted by its due date; pending: not accepted, not yet due; late: otherwise."""
+    if _days_late(due, done, today) > 0:
+        return _LATE
+    return _PENDING if done is None else _ON_TIME
+
+
+@dataclass(frozen=True)
+class ComplianceCounts:
+    """The figures of :func:`compliance` without the reports themselves."""
+
+    start: dt.date
+    end: dt.date
+    today: dt.date
+    months: tuple[MonthLine, ...]
+    late_with_reason: int  # late reports whose lateness has a recorded reason
+
+
+def compliance_counts(
+    session: Session, start: dt.date, end: dt.date, today: dt.date, *, plan_name: str | None = None
+) -> ComplianceCounts:
+    """Per destination and month of due date in [start, end]: the reports due, on time, late and pending, as
+    :func:`~riskplan.submissions.overview.compliance_report` counts them (of the cases of ``plan_name``,
+    default every case), without one object per report (see :mod:`~riskplan.submissions.owed_counts`)."""
+    if end < start:
+        raise UserInputError(f"--to {end} is before --from {start}")
+    stmt = select(
+        SubmissionRow.destination,
+        SubmissionRow.due,
+        SubmissionRow.state,
+        SubmissionRow.acknowledged_at,
+        SubmissionRow.late_reason,
+    ).where(
+        SubmissionRow.kind.in_((ReportKind.EXPEDITED.value, ReportKind.PERIODIC.value)),
+        SubmissionRow.state != RESUBMITTED,
+        SubmissionRow.due.is_not(None),
+        SubmissionRow.due >= start,
+        SubmissionRow.due <= end,
+    )
+    if plan_name is not None:
+        stmt = stmt.join(CaseRow, CaseRow.id == SubmissionRow.case_id).where(CaseRow.plan_name == plan_name)
+    lines: dict[tuple[str, str], list[int]] = {}
+    late_with_reason = 0
+    for destination, due, state, acknowledged_at, reason in session.execute(stmt):
+        assert due is not None  # selected so
+        done = acknowledged_at.date() if state == ACCEPTED and acknowledged_at is not None else None
+        counts = lines.setdefault((destination, f"{due:%Y-%m}"), [0, 0, 0, 0])
+        counts[0] += 1
+        kind = _state(due, done, today)
+        counts[kind] += 1
+        late_with_reason += kind == _LATE and bool(reason)
+    destinations = list(destinations_in_force(session).values())
+    for (destination, due), n in owed_due_counts(session, destinations, (start, end), plan_name=plan_name).items():
+        counts = lines.setdefault((destination, f"{due:%Y-%m}"), [0, 0, 0, 0])
+        counts[0] += n
+        counts[_state(due, None, today)] += n
+    months = tuple(MonthLine(d, m, c[0], c[1], c[2], c[3]) for (d, m), c in sorted(lines.items()))
+    return ComplianceCounts(start, end, today, months, late_with_reason)

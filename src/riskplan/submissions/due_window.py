@@ -1,7 +1,8 @@
 """Which cases can owe a report falling due in a window of days, from the dates of their versions alone.
 
-A compliance report (``riskplan submission compliance``, PSUR/PBRER appendix 20.4) counts only the reports
-whose due date falls in its period (or in the next 7 days). Deciding what a case owes reads and validates
+A compliance report (``riskplan submission compliance``) counts only the reports whose due date falls in its
+period (or in the next 7 days); the PSUR/PBRER's appendix 20.4 counts them without listing them
+(:mod:`riskplan.submissions.owed_counts`). Deciding what a case owes reads and validates
 every version's ICSR; over a million cases that is most of the report's time. The due date of every report
 is bounded by the receipts of the case's valid versions (see :mod:`riskplan.submissions.obligations`):
 

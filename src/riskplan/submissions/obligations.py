@@ -197,58 +197,72 @@ def case_views(
     }
     documents = version_documents(session, wanted) if wanted else {}
     reactions: dict[str, tuple[ReactionView, ...]] = {}  # many versions report alike: parsed once, shared
-    found: dict[int, tuple[str, list[VersionView]]] = {}
-    for case_id, versions in grouped.items():
-        views: list[VersionView] = []
-        previous: dict[str, object] | None = None
-        for i, v in enumerate(versions):
-            document = documents.get(v.version_id)
-            data: dict[str, object] | None = None if document is None else json.loads(document)
-            significant = (
-                i == 0
-                or previous is None
-                or data is None
-                or (is_significant(c.path for c in field_changes(previous, data)))
+    return {
+        case_id: (versions[0].plan_name, version_views(case_id, versions, documents, reactions))
+        for case_id, versions in grouped.items()
+    }
+
+
+def version_views(
+    case_id: int,
+    versions: Sequence[ReportableVersion],
+    documents: Mapping[int, str],
+    reactions: dict[str, tuple[ReactionView, ...]],
+) -> list[VersionView]:
+    """The versions of one case (oldest first) as the rules see them; ``documents``: the ICSRs read (for the
+    significance of follow-ups, and for versions without stored rule facts); ``reactions``: the stored reactions
+    parsed so far (shared between cases)."""
+    views: list[VersionView] = []
+    previous: dict[str, object] | None = None
+    for i, v in enumerate(versions):
+        document = documents.get(v.version_id)
+        data: dict[str, object] | None = None if document is None else json.loads(document)
+        significant = (
+            i == 0
+            or previous is None
+            or data is None
+            or (is_significant(c.path for c in field_changes(previous, data)))
+        )
+        receipt = _receipt(v, i == 0)
+        if v.has_rule_facts:
+            assert v.rule_reactions is not None and v.report_source is not None and v.nullified is not None
+            stored = reactions.get(v.rule_reactions)
+            if stored is None:
+                stored = reactions[v.rule_reactions] = reactions_of(parse_rule_reactions(v.rule_reactions))
+            view = VersionView(
+                case_id=case_id,
+                worldwide_id=v.worldwide_id,  # C.1.8.1, the case's key: the same in every version
+                version_id=v.version_id,
+                version=v.version,
+                receipt=receipt,
+                valid=v.valid,
+                serious=v.serious,
+                country=v.occurrence_country,
+                source=Source(v.report_source),
+                reactions=stored,
+                nullified=v.nullified,
+                significant=significant,
             )
-            receipt = _receipt(v, i == 0)
-            if v.has_rule_facts:
-                assert v.rule_reactions is not None and v.report_source is not None and v.nullified is not None
-                stored = reactions.get(v.rule_reactions)
-                if stored is None:
-                    stored = reactions[v.rule_reactions] = reactions_of(parse_rule_reactions(v.rule_reactions))
-                view = VersionView(
-                    case_id=case_id,
-                    worldwide_id=v.worldwide_id,  # C.1.8.1, the case's key: the same in every version
-                    version_id=v.version_id,
-                    version=v.version,
-                    receipt=receipt,
-                    valid=v.valid,
-                    serious=v.serious,
-                    country=v.occurrence_country,
-                    source=Source(v.report_source),
-                    reactions=stored,
-                    nullified=v.nullified,
-                    significant=significant,
-                )
-            else:  # written outside the store: the rules read its ICSR
-                assert data is not None
-                view = view_of(
-                    Icsr.model_validate(data),
-                    case_id=case_id,
-                    version_id=v.version_id,
-                    version=v.version,
-                    receipt=receipt,
-                    valid=v.valid,
-                    serious=v.serious,
-                    significant=significant,
-                )
-            views.append(view)
-            previous = data
-        found[case_id] = (versions[0].plan_name, views)
-    return found
+        else:  # written outside the store: the rules read its ICSR
+            assert data is not None
+            view = view_of(
+                Icsr.model_validate(data),
+                case_id=case_id,
+                version_id=v.version_id,
+                version=v.version,
+                receipt=receipt,
+                valid=v.valid,
+                serious=v.serious,
+                significant=significant,
+            )
+        views.append(view)
+        previous = data
+    return views
 
 
-def _placed(o: Obligation, plan: RiskManagementPlan, plan_name: str, destination: Destination) -> Obligation:
+def with_periodic_report(
+    o: Obligation, plan: RiskManagementPlan, plan_name: str, destination: Destination
+) -> Obligation:
     """A periodic obligation with the periodic report it belongs to and that report's due date
     (21 CFR 314.80(c)(2)), from the plan's approval date in the destination's region."""
     if o.kind is not ReportKind.PERIODIC or o.day_zero is None:
@@ -295,7 +309,9 @@ def current_obligations(
                 found = obligation_for(
                     views, d.destination, plan, case_sent, destination_version=d.version, decide=decisions
                 )
-                found = owing[key] = None if found is None else _placed(found, plan, plan_name, d.destination)
+                found = owing[key] = (
+                    None if found is None else with_periodic_report(found, plan, plan_name, d.destination)
+                )
             if found is None:
                 continue
             if due_between is not None and (found.due is None or not due_between[0] <= found.due <= due_between[1]):
