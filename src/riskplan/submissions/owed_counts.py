@@ -13,7 +13,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Date, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from riskplan.cases import CaseRow, CaseVersionRow, ReportableVersion
@@ -52,7 +52,9 @@ def owed_due_counts(
         CaseVersionRow.version,
         CaseVersionRow.received,
         CaseVersionRow.first_received,
-        CaseVersionRow.recorded_at,
+        # the rules read only the day a version was recorded (its receipt is the earliest of the days it was
+        # received and recorded): grouped by that day, not by the instant, which differs for every case
+        func.date(CaseVersionRow.recorded_at, type_=Date),
         CaseVersionRow.valid,
         CaseVersionRow.serious,
         CaseVersionRow.occurrence_country,
@@ -78,7 +80,7 @@ def owed_due_counts(
         version,
         received,
         first_received,
-        recorded_at,
+        recorded_on,
         valid,
         serious,
         country,
@@ -98,7 +100,7 @@ def owed_due_counts(
             version,
             received,
             first_received,
-            recorded_at,
+            dt.datetime.combine(recorded_on, dt.time()),  # only its day is read (obligations._receipt)
             valid,
             serious,
             country,
