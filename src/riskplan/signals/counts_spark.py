@@ -8,10 +8,14 @@ a CSV file, or any Spark table) and returns the same :class:`~riskplan.signals.c
 in (product, event) code order, the same ``excluded_rows`` (rows with a missing report id, product or
 event), the same N, margins and n_total, and the same E.
 
-Everything that grows with the reports runs in Spark: the distinct report-product-event rows, N per
-pair, the product and event margins, each report's stratum and the per-stratum margins. What comes
-back to the driver is small: the product and event names, one row per pair (product code, event code,
-N), the margins (per product, per event, and per code and stratum when stratified) and the strata.
+Everything that grows with the reports runs in Spark, in two jobs that each read the rows once: (1)
+the product and event names (coded in Spark, by its order of strings) and the excluded rows; (2) one
+grouping of the rows by report (its set of coded pairs and its stratum), from which each report counts
+once per pair (N), per product and per event with its stratum (the margins) and once (the stratum
+sizes). What comes back to the driver is small: the names, and the counts as a few rows of integer
+lists (one per kind of count, stratum and bucket of codes; unpickling lists is far cheaper than one
+Python row per count). No Python UDF and no Python worker: a table made in Spark from a Python list
+would start Python workers, so the codes are made from the data.
 
 Stratified E (DuMouchel 1999, eq. 2; openEBGM ``processRaw(stratify = TRUE)``) follows the DuckDB rules
 exactly: a report's stratum is the combination of the smallest value of each strata column over all its
