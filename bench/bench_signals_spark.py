@@ -11,22 +11,31 @@ of the JVM, which in local mode is driver and executors at once), the Python pro
 for Spark, the JVM's peak RSS (VmHWM). Then the check: N, margins and codes equal, E equal bit for bit
 (and its largest relative difference), EBGM and EB05 within 1e-9.
 
-Figures (2026-12-04; 2 cores SHARED with up to 7 other workers, load average 13-16 during the run, so
-wall times are far from what an idle machine gives; Spark local[2], driver memory 2g, 4 shuffle
-partitions; strata sex × age group, 18 strata):
+Figures (2026-12-04; 2 cores SHARED with up to 7 other workers, so wall times are far from what an idle
+machine gives and the CPU seconds are the steadier figure; Spark local[2], driver memory 2g, 4 shuffle
+partitions; strata sex x age group, 18 strata):
 
-  1,000,000 reports (3,782,717 rows, 293,806 pairs), ``--reports 1000000 --cores 2``:
-    DuckDB  counts: wall 10.0 s, CPU 3.1 s; fit + scores 5.4 s; Python peak RSS 604 MB
-    Spark   start 50.7 s; counts: wall 398.5 s, CPU 2.6 s (Python driver) + 94.3 s (JVM);
-            fit + scores 3.7 s; Python peak RSS 388 MB, JVM peak RSS 1,736 MB
+  10,000,000 reports (35,937,566 rows, 5,693,704 pairs), ``--reports 10000000 --cores 2``, load average
+  13-20 (7-27 at the extremes) during the Spark run:
+    DuckDB  counts: wall 145.2 s, CPU 44.4 s; fit + scores 34.9 s; Python peak RSS 2,978 MB
+    Spark   start 52.2 s; counts: wall 1,030.7 s, CPU 9.5 s (Python driver) + 276.8 s (JVM);
+            fit + scores 13.6 s; Python peak RSS 1,550 MB, JVM peak RSS 2,489 MB
+    check:  codes, N and margins equal; E equal bit for bit; EBGM and EB05 max rel diff 0.0 (within 1e-9)
+
+  1,000,000 reports (3,782,717 rows, 293,806 pairs), ``--reports 1000000 --cores 2``, load average 6-10:
+    DuckDB  counts: wall 6.6 s, CPU 3.7 s; fit + scores 4.1 s; Python peak RSS 609 MB
+    Spark   start 33.4 s; counts: wall 99.6 s, CPU 0.9 s (Python driver) + 64.2 s (JVM);
+            fit + scores 5.0 s; Python peak RSS 386 MB, JVM peak RSS 1,849 MB
     check:  codes, N and margins equal; E equal bit for bit; EBGM and EB05 max rel diff 0.0
+    Before the two-job counting (same day, load 13-16): Spark counts wall 398.5-406 s, CPU 2.6 s +
+    94-104 s (JVM) in 28 Spark jobs that re-read and re-joined the rows (three distinct passes and
+    three joins on report id), with two Python-worker stages building the code tables.
 
-  10,000,000 reports: not run (at ~10× the 1M figures Spark would need over an hour of wall time on
-  this shared machine, beyond the time box of this change); run the default to get them.
-
-Spark local mode on 2 cores is much slower than DuckDB on one machine (JVM CPU ~30× DuckDB's here): its
+Of the JVM's CPU about 30 s is the JIT compiling Spark's code in a fresh JVM (C1/C2 compiler threads), a
+fixed cost; the rest grows with the rows (~24 s per million reports here against DuckDB's ~4 s).
+Spark local mode on 2 cores is slower than DuckDB on one machine (JVM CPU ~6x DuckDB's at 10M): its
 point is report sets that do not fit one machine, counted on a cluster (``--counts-on spark://host:port``),
-where only the pairs and margins come back to the driver.
+where only the names and the counts come back to the driver.
 
 Nothing here is a test.
 """
@@ -36,6 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import resource
 import time
 from pathlib import Path
@@ -59,8 +69,6 @@ def _generate(n_reports: int, path: str, queue: Any) -> None:
 
 def _proc_stats(pid: int) -> tuple[float, float]:
     """CPU seconds (user + system) and peak RSS (MB) of a process, from /proc."""
-    import os
-
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     hwm = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM"))
@@ -93,6 +101,7 @@ def _run(engine: str, path: str, cores: int, out: str, queue: Any) -> None:
         counts = count_pairs_spark(read_reports_spark(spark, Path(path), strata=STRATA), STRATA, con)
     figures["count_wall_s"] = time.perf_counter() - w0
     figures["count_cpu_driver_s"] = time.process_time() - c0
+    figures["load_average_1min"] = os.getloadavg()[0]  # the machine may be shared: wall times depend on it
     if jvm is not None:
         jvm_cpu, jvm_peak = _proc_stats(jvm)
         figures["count_cpu_jvm_s"] = jvm_cpu - jvm_cpu0

@@ -8,10 +8,14 @@ a CSV file, or any Spark table) and returns the same :class:`~riskplan.signals.c
 in (product, event) code order, the same ``excluded_rows`` (rows with a missing report id, product or
 event), the same N, margins and n_total, and the same E.
 
-Everything that grows with the reports runs in Spark: the distinct report-product-event rows, N per
-pair, the product and event margins, each report's stratum and the per-stratum margins. What comes
-back to the driver is small: the product and event names, one row per pair (product code, event code,
-N), the margins (per product, per event, and per code and stratum when stratified) and the strata.
+Everything that grows with the reports runs in Spark, in two jobs that each read the rows once: (1)
+the product and event names (coded in Spark, by its order of strings) and the excluded rows; (2) one
+grouping of the rows by report (its set of coded pairs and its stratum), from which each report counts
+once per pair (N), per product and per event with its stratum (the margins) and once (the stratum
+sizes). What comes back to the driver is small: the names, and the counts as a few rows of integer
+lists (one per kind of count, stratum and bucket of codes; unpickling lists is far cheaper than one
+Python row per count). No Python UDF and no Python worker: a table made in Spark from a Python list
+would start Python workers, so the codes are made from the data.
 
 Stratified E (DuMouchel 1999, eq. 2; openEBGM ``processRaw(stratify = TRUE)``) follows the DuckDB rules
 exactly: a report's stratum is the combination of the smallest value of each strata column over all its
@@ -106,8 +110,10 @@ def count_pairs_spark(
 
     ``frame``: columns report_id, product, event and ``strata``. ``con``: the DuckDB connection that
     receives the name dictionaries (a new in-memory one by default).
+
+    Two Spark jobs: the names (and the excluded rows), then everything else from one grouping of the
+    rows by report (see :func:`_count_by_report`).
     """
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     missing = [c for c in (*REQUIRED_COLUMNS, *strata) if c not in frame.columns]
@@ -115,27 +121,18 @@ def count_pairs_spark(
         raise UserInputError(
             f"the report table has no column(s) {', '.join(missing)} (it has: {', '.join(frame.columns)})"
         )
-    spark = frame.sparkSession
     con = con if con is not None else duckdb.connect()
-    strata_cols = [F.col(f"`{s}`").alias(f"s{i}") for i, s in enumerate(strata)]
+    keys = [f"s{i}" for i in range(len(strata))]
     src = frame.select(
         F.col("report_id"),
         F.col("product").cast("string").alias("product"),
         F.col("event").cast("string").alias("event"),
-        *strata_cols,
+        *(F.col(f"`{s}`").alias(k) for s, k in zip(strata, keys, strict=True)),
     )
-    valid = F.col("report_id").isNotNull() & F.col("product").isNotNull() & F.col("event").isNotNull()
-    totals = src.agg(F.count(F.lit(1)).alias("rows"), F.count(F.when(valid, 1)).alias("valid")).first()
-    assert totals is not None
-    excluded = int(totals["rows"]) - int(totals["valid"])
-    rows = src.where(valid)
-    names = rows.select(F.lit(0).alias("kind"), F.col("product").alias("name")).union(
-        rows.select(F.lit(1).alias("kind"), F.col("event").alias("name"))
+    src = src.withColumn(
+        "valid", F.col("report_id").isNotNull() & F.col("product").isNotNull() & F.col("event").isNotNull()
     )
-    collected = names.distinct().collect()
-    product_names = sorted(str(r[1]) for r in collected if r[0] == 0)
-    event_names = sorted(str(r[1]) for r in collected if r[0] == 1)
-    del collected
+    codes, cached, product_names, event_names, excluded = _names(src)
     tag = f"_sigspark{next(_counter)}"
     tables = {k: f"{tag}_{k}" for k in ("src", "products", "events", "triples")}
     _dictionary(con, tables["products"], product_names)
@@ -154,72 +151,148 @@ def count_pairs_spark(
         expected=np.zeros(0),
     )
     if not product_names:
+        cached.unpersist()
         return counts
-    triples = (
-        rows.select("report_id", "product", "event")
-        .join(F.broadcast(_codes(spark, product_names, "product", "pc")), "product")
-        .join(F.broadcast(_codes(spark, event_names, "event", "ec")), "event")
-        .select("report_id", "pc", "ec")
-        .distinct()
+    n_products, n_events = len(product_names), len(event_names)
+    try:
+        by_kind = _count_by_report(src, keys, codes, n_events)
+    finally:
+        cached.unpersist()
+    # Strata numbered in the text order of their combinations (every stratum has a kind-3 count).
+    combos = sorted({combo for combo, _, _ in by_kind[3]})
+    number = {combo: i for i, combo in enumerate(combos)}
+    pair_code, n = _joined(by_kind[0])
+    order = np.argsort(pair_code, kind="stable")
+    pc = (pair_code[order] // n_events).astype(np.int32)
+    ec = (pair_code[order] % n_events).astype(np.int32)
+    by_product = _matrix(by_kind[1], number, n_products)
+    by_event = _matrix(by_kind[2], number, n_events)
+    stratum_size = _matrix(by_kind[3], number, 1)[0]
+    counts.product_code, counts.event_code, counts.n = pc, ec, n[order]
+    # A report has one stratum: the margins are the sums over strata, in integers.
+    counts.n_product = by_product.sum(axis=1).astype(np.int64)[pc]
+    counts.n_event = by_event.sum(axis=1).astype(np.int64)[ec]
+    counts.n_total = int(stratum_size.sum())
+    if not strata:
+        counts.expected = counts.n_product.astype(np.float64) * counts.n_event / float(counts.n_total)
+        return counts
+    counts.n_strata = len(combos)
+    counts.expected = stratified_expected(pc, ec, by_product, by_event, stratum_size)
+    return counts
+
+
+#: The counts come back to Python as lists in this many buckets per kind and stratum: a few rows of long
+#: lists (fast to unpickle) rather than one Row per count, and no list larger than a bucket.
+_BUCKETS = 64
+
+
+def _names(src: DataFrame) -> tuple[DataFrame, DataFrame, list[str], list[str], int]:
+    """The codes of the names of the valid rows as a small Spark table (kind 0 products, 1 events; name;
+    code) made from a cached one (the second table, to unpersist after use), the product names and event
+    names by code, and the number of excluded rows.
+
+    Codes are numbered by Spark in its order of strings (binary UTF-8, Python's order of ``str``), and
+    the names are read back by code, so that Spark's codes and the dictionaries agree. The table is made
+    in Spark from the data: a table made from a Python list would start Python workers."""
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    def named(kind: int, column: str) -> Any:
+        return F.struct(F.lit(kind).alias("kind"), F.when(F.col("valid"), F.col(column)).alias("name"))
+
+    names = (
+        src.select(F.explode(F.array(named(0, "product"), named(1, "event"))).alias("n"))
+        .groupBy("n.kind", "n.name")
+        .count()
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    cached = [triples]
-    try:
-        pairs = _int_columns(triples.groupBy("pc", "ec").count(), ("pc", "ec", "count"))
-        order = np.lexsort((pairs["ec"], pairs["pc"]))
-        pc = pairs["pc"][order].astype(np.int32)
-        ec = pairs["ec"][order].astype(np.int32)
-        # The margins in one job: distinct (report, product) per product, (report, event) per event,
-        # and the distinct reports (kind 0, 1, 2).
-        report_product = triples.select("report_id", F.col("pc").alias("code")).distinct()
-        report_event = triples.select("report_id", F.col("ec").alias("code")).distinct()
-        reports = triples.select("report_id").distinct()
-        margins = _int_columns(
-            report_product.select(F.lit(0).alias("kind"), "code")
-            .union(report_event.select(F.lit(1).alias("kind"), "code"))
-            .union(reports.select(F.lit(2).alias("kind"), F.lit(0).alias("code")))
-            .groupBy("kind", "code")
-            .count(),
-            ("kind", "code", "count"),
+    excluded_rows = names.where(F.col("name").isNull()).select("kind", "count").collect()
+    codes = names.where(F.col("name").isNotNull()).select(
+        "kind", "name", (F.row_number().over(Window.partitionBy("kind").orderBy("name")) - 1).alias("code")
+    )
+    rows = codes.collect()
+    products, events = [""] * sum(r[0] == 0 for r in rows), [""] * sum(r[0] == 1 for r in rows)
+    for kind, name, code in rows:
+        (products if kind == 0 else events)[int(code)] = str(name)
+    excluded = sum(int(r[1]) for r in excluded_rows if r[0] == 0)
+    return codes, names, products, events, excluded
+
+
+def _count_by_report(
+    src: DataFrame, keys: Sequence[str], codes: DataFrame, n_events: int
+) -> dict[int, list[tuple[tuple[str, ...], I64, I64]]]:
+    """The counts by kind, in one Spark job: per kind a list of (stratum combination, codes, counts).
+
+    The rows are grouped once by report: its distinct pairs (coded ``pc * n_events + ec``; valid rows
+    only), from which its distinct products and events, and its stratum (the smallest value of each
+    strata column over all its rows, as text; reports with no valid row dropped). Each report then
+    counts once per pair (kind 0, no stratum: N), per product (kind 1) and per event (kind 2) with its
+    stratum, and once (kind 3, the stratum sizes).
+    """
+    from pyspark.sql import functions as F
+
+    product_codes = codes.where(F.col("kind") == 0).select(F.col("name").alias("product"), F.col("code").alias("pc"))
+    event_codes = codes.where(F.col("kind") == 1).select(F.col("name").alias("event"), F.col("code").alias("ec"))
+    pair = F.col("pc").cast("long") * n_events + F.col("ec")
+    per_report = (
+        src.where(F.col("report_id").isNotNull())
+        .join(F.broadcast(product_codes), "product", "left")
+        .join(F.broadcast(event_codes), "event", "left")
+        .groupBy("report_id")
+        .agg(
+            F.collect_set(F.when(F.col("valid"), pair)).alias("pairs"),
+            *(F.coalesce(F.min(k).cast("string"), F.lit(MISSING_STRATUM)).alias(k) for k in keys),
         )
-        product_margin = _by_code(margins, 0, len(product_names))
-        event_margin = _by_code(margins, 1, len(event_names))
-        counts.product_code, counts.event_code = pc, ec
-        counts.n = pairs["count"][order]
-        counts.n_product, counts.n_event = product_margin[pc], event_margin[ec]
-        counts.n_total = int(_by_code(margins, 2, 1)[0])
-        if not strata:
-            counts.expected = counts.n_product.astype(np.float64) * counts.n_event / float(counts.n_total)
-            return counts
-        # The stratum of each report: the smallest value of each column over all its rows, as text.
-        keys = [f"s{i}" for i in range(len(strata))]
-        smallest = [F.coalesce(F.min(k).cast("string"), F.lit(MISSING_STRATUM)).alias(k) for k in keys]
-        per_report = src.join(reports, "report_id", "left_semi").groupBy("report_id").agg(*smallest)
-        per_report = per_report.persist(StorageLevel.MEMORY_AND_DISK)
-        cached.append(per_report)
-        combos = sorted(tuple(str(v) for v in r) for r in per_report.select(*keys).distinct().collect())
-        numbered = spark.createDataFrame([(*c, i) for i, c in enumerate(combos)], [*keys, "stratum"])
-        report_stratum = per_report.join(F.broadcast(numbered), keys).select("report_id", "stratum")
-        n_strata = len(combos)
-        counts.n_strata = n_strata
-        # Reports per (product, stratum), (event, stratum) and per stratum, in one job.
-        by_stratum = _int_columns(
-            report_product.join(report_stratum, "report_id")
-            .select(F.lit(0).alias("kind"), "code", "stratum")
-            .union(report_event.join(report_stratum, "report_id").select(F.lit(1).alias("kind"), "code", "stratum"))
-            .union(report_stratum.select(F.lit(2).alias("kind"), F.lit(0).alias("code"), "stratum"))
-            .groupBy("kind", "code", "stratum")
-            .count(),
-            ("kind", "code", "stratum", "count"),
+        .where(F.size("pairs") > 0)
+    )
+
+    def item(kind: int) -> Any:
+        return lambda code: F.struct(F.lit(kind).alias("kind"), code.alias("code"))
+
+    items = F.concat(
+        F.transform("pairs", item(0)),
+        # pc = (code - ec) / n_events exactly (a whole number far below 2**53), ec = code % n_events
+        F.transform(
+            F.array_distinct(F.transform("pairs", lambda c: ((c - c % n_events) / n_events).cast("long"))), item(1)
+        ),
+        F.transform(F.array_distinct(F.transform("pairs", lambda c: c % n_events)), item(2)),
+        F.array(item(3)(F.lit(0).cast("long"))),
+    )
+    counted = (
+        per_report.select(F.explode(items).alias("item"), *keys)
+        .select("item.kind", "item.code", *(F.when(F.col("item.kind") != 0, F.col(k)).alias(k) for k in keys))
+        .groupBy("kind", "code", *keys)
+        .count()
+    )
+    rows = (
+        counted.groupBy("kind", *keys, (F.col("code") % _BUCKETS).alias("bucket"))
+        .agg(F.collect_list(F.struct("code", "count")).alias("items"))
+        .select("kind", *keys, F.col("items.code").alias("codes"), F.col("items.count").alias("counts"))
+        .collect()
+    )
+    by_kind: dict[int, list[tuple[tuple[str, ...], I64, I64]]] = {0: [], 1: [], 2: [], 3: []}
+    for row in rows:
+        combo = tuple(str(v) for v in row[1 : 1 + len(keys)])
+        by_kind[int(row[0])].append(
+            (combo, np.asarray(row["codes"], dtype=np.int64), np.asarray(row["counts"], dtype=np.int64))
         )
-        by_product = _by_code_and_stratum(by_stratum, 0, len(product_names), n_strata)
-        by_event = _by_code_and_stratum(by_stratum, 1, len(event_names), n_strata)
-        stratum_size = _by_code_and_stratum(by_stratum, 2, 1, n_strata)[0]
-        counts.expected = stratified_expected(pc, ec, by_product, by_event, stratum_size)
-        return counts
-    finally:
-        for frame_ in cached:
-            frame_.unpersist()
+    return by_kind
+
+
+def _joined(parts: list[tuple[tuple[str, ...], I64, I64]]) -> tuple[I64, I64]:
+    """The codes and counts of all the parts, one after the other."""
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
+
+
+def _matrix(parts: list[tuple[tuple[str, ...], I64, I64]], number: dict[tuple[str, ...], int], size: int) -> F64:
+    """Counts per (code, stratum) as a code × stratum matrix of floats (whole numbers)."""
+    out = np.zeros((size, len(number)), dtype=np.float64)
+    for combo, codes, values in parts:
+        out[codes, number[combo]] = values
+    return out
 
 
 def _dictionary(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> None:
@@ -227,32 +300,3 @@ def _dictionary(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) ->
     con.execute(f"CREATE TEMP TABLE {table} (code INTEGER, name VARCHAR)")
     if names:
         con.executemany(f"INSERT INTO {table} VALUES (?, ?)", list(enumerate(names)))
-
-
-def _codes(spark: SparkSession, names: list[str], column: str, code: str) -> DataFrame:
-    return spark.createDataFrame(list(zip(names, range(len(names)), strict=True)), f"{column} string, {code} int")
-
-
-def _int_columns(frame: DataFrame, columns: Sequence[str]) -> dict[str, I64]:
-    """The integer columns of a (small) Spark result as NumPy arrays."""
-    collected: list[Any] = frame.select(*columns).collect()
-    if not collected:
-        return {c: np.zeros(0, dtype=np.int64) for c in columns}
-    matrix = np.array([tuple(r) for r in collected], dtype=np.int64)
-    return {c: matrix[:, i] for i, c in enumerate(columns)}
-
-
-def _by_code(data: dict[str, I64], kind: int, size: int) -> I64:
-    """The counts of one kind of a (kind, code, count) result, indexed by code."""
-    chosen = data["kind"] == kind
-    out = np.zeros(size, dtype=np.int64)
-    out[data["code"][chosen]] = data["count"][chosen]
-    return out
-
-
-def _by_code_and_stratum(data: dict[str, I64], kind: int, size: int, n_strata: int) -> F64:
-    """The counts of one kind of a (kind, code, stratum, count) result as a code × stratum matrix."""
-    chosen = data["kind"] == kind
-    out = np.zeros((size, n_strata), dtype=np.float64)
-    out[data["code"][chosen], data["stratum"][chosen]] = data["count"][chosen]
-    return out
