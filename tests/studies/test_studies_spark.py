@@ -6,8 +6,8 @@ the CSVs) and read by Spark from there, through a path (``?path=``) and through 
 session (the ``spark`` fixture); in CI a missing PySpark, Java or data set fails instead of skipping.
 
 The three whole-analysis comparisons are marked ``spark_full`` and run by ``make test-spark``, not by
-``make test``: in local mode on 2 cores each takes minutes (the celecoxib incidence under 8 minutes with
-little else running; the on-treatment comparison longer), which the suite's 10-minute budget cannot hold.
+``make test``: in local mode on 2 cores they take about 160 CPU s together (JVM start included; 409 s wall
+on a machine shared at load 17).
 """
 
 from __future__ import annotations

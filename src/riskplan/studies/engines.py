@@ -11,7 +11,7 @@ runs that SQL where the data is:
   intermediate tables are created there too, so only result rows come back to the client.
 
 * :class:`riskplan.studies.spark_engine.SparkEngine`: in Spark SQL (``write="spark"``); the CDM is read
-  through temporary views and intermediates are cached temporary views.
+  through temporary views and intermediates are temporary views over their computed rows.
 
 Scratch objects carry the engine's prefix and are dropped by :meth:`Engine.close`, also after a
 failed or cancelled query (the connection runs in autocommit, so a failure leaves no open
@@ -62,6 +62,33 @@ _counter = itertools.count(1)
 
 def _clean(prefix: str) -> str:
     return re.sub(r"[^a-z0-9_]", "_", prefix.casefold())[:40]
+
+
+class _InDatabase(Protocol):
+    """What :func:`scratch_name` and :func:`fetched` use of an in-database engine."""
+
+    prefix: str
+    rows_fetched: int
+    _scratch: list[str]
+
+
+def scratch_name(engine: _InDatabase, prefix: str) -> str:
+    """A new scratch table name of ``engine``: its run prefix, ``prefix`` in lower case, a number."""
+    name = f"{engine.prefix}{_clean(prefix)}_{next(_counter)}"
+    engine._scratch.append(name)
+    return name
+
+
+def query_args(params: Sequence[Any] | dict[str, Any] | None) -> Any:
+    """Query parameters as the drivers take them: a dict (named) or a list (positional), or None."""
+    return params if isinstance(params, dict) else (list(params) if params else None)
+
+
+def fetched(engine: _InDatabase, columns: Sequence[str], rows: Any) -> tuple[tuple[str, ...], Rows]:
+    """A query's result as the analyses read it (numbers as :func:`_plain`), counted in ``rows_fetched``."""
+    out = [tuple(_plain(v) for v in r) for r in rows]
+    engine.rows_fetched += len(out)
+    return tuple(columns), out
 
 
 class DuckDbEngine:
@@ -131,6 +158,12 @@ def translate(sql: str, dialect: str, cdm_names: tuple[tuple[str, str], ...] = (
                 qualified.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
             table.replace(qualified)
         if dialect == "spark":
+            # DuckDB's quantile_cont(x, q) (linear interpolation between the closest ranks) is Spark's
+            # percentile(x, q); SQLGlot writes percentile_cont(x, q), which Spark 4 refuses (it takes
+            # percentile_cont(q) WITHIN GROUP (ORDER BY x)).
+            for pct in list(tree.find_all(exp.PercentileCont)):
+                if pct.expression is not None and not isinstance(pct.parent, exp.WithinGroup):
+                    pct.replace(exp.Anonymous(this="percentile", expressions=[pct.this, pct.expression]))
             # DuckDB divides DECIMAL literals (365.25) in floating point; Spark would keep DECIMAL with
             # 6 decimal places. Writing them as DOUBLE gives the same numbers on both.
             for literal in list(tree.find_all(exp.Literal)):
@@ -188,9 +221,7 @@ class PostgresEngine:
         cur = self.conn.execute(sql)
         if cur.description is None:
             return []
-        rows = [tuple(_plain(v) for v in r) for r in cur.fetchall()]
-        self.rows_fetched += len(rows)
-        return rows
+        return fetched(self, [d.name for d in cur.description], cur.fetchall())[1]
 
     def map_cdm(self, names: dict[str, str]) -> None:
         """Bare CDM table name -> ``schema.relation`` the analyses' SQL reads it from."""
@@ -203,17 +234,11 @@ class PostgresEngine:
         self.conn.execute(self.translate(sql), list(params) if params else None)
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> tuple[tuple[str, ...], Rows]:
-        args = params if isinstance(params, dict) else (list(params) if params else None)
-        cur = self.conn.execute(self.translate(sql), args)
-        cols = tuple(d.name for d in cur.description or ())
-        rows = [tuple(_plain(v) for v in r) for r in cur.fetchall()]
-        self.rows_fetched += len(rows)
-        return cols, rows
+        cur = self.conn.execute(self.translate(sql), query_args(params))
+        return fetched(self, [d.name for d in cur.description or ()], cur.fetchall())
 
     def scratch_name(self, prefix: str) -> str:
-        name = f"{self.prefix}{_clean(prefix)}_{next(_counter)}"
-        self._scratch.append(name)
-        return name
+        return scratch_name(self, prefix)
 
     def scratch_tables(self) -> list[str]:
         """This engine's tables and views now in the scratch schema (asked of the database)."""

@@ -3,8 +3,9 @@
 The analyses' SQL (DuckDB dialect) is translated by SQLGlot (``read="duckdb"``, ``write="spark"``) and
 run by Spark SQL in the process's one Spark session (:func:`riskplan.store.spark_session`). The CDM is
 read through normalising temporary views (standard columns and types, rows for persons absent from
-``person`` left out); every intermediate table is a cached temporary view. Both carry the engine's
-prefix (``rp_<8 hex>_``) and are dropped by :meth:`SparkEngine.close`, also after a failed query.
+``person`` left out); every intermediate table is a temporary view over its rows, computed once (a
+local checkpoint). Both carry the engine's prefix (``rp_<8 hex>_``) and are dropped, their rows freed, by
+:meth:`SparkEngine.close`, also after a failed query.
 Only result rows come back to the client.
 
 Sources (one form each):
@@ -32,7 +33,7 @@ from sqlglot import exp
 
 from riskplan.errors import UserInputError
 from riskplan.store import spark_master, spark_session
-from riskplan.studies.engines import Rows, _clean, _counter, _plain, translate
+from riskplan.studies.engines import Rows, fetched, query_args, scratch_name, translate
 from riskplan.studies.schema import CDM_TABLES, PERSON_TABLES, REQUIRED_TABLES
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -50,6 +51,7 @@ class SparkEngine:
         self.rows_fetched = 0
         self.cdm_names: tuple[tuple[str, str], ...] = ()
         self._scratch: list[str] = []
+        self._blocks: dict[str, Any] = {}  # scratch view -> the JVM RDD holding its rows
         self.closed = False
 
     def map_cdm(self, names: dict[str, str]) -> None:
@@ -62,20 +64,18 @@ class SparkEngine:
     def native(self, sql: str) -> Rows:
         """Run Spark SQL as written (no translation); the rows, if any."""
         df = self.spark.sql(sql)
-        rows = [tuple(_plain(v) for v in r) for r in df.collect()]
-        self.rows_fetched += len(rows)
-        return rows
+        return fetched(self, df.columns, df.collect())[1]
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
-        """A statement: ``CREATE TABLE x AS query`` becomes an eagerly cached temporary view ``x``;
-        ``DELETE FROM x WHERE c`` caches ``x``'s remaining rows and points ``x`` at them (Spark's own
-        DELETE needs a Delta or other v2 table; scratch tables are temporary views)."""
+        """A statement: ``CREATE TABLE x AS query`` becomes temporary view ``x`` over the query's rows,
+        computed once (:meth:`_materialise`); ``DELETE FROM x WHERE c`` computes ``x``'s remaining rows
+        and points ``x`` at them (Spark's own DELETE needs a Delta or other v2 table)."""
         for tree in sqlglot.parse(sql, read="duckdb"):
             if tree is None:
                 continue
             if isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression is not None:
                 name = tree.this.name if isinstance(tree.this, exp.Table) else tree.this.this.name
-                self._cache(name, tree.expression.sql(dialect="duckdb"), params)
+                self._materialise(name, tree.expression.sql(dialect="duckdb"), params)
             elif isinstance(tree, exp.Delete):
                 name = tree.this.name
                 where = tree.args.get("where")
@@ -99,31 +99,37 @@ class SparkEngine:
                     kept += f" WHERE NOT COALESCE(({cond.sql(dialect='duckdb')}), FALSE)"
                 else:
                     kept += " WHERE FALSE"
-                new = self.scratch_name(f"{name.removeprefix(self.prefix)}_kept")
-                self._cache(new, kept, params)
-                # From now on the statements' ``name`` reads the remaining rows (a view replacing
-                # ``name`` by a view over itself would be recursive in Spark).
-                self.map_cdm({**dict(self.cdm_names), name: new})
+                self._materialise(name, kept, params)
             else:
                 self.spark.sql(self.translate(tree.sql(dialect="duckdb")), args=list(params) if params else None)
 
-    def _cache(self, name: str, query: str, params: Sequence[Any] | None) -> None:
+    def _materialise(self, name: str, query: str, params: Sequence[Any] | None) -> None:
+        """Compute ``query`` now and make ``name`` a temporary view over its rows, kept by Spark's
+        block manager (memory, spilling to disk) until :meth:`close`.
+
+        The view holds the computed rows (a local checkpoint), not the query: a view over the query
+        (``CACHE TABLE x AS ...``) keeps its SQL text, which Spark parses and analyses again, with every
+        view it reads, in each later statement reading it. The analyses chain a few dozen intermediates,
+        so each statement re-planned all before it (seconds of CPU each on a 3,000-person CDM).
+        """
         if not name.startswith(self.prefix):
             raise ValueError(f"{name}: Spark scratch tables must be named by scratch_name()")
-        self.spark.sql(f"CACHE TABLE {name} AS {self.translate(query)}", args=list(params) if params else None)
+        df = self.spark.sql(self.translate(query), args=list(params) if params else None)
+        rows = df.localCheckpoint(eager=True)
+        blocks = rows._jdf.queryExecution().analyzed().rdd()  # the checkpointed RDD holding the rows
+        blocks.setName(name)
+        rows.createOrReplaceTempView(name)
+        previous = self._blocks.pop(name, None)
+        self._blocks[name] = blocks
+        if previous is not None:  # a DELETE: the rows before it are no longer read
+            previous.unpersist(False)
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> tuple[tuple[str, ...], Rows]:
-        args: Any = params if isinstance(params, dict) else (list(params) if params else None)
-        df = self.spark.sql(self.translate(sql), args=args)
-        cols = tuple(df.columns)
-        rows = [tuple(_plain(v) for v in r) for r in df.collect()]
-        self.rows_fetched += len(rows)
-        return cols, rows
+        df = self.spark.sql(self.translate(sql), args=query_args(params))
+        return fetched(self, df.columns, df.collect())
 
     def scratch_name(self, prefix: str) -> str:
-        name = f"{self.prefix}{_clean(prefix)}_{next(_counter)}"
-        self._scratch.append(name)
-        return name
+        return scratch_name(self, prefix)
 
     def scratch_tables(self) -> list[str]:
         """This engine's temporary views now in the Spark session (asked of Spark's catalog)."""
@@ -137,6 +143,9 @@ class SparkEngine:
         self.closed = True
         for name in {*self._scratch, *self.scratch_tables()}:
             self.spark.catalog.dropTempView(name)
+        for blocks in self._blocks.values():
+            blocks.unpersist(False)
+        self._blocks.clear()
 
 
 @dataclass(frozen=True)
@@ -263,7 +272,9 @@ def open_spark_views(engine: SparkEngine, source: SparkSource) -> tuple[list[str
                     f" WHERE EXISTS (SELECT 1 FROM {relations['person']} p "
                     f"WHERE p.`{cols['person']['person_id']}` = t.`{cols[table]['person_id']}`)"
                 )
-        engine.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {view} AS {body}")
+        # A view over the analysed plan (a DataFrame's), not over SQL text Spark would analyse again in
+        # every statement reading it.
+        engine.spark.sql(body).createOrReplaceTempView(view)
         if table in relations:
             # Kept in Spark's memory (spilling to its disks) once first read: the analyses read the
             # same few tables many times. Cluster memory, not the client's.
