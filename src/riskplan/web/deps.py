@@ -3,7 +3,7 @@ permission checks. Nothing but login and health is reachable without a live sess
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -77,7 +77,7 @@ def page_principal(ctx: Ctx, request: Request) -> Principal:
     return principal
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """An API dependency: the caller, who must hold ``permission`` (else 403)."""
 
     async def dependency(principal: Annotated[Principal, Depends(api_principal)]) -> Principal:
