@@ -14,6 +14,21 @@ acknowledged write is printed too: on a shared machine throughput follows whatev
 processors the run gets, CPU per write does not.
 
     .venv/bin/python bench/bench_web_load.py [--clients 50] [--seconds 60] [--workers N] [--postgres URL] [--keep]
+
+Figures, 2026-12-04, --clients 50 --seconds 45 --workers 2, this 2-core machine SHARED with other benchmarks
+(load average 11-27 during the runs, so throughput and latency are inflated; CPU per write is the figure):
+
+* before (main at b07bba4): 112.5 writes/s, p95 1083 ms intake / 1035 ms follow-up; CPU per acknowledged
+  write: server 7.6-8.4 ms, database 2.6-2.9 ms, clients 0.3-0.4 ms (three runs).
+* after (the context and permission dependencies async: two thread-pool hand-overs fewer per request; the
+  cases API matched first; a pooled connection pinged only after 2 s idle instead of at every checkout; the
+  intake's case row inserted straight through the driver): 117.0 writes/s at load average 11.4, p95
+  1116 / 1196 ms; server 7.1 ms, database 2.4 ms, clients 0.4 ms. At 20 clients and one worker, A/B in
+  alternation: server 6.8 / 7.5 ms before, 6.3 / 6.5 ms with the async dependencies.
+* Target (issue 13): 200 writes/s, p95 < 300 ms: not met. Profile (py-spy --gil, write phase): each
+  thread-pool hand-over (queue, thread wake-up, loop wake-up) costs about 5 % of the server's time and two
+  remain (session check, endpoint); route matching about 7 %; the rest is spread over SQLAlchemy (~13 %),
+  psycopg (~20 %), FastAPI's dependency solving and body validation, and riskplan's own checks.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ permission checks. Nothing but login and health is reachable without a live sess
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -32,7 +32,14 @@ def get_ctx(request: Request) -> WebContext:
     return ctx
 
 
-Ctx = Annotated[WebContext, Depends(get_ctx)]
+async def _ctx_dependency(request: Request) -> WebContext:
+    # async: FastAPI runs a plain ``def`` dependency in the thread pool, a hand-over to a worker thread and
+    # back (a queue, a thread wake-up and a loop wake-up: about a tenth of a write's server CPU under load,
+    # 2026-12-04) for what is an attribute read
+    return get_ctx(request)
+
+
+Ctx = Annotated[WebContext, Depends(_ctx_dependency)]
 
 
 class LoginRequired(Exception):
@@ -70,10 +77,12 @@ def page_principal(ctx: Ctx, request: Request) -> Principal:
     return principal
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """An API dependency: the caller, who must hold ``permission`` (else 403)."""
 
-    def dependency(principal: Annotated[Principal, Depends(api_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(api_principal)]) -> Principal:
+        # async: no I/O here, so no hand-over to the thread pool (see _ctx_dependency); the session check
+        # itself (api_principal) reads the database and stays in a worker thread
         if not principal.can(permission):
             raise HTTPException(403, f"your role ({principal.role.value}) may not do this (needs {permission.value})")
         return principal
