@@ -327,7 +327,9 @@ def main() -> None:
     parser.add_argument("--engine", default="duckdb,postgres,copy", help="comma-separated: " + "|".join(ENGINES))
     parser.add_argument("--data", type=Path, default=None, help="CDM Parquet folder to write (kept) or reuse")
     parser.add_argument("--postgres", default=ADMIN_URL, help="PostgreSQL URL allowed to create databases")
-    parser.add_argument("--spark-source", default=None, help="source for --engine spark (default spark+local://DATA)")
+    parser.add_argument(
+        "--spark-source", default=None, help="source for --engine spark (default spark+local://2?path=DATA)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (and the Parquet)")
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
@@ -367,7 +369,7 @@ def main() -> None:
             if engine in ("postgres", "copy"):
                 source = str(pg_source)
             elif engine == "spark":
-                source = args.spark_source or f"spark+local://{folder.resolve()}"
+                source = args.spark_source or f"spark+local://2?path={folder.resolve()}"
             else:
                 source = str(folder)
             print(f"running {engine} on {source.split('@')[-1]} ...", flush=True)
