@@ -12,7 +12,7 @@ per engine:
   scratch tables in the database, only result rows come back);
 * ``copy``: the copying path (``riskplan.studies.cdm.load_postgres``): every CDM row fetched from
   PostgreSQL into an in-memory DuckDB, then analysed there;
-* ``spark``: the source string given with ``--spark-source`` (default ``spark+local://<folder>``)
+* ``spark``: the source string given with ``--spark-source`` (default ``spark+local://2?path=<folder>``)
   opened through ``open_cdm``, as the CLI does.
 
 Per engine it prints wall and CPU seconds of the child (``time.process_time``), the child's peak
@@ -24,12 +24,37 @@ rates and CI limits within a relative 1e-9. Databases are dropped afterwards unl
 
     PYTHONPATH=src .venv/bin/python bench/bench_studies_engines.py --persons 1000000
     ... --persons 2000000 --engine duckdb,postgres --data /tmp/cdm_2m   # keep / reuse the Parquet
-    ... --persons 1000000 --engine spark --spark-source spark+local://2/path/to/cdm
+    ... --persons 1000000 --engine duckdb,spark --data /tmp/cdm_1m   # spark+local://2?path=/tmp/cdm_1m
 
-Figures (2026-12-04, 2 cores and 23 GB shared with up to 7 other workers, so wall times are noisy;
-PostgreSQL 15 at 127.0.0.1 with shared_buffers 128 MB, work_mem 4 MB):
+Figures (2026-12-04, 2 cores and 23 GB shared with other workers, so wall times are noisy and CPU
+seconds are the steadier figure; PostgreSQL 15 at 127.0.0.1 with shared_buffers 128 MB, work_mem 4 MB;
+Spark 4.3.0 local[2], driver memory 2 GB unless said). The concomitant-use users of a cohort
+are now one scratch table per cohort (``incidence.concomitant_users``), not a ``drug_exposure`` scan
+in each of the 30 analyses; at 100,000 persons that took the PostgreSQL incidence phase from 26.8 s to
+8.1 s wall (backend CPU of the run 18.0 s to 8.8 s), results equal bit for bit.
 
-    1,000,000 persons (39.0 M CDM rows; Parquet 222 MB, PostgreSQL database 3.0 GB), load average 13-14:
+    With that change (load average 1-7 during these runs; phases open / cohorts / outcomes / incidence):
+    persons  engine     wall s  CPU s      peak MB  rows fetched  backend CPU s  phases, wall s
+    1M       duckdb       19.0   18.0         2788           287              -  6.9 / 4.6 / 1.0 / 6.4
+    1M       postgres    161.6    1.3          188           354          108.1  13.0 / 43.5 / 13.3 / 91.5
+    1M       spark       655.3    2.9  231 + 2,625           294  JVM CPU 555.2  39.9 / 265 / 195 / 155
+    1M       spark       239.8    2.7  230 + 6,869           294  JVM CPU 452.8  25.3 / 103 / 39.7 / 71.8
+    2M       duckdb       53.2   44.2         5316           287              -  23.4 / 10.7 / 1.8 / 17.1
+    2M       postgres    321.1    1.4          188           354          214.4  26.4 / 78.7 / 22.9 / 193
+    2M       spark       375.3    2.7  231 + 6,869           294  JVM CPU 692.0  25.9 / 154 / 69.1 / 126
+
+    (1M is 39.0 M CDM rows, 2M 78.0 M; "+ N" is the JVM's peak in Spark local mode. The first Spark 1M
+    run had the default 2 GB driver and shared the cores with the 2M synthesis and PostgreSQL load (load
+    average 4-7); the second 1M run and the 2M run had RISKPLAN_SPARK_DRIVER_MEMORY=6g at load average
+    2-3: with the default 2 GB the 2M run failed with UNABLE_TO_ACQUIRE_MEMORY.)
+    postgres and spark vs duckdb: identical at each size (counts exact, rates within 1e-9). Cohorts at 1M:
+    inebilizumab 183,931, rituximab 275,901, azathioprine 243,881; at 2M 368,906, 551,026, 487,057.
+    Other DuckDB runs: 19.5 s (CPU 16.6 s) at 1M; 35.1 s (CPU 36.7 s) and, alone on the machine,
+    21.5 s (CPU 38.3 s) at 2M.
+    Load into PostgreSQL: 1M 129 s (client CPU 28 s, backend 72 s); 2M 358 s (client 58 s, backend
+    146 s; database 6.0 GB). Synthesis: 1M 23 s (CPU 17 s), 2M 85 s (CPU 38 s).
+
+    Before that change, 1,000,000 persons (Parquet 222 MB, PostgreSQL database 3.0 GB), load average 13-14:
 
     synthesise Parquet 52 s (CPU 22 s); load into PostgreSQL 285 s (client CPU 24 s, backend 51 s)
     engine     wall s  CPU s  peak MB  rows fetched  backend CPU s  phases, wall s
@@ -37,16 +62,16 @@ PostgreSQL 15 at 127.0.0.1 with shared_buffers 128 MB, work_mem 4 MB):
     postgres    735.9    1.4      180           471          197.8  open 30.3 cohorts 121 outc. 28 inc. 556
     copy        526.2  274.5     6379  404 + 39.0 M              -  open 507 cohorts 4.4 outc. 0.5 inc. 14.6
 
-    cohorts inebilizumab 183,931, rituximab 275,901, azathioprine 243,881 persons; postgres and copy vs
-    duckdb: identical (counts exact, rates within 1e-9)
+    postgres and copy vs duckdb: identical (counts exact, rates within 1e-9)
 
     20,000 persons (0.78 M rows): duckdb 4.9 s (CPU 1.4 s, 290 MB); postgres 16.8 s (client CPU 0.8 s,
     180 MB, backend CPU 3.2 s); copy 26.1 s (CPU 5.7 s, 394 MB, 784,349 rows copied); all identical.
     Before ``SET enable_nestloop = off`` in PostgresEngine the postgres run took 727 s at 20,000 persons
     (cohorts 535 s: a 1-row estimate for an intermediate CTE made a window aggregate rescan per row).
 
-    2,000,000 and 4,000,000 persons: not run within the time box (the PostgreSQL load alone grows from
-    285 s at 1M); the Parquet sets were written (2M, 4M) and the command above runs them.
+    4,000,000 persons: not run (time box). It needs ~10.6 GB for DuckDB's in-memory CDM, a ~12 GB
+    PostgreSQL database loaded in ~12 min, and Spark local more than the default 2 GB driver memory
+    (6 GB sufficed at 2M).
 """
 
 from __future__ import annotations
@@ -327,7 +352,9 @@ def main() -> None:
     parser.add_argument("--engine", default="duckdb,postgres,copy", help="comma-separated: " + "|".join(ENGINES))
     parser.add_argument("--data", type=Path, default=None, help="CDM Parquet folder to write (kept) or reuse")
     parser.add_argument("--postgres", default=ADMIN_URL, help="PostgreSQL URL allowed to create databases")
-    parser.add_argument("--spark-source", default=None, help="source for --engine spark (default spark+local://DATA)")
+    parser.add_argument(
+        "--spark-source", default=None, help="source for --engine spark (default spark+local://2?path=DATA)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (and the Parquet)")
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
@@ -367,7 +394,7 @@ def main() -> None:
             if engine in ("postgres", "copy"):
                 source = str(pg_source)
             elif engine == "spark":
-                source = args.spark_source or f"spark+local://{folder.resolve()}"
+                source = args.spark_source or f"spark+local://2?path={folder.resolve()}"
             else:
                 source = str(folder)
             print(f"running {engine} on {source.split('@')[-1]} ...", flush=True)
