@@ -169,7 +169,7 @@ def test_scratch_views_are_dropped_after_a_failed_query(parquet_cdm: Path, spark
         assert len(ours(engine.prefix)) > len(LOADED)  # the CDM views and the cached scratch table
         cdm.execute(f"CREATE TABLE {cdm.temp_name('broken')} AS SELECT no_such_column FROM {scratch}")
     assert ours(engine.prefix) == []
-    assert not any(engine.prefix in str(e.get("name", "")) for e in spark.sparkContext._jsc.sc().getRDDStorageInfo())
+    assert not any(engine.prefix in str(e.name()) for e in spark.sparkContext._jsc.sc().getRDDStorageInfo())
 
 
 @pytest.mark.parametrize(
