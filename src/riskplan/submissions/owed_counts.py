@@ -75,39 +75,13 @@ def owed_due_counts(
     decisions = Decisions()
     reactions: dict[str, tuple[ReactionView, ...]] = {}
     first, last = due_between
-    for (
-        plan_of,
-        version,
-        received,
-        first_received,
-        recorded_on,
-        valid,
-        serious,
-        country,
-        source,
-        nullified,
-        rr,
-        n,
-    ) in groups:
+    for plan_of, version, received, first_received, recorded_on, *facts_read, n in groups:
         plan = plans.get(plan_of)
         if plan is None:
             plan = plans[plan_of] = current_plan(session, plan_of).plan
-        row = ReportableVersion(
-            0,
-            "",
-            plan_of,
-            0,
-            version,
-            received,
-            first_received,
-            dt.datetime.combine(recorded_on, dt.time()),  # only its day is read (obligations._receipt)
-            valid,
-            serious,
-            country,
-            source,
-            nullified,
-            rr,
-        )
+        # no case identity (the group stands for n cases); the rest in ReportableVersion's order, as selected
+        recorded_at = dt.datetime.combine(recorded_on, dt.time())  # only its day is read (obligations._receipt)
+        row = ReportableVersion(0, "", plan_of, 0, version, received, first_received, recorded_at, *facts_read)
         views = version_views(0, [row], {}, reactions)
         for d in destinations:
             found = obligation_for(views, d.destination, plan, (), destination_version=d.version, decide=decisions)
