@@ -34,7 +34,7 @@ test: $(STAMP_DEV)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n auto --dist loadfile --cov --cov-report=term:skip-covered -q
 
-# Every study analysis on Eunomia in Spark local mode against DuckDB (tests marked spark_full: slow on 2 cores)
+# Only the whole study analyses on Eunomia in Spark local mode against DuckDB (tests marked spark_full; also in `make test`)
 test-spark: $(STAMP_DEV)
 	$(BIN)/python -m pytest -m spark_full -q tests/studies/test_studies_spark.py
 

@@ -69,9 +69,23 @@ in each of the 30 analyses; at 100,000 persons that took the PostgreSQL incidenc
     Before ``SET enable_nestloop = off`` in PostgresEngine the postgres run took 727 s at 20,000 persons
     (cohorts 535 s: a 1-row estimate for an intermediate CTE made a window aggregate rescan per row).
 
-    4,000,000 persons: not run (time box). It needs ~10.6 GB for DuckDB's in-memory CDM, a ~12 GB
-    PostgreSQL database loaded in ~12 min, and Spark local more than the default 2 GB driver memory
-    (6 GB sufficed at 2M).
+    One series on a quieter and faster machine (2026-12-04, 2 cores, nothing else running; about three times
+    faster per core than the machine of the figures above; RISKPLAN_SPARK_DRIVER_MEMORY=12g at every size):
+
+    persons  engine     wall s  CPU s      peak MB  rows fetched  backend CPU s  phases, wall s
+    1M       duckdb        5.8    9.6         2780           287              -  2.1 / 1.3 / 0.2 / 2.2
+    1M       postgres     70.7    0.6          178           354           59.3  5.6 / 21.0 / 5.6 / 38.5
+    1M       spark       133.7    1.5  221 + 11,167          294  JVM CPU 246.7  16.0 / 49.7 / 17.7 / 50.2
+    2M       duckdb       13.4   23.3         5304           287              -  4.8 / 3.0 / 0.4 / 5.2
+    2M       postgres    144.8    0.6          178           354          118.3  10.7 / 40.1 / 10.7 / 83.2
+    2M       spark       229.2    1.6  221 + 13,235          294  JVM CPU 426.8  17.6 / 91.8 / 41.7 / 78.1
+    4M       duckdb       31.4   59.5       10,370           287              -  17.4 / 5.6 / 0.7 / 7.6
+    4M       postgres    317.6    0.8          191           354          256.6  24.3 / 85.2 / 23.0 / 185.2
+    4M       spark       336.2    1.5  231 + 13,260          294  JVM CPU 612.5  20.3 / 134.5 / 61.5 / 119.7
+
+    postgres and spark vs duckdb: identical at each size. 4M is 156.1 M CDM rows; cohorts 736,305,
+    1,104,432 and 973,040. Synthesis 12.6 / 21.7 / 52.6 s; load into PostgreSQL 49.0 / 88.3 / 205.9 s
+    (backend CPU 33.2 / 66.6 / 158.4 s).
 """
 
 from __future__ import annotations
