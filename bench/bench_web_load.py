@@ -25,7 +25,13 @@ Figures, 2026-12-04, --clients 50 --seconds 45 --workers 2, this 2-core machine 
   intake's case row inserted straight through the driver): 117.0 writes/s at load average 11.4, p95
   1116 / 1196 ms; server 7.1 ms, database 2.4 ms, clients 0.4 ms. At 20 clients and one worker, A/B in
   alternation: server 6.8 / 7.5 ms before, 6.3 / 6.5 ms with the async dependencies.
-* Target (issue 13): 200 writes/s, p95 < 300 ms: not met. Profile (py-spy --gil, write phase): each
+* 2026-12-04, a quiet machine about three times faster per core, 5 runs each: with 20 threads per worker
+  (the default then) 251-300 writes/s, p95 intake 285-404 ms (median 331 ms); with 6 threads per worker (the
+  default now: fewer threads queue less for each process's interpreter lock) 293-365 writes/s (median 314),
+  p95 intake 231-349 ms (median 268 ms), follow-up median 278 ms; server 3.6-4.5 ms, database 1.3-1.6 ms CPU per
+  write. Target (issue 13) 200 writes/s with p95 < 300 ms: met at the median, 4 runs of 5; the fifth (p50 111,
+  p95 349 ms) had the 50 connections split unevenly over the two workers (37 to 13 was seen with `ss`).
+* Earlier, on the slower shared machine, the target was not met. Profile (py-spy --gil, write phase): each
   thread-pool hand-over (queue, thread wake-up, loop wake-up) costs about 5 % of the server's time and two
   remain (session check, endpoint); route matching about 7 %; the rest is spread over SQLAlchemy (~13 %),
   psycopg (~20 %), FastAPI's dependency solving and body validation, and riskplan's own checks.

@@ -58,12 +58,17 @@ class WebSettings(AccountSettings):
         description="Server processes of `riskplan serve` (each with its own connection pool; lock-outs, "
         "sessions, the audit trail and the cached plan are kept in the database, so they may be several)",
     )
+    # A request's work is mostly Python holding the interpreter lock, so threads beyond a few per process only
+    # queue for that lock: with 50 clients on 2 cores and 2 workers, 20 threads gave about 285 writes/s with
+    # p95 300-400 ms, 3-6 threads about 350 writes/s with p95 200-230 ms (bench/bench_web_load.py, 2026-12-04).
     threads: int = Field(
-        default=20,
+        default=6,
         ge=1,
         le=1000,
-        description="Requests each server process works on at once (the thread pool of the API's endpoints); "
-        "at most db_pool_size, so that no request waits for a connection or opens one that is closed again",
+        description="Requests each server process works on at once (the thread pool of the API's endpoints and "
+        "pages); more threads than a few per process wait for the interpreter lock (raise it when long reports "
+        "are generated in the app while others work); at most db_pool_size, so that no request waits for a "
+        "connection or opens one that is closed again",
     )
     db_pool_size: int = Field(
         default=20,
