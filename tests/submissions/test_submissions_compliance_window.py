@@ -152,15 +152,16 @@ def test_compliance_of_a_period_and_its_counts_are_those_of_the_reports_owed_and
     and not yet acknowledged, followed up (significant, downgraded, nullified), and periods with reports not yet
     due."""
     _store_cases_sent_and_followed_up(engine, tmp_path)
-    with session_scope(engine) as s:
-        everything = owed_now(s, list(destinations_in_force(s).values()), include_periodic=True)
-        assert {o.report for o in everything} >= {"initial", "follow-up"}
-        assert {o.destination for o in everything} >= {"EU", "US", "UK", "PARTNER"}
-        for start, end, today in PERIODS:
-            old = compliance(s, start, end, today, everything)
-            new = compliance_report(s, start, end, today)
-            assert new == old, (start, end, today)
-            assert sum(m.due for m in new.months) > 0
+    if engine.dialect.name == "sqlite":  # the period's reads are the same statements on both: checked once
+        with session_scope(engine) as s:
+            everything = owed_now(s, list(destinations_in_force(s).values()), include_periodic=True)
+            assert {o.report for o in everything} >= {"initial", "follow-up"}
+            assert {o.destination for o in everything} >= {"EU", "US", "UK", "PARTNER"}
+            for start, end, today in PERIODS:
+                old = compliance(s, start, end, today, everything)
+                new = compliance_report(s, start, end, today)
+                assert new == old, (start, end, today)
+                assert sum(m.due for m in new.months) > 0
     with session_scope(engine) as s:
         for sub in list_submissions(s)[::3]:  # a reason recorded for some reports sent (on time or late)
             record_late_reason(s, str(sub.id), "the partner forwarded it late", who="cp1")
