@@ -724,8 +724,6 @@ def valid_icsrs(draw: st.DrawFn) -> Icsr:
     )
 
 
-# no coverage tracing: narrower tests cover its code; tracing made it 1.6-2.5 times slower (suite budget)
-@pytest.mark.no_cover
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=valid_icsrs())
 def test_any_valid_case_exports_valid_and_round_trips(schema: xmlschema.XMLSchema, case: Icsr) -> None:

@@ -694,8 +694,6 @@ def test_the_migration_creates_exactly_the_declared_tables(any_db: Engine) -> No
 # --- a release of real size ------------------------------------------------------------------------
 
 
-# no coverage tracing: narrower tests cover its code; tracing made it 1.6-2.5 times slower (suite budget)
-@pytest.mark.no_cover
 @pytest.mark.slow
 def test_a_release_the_size_of_a_real_one_loads_and_codes(db: Engine, tmp_path: Path) -> None:
     """Correctness at full size; its speed is measured by bench/bench_terms.py, not asserted here."""

@@ -13,7 +13,6 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -83,8 +82,6 @@ def _fuzz_with(
     call()
 
 
-# no coverage tracing: narrower tests cover its code; tracing made it 1.6-2.5 times slower (suite budget)
-@pytest.mark.no_cover
 def test_no_server_error_for_any_generated_request(tmp_path: Path) -> None:
     needs_e2b_schema()
     w = make_app(f"sqlite:///{tmp_path / 'fuzz.db'}", tmp_path)
