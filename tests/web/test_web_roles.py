@@ -321,7 +321,7 @@ def _call(client: TestClient, row: Row, role: str, headers: dict[str, str], csrf
 
 # Who may do what is decided in the app, not the database: every role on SQLite; on PostgreSQL the QPPV, who may
 # use the most endpoints (each of them run to its answer there), and a caller without a login.
-ROLE_RUNS = [*((r, "sqlite") for r in [*ROLES, ANON]), ("qppv", "postgresql"), (ANON, "postgresql")]
+ROLE_RUNS = [*((r, "sqlite") for r in [*ROLES, ANON]), (QPPV, "postgresql"), (ANON, "postgresql")]
 
 
 @pytest.mark.parametrize(("role", "database_url"), ROLE_RUNS, indirect=["database_url"])
